@@ -1,0 +1,276 @@
+"""The ``sekimori`` command line: a thin face over the stages (no logic of its own).
+
+Output a person reads is a rich table; machine output (``--json``, ``--format json|csv``) is plain
+JSON/CSV on stdout so scripts can rely on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from sekimori.ingest.base import readers as registered_readers
+from sekimori.store import Store, StoreError
+from sekimori.store.store import iter_input_files
+
+app = typer.Typer(
+    help="sekimori (関守): guards the trust boundaries between the companies of a group and its contractors.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)  # tables and progress for people; stdout stays for machine output
+out = Console()
+
+StoreOption = Annotated[
+    Path,
+    typer.Option("--store", "-s", envvar="SEKIMORI_STORE", help="Store directory.", show_default=True),
+]
+DEFAULT_STORE = Path("sekimori-store")
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Log files or directories (EVTX, JSON, syslog, …).")],
+    store: StoreOption = DEFAULT_STORE,
+    reader: Annotated[str | None, typer.Option(help="Force a reader instead of sniffing.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
+) -> None:
+    """Read logs into the store. Bad records are quarantined; the run always finishes."""
+    if reader is not None and reader not in registered_readers():
+        raise _fail(f"unknown reader {reader!r}; known: {', '.join(registered_readers())}")
+    files = list(iter_input_files(paths))
+    st = Store(store)
+    progress = Progress(
+        TextColumn("[bold]ingest[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files"),
+        TextColumn("{task.fields[events]:>10,} events"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=json_out or not console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("ingest", total=len(files), events=0)
+        counted = {"events": 0}
+
+        def on_progress(path: str, size: int, events: int, done: bool) -> None:
+            if done:
+                counted["events"] += events
+                progress.update(task, advance=1, events=counted["events"])
+
+        try:
+            report = st.ingest(files, reader=reader, progress=on_progress)
+        except StoreError as exc:
+            raise _fail(str(exc)) from exc
+    summary = {
+        "store": str(store),
+        "files": len(report.files),
+        "skipped": report.skipped,
+        "events": report.events,
+        "quarantined": report.quarantined,
+        "seconds": round(report.seconds, 3),
+        "events_per_second": round(report.events / report.seconds) if report.seconds else None,
+        "failed": [
+            {"path": f.path, "note": f.note} for f in report.files if f.status in ("failed", "partial")
+        ],
+    }
+    if json_out:
+        print(json.dumps(summary, ensure_ascii=False))
+        return
+    table = Table(title=f"ingest → {store}", show_header=False, box=None)
+    table.add_row("files", f"{len(report.files):,} ({report.skipped:,} already in the store)")
+    table.add_row("events", f"{report.events:,}")
+    table.add_row("quarantined", f"{report.quarantined:,}")
+    table.add_row("time", f"{report.seconds:.2f} s ({summary['events_per_second'] or 0:,} events/s)")
+    console.print(table)
+    bad = [f for f in report.files if f.quarantined]
+    if bad:
+        worst = Table(title="files with quarantined records (see the quarantine view)", box=None)
+        worst.add_column("file")
+        worst.add_column("events", justify="right")
+        worst.add_column("quarantined", justify="right")
+        for result in sorted(bad, key=lambda r: -r.quarantined)[:15]:
+            worst.add_row(escape(result.path), f"{result.events:,}", f"{result.quarantined:,}")
+        if len(bad) > 15:
+            worst.add_row(f"… and {len(bad) - 15} more", "", "")
+        console.print(worst)
+
+
+@app.command()
+def stats(
+    store: StoreOption = DEFAULT_STORE,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Events and quarantined records in the store, per file."""
+    st = _open(store)
+    data = st.stats()
+    if json_out:
+        print(json.dumps(data, ensure_ascii=False))
+        return
+    table = Table(title=f"{store}: {data['events']:,} events, {data['quarantined']:,} quarantined")
+    table.add_column("file")
+    table.add_column("events", justify="right")
+    table.add_column("quarantined", justify="right")
+    for f in data["files"]:
+        table.add_row(escape(f["path"]), f"{f['events']:,}", f"{f['quarantined']:,}")
+    out.print(table)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over the views events, quarantine and files.")],
+    store: StoreOption = DEFAULT_STORE,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+    limit: Annotated[int, typer.Option(help="Rows shown in table format.")] = 50,
+) -> None:
+    """Run SQL (DuckDB dialect) over the store."""
+    st = _open(store)
+    try:
+        result = st.sql(sql)
+    except duckdb.Error as exc:
+        raise _fail(f"query failed: {exc}") from exc
+    rows = result.to_pylist()
+    if fmt is OutputFormat.json:
+        print(json.dumps(rows, default=_json_default, ensure_ascii=False))
+    elif fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.column_names)
+        for row in rows:
+            writer.writerow([_csv_value(v) for v in row.values()])
+    else:
+        table = Table(show_lines=False)
+        for name in result.column_names:
+            table.add_column(name, overflow="fold")
+        for row in rows[:limit]:
+            table.add_row(*(_cell(v) for v in row.values()))
+        out.print(table)
+        if len(rows) > limit:
+            console.print(f"[dim]{len(rows) - limit:,} more rows (use --limit or --format csv/json)[/]")
+
+
+@app.command()
+def demo(
+    store: Annotated[Path, typer.Option("--store", "-s", help="Where to build the demo store.")] = Path(
+        "sekimori-demo-store"
+    ),
+) -> None:
+    """Build a store from the bundled real attack logs and show what sekimori finds."""
+    from sekimori.demo import build_demo_store, overview, remote_logons
+
+    console.rule("[bold]sekimori demo[/] — contractor PC → affiliate → shared realm → parent")
+    st, report = build_demo_store(store)
+    console.print(
+        f"ingested [bold]{report.events:,}[/] events from {len(report.files)} bundled log files "
+        f"({report.skipped} already in {store}), {report.quarantined} quarantined"
+    )
+    table = Table(title="what the store holds")
+    for col in ("category", "host", "events", "first", "last"):
+        table.add_column(col, justify="right" if col == "events" else "left")
+    for row in overview(st):
+        table.add_row(
+            row["category"],
+            escape(row["host"] or "–"),
+            f"{row['events']:,}",
+            _cell(row["first"]),
+            _cell(row["last"]),
+        )
+    out.print(table)
+    table = Table(title="one machine onto another: logons and credential use")
+    for col in ("first seen", "account", "from", "to", "activity", "type", "events"):
+        table.add_column(col)
+    for row in remote_logons(st):
+        table.add_row(
+            _cell(row["first_seen"]),
+            escape(row["account"]),
+            escape(row["source"]),
+            escape(row["target"]),
+            row["activity"],
+            _cell(row["logon_type"]),
+            str(row["events"]),
+        )
+    out.print(table)
+    console.print(f'store: {store}  (try: sekimori query --store {store} "SELECT * FROM events LIMIT 5")')
+
+
+@app.command("readers")
+def list_readers() -> None:
+    """The log formats sekimori reads (each a plugin)."""
+    table = Table(title="readers")
+    table.add_column("name")
+    table.add_column("reads")
+    for name, cls in registered_readers().items():
+        table.add_row(name, cls.description)
+    out.print(table)
+
+
+def _open(store: Path) -> Store:
+    if not (store / "segments").is_dir():
+        raise _fail(f"{store}: not a sekimori store (run `sekimori ingest PATH --store {store}` first)")
+    return Store(store)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    return str(value)
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | dict):
+        return json.dumps(value, default=_json_default, ensure_ascii=False)
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "[dim]–[/]"
+    text = str(_csv_value(value))
+    return escape(text if len(text) <= 200 else text[:199] + "…")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,138 @@
+"""Reader plugins: the interface, the quarantine they report bad records to, and the registry.
+
+A log format is one module in ``sekimori/ingest/readers/`` defining a ``Reader`` subclass decorated
+with ``@register``. Modules there are imported automatically, and third-party packages can add readers
+through the ``sekimori.readers`` entry-point group, so adding a format edits nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import ClassVar
+
+import pyarrow as pa
+
+from sekimori.ingest.source import Source
+
+EXCERPT_CHARS = 160
+
+
+def excerpt(data: bytes | str | None, limit: int = EXCERPT_CHARS) -> str | None:
+    """A short, escaped excerpt of bad input for the quarantine table (never printed to logs)."""
+    if data is None:
+        return None
+    if isinstance(data, bytes):
+        data = data[: limit * 4].decode("utf-8", errors="backslashreplace")
+    text = data[:limit].encode("unicode_escape").decode("ascii")
+    return text[:limit] + ("…" if len(data) > limit else "")
+
+
+@dataclass
+class BadRecord:
+    reason: str
+    record: int | None = None  # record / line number
+    offset: int | None = None  # byte offset
+    field: str | None = None
+    excerpt: str | None = None
+
+
+@dataclass
+class Quarantine:
+    """Collects the records of one source that could not be normalized; the run goes on."""
+
+    source: Source
+    records: list[BadRecord] = field(default_factory=list)
+
+    def add(
+        self,
+        reason: str,
+        *,
+        record: int | None = None,
+        offset: int | None = None,
+        field: str | None = None,
+        data: bytes | str | None = None,
+    ) -> None:
+        self.records.append(BadRecord(reason, record, offset, field, excerpt(data)))
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+class Reader(ABC):
+    """Turns one source into batches of normalized events (``sekimori.ingest.schema.EVENT_SCHEMA``).
+
+    ``sniff`` looks at the first decompressed bytes (never the file name alone) and says how sure it
+    is (0 = not mine, 1 = certainly mine). ``read`` yields record batches; records it cannot parse go
+    to ``quarantine`` with the record number, offset, field and reason, and reading goes on.
+    Readers leave the provenance columns (``uid``, ``source_*``) to the store.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    batch_size: ClassVar[int] = 16_384
+
+    @classmethod
+    @abstractmethod
+    def sniff(cls, head: bytes, source: Source) -> float: ...
+
+    @abstractmethod
+    def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]: ...
+
+
+_REGISTRY: dict[str, type[Reader]] = {}
+_LOADED = False
+
+
+def register(cls: type[Reader]) -> type[Reader]:
+    """Class decorator: make a reader available by its ``name``."""
+    name = getattr(cls, "name", None)
+    if not name:
+        raise TypeError(f"{cls.__qualname__} has no reader name")
+    existing = _REGISTRY.get(name)
+    if existing is not None and existing is not cls:
+        raise ValueError(f"reader name {name!r} is taken by {existing.__qualname__}")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def _load_plugins() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    builtin = importlib.import_module("sekimori.ingest.readers")
+    for mod in pkgutil.iter_modules(builtin.__path__, builtin.__name__ + "."):
+        importlib.import_module(mod.name)
+    for ep in entry_points(group="sekimori.readers"):
+        register(ep.load())
+
+
+def readers() -> dict[str, type[Reader]]:
+    _load_plugins()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get_reader(name: str) -> type[Reader]:
+    available = readers()
+    try:
+        return available[name]
+    except KeyError:
+        raise KeyError(f"unknown reader {name!r}; known: {', '.join(available)}") from None
+
+
+def detect(head: bytes, source: Source) -> type[Reader] | None:
+    """The reader most sure of ``head``; None when no reader recognises it."""
+    best: tuple[float, str] | None = None
+    for name, cls in readers().items():
+        try:
+            score = cls.sniff(head, source)
+        except Exception:  # a sniffer must never break ingestion of other formats
+            score = 0.0
+        if score > 0 and (best is None or score > best[0]):
+            best = (score, name)
+    return _REGISTRY[best[1]] if best else None

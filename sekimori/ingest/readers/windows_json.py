@@ -1,0 +1,140 @@
+"""Windows events exported as JSON: OTRF Security-Datasets / NXLog NDJSON, Winlogbeat (ECS) and
+``evtx_dump`` JSON lines; one object per line, or one JSON array of objects.
+
+Each record's shape is recognised on its own (``flat``, ``beat`` or ``evtx``; see
+``sekimori.ingest.windows``), so a file mixing shippers still reads. Lines that are not JSON objects,
+or records without a time or an EventID, go to the quarantine with their line number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from sekimori.ingest.base import Quarantine, Reader, register
+from sekimori.ingest.rows import iter_lines
+from sekimori.ingest.source import Source
+from sekimori.ingest.windows import normalize_docs
+
+_MARKERS = (b'"EventID"', b'"winlog"', b'"EventRecordID"', b'"event_data"')
+
+
+def dialect_of(doc: dict[str, Any]) -> str | None:
+    if isinstance(doc.get("winlog"), dict):
+        return "beat"
+    event = doc.get("Event")
+    if isinstance(event, dict) and isinstance(event.get("System"), dict):
+        return "evtx"
+    if "log_name" in doc and "event_id" in doc:
+        return "beat6"
+    if "EventID" in doc:
+        return "flat"
+    return None
+
+
+def _first_json_line(head: bytes) -> bytes | None:
+    for line in head.splitlines()[:-1] or head.splitlines():
+        line = line.strip()
+        if line:
+            return line
+    return None
+
+
+@register
+class WindowsJsonReader(Reader):
+    name = "windows_json"
+    description = "Windows events as JSON/JSONL: OTRF Security-Datasets (NXLog), Winlogbeat/ECS, evtx_dump"
+    batch_size = 8192
+
+    @classmethod
+    def sniff(cls, head: bytes, source: Source) -> float:
+        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if stripped.startswith(b"["):
+            return 0.8 if any(m in head for m in _MARKERS) else 0.0
+        line = _first_json_line(stripped)
+        if not line or not line.startswith(b"{"):
+            return 0.0
+        try:
+            doc = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return 0.0
+        if isinstance(doc, dict) and dialect_of(doc) is not None:
+            return 0.9
+        return 0.0
+
+    def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
+        with source.open() as fh:
+            start = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if start.startswith(b"["):
+            yield from self._read_array(source, quarantine)
+            return
+        pending: dict[str, tuple[list[dict[str, Any]], list[str], list[int]]] = {}
+        for lineno, _offset, text in iter_lines(source, quarantine, encoding="utf-8-sig"):
+            try:
+                doc = orjson.loads(text)
+            except orjson.JSONDecodeError as exc:
+                quarantine.add(f"not JSON: {exc}", record=lineno, offset=_offset, data=text)
+                continue
+            if not isinstance(doc, dict):
+                quarantine.add("not a JSON object", record=lineno, offset=_offset, data=text)
+                continue
+            dialect = dialect_of(doc)
+            if dialect is None:
+                quarantine.add(
+                    "not a Windows event (no EventID / winlog / event_data / Event.System)",
+                    record=lineno,
+                    offset=_offset,
+                    field="EventID",
+                    data=text,
+                )
+                continue
+            docs, raws, lines = pending.setdefault(dialect, ([], [], []))
+            docs.append(doc)
+            raws.append(text)
+            lines.append(lineno)
+            if len(docs) >= self.batch_size:
+                del pending[dialect]
+                batch = normalize_docs(dialect, docs, raws, quarantine, record_numbers=lines)
+                if batch is not None:
+                    yield batch
+        for dialect, (docs, raws, lines) in pending.items():
+            batch = normalize_docs(dialect, docs, raws, quarantine, record_numbers=lines)
+            if batch is not None:
+                yield batch
+
+    def _read_array(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
+        # A JSON array (e.g. ConvertTo-Json exports) has to be parsed whole.
+        with source.open() as fh:
+            data = fh.read()
+        try:
+            items = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            quarantine.add(f"not a JSON array: {exc}", offset=getattr(exc, "pos", None), data=data[:200])
+            return
+        if not isinstance(items, list):
+            quarantine.add("not a JSON array", data=data[:200])
+            return
+        groups: dict[str, tuple[list[dict[str, Any]], list[str], list[int]]] = {}
+        for index, doc in enumerate(items, start=1):
+            dialect = dialect_of(doc) if isinstance(doc, dict) else None
+            if dialect is None:
+                quarantine.add("not a Windows event object", record=index, data=orjson.dumps(doc)[:200])
+                continue
+            docs, raws, numbers = groups.setdefault(dialect, ([], [], []))
+            docs.append(doc)
+            raws.append(orjson.dumps(doc).decode())
+            numbers.append(index)
+        for dialect, (docs, raws, numbers) in groups.items():
+            for i in range(0, len(docs), self.batch_size):
+                batch = normalize_docs(
+                    dialect,
+                    docs[i : i + self.batch_size],
+                    raws[i : i + self.batch_size],
+                    quarantine,
+                    record_numbers=numbers[i : i + self.batch_size],
+                )
+                if batch is not None:
+                    yield batch

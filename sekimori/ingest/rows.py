@@ -1,0 +1,86 @@
+"""Helpers shared by line-oriented readers: line iteration with offsets and a column batch builder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from sekimori.ingest.base import Quarantine
+from sekimori.ingest.schema import EVENT_COLUMNS, PROVENANCE_COLUMNS, make_batch
+from sekimori.ingest.source import Source, SourceError
+
+
+def iter_lines(
+    source: Source, quarantine: Quarantine, encoding: str = "utf-8"
+) -> Iterator[tuple[int, int, str]]:
+    """(line number from 1, byte offset, text without the newline) for each non-empty line.
+
+    A line that is not valid text is quarantined; a stream that breaks off (truncated gzip) ends
+    with one quarantine row naming the line where it broke.
+    """
+    offset = 0
+    lineno = 0
+    with source.open() as fh:
+        while True:
+            try:
+                raw = fh.readline()
+            except (OSError, EOFError) as exc:
+                quarantine.add(f"stream broke off: {exc}", record=lineno + 1, offset=offset)
+                return
+            except SourceError as exc:
+                quarantine.add(str(exc), record=lineno + 1, offset=offset)
+                return
+            if not raw:
+                return
+            lineno += 1
+            start = offset
+            offset += len(raw)
+            stripped = raw.rstrip(b"\r\n")
+            if not stripped.strip():
+                continue
+            try:
+                text = stripped.decode(encoding)
+            except UnicodeDecodeError as exc:
+                quarantine.add(
+                    f"not {encoding} text: {exc.reason}", record=lineno, offset=start, data=stripped
+                )
+                continue
+            if "\x00" in text:
+                quarantine.add("NUL byte in a text line", record=lineno, offset=start, data=stripped)
+                continue
+            yield lineno, start, text
+
+
+class BatchBuilder:
+    """Accumulates rows column-wise and hands out Arrow batches of ``size`` rows."""
+
+    _columns = tuple(c for c in EVENT_COLUMNS if c not in PROVENANCE_COLUMNS)
+
+    def __init__(self, size: int = 16_384) -> None:
+        self.size = size
+        self._reset()
+
+    def _reset(self) -> None:
+        self._data: dict[str, list[Any]] = {c: [] for c in self._columns}
+        self._n = 0
+
+    def add(self, **values: Any) -> pa.RecordBatch | None:
+        """Add one event; returns a full batch when ``size`` rows are reached."""
+        for col in self._columns:
+            self._data[col].append(values.pop(col, None))
+        if values:
+            raise KeyError(f"not event columns: {sorted(values)}")
+        self._n += 1
+        return self.flush() if self._n >= self.size else None
+
+    def flush(self) -> pa.RecordBatch | None:
+        if not self._n:
+            return None
+        batch = make_batch(self._data, self._n)
+        self._reset()
+        return batch
+
+    def __len__(self) -> int:
+        return self._n

@@ -1,0 +1,141 @@
+"""The one normalized event schema every reader produces (Arrow), and the quarantine schema.
+
+Readers fill the typed common columns they know and leave the rest null; the store fills the
+provenance columns (``uid``, ``source_*``). ``raw`` keeps the full original record as JSON so that
+Sigma rules (issue 3) can reach any field of the source format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+# Event categories: the first column a later stage filters on.
+AUTHENTICATION = "authentication"
+PROCESS = "process"
+NETWORK = "network"
+DATA_ACCESS = "data_access"
+GENERIC = "generic"
+CATEGORIES = (AUTHENTICATION, PROCESS, NETWORK, DATA_ACCESS, GENERIC)
+
+SUCCESS = "success"
+FAILURE = "failure"
+
+# OCSF 1.x class uids used by sekimori, with their names (https://schema.ocsf.io/classes).
+OCSF_CLASSES: dict[int, str] = {
+    0: "Base Event",
+    1001: "File System Activity",
+    1007: "Process Activity",
+    3002: "Authentication",
+    3003: "Authorize Session",
+    4001: "Network Activity",
+    4003: "DNS Activity",
+    4005: "RDP Activity",
+    4006: "SMB Activity",
+    4007: "SSH Activity",
+    6003: "API Activity",
+    6005: "Datastore Activity",
+    201004: "Windows Service Activity",
+}
+
+TIME_TYPE = pa.timestamp("us", tz="UTC")
+
+# (name, type, meaning) — the order is the column order in Parquet.
+EVENT_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("uid", pa.string(), "stable id of the event: <file digest prefix>:<ordinal in file>"),
+    ("time", TIME_TYPE, "when the event happened, UTC"),
+    ("source_format", pa.string(), "reader that parsed it (evtx, otrf_json, syslog, lanl, zeek, pgaudit…)"),
+    ("source_file", pa.string(), "the path as given at ingest"),
+    ("source_member", pa.string(), "member inside an archive (zip/tar), else null"),
+    ("record_id", pa.int64(), "record id as in the log (EventRecordID, line number, …)"),
+    ("channel", pa.string(), "log channel / stream (Security, Sysmon, sshd, zeek log path…)"),
+    ("provider", pa.string(), "event provider / program"),
+    ("event_code", pa.string(), "event id or code in the source (4624, 1, accepted_password…)"),
+    ("category", pa.string(), "authentication | process | network | data_access | generic"),
+    ("activity", pa.string(), "what happened, e.g. logon, logoff, process_start, query"),
+    ("ocsf_class_uid", pa.int32(), "OCSF class uid"),
+    ("ocsf_class_name", pa.string(), "OCSF class name"),
+    ("host", pa.string(), "host that recorded the event"),
+    ("principal", pa.string(), "account the event is about (user name without domain)"),
+    ("domain", pa.string(), "domain / realm of the principal"),
+    ("principal_sid", pa.string(), "SID of the principal when known"),
+    ("logon_type", pa.int16(), "Windows logon type (2, 3, 10…) when known"),
+    ("logon_id", pa.string(), "logon session id"),
+    ("auth_package", pa.string(), "NTLM, Kerberos, Negotiate, password, publickey…"),
+    ("outcome", pa.string(), "success | failure | null"),
+    ("status", pa.string(), "status / failure reason code in the source"),
+    ("src_host", pa.string(), "source host name"),
+    ("src_ip", pa.string(), "source IP address"),
+    ("src_port", pa.int32(), "source port"),
+    ("target_host", pa.string(), "target host name"),
+    ("target_ip", pa.string(), "target IP address"),
+    ("target_port", pa.int32(), "target port"),
+    ("protocol", pa.string(), "network protocol / service"),
+    ("process", pa.string(), "process image path or name"),
+    ("process_id", pa.int64(), "process id"),
+    ("parent_process", pa.string(), "parent process image"),
+    ("command_line", pa.string(), "command line / statement"),
+    ("object", pa.string(), "object accessed: share, file, table, service, target process"),
+    ("object_type", pa.string(), "FILE, SHARE, TABLE, SERVICE, PROCESS, …"),
+    ("action", pa.string(), "operation on the object: READ, SELECT, INSTALL…"),
+    ("database", pa.string(), "database name for data-access events"),
+    ("raw", pa.string(), "the full original record as JSON"),
+)
+
+EVENT_SCHEMA = pa.schema([pa.field(name, typ) for name, typ, _ in EVENT_FIELDS])
+EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_SCHEMA.names)
+# Columns the store fills; readers leave them out.
+PROVENANCE_COLUMNS = ("uid", "source_format", "source_file", "source_member")
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("source_file", pa.string()),
+        pa.field("source_member", pa.string()),
+        pa.field("source_format", pa.string()),
+        pa.field("record", pa.int64()),  # record number / line number, when known
+        pa.field("offset", pa.int64()),  # byte offset, when known
+        pa.field("field", pa.string()),  # field that was wrong, when known
+        pa.field("reason", pa.string()),
+        pa.field("excerpt", pa.string()),  # short, escaped excerpt of the bad input
+    ]
+)
+
+
+def ocsf_name(uid: int | None) -> str | None:
+    return None if uid is None else OCSF_CLASSES.get(uid, "Unknown")
+
+
+def make_batch(
+    columns: Mapping[str, Sequence[Any] | pa.Array], num_rows: int | None = None
+) -> pa.RecordBatch:
+    """Build an event batch from the columns a reader knows; the rest are null.
+
+    Values are cast to the schema's types (e.g. ints for ports given as strings are *not*
+    converted here: readers clean values first and quarantine what does not parse).
+    """
+    if num_rows is None:
+        num_rows = len(next(iter(columns.values()))) if columns else 0
+    unknown = set(columns) - set(EVENT_COLUMNS)
+    if unknown:
+        raise KeyError(f"not event columns: {sorted(unknown)}")
+    arrays = []
+    for field in EVENT_SCHEMA:
+        values = columns.get(field.name)
+        if values is None:
+            arrays.append(pa.nulls(num_rows, field.type))
+        elif isinstance(values, pa.Array | pa.ChunkedArray):
+            arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+            arrays.append(arr if arr.type == field.type else arr.cast(field.type))
+        else:
+            arrays.append(pa.array(values, type=field.type))
+    name_idx, uid_idx = EVENT_COLUMNS.index("ocsf_class_name"), EVENT_COLUMNS.index("ocsf_class_uid")
+    if arrays[name_idx].null_count == num_rows and arrays[uid_idx].null_count < num_rows:
+        # Readers give the class uid; the name follows from it.
+        arrays[name_idx] = pa.array([ocsf_name(u) for u in arrays[uid_idx].to_pylist()], type=pa.string())
+    return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
+
+
+def empty_events() -> pa.Table:
+    return EVENT_SCHEMA.empty_table()

@@ -1,0 +1,875 @@
+"""Windows events (Security, Sysmon, System…) → the normalized event schema.
+
+The mapping is data (``WINDOWS_EVENTS``): from it come both the normalizer and the documentation
+(``docs/windows-mapping.md``), so the two cannot drift apart. A column's source is an EventData field
+name, ``@name`` for a System field, a tuple (first non-empty wins), a quoted literal, ``@status``
+(outcome from the status code) or a function of (system, data) for the rare composite value.
+
+Three JSON shapes carry the same Windows record (``DIALECTS``):
+- ``evtx``: the ``evtx`` crate's JSON (``Event.System.*``, ``Event.EventData.*``), also
+  ``evtx_dump -o jsonl``;
+- ``flat``: NXLog-style flattened records as in OTRF Security-Datasets (``EventID``, ``Channel``, the
+  fields at the top);
+- ``beat``: Winlogbeat / Elastic ECS (``winlog.event_id``, ``winlog.event_data.*``).
+
+Per-record work is a dict lookup per column through precompiled getters (no SQL planning per batch,
+which would dominate on corpora of many small files); times are parsed vectorised by Arrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sekimori.ingest.base import Quarantine
+from sekimori.ingest.schema import (
+    AUTHENTICATION,
+    DATA_ACCESS,
+    EVENT_SCHEMA,
+    FAILURE,
+    GENERIC,
+    NETWORK,
+    OCSF_CLASSES,
+    PROCESS,
+    PROVENANCE_COLUMNS,
+    SUCCESS,
+    TIME_TYPE,
+    ocsf_name,
+)
+
+SECURITY = "security"
+SYSMON = "microsoft-windows-sysmon/operational"
+SYSTEM = "system"
+
+Fields = Mapping[str, Any]
+# Where a column takes its value from (see the module docstring).
+Source = str | tuple[str, ...] | Callable[[Fields, Fields], Any]
+
+
+@dataclass(frozen=True)
+class WindowsEvent:
+    """How one Windows event id maps onto the normalized columns."""
+
+    family: str  # lower-cased channel
+    event_id: int
+    title: str
+    category: str
+    activity: str
+    ocsf_class_uid: int
+    columns: dict[str, Source] = field(default_factory=dict)
+
+
+def _failure_status(system: Fields, data: Fields) -> Any:
+    """4625: SubStatus says why when it is set, else Status."""
+    sub = _clean(data.get("SubStatus"))
+    return sub if sub not in (None, "0x0") else _clean(data.get("Status"))
+
+
+def _share_path(system: Fields, data: Fields) -> Any:
+    """5145: the share and the file inside it, as one path."""
+    parts = [p for p in (_clean(data.get("ShareName")), _clean(data.get("RelativeTargetName"))) if p]
+    return "\\".join(parts) or None
+
+
+# Column sources: a field name (``Field``/``@system``), a tuple of them (first non-null wins), a quoted
+# literal, ``@status`` (outcome from the status code), or an SQL expression starting with ``=`` using
+# ``{Field}``. Branches only pick a value; each column's transform (``_TRANSFORMS``) is applied once,
+# which keeps the generated query cheap to plan.
+_LOGON: dict[str, Source] = {
+    "principal": "TargetUserName",
+    "domain": "TargetDomainName",
+    "principal_sid": "TargetUserSid",
+    "logon_type": "LogonType",
+    "logon_id": "TargetLogonId",
+    "auth_package": "AuthenticationPackageName",
+    "src_host": "WorkstationName",
+    "src_ip": "IpAddress",
+    "src_port": "IpPort",
+    "target_host": "@computer",
+    "process": "ProcessName",
+    "process_id": "ProcessId",
+}
+_SUBJECT: dict[str, Source] = {
+    "principal": "SubjectUserName",
+    "domain": "SubjectDomainName",
+    "principal_sid": "SubjectUserSid",
+    "logon_id": "SubjectLogonId",
+}
+_KERBEROS: dict[str, Source] = {
+    "principal": "TargetUserName",
+    "domain": "TargetDomainName",
+    "principal_sid": "TargetSid",
+    "src_ip": "IpAddress",
+    "src_port": "IpPort",
+    "target_host": "@computer",
+    "auth_package": "'Kerberos'",
+    "object": "ServiceName",
+    "object_type": "'SERVICE'",
+    "status": "Status",
+    "outcome": "@status",
+}
+_SUCCESS: dict[str, Source] = {"outcome": f"'{SUCCESS}'"}
+
+WINDOWS_EVENTS: tuple[WindowsEvent, ...] = (
+    WindowsEvent(
+        SECURITY,
+        4624,
+        "An account was successfully logged on",
+        AUTHENTICATION,
+        "logon",
+        3002,
+        {**_LOGON, **_SUCCESS},
+    ),
+    WindowsEvent(
+        SECURITY,
+        4625,
+        "An account failed to log on",
+        AUTHENTICATION,
+        "logon",
+        3002,
+        {**_LOGON, "outcome": f"'{FAILURE}'", "status": _failure_status},
+    ),
+    WindowsEvent(
+        SECURITY,
+        4634,
+        "An account was logged off",
+        AUTHENTICATION,
+        "logoff",
+        3002,
+        {
+            k: _LOGON[k]
+            for k in ("principal", "domain", "principal_sid", "logon_type", "logon_id", "target_host")
+        },
+    ),
+    WindowsEvent(
+        SECURITY,
+        4647,
+        "User initiated logoff",
+        AUTHENTICATION,
+        "logoff",
+        3002,
+        {k: _LOGON[k] for k in ("principal", "domain", "principal_sid", "logon_id", "target_host")},
+    ),
+    WindowsEvent(
+        SECURITY,
+        4648,
+        "A logon was attempted using explicit credentials",
+        AUTHENTICATION,
+        "explicit_credentials",
+        3002,
+        {
+            "principal": "TargetUserName",
+            "domain": "TargetDomainName",
+            "logon_id": "SubjectLogonId",
+            "src_host": "@computer",
+            "target_host": "TargetServerName",
+            "target_ip": "IpAddress",
+            "target_port": "IpPort",
+            "process": "ProcessName",
+            "process_id": "ProcessId",
+            "object": "TargetInfo",
+            **_SUCCESS,
+        },
+    ),
+    WindowsEvent(
+        SECURITY,
+        4672,
+        "Special privileges assigned to new logon",
+        AUTHENTICATION,
+        "special_privileges",
+        3003,
+        {
+            **_SUBJECT,
+            "target_host": "@computer",
+            "object": "PrivilegeList",
+            "object_type": "'PRIVILEGES'",
+            **_SUCCESS,
+        },
+    ),
+    WindowsEvent(
+        SECURITY,
+        4688,
+        "A new process has been created",
+        PROCESS,
+        "process_start",
+        1007,
+        {
+            **_SUBJECT,
+            "process": "NewProcessName",
+            "process_id": "NewProcessId",
+            "parent_process": "ParentProcessName",
+            "command_line": "CommandLine",
+        },
+    ),
+    WindowsEvent(
+        SECURITY,
+        4768,
+        "A Kerberos authentication ticket (TGT) was requested",
+        AUTHENTICATION,
+        "ticket_request",
+        3002,
+        _KERBEROS,
+    ),
+    WindowsEvent(
+        SECURITY,
+        4769,
+        "A Kerberos service ticket was requested",
+        AUTHENTICATION,
+        "service_ticket",
+        3002,
+        _KERBEROS,
+    ),
+    WindowsEvent(
+        SECURITY,
+        4771,
+        "Kerberos pre-authentication failed",
+        AUTHENTICATION,
+        "preauth",
+        3002,
+        {**_KERBEROS, "outcome": f"'{FAILURE}'"},
+    ),
+    WindowsEvent(
+        SECURITY,
+        4776,
+        "The computer attempted to validate the credentials for an account",
+        AUTHENTICATION,
+        "credential_validation",
+        3002,
+        {
+            "principal": "TargetUserName",
+            "src_host": "Workstation",
+            "target_host": "@computer",
+            "auth_package": "PackageName",
+            "status": "Status",
+            "outcome": "@status",
+        },
+    ),
+    WindowsEvent(
+        SECURITY,
+        5140,
+        "A network share object was accessed",
+        DATA_ACCESS,
+        "share_access",
+        4006,
+        {
+            **_SUBJECT,
+            "src_ip": "IpAddress",
+            "src_port": "IpPort",
+            "target_host": "@computer",
+            "object": "ShareName",
+            "object_type": "'SHARE'",
+            "action": "AccessMask",
+            **_SUCCESS,
+        },
+    ),
+    WindowsEvent(
+        SECURITY,
+        5145,
+        "A network share object was checked for access",
+        DATA_ACCESS,
+        "file_access",
+        1001,
+        {
+            **_SUBJECT,
+            "src_ip": "IpAddress",
+            "src_port": "IpPort",
+            "target_host": "@computer",
+            "object": _share_path,
+            "object_type": "'FILE'",
+            "action": "AccessList",
+        },
+    ),
+    WindowsEvent(
+        SYSTEM,
+        7045,
+        "A service was installed in the system",
+        PROCESS,
+        "service_install",
+        201004,
+        {
+            "principal": "AccountName",
+            "principal_sid": "@user_sid",
+            "target_host": "@computer",
+            "object": "ServiceName",
+            "object_type": "'SERVICE'",
+            "command_line": "ImagePath",
+            "action": "'install'",
+        },
+    ),
+    WindowsEvent(
+        SYSMON,
+        1,
+        "Sysmon: process created",
+        PROCESS,
+        "process_start",
+        1007,
+        {
+            "principal": "User",
+            "process": "Image",
+            "process_id": "ProcessId",
+            "parent_process": "ParentImage",
+            "command_line": "CommandLine",
+            "logon_id": "LogonId",
+        },
+    ),
+    WindowsEvent(
+        SYSMON,
+        3,
+        "Sysmon: network connection",
+        NETWORK,
+        "network_connection",
+        4001,
+        {
+            "principal": "User",
+            "process": "Image",
+            "process_id": "ProcessId",
+            "src_host": "SourceHostname",
+            "src_ip": "SourceIp",
+            "src_port": "SourcePort",
+            "target_host": "DestinationHostname",
+            "target_ip": "DestinationIp",
+            "target_port": "DestinationPort",
+            "protocol": "Protocol",
+        },
+    ),
+    WindowsEvent(
+        SYSMON,
+        10,
+        "Sysmon: process accessed",
+        PROCESS,
+        "process_access",
+        1007,
+        {
+            "principal": "SourceUser",
+            "process": "SourceImage",
+            "process_id": "SourceProcessId",
+            "object": "TargetImage",
+            "object_type": "'PROCESS'",
+            "action": "GrantedAccess",
+        },
+    ),
+)
+
+# Columns of events no mapping covers: still useful for hunting (who, which process, which command).
+_DEFAULTS: dict[str, Source] = {
+    "principal": ("SubjectUserName", "TargetUserName", "User", "AccountName"),
+    "domain": ("SubjectDomainName", "TargetDomainName"),
+    "principal_sid": ("SubjectUserSid", "@user_sid"),
+    "process": ("Image", "NewProcessName", "ProcessName"),
+    "command_line": "CommandLine",
+}
+
+
+def _clean(value: Any) -> Any:
+    """Windows writes '-' or '' for 'no value'."""
+    if value is None or value == "-" or value == "":
+        return None
+    return value
+
+
+def _text(value: Any) -> str | None:
+    value = _clean(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def _int(value: Any) -> int | None:
+    value = _clean(value)
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        text = str(value).strip()
+        return int(text, 16) if text[:2].lower() == "0x" else int(text)
+    except ValueError:
+        return None
+
+
+def _principal(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    if "\\" in text:
+        return text.split("\\", 1)[1] or None
+    if "@" in text:
+        return text.split("@", 1)[0] or None
+    return text
+
+
+def _domain_of(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    if "\\" in text:
+        return text.split("\\", 1)[0] or None
+    if "@" in text:
+        return text.split("@", 1)[1] or None
+    return None
+
+
+def _ip(value: Any) -> str | None:
+    text = _text(value)
+    return text[7:] if text is not None and text.startswith("::ffff:") else text
+
+
+def _host(value: Any) -> str | None:
+    text = _text(value)
+    return (text.lstrip("\\") or None) if text is not None else None
+
+
+def _auth_package(value: Any) -> str | None:
+    text = _text(value)
+    return "NTLM" if text is not None and text.upper() == "MICROSOFT_AUTHENTICATION_PACKAGE_V1_0" else text
+
+
+def _small_int(value: Any) -> int | None:
+    n = _int(value)
+    return n if n is not None and -32768 <= n <= 32767 else None
+
+
+def _port(value: Any) -> int | None:
+    n = _int(value)
+    return n if n is not None and 0 <= n <= 65535 else None
+
+
+_TRANSFORMS: dict[str, Callable[[Any], Any]] = {
+    "principal": _principal,
+    "logon_type": _small_int,
+    "src_port": _port,
+    "target_port": _port,
+    "process_id": _int,
+    "src_ip": _ip,
+    "target_ip": _ip,
+    "src_host": _host,
+    "target_host": _host,
+    "auth_package": _auth_package,
+}
+_COLUMNS = [
+    c
+    for c in EVENT_SCHEMA.names
+    if c not in PROVENANCE_COLUMNS and c not in ("time", "raw", "ocsf_class_name")
+]
+_PER_EVENT = ("category", "activity", "ocsf_class_uid")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Where one JSON shape keeps the System fields and the EventData."""
+
+    name: str
+    split: Callable[[dict[str, Any]], tuple[Fields, Fields]]  # record → (system, data)
+    system: Callable[[Fields, str], Any]  # (system, name) → value
+
+
+def _evtx_split(doc: dict[str, Any]) -> tuple[Fields, Fields]:
+    event = doc.get("Event")
+    if not isinstance(event, dict):
+        return {}, {}
+    system = event.get("System")
+    data = event.get("EventData")
+    if data is None and isinstance(event.get("UserData"), dict):
+        # UserData holds one provider-specific element whose children are the fields.
+        inner = next(iter(event["UserData"].values()), None)
+        data = inner if isinstance(inner, dict) else None
+    return (system if isinstance(system, dict) else {}), (data if isinstance(data, dict) else {})
+
+
+def _attr(node: Any, name: str) -> Any:
+    if isinstance(node, dict):
+        attrs = node.get("#attributes")
+        if isinstance(attrs, dict):
+            return attrs.get(name)
+        return node.get(name)
+    return None
+
+
+def _evtx_system(system: Fields, name: str) -> Any:
+    if name == "event_id":
+        value = system.get("EventID")
+        return value.get("#text") if isinstance(value, dict) else value
+    if name == "time":
+        return _attr(system.get("TimeCreated"), "SystemTime")
+    if name == "provider":
+        return _attr(system.get("Provider"), "Name")
+    if name == "user_sid":
+        return _attr(system.get("Security"), "UserID")
+    return system.get(_EVTX_SYSTEM_KEYS[name])
+
+
+_EVTX_SYSTEM_KEYS = {"channel": "Channel", "computer": "Computer", "record_id": "EventRecordID"}
+
+
+def _flat_split(doc: dict[str, Any]) -> tuple[Fields, Fields]:
+    return doc, doc
+
+
+_FLAT_SYSTEM = {
+    "event_id": ("EventID",),
+    "channel": ("Channel",),
+    "computer": ("Hostname", "Computer", "computer_name"),
+    "provider": ("SourceName", "ProviderName", "Provider"),
+    "record_id": ("RecordNumber", "EventRecordID"),
+    "time": ("TimeCreated", "@timestamp", "EventTime", "UtcTime"),
+    "user_sid": ("UserID",),
+}
+
+
+def _flat_system(system: Fields, name: str) -> Any:
+    for key in _FLAT_SYSTEM[name]:
+        value = system.get(key)
+        if value not in (None, "", "-"):
+            return value
+    return None
+
+
+def _beat_split(doc: dict[str, Any]) -> tuple[Fields, Fields]:
+    winlog = doc.get("winlog")
+    if not isinstance(winlog, dict):
+        return {}, {}
+    data = winlog.get("event_data")
+    return {**winlog, "@timestamp": doc.get("@timestamp"), "event": doc.get("event")}, (
+        data if isinstance(data, dict) else {}
+    )
+
+
+def _beat_system(system: Fields, name: str) -> Any:
+    if name == "event_id":
+        event = system.get("event")
+        code = event.get("code") if isinstance(event, dict) else None
+        return system.get("event_id", code)
+    if name == "time":
+        return system.get("@timestamp") or system.get("time_created")
+    if name == "user_sid":
+        user = system.get("user")
+        return user.get("identifier") if isinstance(user, dict) else None
+    return system.get(_BEAT_SYSTEM_KEYS[name])
+
+
+_BEAT_SYSTEM_KEYS = {
+    "channel": "channel",
+    "computer": "computer_name",
+    "provider": "provider_name",
+    "record_id": "record_id",
+}
+
+
+def _beat6_split(doc: dict[str, Any]) -> tuple[Fields, Fields]:
+    data = doc.get("event_data")
+    return doc, (data if isinstance(data, dict) else {})
+
+
+_BEAT6_SYSTEM_KEYS = {
+    "event_id": "event_id",
+    "channel": "log_name",
+    "computer": "computer_name",
+    "provider": "source_name",
+    "record_id": "record_number",
+    "time": "@timestamp",
+}
+
+
+def _beat6_system(system: Fields, name: str) -> Any:
+    if name == "user_sid":
+        user = system.get("user")
+        return user.get("identifier") if isinstance(user, dict) else None
+    return system.get(_BEAT6_SYSTEM_KEYS[name])
+
+
+DIALECTS = {
+    "evtx": Dialect("evtx", _evtx_split, _evtx_system),
+    "beat6": Dialect("beat6", _beat6_split, _beat6_system),
+    "flat": Dialect("flat", _flat_split, _flat_system),
+    "beat": Dialect("beat", _beat_split, _beat_system),
+}
+
+
+def _getter(source: Source | None, dialect: Dialect) -> Callable[[Fields, Fields], Any]:
+    if source is None:
+        return lambda system, data: None
+    if callable(source):
+        return source
+    if isinstance(source, tuple):
+        getters = [_getter(s, dialect) for s in source]
+
+        def first(system: Fields, data: Fields) -> Any:
+            for get in getters:
+                value = _clean(get(system, data))
+                if value is not None:
+                    return value
+            return None
+
+        return first
+    if source.startswith("'"):
+        literal = source.strip("'")
+        return lambda system, data: literal
+    if source.startswith("@"):
+        name = source[1:]
+        read = dialect.system
+        return lambda system, data: read(system, name)
+    return lambda system, data: data.get(source)
+
+
+@dataclass
+class _Plan:
+    """Per event key: one getter per column, transforms folded in."""
+
+    fixed: dict[str, Any]
+    getters: list[tuple[int, Callable[[Fields, Fields], Any]]]
+
+
+class WindowsNormalizer:
+    """Normalizes parsed Windows records of one dialect into event columns."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = DIALECTS[dialect]
+        self._plans: dict[str, _Plan] = {}
+        for ev in WINDOWS_EVENTS:
+            self._plans[f"{ev.family}:{ev.event_id}"] = self._plan(ev.columns, ev)
+        self._default = self._plan(_DEFAULTS, None)
+
+    def _plan(self, columns: Mapping[str, Source], ev: WindowsEvent | None) -> _Plan:
+        fixed = {
+            "category": ev.category if ev else GENERIC,
+            "activity": ev.activity if ev else None,
+            "ocsf_class_uid": ev.ocsf_class_uid if ev else 0,
+        }
+        getters = []
+        for col, source in columns.items():
+            if col == "domain":
+                continue  # derived below, with the principal
+            get = _getter(source, self.dialect)
+            if col == "outcome" and source == "@status":
+                get = _status_outcome
+            transform = _TRANSFORMS.get(col, _text)
+            getters.append((_COLUMNS.index(col), _compose(transform, get)))
+        domain_source = columns.get("domain")
+        principal_source = columns.get("principal")
+        getters.append(
+            (
+                _COLUMNS.index("domain"),
+                _domain_getter(_getter(domain_source, self.dialect), _getter(principal_source, self.dialect)),
+            )
+        )
+        return _Plan(fixed, getters)
+
+    def normalize(
+        self,
+        docs: list[dict[str, Any]],
+        record_hints: list[int | None] | None = None,
+        record_fallbacks: list[int] | None = None,
+    ) -> tuple[dict[str, list[Any]], list[Any]]:
+        """Column lists (without ``time``/``raw``) and the raw time values, one entry per doc.
+
+        ``record_id`` is the hint when given (the EVTX parser's record id), else the record's own
+        id, else the fallback (the line number of a JSON export).
+        """
+        system_of = self.dialect.system
+        split = self.dialect.split
+        n_cols = len(_COLUMNS)
+        rows: list[list[Any]] = []
+        times: list[Any] = []
+        idx_record = _COLUMNS.index("record_id")
+        idx_channel = _COLUMNS.index("channel")
+        idx_provider = _COLUMNS.index("provider")
+        idx_code = _COLUMNS.index("event_code")
+        idx_host = _COLUMNS.index("host")
+        fixed_idx = [(_COLUMNS.index(c), c) for c in _PER_EVENT]
+        for i, doc in enumerate(docs):
+            system, data = split(doc)
+            row: list[Any] = [None] * n_cols
+            channel = _text(system_of(system, "channel"))
+            code = _text(system_of(system, "event_id"))
+            row[idx_channel] = channel
+            row[idx_code] = code
+            row[idx_provider] = _text(system_of(system, "provider"))
+            row[idx_host] = _text(system_of(system, "computer"))
+            hint = record_hints[i] if record_hints is not None else None
+            if hint is None:
+                hint = _int(system_of(system, "record_id"))
+                if hint is None and record_fallbacks is not None:
+                    hint = record_fallbacks[i]
+            row[idx_record] = hint
+            plan = self._plans.get(f"{channel.lower()}:{code}" if channel else "", self._default)
+            for j, col in fixed_idx:
+                row[j] = plan.fixed[col]
+            for j, get in plan.getters:
+                row[j] = get(system, data)
+            rows.append(row)
+            times.append(system_of(system, "time"))
+        columns = (
+            dict(zip(_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+            if rows
+            else {c: [] for c in _COLUMNS}
+        )
+        return columns, times
+
+
+def _compose(
+    transform: Callable[[Any], Any], get: Callable[[Fields, Fields], Any]
+) -> Callable[[Fields, Fields], Any]:
+    return lambda system, data: transform(get(system, data))
+
+
+def _domain_getter(
+    domain: Callable[[Fields, Fields], Any], principal: Callable[[Fields, Fields], Any]
+) -> Callable[[Fields, Fields], Any]:
+    def get(system: Fields, data: Fields) -> Any:
+        value = _text(domain(system, data))
+        return value if value is not None else _domain_of(principal(system, data))
+
+    return get
+
+
+def _status_outcome(system: Fields, data: Fields) -> Any:
+    status = _text(data.get("Status"))
+    if status is None:
+        return None
+    return SUCCESS if status.lower() in ("0x0", "0", "0x00000000") else FAILURE
+
+
+def parse_times(values: list[Any]) -> pa.Array:
+    """Timestamps from ISO-8601 strings (with Z or an offset; no offset means UTC), vectorised."""
+    texts = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+    try:
+        return pc.cast(texts, TIME_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    out = []
+    for v in texts.to_pylist():  # slow path: a batch with an odd value; parse one by one
+        out.append(_parse_time(v))
+    return pa.array(out, TIME_TYPE)
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace(" UTC", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def to_batch(columns: dict[str, list[Any]], times: pa.Array, raws: list[str]) -> pa.RecordBatch:
+    """An event batch (provenance columns empty) from normalized columns."""
+    arrays = []
+    n = len(raws)
+    uids = columns.get("ocsf_class_uid", [])
+    for f in EVENT_SCHEMA:
+        if f.name == "time":
+            arrays.append(times)
+        elif f.name == "raw":
+            arrays.append(pa.array(raws, pa.string()))
+        elif f.name == "ocsf_class_name":
+            arrays.append(pa.array([ocsf_name(u) for u in uids], pa.string()))
+        elif f.name in columns:
+            arrays.append(pa.array(columns[f.name], f.type))
+        else:
+            arrays.append(pa.nulls(n, f.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
+
+
+def normalize_docs(
+    dialect: str,
+    docs: list[dict[str, Any]],
+    raws: list[str],
+    quarantine: Quarantine,
+    record_numbers: list[int] | None = None,
+    record_hints: list[int | None] | None = None,
+) -> pa.RecordBatch | None:
+    """Normalize parsed records; records without a usable time or event id go to the quarantine.
+
+    ``record_numbers`` (e.g. line numbers) name records in the quarantine; otherwise the record id.
+    """
+    columns, time_values = _normalizer(dialect).normalize(docs, record_hints, record_numbers)
+    times = parse_times(time_values)
+    codes = columns["event_code"]
+    bad = [i for i in range(len(docs)) if not times[i].is_valid or codes[i] is None]
+    if bad:
+        for i in bad:
+            fieldname = "time" if not times[i].is_valid else "EventID"
+            record = record_numbers[i] if record_numbers is not None else columns["record_id"][i]
+            reason = (
+                "no parseable event time (TimeCreated / @timestamp)" if fieldname == "time" else "no EventID"
+            )
+            quarantine.add(reason, record=record, field=fieldname, data=raws[i])
+        keep = sorted(set(range(len(docs))) - set(bad))
+        columns = {k: [v[i] for i in keep] for k, v in columns.items()}
+        times = times.take(pa.array(keep, pa.int64()))
+        raws = [raws[i] for i in keep]
+    if not raws:
+        return None
+    return to_batch(columns, times, raws)
+
+
+_NORMALIZERS: dict[str, WindowsNormalizer] = {}
+
+
+def _normalizer(dialect: str) -> WindowsNormalizer:
+    norm = _NORMALIZERS.get(dialect)
+    if norm is None:
+        norm = _NORMALIZERS[dialect] = WindowsNormalizer(dialect)
+    return norm
+
+
+def mapping_markdown() -> str:
+    """The mapping table as Markdown (docs/windows-mapping.md is generated from this)."""
+    lines = [
+        "# Windows events → sekimori event schema",
+        "",
+        "Generated by `python -m sekimori.ingest.windows > docs/windows-mapping.md`.",
+        "A plain name is an EventData field, `@computer` the System `Computer`, `@user_sid` the System",
+        "`Security/UserID`; a tuple takes the first non-empty. `-` and empty values become null;",
+        "`principal` drops a `DOMAIN\\` prefix or `@domain` suffix and `domain` falls back to it; IPs lose",
+        "`::ffff:`; `@status` maps Status `0x0` to success, anything else to failure. Every event also gets",
+        "`time`, `record_id`, `channel`, `provider`, `event_code`, `host` (= `Computer`) and `raw`.",
+        "",
+    ]
+    for ev in WINDOWS_EVENTS:
+        lines.append(f"## {ev.family} {ev.event_id}: {ev.title}")
+        lines.append("")
+        lines.append(
+            f"category `{ev.category}`, activity `{ev.activity}`, OCSF {ev.ocsf_class_uid} "
+            f"({OCSF_CLASSES[ev.ocsf_class_uid]})"
+        )
+        lines.append("")
+        lines.append("| column | from |")
+        lines.append("|---|---|")
+        for col, source in ev.columns.items():
+            lines.append(f"| `{col}` | {_describe(source)} |")
+        lines.append("")
+    lines.append("## Any other event id")
+    lines.append("")
+    lines.append("| column | from |")
+    lines.append("|---|---|")
+    for col, source in _DEFAULTS.items():
+        lines.append(f"| `{col}` | {_describe(source)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _describe(source: Source) -> str:
+    if callable(source):
+        return (source.__doc__ or source.__name__).strip()
+    if isinstance(source, tuple):
+        return " or ".join(f"`{s}`" for s in source)
+    return f"`{source}`"
+
+
+if __name__ == "__main__":
+    print(mapping_markdown(), end="")

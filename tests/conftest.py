@@ -1,0 +1,41 @@
+"""Shared test helpers: where the fixtures and the real corpora are."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from sekimori.ingest.base import Quarantine, Reader
+from sekimori.ingest.source import expand
+
+TESTS = Path(__file__).resolve().parent
+DATA = TESTS / "data"
+REPO = TESTS.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def corpus(*parts: str) -> Path:
+    """A path in ../shared/data; skips (or fails, when SEKIMORI_REQUIRE_CORPUS=1, as in CI) if absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        message = f"corpus not found: {path} (expected ../shared/data beside the repository)"
+        if os.environ.get("SEKIMORI_REQUIRE_CORPUS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def read_all(reader: type[Reader], path: Path | str) -> tuple[pa.Table, list[Quarantine]]:
+    """Everything one reader gives for a file: the events and the quarantines of its sources."""
+    batches: list[pa.RecordBatch] = []
+    quarantines = []
+    for source in expand(str(path)):
+        q = Quarantine(source)
+        batches.extend(reader().read(source, q))
+        quarantines.append(q)
+    from sekimori.ingest.schema import EVENT_SCHEMA
+
+    return pa.Table.from_batches(batches, schema=EVENT_SCHEMA), quarantines

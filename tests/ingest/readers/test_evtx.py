@@ -1,0 +1,108 @@
+"""EVTX reader on real files (tests/data/evtx), corrupted copies of them and random bytes."""
+
+import random
+
+import evtx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sekimori.ingest.base import detect
+from sekimori.ingest.readers.evtx import EVTX_MAGIC, EvtxReader
+from sekimori.ingest.source import expand
+from tests.conftest import DATA, read_all
+
+FIXTURES = sorted((DATA / "evtx").glob("*.evtx"))
+
+
+def raw_count(path) -> tuple[int, int]:
+    """(records, errors) as the raw evtx parser sees them."""
+    ok = errors = 0
+    try:
+        records = evtx.PyEvtxParser(str(path)).records_json()
+    except Exception:
+        return 0, 1
+    while True:
+        try:
+            next(records)
+        except StopIteration:
+            return ok, errors
+        except Exception:
+            errors += 1
+        else:
+            ok += 1
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_every_record_the_raw_parser_gives_is_an_event(path):
+    table, quarantines = read_all(EvtxReader, path)
+    expected, errors = raw_count(path)
+    assert table.num_rows == expected
+    assert sum(len(q) for q in quarantines) == errors
+    assert table["time"].null_count == 0
+    assert table["event_code"].null_count == 0
+    # record ids are the log's own EventRecordID
+    ids = [r["EventRecordID"] for r in (evtx_record(s) for s in table["raw"].to_pylist())]
+    assert ids == table["record_id"].to_pylist()
+
+
+def evtx_record(raw: str) -> dict:
+    import orjson
+
+    return orjson.loads(raw)["Event"]["System"]
+
+
+def test_sniffing_picks_evtx_by_content_not_by_name(tmp_path):
+    renamed = tmp_path / "looks_like.txt"
+    renamed.write_bytes(FIXTURES[0].read_bytes())
+    (source,) = expand(str(renamed))
+    assert detect(source.head(), source) is EvtxReader
+    not_evtx = tmp_path / "fake.evtx"
+    not_evtx.write_text(
+        "Dec 10 06:55:46 LabSZ sshd[24200]: Failed password for root from 1.2.3.4 port 22 ssh2\n"
+    )
+    (source,) = expand(str(not_evtx))
+    assert detect(source.head(), source) is not EvtxReader
+
+
+def test_truncated_and_bit_flipped_copies_quarantine_instead_of_crashing(tmp_path):
+    original = DATA / "evtx" / "LM_ScheduledTask_ATSVC_target_host.evtx"
+    data = bytearray(original.read_bytes())
+    good, _ = raw_count(original)
+
+    truncated = tmp_path / "truncated.evtx"
+    truncated.write_bytes(bytes(data[: 4096 + 2000]))  # header + part of the first chunk
+    table, quarantines = read_all(EvtxReader, truncated)
+    assert table.num_rows <= good
+    expected, errors = raw_count(truncated)
+    assert table.num_rows == expected and sum(len(q) for q in quarantines) == errors
+
+    rng = random.Random(7)
+    flipped = bytearray(data)
+    for _ in range(300):
+        pos = rng.randrange(4096 + 512, len(flipped))
+        flipped[pos] ^= 1 << rng.randrange(8)
+    path = tmp_path / "flipped.evtx"
+    path.write_bytes(bytes(flipped))
+    table, quarantines = read_all(EvtxReader, path)
+    expected, errors = raw_count(path)
+    assert table.num_rows == expected
+    bad = [b for q in quarantines for b in q.records]
+    assert len(bad) == errors
+    assert all(b.reason for b in bad)
+
+    header_only = tmp_path / "header_only.evtx"
+    header_only.write_bytes(bytes(data[:100]))
+    table, quarantines = read_all(EvtxReader, header_only)
+    assert table.num_rows == 0
+    assert "not a readable EVTX file" in quarantines[0].records[0].reason
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(min_size=0, max_size=9000))
+def test_garbage_after_the_magic_never_raises(tmp_path, garbage):
+    path = tmp_path / "garbage.evtx"
+    path.write_bytes(EVTX_MAGIC + garbage)
+    table, _ = read_all(EvtxReader, path)
+    expected, _ = raw_count(path)
+    assert table.num_rows == expected

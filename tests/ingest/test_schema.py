@@ -1,0 +1,28 @@
+import pyarrow as pa
+import pytest
+
+from sekimori.ingest.schema import EVENT_SCHEMA, OCSF_CLASSES, make_batch
+
+
+def test_make_batch_fills_unknown_columns_with_nulls_and_names_the_ocsf_class():
+    batch = make_batch({"principal": ["alice", "bob"], "ocsf_class_uid": [3002, 1007]})
+    assert batch.schema == EVENT_SCHEMA
+    assert batch.num_rows == 2
+    assert batch.column("principal").to_pylist() == ["alice", "bob"]
+    assert batch.column("host").null_count == 2
+    assert batch.column("ocsf_class_name").to_pylist() == ["Authentication", "Process Activity"]
+
+
+def test_make_batch_rejects_columns_that_are_not_in_the_schema():
+    with pytest.raises(KeyError, match="not event columns"):
+        make_batch({"principle": ["typo"]})
+
+
+def test_make_batch_casts_arrow_arrays_to_the_schema_types():
+    batch = make_batch({"src_port": pa.array([22, 443], pa.int64())})
+    assert batch.column("src_port").type == pa.int32()
+
+
+def test_every_ocsf_class_has_a_name_and_the_time_column_is_utc():
+    assert all(OCSF_CLASSES.values())
+    assert str(EVENT_SCHEMA.field("time").type) == "timestamp[us, tz=UTC]"

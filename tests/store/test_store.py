@@ -1,0 +1,128 @@
+"""The store: idempotent, resumable after a kill, quarantine instead of crashes, views and stats."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sekimori.store import Store
+from tests.conftest import DATA
+
+EVTX = sorted((DATA / "evtx").glob("*.evtx"))
+JSON = sorted((DATA / "windows_json").iterdir())
+
+
+def _inputs(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for p in [*EVTX, *JSON]:
+        shutil.copy(p, folder / p.name)
+    return folder
+
+
+def test_ingest_then_query_the_views(tmp_path):
+    store = Store(tmp_path / "store")
+    report = store.ingest([str(p) for p in EVTX])
+    assert report.events > 0 and report.quarantined == 0
+    con = store.connect()
+    n, distinct_uids = con.execute("SELECT count(*), count(DISTINCT uid) FROM events").fetchone()
+    assert n == report.events == distinct_uids
+    per_file = dict(con.execute("SELECT source_file, count(*) FROM events GROUP BY 1").fetchall())
+    assert per_file == {f.path: f.events for f in report.files}
+    assert con.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+    stats = store.stats()
+    assert stats["events"] == report.events
+    assert {f["path"] for f in stats["files"]} == {str(p) for p in EVTX}
+
+
+def test_same_content_twice_counts_once_even_under_another_name(tmp_path):
+    store = Store(tmp_path / "store")
+    first = store.ingest([str(EVTX[0])])
+    copy = tmp_path / "copy-with-another-name.evtx"
+    shutil.copy(EVTX[0], copy)
+    again = store.ingest([str(EVTX[0]), str(copy)])
+    assert again.events == 0 and again.skipped == 2
+    assert store.stats()["events"] == first.events
+    assert store.sql("SELECT count(*) AS n FROM events").column("n")[0].as_py() == first.events
+
+
+def test_a_corrupt_file_among_good_ones_is_reported_and_the_run_finishes(tmp_path):
+    folder = _inputs(tmp_path)
+    (folder / "corrupt.zip").write_bytes(b"PK\x03\x04" + os.urandom(200))
+    (folder / "empty.evtx").write_bytes(b"")
+    (folder / "notes.txt").write_text("meeting notes, not a log\n")
+    store = Store(tmp_path / "store")
+    report = store.ingest([str(folder)])
+    by_name = {os.path.basename(f.path): f for f in report.files}
+    assert by_name["corrupt.zip"].status == "failed" and by_name["corrupt.zip"].quarantined == 1
+    assert by_name["empty.evtx"].quarantined == 1 and by_name["notes.txt"].quarantined == 1
+    good = sum(f.events for f in report.files)
+    assert good > 0
+    reasons = store.sql("SELECT source_file, reason FROM quarantine").to_pylist()
+    assert any(r["source_file"].endswith("corrupt.zip") and "zip" in r["reason"] for r in reasons)
+    assert any("no reader recognises" in r["reason"] for r in reasons)
+
+
+def test_a_reader_that_crashes_keeps_what_it_read(tmp_path, monkeypatch):
+    from sekimori.ingest.readers import evtx as evtx_module
+
+    original = evtx_module.EvtxReader.read
+
+    def crash_after_first_batch(self, source, quarantine):
+        for batch in original(self, source, quarantine):
+            yield batch
+            raise RuntimeError("simulated reader bug")
+
+    monkeypatch.setattr(evtx_module.EvtxReader, "read", crash_after_first_batch)
+    store = Store(tmp_path / "store")
+    report = store.ingest([str(EVTX[0])])
+    (result,) = report.files
+    assert result.status == "partial" and result.events > 0
+    assert "simulated reader bug" in store.sql("SELECT reason FROM quarantine").column("reason")[0].as_py()
+
+
+def _ingest_process(folder, store_dir):
+    env = {**os.environ, "SEKIMORI_SEGMENT_ROWS": "40"}
+    code = "import sys; from sekimori.store import Store; Store(sys.argv[1]).ingest([sys.argv[2]])"
+    return subprocess.Popen([sys.executable, "-c", code, str(store_dir), str(folder)], env=env)
+
+
+@pytest.mark.parametrize("kill_after_segments", [0, 1, 3])
+def test_killed_at_any_point_and_rerun_nothing_lost_nothing_doubled(tmp_path, kill_after_segments):
+    folder = _inputs(tmp_path)
+    reference = Store(tmp_path / "reference", segment_rows=40)
+    expected = reference.ingest([str(folder)])
+
+    store_dir = tmp_path / "store"
+    proc = _ingest_process(folder, store_dir)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        committed = len(list((store_dir / "segments").glob("*/manifest.json"))) if store_dir.exists() else 0
+        if committed >= kill_after_segments:
+            break
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    store = Store(store_dir, segment_rows=40)
+    store.ingest([str(folder)])  # resume
+    got = store.stats()
+    assert got["events"] == expected.events
+    assert got["quarantined"] == expected.quarantined
+    assert sorted((f["path"], f["events"]) for f in got["files"]) == sorted(
+        (f.path, f.events) for f in expected.files
+    )
+    n, uids = store.connect().execute("SELECT count(*), count(DISTINCT uid) FROM events").fetchone()
+    assert n == uids == expected.events
+    assert not (store_dir / ".staging").exists() or not any((store_dir / ".staging").iterdir())
+
+
+def test_reading_an_empty_store_gives_typed_empty_views(tmp_path):
+    store = Store(tmp_path / "nothing")
+    table = store.sql("SELECT * FROM events")
+    assert table.num_rows == 0 and "principal" in table.column_names
+    assert store.stats() == {"events": 0, "quarantined": 0, "files": []}

@@ -38,6 +38,8 @@ from sekimori.ingest.source import Source, SourceError, expand
 
 SEGMENT_ROWS = 1_000_000  # commit a segment once it holds this many events (at a file boundary)
 ROW_GROUP_ROWS = 128 * 1024
+# Raw records run to kilobytes each: bound the buffered bytes too, so memory stays flat.
+ROW_GROUP_BYTES = 48 * 1024 * 1024
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 1
 
@@ -127,14 +129,16 @@ class _SegmentWriter:
         self._quarantine: list[dict[str, Any]] = []
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
+        self._pending_bytes = 0
         self.files: list[FileResult] = []
 
     def write(self, batch: pa.RecordBatch) -> None:
         # Small files give small batches: gather them into full row groups before writing.
         self._pending.append(batch)
         self._pending_rows += batch.num_rows
+        self._pending_bytes += batch.nbytes
         self.rows += batch.num_rows
-        if self._pending_rows >= ROW_GROUP_ROWS:
+        if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
             self._flush()
 
     def _flush(self) -> None:
@@ -152,6 +156,7 @@ class _SegmentWriter:
         )
         self._pending = []
         self._pending_rows = 0
+        self._pending_bytes = 0
 
     def quarantine(self, rows: list[dict[str, Any]]) -> None:
         self._quarantine.extend(rows)

@@ -47,7 +47,7 @@ def _first_json_line(head: bytes) -> bytes | None:
 class WindowsJsonReader(Reader):
     name = "windows_json"
     description = "Windows events as JSON/JSONL: OTRF Security-Datasets (NXLog), Winlogbeat/ECS, evtx_dump"
-    batch_size = 8192
+    batch_size = 4096
 
     @classmethod
     def sniff(cls, head: bytes, source: Source) -> float:

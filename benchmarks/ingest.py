@@ -1,0 +1,193 @@
+"""Ingest speed and memory, measured on the real corpora in ../shared/data.
+
+    python benchmarks/ingest.py [--repeat 3] [--memory-mb 400] [--data ../shared/data]
+
+1. EVTX: the raw ``evtx`` parse of every file of evtx-attack-samples (iterating ``records_json``), and
+   sekimori's full ingest of the same files (sniff, parse, normalize, write Parquet, commit), in one
+   process; prints both rates and the ratio. Best of ``--repeat`` runs each.
+2. JSON: the same for the Windows part of OTRF Security-Datasets (raw = decompress + ``orjson.loads``
+   of every line).
+3. Memory: ingests NDJSON files of ~1/4 and 1x ``--memory-mb`` (built by repeating real OTRF lines) in
+   child processes and prints their peak RSS: flat memory means the two peaks are about equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import evtx
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from sekimori.store import Store  # noqa: E402
+
+
+def best_of(repeat: int, fn):  # type: ignore[no-untyped-def]
+    best = None
+    result = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    return best, result
+
+
+def raw_evtx(files: list[Path]) -> int:
+    n = 0
+    for f in files:
+        try:
+            records = evtx.PyEvtxParser(str(f)).records_json()
+        except Exception:
+            continue
+        while True:
+            try:
+                next(records)
+            except StopIteration:
+                break
+            except Exception:
+                continue
+            n += 1
+    return n
+
+
+def raw_json(archives: list[Path]) -> int:
+    import tarfile
+
+    n = 0
+    for path in archives:
+        members: list[bytes] = []
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                members = [z.read(name) for name in z.namelist() if not name.endswith("/")]
+        else:
+            with tarfile.open(path, "r:*") as t:
+                members = [t.extractfile(m).read() for m in t.getmembers() if m.isfile()]  # type: ignore[union-attr]
+        for data in members:
+            for line in data.splitlines():
+                if line.strip():
+                    try:
+                        orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        continue
+                    n += 1
+    return n
+
+
+def ingest(paths: list[Path]) -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="sekimori-bench-"))
+    try:
+        report = Store(tmp / "store").ingest([str(p) for p in paths])
+        return report.events
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def compare(title: str, raw_name: str, raw_fn, paths: list[Path], size: int, repeat: int) -> None:  # type: ignore[no-untyped-def]
+    raw_s, raw_n = best_of(repeat, lambda: raw_fn(paths))
+    ours_s, ours_n = best_of(repeat, lambda: ingest(paths))
+    print(f"\n== {title}: {len(paths)} files, {size / 1e6:.1f} MB")
+    print(f"  {raw_name:<38} {raw_n:>9,} records  {raw_s:7.3f} s  {raw_n / raw_s:>10,.0f} records/s")
+    ours = "sekimori ingest (to Parquet store)"
+    print(f"  {ours:<38} {ours_n:>9,} events   {ours_s:7.3f} s  {ours_n / ours_s:>10,.0f} events/s")
+    print(f"  ratio sekimori / raw: {(ours_n / ours_s) / (raw_n / raw_s):.0%}")
+
+
+def memory(data: Path, target_mb: int) -> None:
+    """Peak RSS of ingesting NDJSON of two sizes, each in its own process."""
+    host = data / "security-datasets/datasets/atomic/windows/lateral_movement/host"
+    source = host / "empire_psexec_dcerpc_tcp_svcctl.zip"
+    with zipfile.ZipFile(source) as z:
+        lines = [line for line in z.read(z.namelist()[0]).splitlines() if line.strip()]
+    block = b"\n".join(lines) + b"\n"
+    tmp = Path(tempfile.mkdtemp(prefix="sekimori-mem-"))
+    print(f"\n== memory: NDJSON built from {source.name} ({len(lines):,} real lines repeated)")
+    try:
+        for mb in (max(1, target_mb // 4), target_mb):
+            path = tmp / f"big-{mb}.json"
+            with open(path, "wb") as fh:
+                written = 0
+                while written < mb * 1_000_000:
+                    fh.write(block)
+                    written += len(block)
+            # VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's at fork.
+            code = (
+                "import re, sys, time; from sekimori.store import Store; t = time.perf_counter(); "
+                "r = Store(sys.argv[1]).ingest([sys.argv[2]]); "
+                "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+                "print(r.events, time.perf_counter() - t, hwm)"
+            )
+            out = subprocess.run(
+                [sys.executable, "-c", code, str(tmp / f"store-{mb}"), str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=REPO,
+            ).stdout.split()
+            events, seconds, rss_kb = int(out[0]), float(out[1]), int(out[2])
+            size = path.stat().st_size
+            print(
+                f"  {size / 1e6:7.0f} MB file: {events:>10,} events in {seconds:6.1f} s "
+                f"({events / seconds:,.0f} events/s), peak RSS {rss_kb / 1024:,.0f} MB"
+            )
+            path.unlink()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory-mb", type=int, default=400, help="0 skips the memory check")
+    args = parser.parse_args()
+    evtx_dir = args.data / "evtx-attack-samples"
+    json_dir = args.data / "security-datasets" / "datasets" / "atomic" / "windows"
+    if not evtx_dir.is_dir() or not json_dir.is_dir():
+        print(
+            f"corpus not found under {args.data}: this benchmark reads evtx-attack-samples and "
+            "security-datasets from ../shared/data (or --data DIR)",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"sekimori ingest benchmark  (cpus: {os.cpu_count()}, python {sys.version.split()[0]})")
+    evtx_files = sorted(evtx_dir.rglob("*.evtx"))
+    compare(
+        "EVTX corpus (evtx-attack-samples)",
+        "raw evtx parse (records_json)",
+        raw_evtx,
+        evtx_files,
+        sum(p.stat().st_size for p in evtx_files),
+        args.repeat,
+    )
+    archives = sorted(p for p in json_dir.rglob("*") if p.suffix in (".zip", ".gz"))
+    compare(
+        "JSON corpus (Security-Datasets, Windows)",
+        "raw unzip + orjson.loads per line",
+        raw_json,
+        archives,
+        sum(p.stat().st_size for p in archives),
+        max(1, args.repeat - 1),
+    )
+    if args.memory_mb:
+        memory(args.data, args.memory_mb)
+    rusage = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"\nthis process: peak RSS {rusage.ru_maxrss / 1024:,.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

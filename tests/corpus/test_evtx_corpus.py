@@ -1,0 +1,79 @@
+"""Every EVTX file of ../shared/data/evtx-attack-samples: the store holds exactly what the raw parser
+gives, per file; corrupted copies of real files end in quarantine rows, not crashes."""
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sekimori.store import Store
+from tests.conftest import corpus
+from tests.ingest.readers.test_evtx import raw_count
+
+pytestmark = pytest.mark.corpus
+
+
+@pytest.fixture(scope="module")
+def samples() -> Path:
+    return corpus("evtx-attack-samples")
+
+
+@pytest.fixture(scope="module")
+def ingested(samples, tmp_path_factory):
+    store = Store(tmp_path_factory.mktemp("evtx-corpus") / "store")
+    report = store.ingest([str(samples)])
+    return store, report
+
+
+def test_every_evtx_file_count_equals_the_raw_parser(samples, ingested):
+    store, report = ingested
+    per_file = {f.path: f for f in report.files}
+    evtx_files = sorted(str(p) for p in samples.rglob("*.evtx"))
+    assert len(evtx_files) >= 270
+    by_digest = {f.digest: f for f in report.files if f.status != "skipped"}
+    in_store = dict(store.connect().execute("SELECT source_file, count(*) FROM events GROUP BY 1").fetchall())
+    for path in evtx_files:
+        expected, errors = raw_count(path)
+        result = per_file[path]
+        if result.status == "skipped":  # same bytes as another file: counted once, there
+            result = by_digest[result.digest]
+        assert result.events == expected, path
+        assert result.quarantined == errors, path
+        assert in_store.get(result.path, 0) == expected, path
+
+
+def test_files_that_are_not_logs_are_quarantined_with_a_reason(ingested):
+    store, _ = ingested
+    rows = store.sql("SELECT source_file, reason FROM quarantine").to_pylist()
+    readme = [r for r in rows if r["source_file"].endswith("README.md")]
+    assert readme and readme[0]["reason"] == "no reader recognises this content"
+    assert all(r["reason"] for r in rows)
+
+
+def test_corrupted_copies_of_real_files_are_quarantined_and_the_run_finishes(samples, tmp_path):
+    rng = random.Random(2026)
+    originals = sorted(samples.rglob("*.evtx"))
+    chosen = rng.sample(originals, 25)
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for i, src in enumerate(chosen):
+        data = bytearray(src.read_bytes())
+        shutil.copy(src, folder / f"{i:02d}-good.evtx")
+        (folder / f"{i:02d}-truncated.evtx").write_bytes(bytes(data[: rng.randrange(200, len(data))]))
+        for _ in range(rng.randrange(20, 400)):
+            pos = rng.randrange(len(data))
+            data[pos] ^= 1 << rng.randrange(8)
+        (folder / f"{i:02d}-flipped.evtx").write_bytes(bytes(data))
+    store = Store(tmp_path / "store")
+    report = store.ingest([str(folder)])
+    assert len(report.files) == 75
+    for result in report.files:
+        if result.status == "skipped":
+            continue
+        expected, errors = raw_count(result.path)
+        assert result.events == expected, result.path
+        assert result.quarantined == errors, result.path
+    assert sum(f.quarantined for f in report.files) > 0
+    q = store.sql("SELECT count(*) AS n, count(reason) AS r FROM quarantine").to_pylist()[0]
+    assert q["n"] == q["r"] == sum(f.quarantined for f in report.files)

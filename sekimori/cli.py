@@ -38,6 +38,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+model_app = typer.Typer(help="The group's trust model (YAML).", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 console = Console(stderr=True)  # tables and progress for people; stdout stays for machine output
 out = Console()
 
@@ -188,8 +190,8 @@ def demo(
         "sekimori-demo-store"
     ),
 ) -> None:
-    """Build a store from the bundled real attack logs and show what sekimori finds."""
-    from sekimori.demo import build_demo_store, overview, remote_logons
+    """Build a store from the bundled real attack logs and show who crossed which boundary."""
+    from sekimori.demo import boundary_crossings, build_demo_store, demo_model, demo_model_path, overview
 
     console.rule("[bold]sekimori demo[/] — contractor PC → affiliate → shared realm → parent")
     st, report = build_demo_store(store)
@@ -205,25 +207,81 @@ def demo(
             row["category"],
             escape(row["host"] or "–"),
             f"{row['events']:,}",
-            _cell(row["first"]),
-            _cell(row["last"]),
+            _short_time(row["first"]),
+            _short_time(row["last"]),
         )
     out.print(table)
-    table = Table(title="one machine onto another: logons and credential use")
-    for col in ("first seen", "account", "from", "to", "activity", "type", "events"):
-        table.add_column(col)
-    for row in remote_logons(st):
+
+    model = demo_model()
+    orgs = ", ".join(f"{o.name} ({o.kind})" for o in model.organisations)
+    console.print(f"group model [bold]{demo_model_path().name}[/]: {orgs}")
+    table = Table(title="who crossed which boundary: logons and credential use, joined with the model")
+    for col in ("first seen", "account", "from", "onto", "type", "allowed by", "finding"):
+        table.add_column(col, overflow="fold")
+    for row in boundary_crossings(st, model):
+        finding = _finding(row)
+        style = "bold red" if finding.startswith("no grant") else "yellow" if finding else "green"
+        account = f"{row['domain']}\\{row['principal']}" if row["domain"] else row["principal"]
         table.add_row(
-            _cell(row["first_seen"]),
-            escape(row["account"]),
-            escape(row["source"]),
-            escape(row["target"]),
-            row["activity"],
-            _cell(row["logon_type"]),
-            str(row["events"]),
+            _short_time(row["first_seen"]),
+            escape(account) + f"\n[dim]{row['account_org'] or '?'}[/]",
+            escape(row["source"]) + f"\n[dim]{row['source_org'] or '?'}[/]",
+            escape(row["target"]) + f"\n[dim]{row['target_org'] or '?'}: {row['target_systems'] or '-'}[/]",
+            str(row["logon_type"]) if row["logon_type"] is not None else "creds",
+            escape(row["grants"] or "–"),
+            f"[{style}]{escape(finding or 'within a grant')}[/]",
         )
     out.print(table)
-    console.print(f'store: {store}  (try: sekimori query --store {store} "SELECT * FROM events LIMIT 5")')
+    console.print(f'store: {store}   try: sekimori query --store {store} "SELECT * FROM events LIMIT 5"')
+
+
+def _finding(row: dict[str, Any]) -> str:
+    """The boundary a logon crossed, in words (the detectors of issue 3 turn these into alerts)."""
+    findings = []
+    if not row["grants"] and row["account_org"] != row["target_org"]:
+        who = row["account_org"] or "unknown"
+        findings.append(f"no grant allows {who} accounts onto {row['target_org']}")
+    if row["source_org"] and row["account_org"] and row["source_org"] != row["account_org"]:
+        findings.append(f"{row['account_org']} account used from a host of {row['source_org']}")
+    return "; ".join(findings)
+
+
+def _short_time(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if isinstance(value, datetime) else _cell(value)
+
+
+@model_app.command("validate")
+def model_validate(
+    path: Annotated[Path, typer.Argument(help="Group model YAML file.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Problems (or the summary) as JSON.")] = False,
+) -> None:
+    """Check a group model; every problem names the file, line and field."""
+    from sekimori.model import ModelError, load_model
+
+    try:
+        model = load_model(path)
+    except ModelError as exc:
+        if json_out:
+            print(json.dumps({"valid": False, "issues": [vars(i) for i in exc.issues]}, ensure_ascii=False))
+        else:
+            for issue in exc.issues:
+                console.print(escape(str(issue)), soft_wrap=True, highlight=False)
+            console.print(f"[bold red]{len(exc.issues)} problem(s)[/] in {escape(str(path))}")
+        raise typer.Exit(1) from exc
+    counts = {name: table.num_rows for name, table in model.tables().items()}
+    if json_out:
+        print(json.dumps({"valid": True, "tables": counts}))
+        return
+    summary = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+    console.print(f"[green]valid[/]: {escape(str(path))} — {summary}", soft_wrap=True)
+
+
+@model_app.command("schema")
+def model_schema() -> None:
+    """Print the JSON Schema of the model format (for editors)."""
+    from sekimori.model import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 
 
 @app.command("readers")

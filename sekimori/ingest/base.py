@@ -75,6 +75,9 @@ class Reader(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     batch_size: ClassVar[int] = 16_384
+    # Sniffing order: readers that recognise a magic number go first (lower), and a certain answer
+    # (1.0) ends the search, so text sniffers never scan binary files that are already recognised.
+    sniff_order: ClassVar[int] = 50
 
     @classmethod
     @abstractmethod
@@ -128,11 +131,13 @@ def get_reader(name: str) -> type[Reader]:
 def detect(head: bytes, source: Source) -> type[Reader] | None:
     """The reader most sure of ``head``; None when no reader recognises it."""
     best: tuple[float, str] | None = None
-    for name, cls in readers().items():
+    for name, cls in sorted(readers().items(), key=lambda item: (item[1].sniff_order, item[0])):
         try:
             score = cls.sniff(head, source)
         except Exception:  # a sniffer must never break ingestion of other formats
             score = 0.0
         if score > 0 and (best is None or score > best[0]):
             best = (score, name)
+            if score >= 1.0:
+                break
     return _REGISTRY[best[1]] if best else None

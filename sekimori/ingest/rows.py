@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +28,8 @@ def iter_lines(
         while True:
             try:
                 raw = fh.readline()
-            except (OSError, EOFError) as exc:
+            except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+                # truncated gzip, corrupt deflate data, a zip member failing its CRC check
                 quarantine.add(f"stream broke off: {exc}", record=lineno + 1, offset=offset)
                 return
             except SourceError as exc:
@@ -54,33 +57,31 @@ def iter_lines(
 
 
 class BatchBuilder:
-    """Accumulates rows column-wise and hands out Arrow batches of ``size`` rows."""
+    """Accumulates events (one dict of columns each) and hands out Arrow batches of ``size`` rows."""
 
     _columns = tuple(c for c in EVENT_COLUMNS if c not in PROVENANCE_COLUMNS)
+    _known = frozenset(_columns)
 
     def __init__(self, size: int = 16_384) -> None:
         self.size = size
-        self._reset()
-
-    def _reset(self) -> None:
-        self._data: dict[str, list[Any]] = {c: [] for c in self._columns}
-        self._n = 0
+        self._rows: list[dict[str, Any]] = []
 
     def add(self, **values: Any) -> pa.RecordBatch | None:
         """Add one event; returns a full batch when ``size`` rows are reached."""
-        for col in self._columns:
-            self._data[col].append(values.pop(col, None))
-        if values:
-            raise KeyError(f"not event columns: {sorted(values)}")
-        self._n += 1
-        return self.flush() if self._n >= self.size else None
+        self._rows.append(values)
+        return self.flush() if len(self._rows) >= self.size else None
 
     def flush(self) -> pa.RecordBatch | None:
-        if not self._n:
+        rows = self._rows
+        if not rows:
             return None
-        batch = make_batch(self._data, self._n)
-        self._reset()
-        return batch
+        self._rows = []
+        unknown = set().union(*rows) - self._known
+        if unknown:
+            raise KeyError(f"not event columns: {sorted(unknown)}")
+        present = set().union(*rows)
+        columns = {c: [r.get(c) for r in rows] for c in self._columns if c in present}
+        return make_batch(columns, len(rows))
 
     def __len__(self) -> int:
-        return self._n
+        return len(self._rows)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 # Event categories: the first column a later stage filters on.
 AUTHENTICATION = "authentication"
@@ -107,6 +108,18 @@ def ocsf_name(uid: int | None) -> str | None:
     return None if uid is None else OCSF_CLASSES.get(uid, "Unknown")
 
 
+_OCSF_UIDS = pa.array(list(OCSF_CLASSES), pa.int32())
+_OCSF_NAMES = pa.array(list(OCSF_CLASSES.values()), pa.string())
+
+
+def ocsf_names(uids: pa.Array) -> pa.Array:
+    """Class names for an array of class uids, vectorised (null stays null, unknown is 'Unknown')."""
+    index = pc.index_in(uids.cast(pa.int32()), value_set=_OCSF_UIDS)
+    names = _OCSF_NAMES.take(index)
+    unknown = pc.and_(pc.is_valid(uids), pc.is_null(index))
+    return pc.if_else(unknown, pa.scalar("Unknown", pa.string()), names)
+
+
 def make_batch(
     columns: Mapping[str, Sequence[Any] | pa.Array], num_rows: int | None = None
 ) -> pa.RecordBatch:
@@ -133,7 +146,7 @@ def make_batch(
     name_idx, uid_idx = EVENT_COLUMNS.index("ocsf_class_name"), EVENT_COLUMNS.index("ocsf_class_uid")
     if arrays[name_idx].null_count == num_rows and arrays[uid_idx].null_count < num_rows:
         # Readers give the class uid; the name follows from it.
-        arrays[name_idx] = pa.array([ocsf_name(u) for u in arrays[uid_idx].to_pylist()], type=pa.string())
+        arrays[name_idx] = ocsf_names(arrays[uid_idx])
     return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
 
 

@@ -40,7 +40,7 @@ from sekimori.ingest.schema import (
     PROVENANCE_COLUMNS,
     SUCCESS,
     TIME_TYPE,
-    ocsf_name,
+    ocsf_names,
 )
 
 SECURITY = "security"
@@ -770,14 +770,14 @@ def to_batch(columns: dict[str, list[Any]], times: pa.Array, raws: list[str]) ->
     """An event batch (provenance columns empty) from normalized columns."""
     arrays = []
     n = len(raws)
-    uids = columns.get("ocsf_class_uid", [])
+    uids = pa.array(columns.get("ocsf_class_uid", [None] * n), pa.int32())
     for f in EVENT_SCHEMA:
         if f.name == "time":
             arrays.append(times)
         elif f.name == "raw":
             arrays.append(pa.array(raws, pa.string()))
         elif f.name == "ocsf_class_name":
-            arrays.append(pa.array([ocsf_name(u) for u in uids], pa.string()))
+            arrays.append(ocsf_names(uids))
         elif f.name in columns:
             arrays.append(pa.array(columns[f.name], f.type))
         else:

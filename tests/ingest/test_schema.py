@@ -13,6 +13,13 @@ def test_make_batch_fills_unknown_columns_with_nulls_and_names_the_ocsf_class():
     assert batch.column("ocsf_class_name").to_pylist() == ["Authentication", "Process Activity"]
 
 
+def test_ocsf_names_are_vectorised_and_unknown_uids_say_so():
+    from sekimori.ingest.schema import ocsf_names
+
+    names = ocsf_names(pa.array([3002, None, 999999, 0], pa.int32())).to_pylist()
+    assert names == ["Authentication", None, "Unknown", "Base Event"]
+
+
 def test_make_batch_rejects_columns_that_are_not_in_the_schema():
     with pytest.raises(KeyError, match="not event columns"):
         make_batch({"principle": ["typo"]})

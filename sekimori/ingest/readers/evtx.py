@@ -28,6 +28,7 @@ class EvtxReader(Reader):
     name = "evtx"
     description = "Windows EVTX (any channel), via the Rust evtx parser"
     batch_size = 8192
+    sniff_order = 0  # a magic number: cheap and certain
 
     @classmethod
     def sniff(cls, head: bytes, source: Source) -> float:

@@ -1,0 +1,10 @@
+BEGIN;
+SELECT c.email FROM customers c WHERE c.name LIKE 'A%';
+UPDATE orders SET amount = amount * 1.1 WHERE customer_id IN (SELECT id FROM customers WHERE email LIKE '%@example.org');
+COMMIT;
+SET search_path = public;
+CREATE VIEW customer_emails AS SELECT name, email FROM customers;
+SELECT * FROM customer_emails;
+DO $$ BEGIN PERFORM count(*) FROM customers; END $$;
+TRUNCATE orders;
+VACUUM customers;

@@ -1,0 +1,5 @@
+CREATE EXTENSION pgaudit;
+CREATE ROLE auditor NOLOGIN;
+CREATE ROLE app LOGIN PASSWORD 'app-secret';
+CREATE ROLE analyst LOGIN PASSWORD 'analyst-secret';
+CREATE DATABASE crm OWNER app;

@@ -200,38 +200,35 @@ def demo(
         f"({report.skipped} already in {store}), {report.quarantined} quarantined"
     )
     table = Table(title="what the store holds")
-    for col in ("category", "host", "events", "first", "last"):
+    for col in ("category", "host", "events", "period (UTC)"):
         table.add_column(col, justify="right" if col == "events" else "left")
     for row in overview(st):
-        table.add_row(
-            row["category"],
-            escape(row["host"] or "–"),
-            f"{row['events']:,}",
-            _short_time(row["first"]),
-            _short_time(row["last"]),
-        )
+        period = f"{row['first']:%Y-%m-%d} … {row['last']:%Y-%m-%d}" if row["first"] else "–"
+        table.add_row(row["category"], escape(row["host"] or "–"), f"{row['events']:,}", period)
     out.print(table)
 
     model = demo_model()
     orgs = ", ".join(f"{o.name} ({o.kind})" for o in model.organisations)
-    console.print(f"group model [bold]{demo_model_path().name}[/]: {orgs}")
-    table = Table(title="who crossed which boundary: logons and credential use, joined with the model")
-    for col in ("first seen", "account", "from", "onto", "type", "allowed by", "finding"):
-        table.add_column(col, overflow="fold")
+    out.print(f"\n[bold]group model[/] {demo_model_path().name}: {orgs}")
+    out.print("[bold]who crossed which boundary[/] (logons and credential use, joined with the model):\n")
     for row in boundary_crossings(st, model):
         finding = _finding(row)
-        style = "bold red" if finding.startswith("no grant") else "yellow" if finding else "green"
         account = f"{row['domain']}\\{row['principal']}" if row["domain"] else row["principal"]
-        table.add_row(
-            _short_time(row["first_seen"]),
-            escape(account) + f"\n[dim]{row['account_org'] or '?'}[/]",
-            escape(row["source"]) + f"\n[dim]{row['source_org'] or '?'}[/]",
-            escape(row["target"]) + f"\n[dim]{row['target_org'] or '?'}: {row['target_systems'] or '-'}[/]",
-            str(row["logon_type"]) if row["logon_type"] is not None else "creds",
-            escape(row["grants"] or "–"),
-            f"[{style}]{escape(finding or 'within a grant')}[/]",
+        how = f"logon type {row['logon_type']}" if row["logon_type"] is not None else "explicit credentials"
+        out.print(
+            f"{_short_time(row['first_seen'])}  [bold]{escape(account)}[/] ({row['account_org'] or '?'}) "
+            f"from {escape(row['source'])} ({row['source_org'] or '?'}) onto {escape(row['target'])} "
+            f"({row['target_org'] or '?'}: {row['target_systems'] or '-'}), {how}, {row['events']} event(s)",
+            highlight=False,
         )
-    out.print(table)
+        if finding.startswith("no grant"):
+            out.print(f"    [bold red]✗ {escape(finding)}[/]", highlight=False)
+        elif finding:
+            allowed = escape(row["grants"] or "-")
+            out.print(f"    [yellow]! {escape(finding)}[/] (allowed by {allowed})", highlight=False)
+        else:
+            out.print(f"    [green]✓ within grant {escape(row['grants'] or '-')}[/]", highlight=False)
+    out.print()
     console.print(f'store: {store}   try: sekimori query --store {store} "SELECT * FROM events LIMIT 5"')
 
 

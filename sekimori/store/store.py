@@ -362,8 +362,12 @@ class Store:
     def quarantine_files(self) -> list[str]:
         return [str(p) for seg in self.segments() for p in sorted(seg.glob("quarantine.parquet"))]
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with the views ``events``, ``quarantine`` and ``files``."""
+    def connect(self, sandbox: bool = False) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with the views ``events``, ``quarantine`` and ``files``.
+
+        ``sandbox``: the connection may read the store's files and nothing else (no other files, no
+        writes, no extensions, no network); for SQL that comes from a user.
+        """
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
         _create_view(con, "events", self.event_files(), EVENT_SCHEMA)
@@ -386,10 +390,16 @@ class Store:
         )
         con.register("_files", files)
         con.execute("CREATE VIEW files AS SELECT * FROM _files")
+        if sandbox:
+            root = str(self.root.resolve()).replace("'", "''")
+            con.execute(f"SET allowed_directories = ['{root}/']")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")  # the query cannot undo the two settings above
         return con
 
-    def sql(self, query: str) -> pa.Table:
-        con = self.connect()
+    def sql(self, query: str, sandbox: bool = True) -> pa.Table:
+        """Run one query over the store's views (by default sandboxed: it can read the store only)."""
+        con = self.connect(sandbox=sandbox)
         try:
             relation = con.sql(query)
             return relation.to_arrow_table() if relation is not None else pa.table({})

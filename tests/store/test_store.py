@@ -121,6 +121,25 @@ def test_killed_at_any_point_and_rerun_nothing_lost_nothing_doubled(tmp_path, ki
     assert not (store_dir / ".staging").exists() or not any((store_dir / ".staging").iterdir())
 
 
+def test_queries_are_sandboxed_to_the_store(tmp_path):
+    import duckdb
+
+    store = Store(tmp_path / "store")
+    store.ingest([str(EVTX[0])])
+    assert store.sql("SELECT count(*) AS n FROM events").column("n")[0].as_py() > 0
+    outside = tmp_path / "outside.csv"
+    outside.write_text("a\n1\n")
+    for query in (
+        f"SELECT * FROM read_csv('{outside}')",
+        f"COPY (SELECT 1) TO '{tmp_path / 'leak.csv'}'",
+        "SET enable_external_access = true",
+        f"ATTACH '{tmp_path / 'other.db'}'",
+    ):
+        with pytest.raises(duckdb.Error):
+            store.sql(query)
+    assert not (tmp_path / "leak.csv").exists()
+
+
 def test_reading_an_empty_store_gives_typed_empty_views(tmp_path):
     store = Store(tmp_path / "nothing")
     table = store.sql("SELECT * FROM events")

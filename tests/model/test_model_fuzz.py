@@ -17,8 +17,8 @@ from sekimori.model.matching import parse_ip
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# No surrogates (not encodable) and no YAML-forbidden control characters beyond what a file could hold.
-TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+# Any text but lone surrogates, which no file can hold.
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 
 YAML_TOKENS = st.sampled_from(
     [
@@ -289,6 +289,9 @@ NAME_PARTS = st.sampled_from(
         ".affkr.example",
         "\n",
         "x",
+        "İ",  # case maps differ between Python and DuckDB for these three
+        "ſ",
+        "ß",
     ]
 )
 SIDS = st.sampled_from(

@@ -39,6 +39,11 @@ ACCOUNTS = [
     ("\\alice", "CORP", None),
     ("@parent.example", None, None),
     (None, None, None),
+    # letters whose case Python and DuckDB map differently: folded for ASCII only on both sides
+    ("alice", "CORİ", None),
+    ("kr01234", "ᴄORP", None),
+    (None, None, "ſ-1-5-21-1004336348-1177238915-682003330-500"),
+    ("carol@PARENT.EXAMPLİ", None, None),
 ]
 
 # (host, ip) as they appear in events.

@@ -67,6 +67,9 @@ def ingest(
     store: StoreOption = DEFAULT_STORE,
     reader: Annotated[str | None, typer.Option(help="Force a reader instead of sniffing.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Processes reading files (default: one per CPU for large runs).")
+    ] = None,
 ) -> None:
     """Read logs into the store. Bad records are quarantined; the run always finishes."""
     if reader is not None and reader not in registered_readers():
@@ -95,7 +98,7 @@ def ingest(
                 progress.update(task, advance=1, events=counted["events"])
 
         try:
-            report = st.ingest(files, reader=reader, progress=on_progress)
+            report = st.ingest(files, reader=reader, progress=on_progress, workers=workers)
         except StoreError as exc:
             raise _fail(str(exc)) from exc
     summary = {

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 HEAD_BYTES = 64 * 1024
+_BUFFER = 1 << 20
 ZIP_MAGIC = b"PK\x03\x04"
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -45,13 +46,14 @@ class Source:
             if self.archive == "zip":
                 # The archive object stays open as long as the member stream does.
                 zf = zipfile.ZipFile(self.fs_path)
-                return cast(BinaryIO, zf.open(self.member or ""))
+                # ZipExtFile.readline is pure Python; a C BufferedReader on top is ~5x faster per line.
+                return cast(BinaryIO, io.BufferedReader(zf.open(self.member or ""), _BUFFER))
             if self.archive == "tar":
                 tf = tarfile.open(self.fs_path, mode="r:*")  # noqa: SIM115
                 extracted = tf.extractfile(self.member or "")
                 if extracted is None:
                     raise SourceError(f"{self.display}: not a regular file in the archive")
-                return cast(BinaryIO, extracted)
+                return cast(BinaryIO, io.BufferedReader(extracted, _BUFFER))
             if self.gzipped:
                 return gzip.open(self.fs_path, "rb")  # type: ignore[return-value]
             return open(self.fs_path, "rb")
@@ -128,7 +130,3 @@ def _skip_member(name: str) -> bool:
     base = name.rsplit("/", 1)[-1]
     return name.startswith("__MACOSX/") or base.startswith("._") or base == ".DS_Store"
 
-
-def text_stream(fh: BinaryIO) -> io.BufferedReader:
-    """Buffered binary stream for line iteration."""
-    return fh if isinstance(fh, io.BufferedReader) else io.BufferedReader(fh)  # type: ignore[arg-type]

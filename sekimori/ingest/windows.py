@@ -541,6 +541,24 @@ _FLAT_SYSTEM = {
 }
 
 
+def _flat_header(system: Fields) -> Header:
+    def first(keys: tuple[str, ...]) -> Any:
+        for key in keys:
+            value = system.get(key)
+            if value is not None and value != "" and value != "-":
+                return value
+        return None
+
+    return (
+        system.get("Channel"),
+        system.get("EventID"),
+        first(_FLAT_SYSTEM["provider"]),
+        first(_FLAT_SYSTEM["computer"]),
+        first(_FLAT_SYSTEM["record_id"]),
+        first(_FLAT_SYSTEM["time"]),
+    )
+
+
 def _flat_system(system: Fields, name: str) -> Any:
     for key in _FLAT_SYSTEM[name]:
         value = system.get(key)
@@ -619,7 +637,7 @@ def _evtx_header(system: Fields) -> Header:
 DIALECTS = {
     "evtx": Dialect("evtx", _evtx_split, _evtx_system, _evtx_header),
     "beat6": Dialect("beat6", _beat6_split, _beat6_system),
-    "flat": Dialect("flat", _flat_split, _flat_system),
+    "flat": Dialect("flat", _flat_split, _flat_system, _flat_header),
     "beat": Dialect("beat", _beat_split, _beat_system),
 }
 

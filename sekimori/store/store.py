@@ -18,11 +18,17 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
+import sys
 import time
 import uuid
+import zipfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -130,6 +136,7 @@ class _SegmentWriter:
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
         self._pending_bytes = 0
+        self._spilled = 0
         self.files: list[FileResult] = []
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -160,6 +167,17 @@ class _SegmentWriter:
 
     def quarantine(self, rows: list[dict[str, Any]]) -> None:
         self._quarantine.extend(rows)
+
+    def add(self, outcome: FileOutcome) -> None:
+        """Take one file's outcome: its batches, its spilled parts (moved in), its quarantine rows."""
+        for batch in outcome.batches:
+            self.write(batch)
+        for part in outcome.spilled:  # a large file's parts, already Parquet: moved, not rewritten
+            self._spilled += 1
+            os.rename(part, self.dir / f"events-spill-{self._spilled:05d}.parquet")
+        self.rows += outcome.result.events - sum(b.num_rows for b in outcome.batches)
+        self.quarantine(outcome.quarantine)
+        self.files.append(outcome.result)
 
     def commit(self) -> None:
         self._flush()
@@ -217,46 +235,63 @@ class Store:
         *,
         reader: str | None = None,
         progress: ProgressCallback | None = None,
+        workers: int | None = None,
     ) -> IngestReport:
-        """Read ``paths`` (files or directories) into the store. Bad records are quarantined."""
+        """Read ``paths`` (files or directories) into the store. Bad records are quarantined.
+
+        ``workers``: processes reading files in parallel (default: one per CPU when the run is large
+        enough to repay starting them, else 1). Hashing, de-duplication, writing and the commits stay
+        in this process, so parallel runs keep the same guarantees.
+        """
         self._prepare()
         started = time.perf_counter()
         report = IngestReport()
         known = self.known_digests()
-        forced = get_reader(reader) if reader else None
+        if reader:
+            get_reader(reader)  # fail before reading anything
         segment: _SegmentWriter | None = None
+        spill_dir = self.root / ".staging" / f"spill-{uuid.uuid4().hex[:12]}"
+        todo: list[Todo] = []
+        work: dict[str, int] = {}  # decompressed size estimates, to decide on workers
+        plan: list[FileOutcome | FileResult | None] = []  # input order; None = read by _read_all
+
         try:
             for path in iter_input_files(paths):
                 try:
                     size = os.path.getsize(path)
                     digest = file_digest(Path(path))
                 except OSError as exc:
-                    result = FileResult(
-                        path, "", 0, status="failed", note=f"cannot read: {exc.strerror or exc}"
-                    )
-                    report.files.append(result)
-                    segment = segment or _SegmentWriter(self)
-                    segment.quarantine([_quarantine_row(path, None, None, result.note or "cannot read")])
-                    segment.files.append(result)
-                    result.quarantined = 1
+                    note = f"cannot read: {exc.strerror or exc}"
+                    result = FileResult(path, "", 0, quarantined=1, status="failed", note=note)
+                    plan.append(FileOutcome(result, quarantine=[_quarantine_row(path, None, None, note)]))
                     continue
                 if digest in known:
-                    report.files.append(
-                        FileResult(
-                            path, digest, size, status="skipped", note=f"same content as {known[digest]}"
-                        )
-                    )
-                    if progress:
-                        progress(path, size, 0, True)
+                    note = f"same content as {known[digest]}"
+                    plan.append(FileResult(path, digest, size, status="skipped", note=note))
                     continue
-                segment = segment or _SegmentWriter(self)
-                result = FileResult(path, digest, size)
-                self._ingest_file(path, digest, result, segment, forced, progress)
-                segment.files.append(result)
-                report.files.append(result)
                 known[digest] = path
+                todo.append((path, digest, size))
+                work[path] = input_size(path, size)
+                plan.append(None)
+
+            n_workers = (
+                workers if workers is not None else _auto_workers([(p, d, work[p]) for p, d, _ in todo])
+            )
+            read = _read_all(todo, reader, spill_dir, n_workers)
+            for entry in plan:
+                if isinstance(entry, FileResult):  # same content already in the store
+                    report.files.append(entry)
+                    if progress:
+                        progress(entry.path, entry.size, 0, True)
+                    continue
+                outcome = entry if entry is not None else next(read)
+                result = outcome.result
+                if segment is None:
+                    segment = _SegmentWriter(self)
+                segment.add(outcome)
+                report.files.append(result)
                 if progress:
-                    progress(path, size, result.events, True)
+                    progress(result.path, result.size, result.events, True)
                 if segment.rows >= self.segment_rows:
                     segment.commit()
                     segment = None
@@ -266,73 +301,9 @@ class Store:
         finally:
             if segment is not None:  # interrupted: drop the uncommitted segment, nothing half-visible
                 shutil.rmtree(segment.dir, ignore_errors=True)
+            shutil.rmtree(spill_dir, ignore_errors=True)
         report.seconds = time.perf_counter() - started
         return report
-
-    def _ingest_file(
-        self,
-        path: str,
-        digest: str,
-        result: FileResult,
-        segment: _SegmentWriter,
-        forced: type[Reader] | None,
-        progress: ProgressCallback | None,
-    ) -> None:
-        ordinal = 0
-        uid_prefix = digest[:16]
-        try:
-            sources = list(expand(path))
-        except SourceError as exc:
-            segment.quarantine([_quarantine_row(path, None, None, str(exc))])
-            result.quarantined += 1
-            result.status = "failed"
-            result.note = str(exc)
-            return
-        for source in sources:
-            quarantine = Quarantine(source)
-            try:
-                cls = forced or detect(source.head(), source)
-            except SourceError as exc:
-                quarantine.add(str(exc))
-                cls = None
-            else:
-                if cls is None:
-                    quarantine.add("no reader recognises this content")
-            if cls is not None:
-                result.readers.append(cls.name)
-                try:
-                    with _gc_paused():
-                        for batch in cls().read(source, quarantine):
-                            n = batch.num_rows
-                            if n == 0:
-                                continue
-                            batch = _with_provenance(batch, source, cls.name, uid_prefix, ordinal)
-                            ordinal += n
-                            segment.write(batch)
-                            result.events += n
-                            if progress:
-                                progress(path, result.size, result.events, False)
-                except SourceError as exc:
-                    quarantine.add(str(exc))
-                except Exception as exc:  # a reader bug must not lose the run: keep what was read
-                    quarantine.add(f"reader {cls.name} failed: {type(exc).__name__}: {exc}")
-                    result.status = "partial"
-            rows = [
-                _quarantine_row(
-                    path,
-                    source.member,
-                    cls.name if cls else None,
-                    b.reason,
-                    b.record,
-                    b.offset,
-                    b.field,
-                    b.excerpt,
-                )
-                for b in quarantine.records
-            ]
-            segment.quarantine(rows)
-            result.quarantined += len(rows)
-        result.readers = sorted(set(result.readers))
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -420,6 +391,198 @@ class Store:
                 for f in files
             ],
         }
+
+
+@dataclass
+class FileOutcome:
+    """What reading one file gave: events in memory, events spilled to Parquet, quarantine rows."""
+
+    result: FileResult
+    batches: list[pa.RecordBatch] = field(default_factory=list)
+    spilled: list[str] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+
+
+SPILL_BYTES = 64 * 1024 * 1024  # a file's events beyond this go to Parquet parts, not memory
+# In a worker, a file's events beyond this are written to its own part by the worker: shipping them
+# through a pipe (pickle both ends) would cost more than the parse.
+WORKER_SPILL_BYTES = 4 * 1024 * 1024
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024  # of decompressed input: smaller runs end before workers start
+CHUNK_BYTES = 8 * 1024 * 1024  # files are handed to workers in chunks of about this much input
+CHUNK_FILES = 64
+
+Todo = tuple[str, str, int]  # (path, digest, decompressed size estimate)
+
+
+def input_size(path: str, size: int) -> int:
+    """The decompressed size of a file, cheaply: zip directory sizes, gzip trailer, else the size."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+            if magic.startswith(b"PK\x03\x04"):
+                with zipfile.ZipFile(fh) as zf:
+                    return sum(info.file_size for info in zf.infolist())
+            if magic.startswith(b"\x1f\x8b") and size >= 18:
+                fh.seek(-4, os.SEEK_END)
+                isize = int.from_bytes(fh.read(4), "little")  # size mod 2**32
+                return max(isize, size)
+    except (OSError, zipfile.BadZipFile, ValueError):
+        pass
+    return size
+
+
+def _auto_workers(todo: list[Todo]) -> int:
+    env = os.environ.get("SEKIMORI_WORKERS")
+    if env:
+        return max(1, int(env))
+    if len(todo) < 2 or sum(size for _, _, size in todo) < PARALLEL_MIN_BYTES:
+        return 1
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is not None and not os.path.exists(main_file):
+        return 1  # e.g. `python -` : spawned workers could not re-import the main module
+    return max(1, min(os.cpu_count() or 1, len(todo)))
+
+
+def _chunks(todo: list[Todo]) -> Iterator[list[Todo]]:
+    chunk: list[Todo] = []
+    chunk_bytes = 0
+    for item in todo:
+        chunk.append(item)
+        chunk_bytes += item[2]
+        if chunk_bytes >= CHUNK_BYTES or len(chunk) >= CHUNK_FILES:
+            yield chunk
+            chunk, chunk_bytes = [], 0
+    if chunk:
+        yield chunk
+
+
+def _read_chunk(chunk: list[Todo], reader: str | None, spill_dir: str) -> list[FileOutcome]:
+    return [
+        read_file(path, digest, size, reader, spill_dir, WORKER_SPILL_BYTES) for path, digest, size in chunk
+    ]
+
+
+def _read_all(todo: list[Todo], reader: str | None, spill_dir: Path, workers: int) -> Iterator[FileOutcome]:
+    """Outcomes in input order; with ``workers`` > 1 chunks of files are read by a pool of processes."""
+    if workers <= 1:
+        for path, digest, size in todo:
+            yield read_file(path, digest, size, reader, str(spill_dir))
+        return
+    # spawn, not fork: this process may hold Arrow/DuckDB threads, which fork would copy mid-lock.
+    ctx = multiprocessing.get_context("spawn")
+    window = 2 * workers  # bounded read-ahead keeps memory flat
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        chunks = _chunks(todo)
+        pending: deque[tuple[list[Todo], Future[list[FileOutcome]]]] = deque()
+
+        def submit() -> None:
+            chunk = next(chunks, None)
+            if chunk is not None:
+                pending.append((chunk, pool.submit(_read_chunk, chunk, reader, str(spill_dir))))
+
+        for _ in range(window):
+            submit()
+        while pending:
+            chunk, future = pending.popleft()
+            try:
+                outcomes = future.result()
+            except BrokenProcessPool:  # a worker died (out of memory, killed): read the rest here
+                outcomes = _read_chunk(chunk, reader, str(spill_dir))
+                for rest, _ in pending:
+                    outcomes += _read_chunk(rest, reader, str(spill_dir))
+                pending.clear()
+                for rest_chunk in chunks:
+                    outcomes += _read_chunk(rest_chunk, reader, str(spill_dir))
+            yield from outcomes
+            if pending or outcomes:
+                submit()
+
+
+def read_file(
+    path: str, digest: str, size: int, reader: str | None, spill_dir: str, spill_bytes: int | None = None
+) -> FileOutcome:
+    """Read one file with the reader its content calls for; never raises for bad content.
+
+    Runs in a worker process as well as in-process, so it only takes and returns picklable values.
+    """
+    result = FileResult(path, digest, size)
+    outcome = FileOutcome(result)
+    forced = get_reader(reader) if reader else None
+    uid_prefix = digest[:16]
+    ordinal = 0
+    pending_bytes = 0
+    writer: pq.ParquetWriter | None = None
+
+    def spill() -> None:
+        nonlocal writer, pending_bytes
+        if writer is None:
+            Path(spill_dir).mkdir(parents=True, exist_ok=True)
+            part = os.path.join(spill_dir, f"{uid_prefix}-{uuid.uuid4().hex[:8]}.parquet")
+            writer = pq.ParquetWriter(
+                part, EVENT_SCHEMA, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL
+            )
+            outcome.spilled.append(part)
+        writer.write_table(
+            pa.Table.from_batches(outcome.batches, EVENT_SCHEMA), row_group_size=ROW_GROUP_ROWS
+        )
+        outcome.batches = []
+        pending_bytes = 0
+
+    try:
+        sources = list(expand(path))
+    except SourceError as exc:
+        outcome.quarantine.append(_quarantine_row(path, None, None, str(exc)))
+        result.quarantined = 1
+        result.status = "failed"
+        result.note = str(exc)
+        return outcome
+    try:
+        for source in sources:
+            quarantine = Quarantine(source)
+            cls: type[Reader] | None = None
+            try:
+                cls = forced or detect(source.head(), source)
+            except SourceError as exc:
+                quarantine.add(str(exc))
+            else:
+                if cls is None:
+                    quarantine.add("no reader recognises this content")
+            if cls is not None:
+                result.readers.append(cls.name)
+                try:
+                    with _gc_paused():
+                        for batch in cls().read(source, quarantine):
+                            n = batch.num_rows
+                            if n == 0:
+                                continue
+                            outcome.batches.append(
+                                _with_provenance(batch, source, cls.name, uid_prefix, ordinal)
+                            )
+                            ordinal += n
+                            result.events += n
+                            pending_bytes += batch.nbytes
+                            if pending_bytes >= (spill_bytes or SPILL_BYTES):
+                                spill()
+                except SourceError as exc:
+                    quarantine.add(str(exc))
+                except Exception as exc:  # a reader bug must not lose the run: keep what was read
+                    quarantine.add(f"reader {cls.name} failed: {type(exc).__name__}: {exc}")
+                    result.status = "partial"
+            reader_name = cls.name if cls else None
+            outcome.quarantine.extend(
+                _quarantine_row(
+                    path, source.member, reader_name, b.reason, b.record, b.offset, b.field, b.excerpt
+                )
+                for b in quarantine.records
+            )
+        if writer is not None and outcome.batches:
+            spill()
+    finally:
+        if writer is not None:
+            writer.close()
+    result.quarantined = len(outcome.quarantine)
+    result.readers = sorted(set(result.readers))
+    return outcome
 
 
 def _create_view(con: duckdb.DuckDBPyConnection, name: str, files: list[str], schema: pa.Schema) -> None:

@@ -145,3 +145,39 @@ def test_reading_an_empty_store_gives_typed_empty_views(tmp_path):
     table = store.sql("SELECT * FROM events")
     assert table.num_rows == 0 and "principal" in table.column_names
     assert store.stats() == {"events": 0, "quarantined": 0, "files": []}
+
+
+def _content(store):
+    rows = store.sql(
+        "SELECT uid, source_file, record_id, event_code, principal, time FROM events ORDER BY uid"
+    ).to_pylist()
+    quarantined = store.sql("SELECT source_file, record, reason FROM quarantine ORDER BY ALL").to_pylist()
+    return rows, quarantined
+
+
+def test_parallel_ingest_gives_exactly_what_a_serial_one_gives(tmp_path):
+    folder = _inputs(tmp_path)
+    (folder / "corrupt.zip").write_bytes(b"PK\x03\x04" + b"\x01" * 300)
+    serial = Store(tmp_path / "serial")
+    serial_report = serial.ingest([str(folder)], workers=1)
+    parallel = Store(tmp_path / "parallel")
+    parallel_report = parallel.ingest([str(folder)], workers=2)
+    assert [(f.path, f.events, f.quarantined, f.status) for f in parallel_report.files] == [
+        (f.path, f.events, f.quarantined, f.status) for f in serial_report.files
+    ]
+    assert _content(parallel) == _content(serial)
+    assert parallel.stats() == serial.stats()
+
+
+def test_a_large_file_spills_to_parquet_parts_with_the_same_content(tmp_path, monkeypatch):
+    from sekimori.store import store as store_module
+
+    normal = Store(tmp_path / "normal")
+    normal.ingest([str(p) for p in JSON])
+    monkeypatch.setattr(store_module, "SPILL_BYTES", 1)  # every batch goes to a part file
+    spilled = Store(tmp_path / "spilled")
+    spilled.ingest([str(p) for p in JSON])
+    parts = [p for p in spilled.event_files() if "events-spill-" in p]
+    assert parts, spilled.event_files()
+    assert _content(spilled) == _content(normal)
+    assert not any((tmp_path / "spilled" / ".staging").glob("spill-*"))

@@ -85,20 +85,20 @@ def test_a_reader_that_crashes_keeps_what_it_read(tmp_path, monkeypatch):
     assert "simulated reader bug" in store.sql("SELECT reason FROM quarantine").column("reason")[0].as_py()
 
 
-def _ingest_process(folder, store_dir):
-    env = {**os.environ, "SEKIMORI_SEGMENT_ROWS": "40"}
+def _ingest_process(folder, store_dir, workers=1):
+    env = {**os.environ, "SEKIMORI_SEGMENT_ROWS": "40", "SEKIMORI_WORKERS": str(workers)}
     code = "import sys; from sekimori.store import Store; Store(sys.argv[1]).ingest([sys.argv[2]])"
     return subprocess.Popen([sys.executable, "-c", code, str(store_dir), str(folder)], env=env)
 
 
-@pytest.mark.parametrize("kill_after_segments", [0, 1, 3])
-def test_killed_at_any_point_and_rerun_nothing_lost_nothing_doubled(tmp_path, kill_after_segments):
+@pytest.mark.parametrize(("kill_after_segments", "workers"), [(0, 1), (1, 1), (3, 1), (1, 2), (2, 2)])
+def test_killed_at_any_point_and_rerun_nothing_lost_nothing_doubled(tmp_path, kill_after_segments, workers):
     folder = _inputs(tmp_path)
     reference = Store(tmp_path / "reference", segment_rows=40)
     expected = reference.ingest([str(folder)])
 
     store_dir = tmp_path / "store"
-    proc = _ingest_process(folder, store_dir)
+    proc = _ingest_process(folder, store_dir, workers)
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None:
         committed = len(list((store_dir / "segments").glob("*/manifest.json"))) if store_dir.exists() else 0

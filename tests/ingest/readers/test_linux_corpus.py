@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import os
 import re
 import time
 from pathlib import Path
@@ -18,22 +17,11 @@ from sekimori.ingest.readers.lanl import LanlAuthReader, LanlRedteamReader
 from sekimori.ingest.readers.syslog import SyslogReader
 from sekimori.ingest.schema import EVENT_SCHEMA
 from sekimori.ingest.source import expand
-
-SHARED_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+from tests.conftest import corpus as _corpus
 
 pytestmark = pytest.mark.corpus
 
 SSHD_AUTH = re.compile(r"sshd\[\d+\]: (?:message repeated \d+ times: \[ )?(Accepted|Failed) \S+ for ")
-
-
-def _corpus(*parts: str) -> Path:
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        message = f"corpus not found: {path} (expected ../shared/data beside the repository)"
-        if os.environ.get("SEKIMORI_REQUIRE_CORPUS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def _read(reader, path: Path) -> tuple[pa.Table, Quarantine, type]:

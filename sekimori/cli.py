@@ -54,6 +54,7 @@ class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+    jsonl = "jsonl"
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -194,7 +195,7 @@ def demo(
     ),
 ) -> None:
     """Build a store from the bundled real attack logs and show who crossed which boundary."""
-    from sekimori.demo import boundary_crossings, build_demo_store, demo_model, demo_model_path, overview
+    from sekimori.demo import build_demo_store, demo_model, demo_model_path, detect, overview
 
     console.rule("[bold]sekimori demo[/] — contractor PC → affiliate → shared realm → parent")
     st, report = build_demo_store(store)
@@ -213,41 +214,185 @@ def demo(
     model = demo_model()
     orgs = ", ".join(f"{o.name} ({o.kind})" for o in model.organisations)
     out.print(f"\n[bold]group model[/] {demo_model_path().name}: {orgs}")
-    out.print("[bold]who crossed which boundary[/] (logons and credential use, joined with the model):\n")
-    for row in boundary_crossings(st, model):
-        finding = _finding(row)
-        account = f"{row['domain']}\\{row['principal']}" if row["domain"] else row["principal"]
-        how = f"logon type {row['logon_type']}" if row["logon_type"] is not None else "explicit credentials"
-        out.print(
-            f"{_short_time(row['first_seen'])}  [bold]{escape(account)}[/] ({row['account_org'] or '?'}) "
-            f"from {escape(row['source'])} ({row['source_org'] or '?'}) onto {escape(row['target'])} "
-            f"({row['target_org'] or '?'}: {row['target_systems'] or '-'}), {how}, {row['events']} event(s)",
-            highlight=False,
-        )
-        if finding.startswith("no grant"):
-            out.print(f"    [bold red]✗ {escape(finding)}[/]", highlight=False)
-        elif finding:
-            allowed = escape(row["grants"] or "-")
-            out.print(f"    [yellow]! {escape(finding)}[/] (allowed by {allowed})", highlight=False)
-        else:
-            out.print(f"    [green]✓ within grant {escape(row['grants'] or '-')}[/]", highlight=False)
+    detected = detect(st, model)
+    ran = ", ".join(f"{r.name} {r.alerts}" for r in detected.runs if not r.skipped)
+    out.print(f"[bold]alerts[/] ({ran}), boundary crossings first:\n")
+    rows = detected.alerts.to_pylist()
+    order = {"boundary": 0, "behaviour": 1, "sigma": 2}
+    rows.sort(key=lambda r: (order.get(r["source"], 3), r["time"]))
+    _print_alerts(rows[:40], out)
+    if len(rows) > 40:
+        out.print(f"[dim]… {len(rows) - 40} more: sekimori alerts --store {store}[/]")
     out.print()
     console.print(f'store: {store}   try: sekimori query --store {store} "SELECT * FROM events LIMIT 5"')
 
 
-def _finding(row: dict[str, Any]) -> str:
-    """The boundary a logon crossed, in words (the detectors of issue 3 turn these into alerts)."""
-    findings = []
-    if not row["grants"] and row["account_org"] != row["target_org"]:
-        who = row["account_org"] or "unknown"
-        findings.append(f"no grant allows {who} accounts onto {row['target_org']}")
-    if row["source_org"] and row["account_org"] and row["source_org"] != row["account_org"]:
-        findings.append(f"{row['account_org']} account used from a host of {row['source_org']}")
-    return "; ".join(findings)
-
-
 def _short_time(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%SZ") if isinstance(value, datetime) else _cell(value)
+
+
+@app.command()
+def detect(
+    store: StoreOption = DEFAULT_STORE,
+    model: Annotated[
+        Path | None, typer.Option("--model", "-m", envvar="SEKIMORI_MODEL", help="Group model YAML.")
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Detector name or source (sigma, boundary, behaviour).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML with settings per detector.")] = None,
+) -> None:
+    """Run the detectors over the store; alerts are kept in it (view ``alerts``)."""
+    import yaml
+
+    from sekimori.detect.run import run_detectors
+    from sekimori.model import ModelError, load_model
+
+    st = _open(store)
+    group = None
+    if model is not None:
+        try:
+            group = load_model(model)
+        except ModelError as exc:
+            for issue in exc.issues:
+                console.print(escape(str(issue)), soft_wrap=True, highlight=False)
+            raise _fail(f"{model}: not a valid group model") from exc
+    settings: dict[str, Any] = {}
+    if config is not None:
+        try:
+            settings = yaml.safe_load(config.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise _fail(f"{config}: {exc}") from exc
+    report = run_detectors(st, group, only=only, config=settings)
+    table = Table(title=f"detect → {store}")
+    for col in ("detector", "source", "alerts", "seconds", "note"):
+        table.add_column(col, justify="right" if col in ("alerts", "seconds") else "left")
+    for run in report.runs:
+        table.add_row(run.name, run.source, f"{run.alerts:,}", f"{run.seconds:.2f}", run.skipped or "")
+    console.print(table)
+    _print_alerts(report.alerts.to_pylist()[:30], console)
+
+
+@app.command()
+def alerts(
+    store: StoreOption = DEFAULT_STORE,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table, csv or json(l).")
+    ] = OutputFormat.table,
+    source: Annotated[str | None, typer.Option(help="Only this source: sigma, boundary, behaviour.")] = None,
+    limit: Annotated[int, typer.Option(help="Alerts shown in table format.")] = 50,
+) -> None:
+    """The alerts in the store, boundary crossings first, then by time."""
+    st = _open(store)
+    if "alerts" not in st.tables():
+        raise _fail(f"{store}: no alerts yet (run `sekimori detect --store {store}` first)")
+    from sekimori.detect.alerts import SOURCES
+
+    if source is not None and source not in SOURCES:
+        raise _fail(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+    where = f"WHERE source = '{source}'" if source else ""  # checked against SOURCES above
+    rows = st.sql(
+        f"""SELECT * FROM alerts {where}
+            ORDER BY CASE source WHEN 'boundary' THEN 0 WHEN 'behaviour' THEN 1 ELSE 2 END, time"""
+    ).to_pylist()
+    if fmt in (OutputFormat.json, OutputFormat.jsonl):
+        for row in rows:
+            print(json.dumps(row, default=_json_default, ensure_ascii=False))
+    elif fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout)
+        columns = [
+            "time",
+            "level",
+            "source",
+            "rule_id",
+            "title",
+            "account",
+            "host",
+            "target_host",
+            "attack",
+            "organisations",
+            "description",
+            "evidence",
+        ]
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_csv_value(row[c]) for c in columns])
+    else:
+        _print_alerts(rows[:limit], out)
+        if len(rows) > limit:
+            console.print(f"[dim]{len(rows) - limit:,} more (use --limit or --format jsonl)[/]")
+
+
+@app.command()
+def timeline(
+    store: StoreOption = DEFAULT_STORE,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="hayabusa-csv, hayabusa-jsonl or timesketch.")
+    ] = ("hayabusa-csv"),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """The alerts' events as a timeline for Hayabusa-style review or Timesketch import."""
+    from sekimori.detect.export import TimelineFormat
+    from sekimori.detect.export import timeline as build_timeline
+
+    try:
+        kind = TimelineFormat(fmt)
+    except ValueError:
+        raise _fail(
+            f"unknown timeline format {fmt!r}; known: {', '.join(f.value for f in TimelineFormat)}"
+        ) from None
+    try:
+        table = build_timeline(_open(store), kind)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+    handle = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    try:
+        rows = table.to_pylist()
+        if kind is TimelineFormat.hayabusa_csv:
+            writer = csv.writer(handle)
+            writer.writerow(table.column_names)
+            for row in rows:
+                writer.writerow([_csv_value(v) for v in row.values()])
+        else:
+            for row in rows:
+                handle.write(json.dumps(row, default=_json_default, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            handle.close()
+    if output:
+        console.print(f"{len(rows):,} timeline rows → {output}")
+
+
+def _print_alerts(rows: list[dict[str, Any]], target: Console) -> None:
+    styles = {
+        "critical": "bold red",
+        "high": "red",
+        "medium": "yellow",
+        "low": "cyan",
+        "informational": "dim",
+    }
+    for row in rows:
+        style = styles.get(row["level"], "")
+        who = (
+            f"{row['domain']}\\{row['account']}"
+            if row.get("domain") and row.get("account")
+            else row.get("account")
+        )
+        where = " → ".join(
+            x
+            for x in (row.get("src_host") or row.get("src_ip"), row.get("target_host") or row.get("host"))
+            if x
+        )
+        target.print(
+            f"{_short_time(row['time'])}  [{style}]{row['level']:<8}[/] {row['source']:<9} "
+            f"[bold]{escape(row['title'])}[/]  {escape(who or '')} {escape(where)}  "
+            f"[dim]{' '.join(row['attack'] or [])} · {len(row['evidence'] or [])} event(s)[/]",
+            highlight=False,
+        )
+        if row.get("description"):
+            target.print(f"    {escape(row['description'])}", highlight=False)
 
 
 @model_app.command("validate")

@@ -52,3 +52,39 @@ def test_ingest_json_summary(tmp_path):
     result = runner.invoke(app, ["ingest", EVTX[0], "--store", str(tmp_path / "s"), "--json"])
     summary = json.loads(result.stdout)
     assert summary["files"] == 1 and summary["events"] > 0 and summary["quarantined"] == 0
+
+
+def test_detect_alerts_jsonl_and_timelines(tmp_path):
+    from sekimori.demo import demo_logs, demo_model_path
+
+    store = str(tmp_path / "store")
+    assert runner.invoke(app, ["ingest", *demo_logs(), "--store", store]).exit_code == 0
+    result = runner.invoke(
+        app, ["detect", "--store", store, "--model", str(demo_model_path()), "--only", "boundary"]
+    )
+    assert result.exit_code == 0, result.output
+
+    result = runner.invoke(app, ["alerts", "--store", store, "--format", "jsonl"])
+    assert result.exit_code == 0
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert alerts
+    for alert in alerts:  # the contract scripts rely on
+        assert {"rule_id", "title", "source", "level", "attack", "time", "evidence"} <= set(alert)
+        assert alert["source"] == "boundary" and alert["attack"]
+        assert all({"path", "record_id"} <= set(e) and e["path"].endswith(".evtx") for e in alert["evidence"])
+
+    out = tmp_path / "timeline.csv"
+    result = runner.invoke(
+        app, ["timeline", "--store", store, "--format", "hayabusa-csv", "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("Timestamp,Computer,Channel,EventID,Level,RecordID,RuleTitle")
+    assert len(lines) - 1 == sum(len(a["evidence"]) for a in alerts)
+
+    result = runner.invoke(app, ["timeline", "--store", store, "--format", "timesketch"])
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows and all({"message", "datetime", "timestamp_desc"} <= set(r) for r in rows)
+
+    result = runner.invoke(app, ["alerts", "--store", store, "--source", "nonsense"])
+    assert result.exit_code == 2 and "unknown source" in result.output

@@ -330,6 +330,23 @@ class Store:
     def event_files(self) -> list[str]:
         return [str(p) for seg in self.segments() for p in sorted(seg.glob("events-*.parquet"))]
 
+    def put_table(self, name: str, table: pa.Table) -> Path:
+        """Store a derived table (e.g. alerts) as ``tables/<name>.parquet``, replacing it atomically;
+        ``connect()`` shows it as a view of that name."""
+        if not name.isidentifier():
+            raise StoreError(f"{name!r} is not a valid table name")
+        folder = self.root / "tables"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{name}.parquet"
+        tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+        pq.write_table(table, tmp, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL)
+        os.replace(tmp, target)  # readers see the old table or the new one, never half of one
+        return target
+
+    def tables(self) -> dict[str, Path]:
+        folder = self.root / "tables"
+        return {p.stem: p for p in sorted(folder.glob("*.parquet"))} if folder.is_dir() else {}
+
     def quarantine_files(self) -> list[str]:
         return [str(p) for seg in self.segments() for p in sorted(seg.glob("quarantine.parquet"))]
 
@@ -361,6 +378,9 @@ class Store:
         )
         con.register("_files", files)
         con.execute("CREATE VIEW files AS SELECT * FROM _files")
+        for name, path in self.tables().items():
+            if name not in ("events", "quarantine", "files"):
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{_sql_str(path)}')")
         if sandbox:
             root = str(self.root.resolve()).replace("'", "''")
             con.execute(f"SET allowed_directories = ['{root}/']")
@@ -583,6 +603,10 @@ def read_file(
     result.quarantined = len(outcome.quarantine)
     result.readers = sorted(set(result.readers))
     return outcome
+
+
+def _sql_str(path: Path | str) -> str:
+    return str(path).replace("'", "''")
 
 
 def _create_view(con: duckdb.DuckDBPyConnection, name: str, files: list[str], schema: pa.Schema) -> None:

@@ -2,41 +2,49 @@
 
 from typer.testing import CliRunner
 
-from sekimori.cli import _finding, app
-from sekimori.demo import boundary_crossings, build_demo_store, demo_logs, demo_model
+from sekimori.cli import app
+from sekimori.demo import build_demo_store, demo_logs, demo_model, detect
 
 
-def test_demo_store_holds_every_bundled_record_and_finds_the_chain(tmp_path):
+def test_demo_store_holds_every_bundled_record_and_the_boundary_rules_find_the_chain(tmp_path):
     store, report = build_demo_store(tmp_path / "store")
     assert len(report.files) == len(demo_logs()) >= 7
     assert report.events > 200 and report.quarantined == 0
-    crossings = boundary_crossings(store, demo_model())
-    by_account = {(r["principal"].lower(), r["source"], r["target"]): r for r in crossings}
+    alerts = detect(store, demo_model()).alerts.to_pylist()
+    boundary = {
+        (a["rule_id"], a["account"].lower(), a["src_host"] or a["src_ip"]): a
+        for a in alerts
+        if a["source"] == "boundary"
+    }
 
     # contractor PC → affiliate: an affiliate account used from the contractor's host
-    contractor = by_account[("admin01", "PC02", "PC01.example.corp")]
-    assert contractor["source_org"] == "contractor-kr" and contractor["account_org"] == "affiliate-kr"
-    assert contractor["grants"] == "g-affiliate-ops"
+    contractor = boundary[("boundary.account_from_foreign_host", "admin01", "PC02")]
+    assert set(contractor["organisations"]) == {"contractor-kr", "affiliate-kr"}
+    assert "T1078" in contractor["attack"]
 
-    # affiliate → parent domain controller through the shared realm: no grant allows it
-    affiliate = by_account[("user01", "10.0.2.17", "WIN-77LTAPHIQ1R.example.corp")]
-    assert affiliate["account_org"] == "affiliate-kr" and affiliate["target_org"] == "parent"
-    assert affiliate["grants"] is None and "corp-ad" in affiliate["target_systems"]
-    assert _finding(affiliate) == "no grant allows affiliate-kr accounts onto parent"
-    assert _finding(contractor) == "affiliate-kr account used from a host of contractor-kr"
+    # affiliate → the parent's domain controller through the shared realm, no grant: critical (crown jewel)
+    no_grant = boundary[("boundary.logon_without_grant", "user01", "10.0.2.17")]
+    assert no_grant["level"] == "critical" and no_grant["target_host"] == "WIN-77LTAPHIQ1R.example.corp"
+    assert {"T1199", "T1078", "T1021"} <= set(no_grant["attack"])
+    shared = boundary[("boundary.shared_realm_crossing", "user01", "10.0.2.17")]
+    assert "example-ad" in shared["description"]
 
-    # the parent's administrator credentials used from the affiliate's PC
-    admin = [
-        r for r in crossings if r["principal"].lower() == "administrator" and r["source_org"] != "parent"
-    ]
-    assert admin and all(r["account_org"] == "parent" and r["target_org"] == "parent" for r in admin)
+    # the affiliate's accounts reading the parent's employee directory share for the first time
+    first = [a for a in alerts if a["rule_id"] == "boundary.first_personal_data_access"]
+    assert {a["account"] for a in first} == {"admin01", "user01"}
+    assert all(len(a["evidence"]) == 1 and a["evidence"][0]["record_id"] for a in first)
+
+    # every alert's evidence points at real records in the store
+    uids = {e["uid"] for a in alerts for e in a["evidence"]}
+    found = store.sql("SELECT uid FROM events").column("uid").to_pylist()
+    assert uids <= set(found)
 
 
 def test_demo_command_runs_twice_and_counts_once(tmp_path):
     runner = CliRunner()
     first = runner.invoke(app, ["demo", "--store", str(tmp_path / "s")])
     assert first.exit_code == 0, first.output
-    assert "no grant" in first.output and "contractor-kr" in first.output
+    assert "critical" in first.output and "boundary" in first.output
     second = runner.invoke(app, ["demo", "--store", str(tmp_path / "s")])
     assert second.exit_code == 0
     assert "already in" in second.output

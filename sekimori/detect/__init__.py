@@ -1,0 +1,1 @@
+"""Detection: Sigma rules, trust-boundary rules and behavioural analytics, as alerts in one schema."""

@@ -1,0 +1,1 @@
+"""Built-in detectors; every module here is loaded by ``sekimori.detect.base.detectors()``."""

@@ -129,4 +129,3 @@ def _skip_member(name: str) -> bool:
     # macOS resource forks and similar metadata are not logs.
     base = name.rsplit("/", 1)[-1]
     return name.startswith("__MACOSX/") or base.startswith("._") or base == ".DS_Store"
-

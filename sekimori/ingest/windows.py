@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -478,14 +478,8 @@ class Dialect:
         if self.fast_header is not None:
             return self.fast_header(system)
         get = self.system
-        return (
-            get(system, "channel"),
-            get(system, "event_id"),
-            get(system, "provider"),
-            get(system, "computer"),
-            get(system, "record_id"),
-            get(system, "time"),
-        )
+        channel, event_id, provider, computer, record_id, time = (get(system, name) for name in _HEADER)
+        return channel, event_id, provider, computer, record_id, time
 
 
 def _evtx_split(doc: dict[str, Any]) -> tuple[Fields, Fields]:
@@ -791,8 +785,6 @@ def _parse_time(text: str | None) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        from datetime import UTC
-
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
 

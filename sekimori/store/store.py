@@ -36,6 +36,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sekimori.ingest.base import Quarantine, Reader, detect, get_reader
@@ -64,8 +65,26 @@ class FileResult:
     events: int = 0
     quarantined: int = 0
     readers: list[str] = field(default_factory=list)
-    status: str = "ingested"  # ingested | skipped (same content already in the store) | failed
+    status: str = "ingested"  # ingested | skipped (same content already in the store) | failed | partial
     note: str | None = None
+    grown_from: str | None = None  # digest of the earlier version this one appends to
+    skipped_events: int = 0  # events of the earlier versions, already in the store
+
+
+@dataclass(frozen=True)
+class Resume:
+    """How to read a file that grew since it was ingested: what is already in the store.
+
+    ``skip_events``/``skip_quarantined``: the file still starts with the bytes ingested before (an
+    append-only log), so its first events and quarantine rows are the stored ones. ``after_record``:
+    an EVTX log rewrites its header as it grows, so records up to the stored highest EventRecordID are
+    the stored ones.
+    """
+
+    previous_digest: str
+    skip_events: int = 0
+    skip_quarantined: int = 0
+    after_record: int | None = None
 
 
 @dataclass
@@ -247,12 +266,14 @@ class Store:
         started = time.perf_counter()
         report = IngestReport()
         known = self.known_digests()
+        previous = self.versions()
         if reader:
             get_reader(reader)  # fail before reading anything
         segment: _SegmentWriter | None = None
         spill_dir = self.root / ".staging" / f"spill-{uuid.uuid4().hex[:12]}"
         todo: list[Todo] = []
         work: dict[str, int] = {}  # decompressed size estimates, to decide on workers
+        resumes: dict[str, Resume | None] = {}  # grown files: what of them is already stored
         plan: list[FileOutcome | FileResult | None] = []  # input order; None = read by _read_all
 
         try:
@@ -270,6 +291,7 @@ class Store:
                     plan.append(FileResult(path, digest, size, status="skipped", note=note))
                     continue
                 known[digest] = path
+                resumes[path] = self._resume_for(path, size, previous.get(path))
                 todo.append((path, digest, size))
                 work[path] = input_size(path, size)
                 plan.append(None)
@@ -277,7 +299,7 @@ class Store:
             n_workers = (
                 workers if workers is not None else _auto_workers([(p, d, work[p]) for p, d, _ in todo])
             )
-            read = _read_all(todo, reader, spill_dir, n_workers)
+            read = _read_all([(p, d, s, resumes.get(p)) for p, d, s in todo], reader, spill_dir, n_workers)
             for entry in plan:
                 if isinstance(entry, FileResult):  # same content already in the store
                     report.files.append(entry)
@@ -402,15 +424,63 @@ class Store:
         return self.sql(f"SELECT {cols} FROM events" + (f" WHERE {where}" if where else ""))
 
     def stats(self) -> dict[str, Any]:
-        files = [f for f in self.files() if f.get("status") != "skipped"]
+        """Totals and, per path as given (the versions of a growing file added up), events and
+        quarantined records."""
+        per_path: dict[str, dict[str, Any]] = {}
+        for f in self.files():
+            if f.get("status") == "skipped":
+                continue
+            entry = per_path.setdefault(f["path"], {"path": f["path"], "events": 0, "quarantined": 0})
+            entry["events"] += int(f.get("events") or 0)
+            entry["quarantined"] += int(f.get("quarantined") or 0)
+        files = list(per_path.values())
         return {
-            "events": sum(int(f.get("events") or 0) for f in files),
-            "quarantined": sum(int(f.get("quarantined") or 0) for f in files),
-            "files": [
-                {"path": f["path"], "events": f.get("events", 0), "quarantined": f.get("quarantined", 0)}
-                for f in files
-            ],
+            "events": sum(f["events"] for f in files),
+            "quarantined": sum(f["quarantined"] for f in files),
+            "files": files,
         }
+
+    def versions(self) -> dict[str, dict[str, Any]]:
+        """Per path: the latest version ingested and the totals of all its versions."""
+        out: dict[str, dict[str, Any]] = {}
+        for f in self.files():
+            if f.get("status") in ("skipped", "failed") or not f.get("digest"):
+                continue
+            entry = out.setdefault(f["path"], {"events": 0, "quarantined": 0})
+            entry["events"] += int(f.get("events") or 0)
+            entry["quarantined"] += int(f.get("quarantined") or 0)
+            entry.update(digest=f["digest"], size=int(f.get("size") or 0), readers=f.get("readers") or [])
+        return out
+
+    def _resume_for(self, path: str, size: int, previous: dict[str, Any] | None) -> Resume | None:
+        """How to read ``path`` if it is a grown version of a file already ingested, else None."""
+        if previous is None or size <= previous["size"]:
+            return None
+        try:
+            with open(path, "rb") as fh:
+                prefix = hashlib.sha256()
+                remaining = previous["size"]
+                while remaining:
+                    block = fh.read(min(remaining, 1 << 20))
+                    if not block:
+                        return None
+                    prefix.update(block)
+                    remaining -= len(block)
+        except OSError:
+            return None
+        if prefix.hexdigest() == previous["digest"]:
+            return Resume(previous["digest"], previous["events"], previous["quarantined"])
+        if previous["readers"] == ["evtx"]:
+            con = self.connect()
+            try:
+                row = con.execute(
+                    "SELECT max(record_id) FROM events WHERE source_file = ?", [path]
+                ).fetchone()
+            finally:
+                con.close()
+            if row and row[0] is not None:
+                return Resume(previous["digest"], after_record=int(row[0]))
+        return None
 
 
 @dataclass
@@ -432,6 +502,7 @@ CHUNK_BYTES = 8 * 1024 * 1024  # files are handed to workers in chunks of about 
 CHUNK_FILES = 64
 
 Todo = tuple[str, str, int]  # (path, digest, decompressed size estimate)
+Task = tuple[str, str, int, "Resume | None"]  # (path, digest, size, what of it is already stored)
 
 
 def input_size(path: str, size: int) -> int:
@@ -463,8 +534,8 @@ def _auto_workers(todo: list[Todo]) -> int:
     return max(1, min(os.cpu_count() or 1, len(todo)))
 
 
-def _chunks(todo: list[Todo]) -> Iterator[list[Todo]]:
-    chunk: list[Todo] = []
+def _chunks(todo: list[Task]) -> Iterator[list[Task]]:
+    chunk: list[Task] = []
     chunk_bytes = 0
     for item in todo:
         chunk.append(item)
@@ -476,24 +547,25 @@ def _chunks(todo: list[Todo]) -> Iterator[list[Todo]]:
         yield chunk
 
 
-def _read_chunk(chunk: list[Todo], reader: str | None, spill_dir: str) -> list[FileOutcome]:
+def _read_chunk(chunk: list[Task], reader: str | None, spill_dir: str) -> list[FileOutcome]:
     return [
-        read_file(path, digest, size, reader, spill_dir, WORKER_SPILL_BYTES) for path, digest, size in chunk
+        read_file(path, digest, size, reader, spill_dir, WORKER_SPILL_BYTES, resume)
+        for path, digest, size, resume in chunk
     ]
 
 
-def _read_all(todo: list[Todo], reader: str | None, spill_dir: Path, workers: int) -> Iterator[FileOutcome]:
+def _read_all(todo: list[Task], reader: str | None, spill_dir: Path, workers: int) -> Iterator[FileOutcome]:
     """Outcomes in input order; with ``workers`` > 1 chunks of files are read by a pool of processes."""
     if workers <= 1:
-        for path, digest, size in todo:
-            yield read_file(path, digest, size, reader, str(spill_dir))
+        for path, digest, size, resume in todo:
+            yield read_file(path, digest, size, reader, str(spill_dir), resume=resume)
         return
     # spawn, not fork: this process may hold Arrow/DuckDB threads, which fork would copy mid-lock.
     ctx = multiprocessing.get_context("spawn")
     window = 2 * workers  # bounded read-ahead keeps memory flat
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         chunks = _chunks(todo)
-        pending: deque[tuple[list[Todo], Future[list[FileOutcome]]]] = deque()
+        pending: deque[tuple[list[Task], Future[list[FileOutcome]]]] = deque()
 
         def submit() -> None:
             chunk = next(chunks, None)
@@ -519,13 +591,24 @@ def _read_all(todo: list[Todo], reader: str | None, spill_dir: Path, workers: in
 
 
 def read_file(
-    path: str, digest: str, size: int, reader: str | None, spill_dir: str, spill_bytes: int | None = None
+    path: str,
+    digest: str,
+    size: int,
+    reader: str | None,
+    spill_dir: str,
+    spill_bytes: int | None = None,
+    resume: Resume | None = None,
 ) -> FileOutcome:
     """Read one file with the reader its content calls for; never raises for bad content.
 
+    ``resume``: the file grew since it was ingested; what the store already holds is left out.
     Runs in a worker process as well as in-process, so it only takes and returns picklable values.
     """
     result = FileResult(path, digest, size)
+    skip_events = resume.skip_events if resume else 0
+    after_record = resume.after_record if resume else None
+    if resume is not None:
+        result.grown_from = resume.previous_digest
     outcome = FileOutcome(result)
     forced = get_reader(reader) if reader else None
     uid_prefix = digest[:16]
@@ -573,12 +656,29 @@ def read_file(
                     with _gc_paused():
                         for batch in cls().read(source, quarantine):
                             n = batch.num_rows
+                            start = ordinal
+                            ordinal += n  # ordinals count every event read, kept or not: uids stay unique
+                            if skip_events:
+                                drop = min(skip_events, n)
+                                batch, skip_events, start = (
+                                    batch.slice(drop),
+                                    skip_events - drop,
+                                    start + drop,
+                                )
+                                result.skipped_events += drop
+                            if after_record is not None and batch.num_rows:
+                                ids = batch.column("record_id")
+                                keep = pc.or_kleene(pc.is_null(ids), pc.greater(ids, after_record))
+                                result.skipped_events += (
+                                    batch.num_rows - pc.sum(keep.cast(pa.int64())).as_py()
+                                )
+                                batch = batch.filter(keep)
+                            n = batch.num_rows
                             if n == 0:
                                 continue
                             outcome.batches.append(
-                                _with_provenance(batch, source, cls.name, uid_prefix, ordinal)
+                                _with_provenance(batch, source, cls.name, uid_prefix, start)
                             )
-                            ordinal += n
                             result.events += n
                             pending_bytes += batch.nbytes
                             if pending_bytes >= (spill_bytes or SPILL_BYTES):
@@ -600,6 +700,13 @@ def read_file(
     finally:
         if writer is not None:
             writer.close()
+    if resume is not None:  # the earlier versions' quarantine rows are stored already
+        if resume.after_record is not None:
+            outcome.quarantine = [
+                q for q in outcome.quarantine if q["record"] is None or q["record"] > resume.after_record
+            ]
+        else:
+            outcome.quarantine = outcome.quarantine[resume.skip_quarantined :]
     result.quarantined = len(outcome.quarantine)
     result.readers = sorted(set(result.readers))
     return outcome

@@ -208,3 +208,54 @@ def test_ten_thousand_files_with_one_corrupt_finish_and_name_the_corrupt_one(tmp
     assert bad.path == str(corrupt)
     (row,) = store.sql("SELECT source_file, reason FROM quarantine").to_pylist()
     assert row["source_file"] == str(corrupt) and "not a readable EVTX file" in row["reason"]
+
+
+def _lines_of(path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def test_a_growing_log_is_ingested_once_per_line(tmp_path):
+    """auth.log that grows between runs: each run adds only the new lines (sshd lines from loghub)."""
+    lines = _lines_of(DATA / "syslog" / "loghub-openssh.log")[:120]
+    log = tmp_path / "auth.log"
+    store = Store(tmp_path / "store")
+    log.write_text("\n".join(lines[:50]) + "\n")
+    first = store.ingest([str(log)])
+    with open(log, "a") as fh:
+        fh.write("\n".join(lines[50:100]) + "\n\x00garbage line that is not syslog\n")
+    second = store.ingest([str(log)])
+    (grown,) = second.files
+    assert grown.grown_from == first.files[0].digest and grown.skipped_events == first.events
+    with open(log, "a") as fh:
+        fh.write("\n".join(lines[100:]) + "\n")
+    store.ingest([str(log)])
+
+    reference = Store(tmp_path / "reference")
+    whole = reference.ingest([str(log)])
+    stats = store.stats()
+    assert stats["events"] == whole.events and stats["quarantined"] == whole.quarantined == 1
+    assert stats["files"] == [{"path": str(log), "events": whole.events, "quarantined": 1}]
+    rows = store.sql("SELECT count(*) AS n, count(DISTINCT record_id) AS ids FROM events").to_pylist()[0]
+    assert rows["n"] == rows["ids"] == whole.events  # no line twice
+    assert store.ingest([str(log)]).skipped == 1  # unchanged: nothing to do
+
+
+def test_a_growing_json_export_and_a_rewritten_file(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(JSON[0]) as z:
+        lines = z.read(z.namelist()[0]).decode().splitlines()
+    export = tmp_path / "export.json"
+    store = Store(tmp_path / "store")
+    export.write_text("\n".join(lines[:40]) + "\n")
+    store.ingest([str(export)])
+    export.write_text("\n".join(lines) + "\n")
+    store.ingest([str(export)])
+    assert store.stats()["events"] == len(lines)
+    uids = store.sql("SELECT count(DISTINCT uid) AS u, count(DISTINCT raw) AS r FROM events").to_pylist()[0]
+    assert uids["u"] == len(lines) and uids["r"] == len(set(lines))
+
+    # not an append (the start changed): a new version, read whole
+    export.write_text("\n".join(lines[10:]) + "\n" + "\n".join(lines[:10]) + "\n")
+    report = store.ingest([str(export)])
+    assert report.files[0].grown_from is None and report.events == len(lines)

@@ -71,37 +71,42 @@ class WindowsJsonReader(Reader):
         if start.startswith(b"["):
             yield from self._read_array(source, quarantine)
             return
-        pending: dict[str, tuple[list[dict[str, Any]], list[str], list[int]]] = {}
-        for lineno, _offset, text in iter_lines(source, quarantine, encoding="utf-8-sig"):
+        # Events leave in file order (a batch holds one dialect; a change of dialect closes it), so
+        # re-reading a file that grew gives its old events first, in the same order.
+        dialect_now: str | None = None
+        docs: list[dict[str, Any]] = []
+        raws: list[str] = []
+        lines: list[int] = []
+        for lineno, offset, text in iter_lines(source, quarantine, encoding="utf-8-sig"):
             try:
                 doc = orjson.loads(text)
             except orjson.JSONDecodeError as exc:
-                quarantine.add(f"not JSON: {exc}", record=lineno, offset=_offset, data=text)
+                quarantine.add(f"not JSON: {exc}", record=lineno, offset=offset, data=text)
                 continue
             if not isinstance(doc, dict):
-                quarantine.add("not a JSON object", record=lineno, offset=_offset, data=text)
+                quarantine.add("not a JSON object", record=lineno, offset=offset, data=text)
                 continue
             dialect = dialect_of(doc)
             if dialect is None:
                 quarantine.add(
                     "not a Windows event (no EventID / winlog / event_data / Event.System)",
                     record=lineno,
-                    offset=_offset,
+                    offset=offset,
                     field="EventID",
                     data=text,
                 )
                 continue
-            docs, raws, lines = pending.setdefault(dialect, ([], [], []))
+            if docs and (dialect != dialect_now or len(docs) >= self.batch_size):
+                batch = normalize_docs(dialect_now or dialect, docs, raws, quarantine, record_numbers=lines)
+                if batch is not None:
+                    yield batch
+                docs, raws, lines = [], [], []
+            dialect_now = dialect
             docs.append(doc)
             raws.append(text)
             lines.append(lineno)
-            if len(docs) >= self.batch_size:
-                del pending[dialect]
-                batch = normalize_docs(dialect, docs, raws, quarantine, record_numbers=lines)
-                if batch is not None:
-                    yield batch
-        for dialect, (docs, raws, lines) in pending.items():
-            batch = normalize_docs(dialect, docs, raws, quarantine, record_numbers=lines)
+        if docs and dialect_now is not None:
+            batch = normalize_docs(dialect_now, docs, raws, quarantine, record_numbers=lines)
             if batch is not None:
                 yield batch
 

@@ -1,0 +1,270 @@
+"""Speed of the behaviour analytics (``sekimori.detect.behaviour``) on synthetic authentications.
+
+    python benchmarks/auth.py [--events 20000000] [--days 30] [--seed 7] [--keep DIR] [--repeat 2]
+
+1. Generates ``--events`` authentication events (seeded, deterministic) directly as Parquet in a store
+   layout (``STORE/segments/bench/events-NNNNN.parquet`` + manifest), with DuckDB: four organisations
+   (domains ORG1..ORG4) of users with a home workstation and a few usual servers, machine accounts,
+   service logons, interactive/RDP/network logons, Kerberos and NTLM, ~2% failures, host names as
+   short names, FQDNs and upper case, and a little benign novelty (users reaching a random server).
+   Injected attacks: a fan-out (one account to 40 hosts in 20 minutes, NTLM), a password spray (one
+   source, 80 accounts, one failure each), a brute force (40 failures then a success) and a logon from a
+   source never seen before.
+2. Runs the ``behaviour`` detector over the store (best of ``--repeat``) and prints events/s, the
+   alerts per rule, and whether each injected attack was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from sekimori.detect.base import DetectContext  # noqa: E402
+from sekimori.detect.behaviour import BehaviourConfig, run_behaviour  # noqa: E402
+from sekimori.store import Store  # noqa: E402
+
+ORGS = 4
+USERS_PER_ORG = 2500
+SERVERS_PER_ORG = 60
+START = "2026-01-05 00:00:00+00"
+
+# Deterministic pseudo-random numbers in SQL: hash of (row, stream, seed), independent of threads.
+_U = "((hash(i, {k}, {seed}) % 1000003) / 1000003.0)"
+
+
+def _u(k: int, seed: int) -> str:
+    return _U.format(k=k, seed=seed)
+
+
+def _generate_sql(n: int, total: int, offset: int, days: float, seed: int, path: str) -> str:
+    span_us = int(days * 86_400 * 1_000_000)
+    u = [_u(k, seed) for k in range(10)]
+    return f"""
+COPY (
+WITH r AS (
+  SELECT i,
+    TIMESTAMPTZ '{START}' + to_microseconds(CAST(i * ({span_us} / {total}) AS BIGINT)) AS time,
+    CAST(floor({u[0]} * {ORGS}) AS INT) + 1 AS org,
+    CAST(floor(pow({u[1]}, 1.6) * {USERS_PER_ORG}) AS INT) AS usr,
+    {u[2]} AS kind,
+    CAST(floor({u[3]} * 3) AS INT) AS pick,
+    {u[4]} AS fmt,
+    {u[5]} AS pkg,
+    {u[6]} AS fail,
+    CAST(floor({u[7]} * {SERVERS_PER_ORG}) AS INT) AS anysrv
+  FROM range({offset}, {offset + n}) t(i)
+), e AS (
+  SELECT *,
+    'ws-' || org || '-' || usr AS ws,
+    'srv-' || org || '-' || ((usr * 7 + pick * 13) % {SERVERS_PER_ORG}) AS usual,
+    'srv-' || org || '-' || anysrv AS randsrv,
+    'dc-' || org || '-' || (usr % 2) AS dc,
+    CASE WHEN kind < 0.50 THEN 'net' WHEN kind < 0.62 THEN 'interactive' WHEN kind < 0.66 THEN 'rdp'
+         WHEN kind < 0.86 THEN 'machine' WHEN kind < 0.9995 THEN 'service' ELSE 'novel' END AS k
+  FROM r
+), f AS (
+  SELECT i, time, org, usr, k, fmt, pkg, fail,
+    CASE k WHEN 'machine' THEN 'WS-' || org || '-' || usr || '$' WHEN 'service' THEN 'svc_backup'
+           ELSE 'u' || org || '_' || lpad(CAST(usr AS VARCHAR), 4, '0') END AS principal,
+    CASE k WHEN 'interactive' THEN ws WHEN 'service' THEN NULL ELSE ws END AS src,
+    CASE k WHEN 'net' THEN usual WHEN 'rdp' THEN usual WHEN 'interactive' THEN ws WHEN 'machine' THEN dc
+           WHEN 'service' THEN usual ELSE randsrv END AS dst,
+    CASE k WHEN 'interactive' THEN 2 WHEN 'rdp' THEN 10 WHEN 'service' THEN 5 ELSE 3 END AS logon_type
+  FROM e
+)
+SELECT
+  'bench:' || i AS uid,
+  time,
+  'bench' AS source_format,
+  'bench/dc-' || org || '.evtx' AS source_file,
+  CAST(NULL AS VARCHAR) AS source_member,
+  i AS record_id,
+  'Security' AS channel,
+  'Microsoft-Windows-Security-Auditing' AS provider,
+  CASE WHEN k <> 'service' AND fail < 0.02 THEN '4625' ELSE '4624' END AS event_code,
+  'authentication' AS category,
+  'logon' AS activity,
+  CAST(3002 AS INT) AS ocsf_class_uid,
+  'Authentication' AS ocsf_class_name,
+  CASE WHEN fmt < 0.3 THEN upper(dst) || '.ORG' || org || '.CORP' ELSE dst END AS host,
+  principal,
+  CASE WHEN fmt < 0.5 THEN 'ORG' || org ELSE 'org' || org || '.corp' END AS domain,
+  CAST(NULL AS VARCHAR) AS principal_sid,
+  CAST(logon_type AS SMALLINT) AS logon_type,
+  CAST(NULL AS VARCHAR) AS logon_id,
+  CASE WHEN logon_type IN (2, 5, 10) THEN 'Negotiate' WHEN pkg < 0.85 THEN 'Kerberos' ELSE 'NTLM' END
+    AS auth_package,
+  CASE WHEN k <> 'service' AND fail < 0.02 THEN 'failure' ELSE 'success' END AS outcome,
+  CASE WHEN k <> 'service' AND fail < 0.02 THEN '0xc000006a' ELSE NULL END AS status,
+  CASE WHEN src IS NULL THEN NULL WHEN fmt < 0.6 THEN upper(src) ELSE src END AS src_host,
+  CASE WHEN src IS NULL THEN NULL ELSE '10.' || org || '.' || (usr // 250) || '.' || (usr % 250) END
+    AS src_ip,
+  CAST(NULL AS INT) AS src_port,
+  CASE WHEN fmt < 0.3 THEN upper(dst) || '.ORG' || org || '.CORP' ELSE dst END AS target_host,
+  CAST(NULL AS VARCHAR) AS target_ip,
+  CAST(NULL AS INT) AS target_port,
+  CAST(NULL AS VARCHAR) AS protocol,
+  CAST(NULL AS VARCHAR) AS process,
+  CAST(NULL AS BIGINT) AS process_id,
+  CAST(NULL AS VARCHAR) AS parent_process,
+  CAST(NULL AS VARCHAR) AS command_line,
+  CAST(NULL AS VARCHAR) AS object,
+  CAST(NULL AS VARCHAR) AS object_type,
+  CAST(NULL AS VARCHAR) AS action,
+  CAST(NULL AS VARCHAR) AS database,
+  CAST(NULL AS VARCHAR) AS raw
+FROM f
+) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)
+"""
+
+
+# The injected attacks: (name, rule that should find it, SQL rows in the event columns used).
+def _attacks_sql(days: float, path: str) -> str:
+    day = f"TIMESTAMPTZ '{START}' + INTERVAL '{int(days * 0.7)} days'"
+    rows = [
+        # fan-out: u1_0042 from its workstation to 40 servers/workstations in 20 minutes, NTLM network
+        f"""SELECT 'attack:fan:' || g AS uid, {day} + INTERVAL '3 hours' + to_seconds(g * 30) AS time,
+              'u1_0042' AS principal, 'ORG1' AS domain, 'ws-1-42' AS src_host, '10.1.0.42' AS src_ip,
+              CASE WHEN g < 20 THEN 'srv-1-' || g ELSE 'ws-1-' || (1000 + g) END AS target_host,
+              CAST(3 AS SMALLINT) AS logon_type, 'NTLM' AS auth_package, 'success' AS outcome,
+              'logon' AS activity, '4624' AS event_code, NULL AS status
+           FROM range(40) t(g)""",
+        # spray: one source, 80 accounts of several orgs, one failed pre-authentication each
+        f"""SELECT 'attack:spray:' || g, {day} + INTERVAL '5 hours' + to_seconds(g * 4),
+              'u' || (1 + g % 4) || '_' || lpad(CAST(100 + g AS VARCHAR), 4, '0'), 'ORG' || (1 + g % 4),
+              NULL, '10.9.9.9', 'dc-' || (1 + g % 4) || '-0', NULL, 'Kerberos', 'failure', 'preauth',
+              '4771', '0x18'
+           FROM range(80) t(g)""",
+        # brute force: 40 failures for u2_0007 from one host, then a success
+        f"""SELECT 'attack:brute:' || g, {day} + INTERVAL '7 hours' + to_seconds(g * 10), 'u2_0007', 'ORG2',
+              'ws-2-1999', '10.2.7.249', 'srv-2-5', CAST(3 AS SMALLINT), 'NTLM',
+              CASE WHEN g < 40 THEN 'failure' ELSE 'success' END, 'logon',
+              CASE WHEN g < 40 THEN '4625' ELSE '4624' END, CASE WHEN g < 40 THEN '0xc000006a' END
+           FROM range(41) t(g)""",
+        # a logon from a source never seen before (and an RDP logon type the account never used)
+        f"""SELECT 'attack:newsrc:' || g, {day} + INTERVAL '9 hours' + to_seconds(g * 60), 'u3_0001', 'ORG3',
+              'kali', '10.66.6.6', 'srv-3-' || g, CAST(10 AS SMALLINT), 'Negotiate', 'success', 'logon',
+              '4624', NULL
+           FROM range(2) t(g)""",
+    ]
+    union = " UNION ALL ".join(rows)
+    return f"""
+COPY (
+  SELECT uid, time, 'bench' AS source_format, 'bench/attacks.evtx' AS source_file,
+    CAST(NULL AS VARCHAR) AS source_member, CAST(row_number() OVER (ORDER BY time) AS BIGINT) AS record_id,
+    'Security' AS channel, 'Microsoft-Windows-Security-Auditing' AS provider, event_code,
+    'authentication' AS category, activity, CAST(3002 AS INT) AS ocsf_class_uid,
+    'Authentication' AS ocsf_class_name, target_host AS host, principal, domain,
+    CAST(NULL AS VARCHAR) AS principal_sid, logon_type, CAST(NULL AS VARCHAR) AS logon_id, auth_package,
+    outcome, status, src_host, src_ip, CAST(NULL AS INT) AS src_port, target_host,
+    CAST(NULL AS VARCHAR) AS target_ip, CAST(NULL AS INT) AS target_port, CAST(NULL AS VARCHAR) AS protocol,
+    CAST(NULL AS VARCHAR) AS process, CAST(NULL AS BIGINT) AS process_id,
+    CAST(NULL AS VARCHAR) AS parent_process, CAST(NULL AS VARCHAR) AS command_line,
+    CAST(NULL AS VARCHAR) AS object, CAST(NULL AS VARCHAR) AS object_type, CAST(NULL AS VARCHAR) AS action,
+    CAST(NULL AS VARCHAR) AS database, CAST(NULL AS VARCHAR) AS raw
+  FROM ({union}) a(uid, time, principal, domain, src_host, src_ip, target_host, logon_type, auth_package,
+                   outcome, activity, event_code, status)
+) TO '{path}' (FORMAT parquet, COMPRESSION zstd)
+"""
+
+
+EXPECTED = {
+    "behaviour.fan_out": "u1_0042",
+    "behaviour.password_spray": "10.9.9.9",
+    "behaviour.brute_force": "u2_0007",
+    "behaviour.new_source": "u3_0001",
+}
+
+
+def generate(root: Path, events: int, days: float, seed: int, files: int = 0) -> Store:
+    """A store at ``root`` holding ``events`` synthetic authentications plus the injected attacks."""
+    seg = root / "segments" / "bench"
+    if seg.exists():
+        shutil.rmtree(seg)
+    seg.mkdir(parents=True)
+    files = files or max(1, min(16, events // 2_000_000))
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    per = -(-events // files)
+    for f in range(files):
+        lo, hi = f * per, min(events, (f + 1) * per)
+        if lo >= hi:
+            break
+        con.execute(_generate_sql(hi - lo, events, lo, days, seed, str(seg / f"events-{f:05d}.parquet")))
+    con.execute(_attacks_sql(days, str(seg / f"events-{files:05d}.parquet")))
+    con.close()
+    (seg / "manifest.json").write_text(json.dumps({"segment": "bench", "created": time.time(), "files": []}))
+    return Store(root)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=20_000_000)
+    ap.add_argument("--days", type=float, default=30.0)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--keep", help="write the store here and keep it (default: a temporary directory)")
+    ap.add_argument(
+        "--reuse", action="store_true", help="with --keep: reuse the store generated there before"
+    )
+    ap.add_argument("--fan-out-hosts", choices=["new", "all"], default="new")
+    args = ap.parse_args()
+
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sekimori-auth-bench-"))
+    try:
+        started = time.perf_counter()
+        if args.reuse and args.keep and (root / "segments" / "bench" / "manifest.json").is_file():
+            store = Store(root)
+        else:
+            store = generate(root, args.events, args.days, args.seed)
+        con = store.connect()
+        total = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        con.close()
+        print(f"store: {total:,} events, ready in  {time.perf_counter() - started:.1f}s at {root}")
+        best = float("inf")
+        alerts = None
+        for _ in range(args.repeat):
+            ctx = DetectContext(store)
+            try:
+                started = time.perf_counter()
+                alerts = run_behaviour(ctx.con, BehaviourConfig(fan_out_hosts=args.fan_out_hosts))
+                best = min(best, time.perf_counter() - started)
+            finally:
+                ctx.close()
+        assert alerts is not None
+        print(f"behaviour analytics: {best:.2f}s  ->  {total / best / 1e6:.1f} M events/s")
+        rows = alerts.select(["rule_id", "account", "src_host", "src_ip", "score"]).to_pylist()
+        per_rule: dict[str, int] = {}
+        for r in rows:
+            per_rule[r["rule_id"]] = per_rule.get(r["rule_id"], 0) + 1
+        print(f"alerts: {len(rows)}  (per 10k events: {len(rows) / total * 10_000:.3f})")
+        for rule, count in sorted(per_rule.items()):
+            print(f"  {rule:32s} {count:6d}")
+        for rule, who in EXPECTED.items():
+            hit = [
+                r for r in rows if r["rule_id"] == rule and who in (r["account"], r["src_host"], r["src_ip"])
+            ]
+            rank = (
+                sorted((r["score"] for r in rows), reverse=True).index(hit[0]["score"]) + 1 if hit else None
+            )
+            print(
+                f"  injected {rule:24s} {who:10s} {'FOUND' if hit else 'MISSED'}"
+                + (f" (score {hit[0]['score']:.2f}, rank {rank})" if hit else "")
+            )
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,8 @@
    source never seen before.
 2. Runs the ``behaviour`` detector over the store (best of ``--repeat``) and prints events/s, the
    alerts per rule, and whether each injected attack was found.
+3. Runs the trust-boundary rules (``boundary`` detector) with a generated group model of the four
+   organisations (ORG1's domain is shared with ORG3, as in the seed incident) and prints events/s.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ sys.path.insert(0, str(REPO))
 
 from sekimori.detect.base import DetectContext  # noqa: E402
 from sekimori.detect.behaviour import BehaviourConfig, run_behaviour  # noqa: E402
+from sekimori.detect.detectors.boundary import BoundaryDetector  # noqa: E402
+from sekimori.model import GroupModel  # noqa: E402
 from sekimori.store import Store  # noqa: E402
 
 ORGS = 4
@@ -207,6 +211,57 @@ def generate(root: Path, events: int, days: float, seed: int, files: int = 0) ->
     return Store(root)
 
 
+def bench_model() -> GroupModel:
+    """The generated group: four organisations, their domains, hosts, networks, systems and grants."""
+    kinds = ["parent", "subsidiary", "affiliate", "contractor"]
+    orgs = range(1, ORGS + 1)
+    model = {
+        "version": 1,
+        "group": "auth benchmark",
+        "organisations": [
+            {"id": f"org{n}", "name": f"Org {n}", "kind": kinds[(n - 1) % 4], "country": "JP"} for n in orgs
+        ],
+        "realms": [
+            {
+                "id": f"r{n}",
+                "kind": "ad_domain",
+                "name": f"ORG{n}.CORP",
+                "shared_by": ["org1", "org3"] if n == 1 else [f"org{n}"],
+            }
+            for n in orgs
+        ],
+        "accounts": [
+            {"org": f"org{n}", "realm": f"r{n}", "domain": [f"ORG{n}", f"org{n}.corp"]} for n in orgs
+        ],
+        "zones": [
+            {"id": f"z{n}", "name": f"zone {n}", "org": f"org{n}", "cidrs": [f"10.{n}.0.0/16"]} for n in orgs
+        ],
+        "hosts": [{"org": f"org{n}", "zone": f"z{n}", "name_pattern": f"^(ws|srv|dc)-{n}-"} for n in orgs],
+        "systems": [
+            {
+                "id": f"sys{n}",
+                "name": f"servers {n}",
+                "owner": f"org{n}",
+                "zone": f"z{n}",
+                "hosts": [f"srv-{n}-*", f"dc-{n}-*", f"ws-{n}-*"],
+                "crown_jewel": n == 1,
+            }
+            for n in orgs
+        ],
+        "grants": [
+            {
+                "id": f"g{n}",
+                "org": f"org{n}",
+                "systems": [f"sys{n}"],
+                "owner": "IT",
+                "logon_types": ["interactive", "network", "remote_interactive", "service", "batch"],
+            }
+            for n in orgs
+        ],
+    }
+    return GroupModel.model_validate(model)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=20_000_000)
@@ -261,6 +316,20 @@ def main() -> None:
                 f"  injected {rule:24s} {who:10s} {'FOUND' if hit else 'MISSED'}"
                 + (f" (score {hit[0]['score']:.2f}, rank {rank})" if hit else "")
             )
+        model = bench_model()
+        best = float("inf")
+        boundary = None
+        for _ in range(args.repeat):
+            ctx = DetectContext(store, model)
+            try:
+                started = time.perf_counter()
+                boundary = BoundaryDetector().run(ctx)
+                best = min(best, time.perf_counter() - started)
+            finally:
+                ctx.close()
+        assert boundary is not None
+        rate = total / best / 1e6
+        print(f"boundary rules: {best:.2f}s  ->  {rate:.1f} M events/s, {boundary.num_rows} alerts")
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

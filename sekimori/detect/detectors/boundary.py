@@ -127,94 +127,109 @@ class BoundaryDetector(Detector):
         con = ctx.con
         model = ctx.model
         ignored = ", ".join(f"'{p}'" for p in _IGNORED_PRINCIPALS)
-        accounts = (
-            con.sql(
-                f"""SELECT DISTINCT principal, domain, principal_sid FROM events
-                WHERE principal IS NOT NULL AND upper(principal) NOT IN ({ignored})
-                  AND NOT ends_with(principal, '$')"""
-            )
-            .to_arrow_table()
-            .to_pylist()
-        )
-        hosts = (
-            con.sql(
-                f"""SELECT DISTINCT name, ip FROM (
-                   SELECT src_host AS name, src_ip AS ip FROM events
-                   WHERE src_host IS NOT NULL OR src_ip IS NOT NULL
-                   UNION SELECT {_TARGET.replace("e.", "")}, target_ip FROM events
-                   UNION SELECT host, NULL FROM events WHERE host IS NOT NULL)"""
-            )
-            .to_arrow_table()
-            .to_pylist()
-        )
-        con.register("_acct", classify_accounts(model, accounts))
-        con.register("_hosts", classify_hosts(model, hosts))
-        con.register(
-            "_rules",
-            pa.Table.from_pylist(
-                [
-                    {"rule_id": k, "title": v["title"], "attack": v["attack"], "level": v["level"]}
-                    for k, v in self.rules.items()
-                ]
-            ),
-        )
         loopback = ", ".join(f"'{x}'" for x in _LOOPBACK)
-        con.execute(_CLASSIFIED_SQL.format(ignored=ignored, loopback=loopback, target=_TARGET))
-        findings = con.sql(_FINDINGS_SQL).to_arrow_table()
-        return (
-            con.sql(_ALERTS_SQL.format(cap=EVIDENCE_CAP)).to_arrow_table() if findings.num_rows else findings
-        )
+        # 1. events → edges: one row per distinct thing the rules judge (most work is this one pass)
+        con.execute(_EDGES_SQL.format(ignored=ignored, loopback=loopback, target=_TARGET))
+        # 2. classify the distinct accounts and hosts of the edges (the model's first-match rules)
+        accounts = con.sql(
+            "SELECT DISTINCT principal, domain, principal_sid FROM _edges WHERE principal IS NOT NULL"
+        ).to_arrow_table()
+        hosts = con.sql(
+            """SELECT DISTINCT name, ip FROM (
+                   SELECT src_host AS name, src_ip AS ip FROM _edges
+                   UNION SELECT target, target_ip FROM _edges)"""
+        ).to_arrow_table()
+        con.register("_acct", classify_accounts(model, accounts.to_pylist()))
+        con.register("_hosts", classify_hosts(model, hosts.to_pylist()))
+        rules = [
+            {"rule_id": k, "title": v["title"], "attack": v["attack"], "level": v["level"]}
+            for k, v in self.rules.items()
+        ]
+        con.register("_rules", pa.Table.from_pylist(rules))
+        # 3. judge the edges; 4. fetch the evidence events of the edges that alert only
+        con.execute(_CLASSIFIED_SQL)
+        con.execute(_FINDINGS_SQL)
+        if not con.sql("SELECT count(*) FROM _findings").fetchall()[0][0]:
+            return con.sql("SELECT * FROM _rules WHERE false").to_arrow_table()
+        con.execute(_EVIDENCE_SQL.format(target=_TARGET, cap=EVIDENCE_CAP))
+        return con.sql(_ALERTS_SQL).to_arrow_table()
 
 
 # The host an event is about: for logons and access the recording host unless the event names
 # another; for network connections only the named destination (the recording host is the source).
 _TARGET = "CASE WHEN e.category = 'network' THEN e.target_host ELSE coalesce(e.target_host, e.host) END"
 
-# Every event with its account, source and target classified. Events whose principal is the system
-# itself, machine accounts and loopback sources are not boundary crossings.
+# The events the rules look at, aggregated: successful logons and uses of explicit credentials, network
+# connections with a port, data access. Events whose principal is the system itself, machine accounts
+# and logons from the machine itself are not boundary crossings (a local read of personal data is).
+_EDGES_SQL = """
+CREATE OR REPLACE TEMP TABLE _edges AS
+SELECT row_number() OVER () AS edge, *
+FROM (
+    SELECT e.category, e.activity, e.principal, e.domain, e.principal_sid, lower(e.src_host) AS src_host,
+           e.src_ip, lower({target}) AS target, e.target_ip, e.logon_type, e.target_port,
+           lower(e.protocol) AS protocol, CASE WHEN e.category = 'data_access' THEN e.object END AS object,
+           any_value(e.src_host) AS src_host_shown, any_value({target}) AS target_shown,
+           count(*) AS events, min(e.time) AS first_time, max(e.time) AS last_time, any_value(e.host) AS host
+    FROM events e
+    WHERE ((e.category = 'authentication' AND e.activity IN ('logon', 'explicit_credentials')
+            AND e.outcome IS DISTINCT FROM 'failure'
+            AND coalesce(e.src_ip, '') NOT IN ({loopback})
+            AND lower(coalesce(e.target_host, e.host, '')) NOT IN ({loopback}))
+           OR (e.category = 'network' AND e.target_port IS NOT NULL)
+           OR e.category = 'data_access')
+      AND (e.principal IS NULL OR (upper(e.principal) NOT IN ({ignored}) AND NOT ends_with(e.principal, '$')))
+    GROUP BY ALL
+)
+"""
+
+# Edges with their account, source and target classified (hash joins on coalesced keys).
 _CLASSIFIED_SQL = """
 CREATE OR REPLACE TEMP TABLE _classified AS
-SELECT e.uid, e.source_file, e.record_id, e.time, e.host, e.category, e.activity, e.outcome,
-       e.principal, e.domain, e.logon_type, e.protocol, e.target_port, e.object, e.object_type, e.database,
-       e.src_host, e.src_ip, e.target_ip,
-       {target} AS target,
-       coalesce(e.src_host, e.src_ip) AS source,
+SELECT d.*, coalesce(d.src_host, d.src_ip) AS source, coalesce(d.src_host_shown, d.src_ip) AS source_shown,
        a.org AS account_org, a.realm AS account_realm,
        hs.org AS source_org, hs.zone AS source_zone,
        ht.org AS target_org, ht.zone AS target_zone, ht.systems AS target_systems
-FROM events e
-LEFT JOIN _acct a ON a.principal IS NOT DISTINCT FROM e.principal AND a.domain IS NOT DISTINCT FROM e.domain
-    AND a.principal_sid IS NOT DISTINCT FROM e.principal_sid
-LEFT JOIN _hosts hs ON hs.name IS NOT DISTINCT FROM e.src_host AND hs.ip IS NOT DISTINCT FROM e.src_ip
-LEFT JOIN _hosts ht ON ht.name IS NOT DISTINCT FROM {target}
-    AND ht.ip IS NOT DISTINCT FROM e.target_ip
-WHERE e.category IN ('authentication', 'data_access', 'network')
-  -- a logon from the machine itself crosses nothing; a local read of personal data still counts
-  AND (e.category <> 'authentication' OR (coalesce(e.src_ip, '') NOT IN ({loopback})
-       AND lower(coalesce(e.target_host, e.host, '')) NOT IN ({loopback})))
-  AND (e.principal IS NULL OR (upper(e.principal) NOT IN ({ignored}) AND NOT ends_with(e.principal, '$')))
+FROM _edges d
+LEFT JOIN _acct a ON coalesce(a.principal, '') = coalesce(d.principal, '')
+    AND coalesce(a.domain, '') = coalesce(d.domain, '')
+    AND coalesce(a.principal_sid, '') = coalesce(d.principal_sid, '')
+LEFT JOIN _hosts hs ON coalesce(hs.name, '') = coalesce(d.src_host, '')
+    AND coalesce(hs.ip, '') = coalesce(d.src_ip, '')
+LEFT JOIN _hosts ht ON coalesce(ht.name, '') = coalesce(d.target, '')
+    AND coalesce(ht.ip, '') = coalesce(d.target_ip, '')
 """
 
 _FINDINGS_SQL = """
 CREATE OR REPLACE TEMP TABLE _findings AS
 WITH logons AS (
     SELECT * FROM _classified
-    WHERE category = 'authentication' AND activity IN ('logon', 'explicit_credentials')
-      AND outcome IS DISTINCT FROM 'failure' AND account_org IS NOT NULL
+    WHERE category = 'authentication' AND account_org IS NOT NULL
       AND lower(split_part(coalesce(source, ''), '.', 1)) IS DISTINCT FROM lower(split_part(target, '.', 1))
 ),
+-- Grants are matched once per distinct (organisation, target, its systems, logon type). A grant counts
+-- if it was still valid at the edge's last use: any use after it expired is a crossing.
+combos AS (
+    SELECT DISTINCT account_org, target, target_systems, logon_type FROM logons
+),
+combo_grants AS (
+    SELECT c.account_org, c.target, c.logon_type, g.grant_id, g.expires
+    FROM combos c
+    JOIN model.grants g ON g.org = c.account_org
+        AND (list_contains(c.target_systems, g.system)
+             OR regexp_matches(c.target, coalesce(g.host_regex, '^$')))
+        AND (c.logon_type IS NULL OR g.logon_type_code = c.logon_type)
+),
 granted AS (
-    SELECT l.uid,
-           string_agg(DISTINCT g.grant_id, ', ' ORDER BY g.grant_id)
-               FILTER (WHERE g.expires IS NULL OR g.expires >= CAST(l.time AS DATE)) AS grants,
-           string_agg(DISTINCT g.grant_id || ' (expired ' || CAST(g.expires AS VARCHAR) || ')', ', ')
-               FILTER (WHERE g.expires < CAST(l.time AS DATE)) AS expired
+    SELECT l.edge,
+           string_agg(DISTINCT cg.grant_id, ', ' ORDER BY cg.grant_id)
+               FILTER (WHERE cg.expires IS NULL OR cg.expires >= CAST(l.last_time AS DATE)) AS grants,
+           string_agg(DISTINCT cg.grant_id || ' (expired ' || CAST(cg.expires AS VARCHAR) || ')', ', ')
+               FILTER (WHERE cg.expires < CAST(l.last_time AS DATE)) AS expired
     FROM logons l
-    JOIN model.grants g ON g.org = l.account_org
-        AND (list_contains(l.target_systems, g.system)
-             OR regexp_matches(l.target, coalesce(g.host_regex, '^$')))
-        AND (l.logon_type IS NULL OR g.logon_type_code = l.logon_type)
-    GROUP BY l.uid
+    JOIN combo_grants cg ON cg.account_org = l.account_org AND cg.target = l.target
+        AND coalesce(cg.logon_type, -1) = coalesce(l.logon_type, -1)
+    GROUP BY l.edge
 ),
 shared AS (
     SELECT realm, count(*) AS members FROM model.realm_members GROUP BY realm HAVING count(*) > 1
@@ -222,43 +237,43 @@ shared AS (
 crown AS (SELECT list(id) AS ids FROM model.systems WHERE crown_jewel)
 SELECT 'boundary.logon_without_grant' AS rule_id, l.*, gr.grants, gr.expired,
        list_has_any(coalesce(l.target_systems, []), (SELECT ids FROM crown)) AS escalate,
-       'no grant allows ' || l.account_org || ' accounts onto ' || l.target || ' (' || l.target_org
+       'no grant allows ' || l.account_org || ' accounts onto ' || l.target_shown || ' (' || l.target_org
            || coalesce(': ' || array_to_string(l.target_systems, ', '), '') || ')'
            || coalesce('; ' || gr.expired, '') AS reason
-FROM logons l LEFT JOIN granted gr USING (uid)
+FROM logons l LEFT JOIN granted gr USING (edge)
 WHERE l.target_org IS NOT NULL AND l.account_org <> l.target_org AND gr.grants IS NULL
 UNION ALL BY NAME
 SELECT 'boundary.account_from_foreign_host' AS rule_id, l.*, gr.grants, gr.expired,
-       l.account_org || ' account used from ' || l.source || ', a host of ' || l.source_org AS reason
-FROM logons l LEFT JOIN granted gr USING (uid)
+       l.account_org || ' account used from ' || l.source_shown || ', a host of ' || l.source_org AS reason
+FROM logons l LEFT JOIN granted gr USING (edge)
 WHERE l.source_org IS NOT NULL AND l.source_org <> l.account_org
 UNION ALL BY NAME
 SELECT 'boundary.shared_realm_crossing' AS rule_id, l.*, gr.grants, gr.expired,
        'realm ' || l.account_realm || ' (shared by ' || s.members || ' organisations) carries an account of '
-           || l.account_org || ' onto ' || l.target || ' of ' || l.target_org
+           || l.account_org || ' onto ' || l.target_shown || ' of ' || l.target_org
            || coalesce(' (allowed by ' || gr.grants || ')', ' (no grant)') AS reason
-FROM logons l JOIN shared s ON s.realm = l.account_realm LEFT JOIN granted gr USING (uid)
+FROM logons l JOIN shared s ON s.realm = l.account_realm LEFT JOIN granted gr USING (edge)
 WHERE l.target_org IS NOT NULL AND l.account_org <> l.target_org
 UNION ALL BY NAME
 SELECT 'boundary.flow_not_allowed' AS rule_id, c.*, NULL AS grants, NULL AS expired,
        'no flow allows ' || c.source_zone || ' → ' || c.target_zone || ' port ' || c.target_port
-           || coalesce('/' || lower(c.protocol), '') AS reason
+           || coalesce('/' || c.protocol, '') AS reason
 FROM _classified c
-WHERE c.target_port IS NOT NULL AND c.source_zone IS NOT NULL AND c.target_zone IS NOT NULL
+WHERE c.category = 'network' AND c.source_zone IS NOT NULL AND c.target_zone IS NOT NULL
   AND c.source_zone <> c.target_zone
   AND NOT EXISTS (
       SELECT 1 FROM model.flows f
       WHERE ((f.from_zone = c.source_zone AND f.to_zone = c.target_zone)
              OR (f.bidirectional AND f.from_zone = c.target_zone AND f.to_zone = c.source_zone))
         AND (f.port IS NULL OR f.port = c.target_port)
-        AND (f.protocol = 'any' OR c.protocol IS NULL OR lower(c.protocol) = f.protocol))
+        AND (f.protocol = 'any' OR c.protocol IS NULL OR c.protocol = f.protocol))
 UNION ALL BY NAME
 SELECT * EXCLUDE (rn) FROM (
     SELECT 'boundary.first_personal_data_access' AS rule_id, c.*, NULL AS grants, NULL AS expired,
            'first access by ' || c.account_org || ' (' || o.kind || ') to ' || ds.id || ' holding '
                || pd.summary AS reason,
            pd.special AS escalate,
-           row_number() OVER (PARTITION BY c.principal, c.domain, ds.id ORDER BY c.time, c.record_id) AS rn
+           row_number() OVER (PARTITION BY c.principal, c.domain, ds.id ORDER BY c.first_time) AS rn
     FROM _classified c
     JOIN model.organisations o ON o.id = c.account_org AND o.kind IN ('affiliate', 'contractor')
     JOIN model.data_stores ds ON
@@ -276,26 +291,62 @@ SELECT * EXCLUDE (rn) FROM (
 ) WHERE rn = 1
 """
 
-# One alert per (rule, account, source, target) with every event as evidence (capped).
+# The events behind the alerting edges (a hash join of the events with the few edges that alert),
+# capped per alert. A first access keeps its first event only.
+_EVIDENCE_SQL = """
+CREATE OR REPLACE TEMP TABLE _evidence AS
+WITH alerting AS (
+    SELECT DISTINCT edge, rule_id, category, principal, domain, principal_sid, src_host, src_ip, target,
+           target_ip, logon_type, target_port, protocol, object, first_time
+    FROM _findings
+),
+matched AS (
+    SELECT f.edge, f.rule_id, e.time, e.record_id, e.uid, e.source_file,
+           row_number() OVER (PARTITION BY f.edge, f.rule_id ORDER BY e.time, e.record_id) AS n
+    FROM events e
+    JOIN alerting f ON coalesce(e.principal, '') = coalesce(f.principal, '')
+        AND coalesce(e.domain, '') = coalesce(f.domain, '')
+        AND coalesce(e.principal_sid, '') = coalesce(f.principal_sid, '')
+        AND coalesce(lower(e.src_host), '') = coalesce(f.src_host, '')
+        AND coalesce(e.src_ip, '') = coalesce(f.src_ip, '')
+        AND coalesce(lower({target}), '') = coalesce(f.target, '')
+        AND coalesce(e.target_ip, '') = coalesce(f.target_ip, '')
+        AND e.category = f.category
+        AND coalesce(e.logon_type, -1) = coalesce(f.logon_type, -1)
+        AND coalesce(e.target_port, -1) = coalesce(f.target_port, -1)
+        AND coalesce(lower(e.protocol), '') = coalesce(f.protocol, '')
+        AND coalesce(CASE WHEN e.category = 'data_access' THEN e.object END, '') = coalesce(f.object, '')
+    WHERE f.rule_id <> 'boundary.first_personal_data_access' OR e.time = f.first_time
+)
+SELECT * FROM matched WHERE n <= {cap}
+"""
+
+# One alert per (rule, account, source, target) with the events as evidence (capped).
 _ALERTS_SQL = """
+WITH ev AS (
+    SELECT rule_id, edge,
+           list({'path': source_file, 'record_id': record_id, 'uid': uid} ORDER BY time, record_id)
+               AS evidence
+    FROM _evidence GROUP BY rule_id, edge
+)
 SELECT r.rule_id, r.title, 'boundary' AS source,
        CASE WHEN bool_or(coalesce(f.escalate, false)) THEN 'critical' ELSE r.level END AS level, r.attack,
-       min(f.time) AS time, max(f.time) AS last_time,
+       min(f.first_time) AS time, max(f.last_time) AS last_time,
        any_value(f.host) AS host, f.principal AS account, f.domain,
-       any_value(f.src_host) AS src_host, any_value(f.src_ip) AS src_ip, f.target AS target_host,
+       any_value(f.src_host_shown) AS src_host, any_value(f.src_ip) AS src_ip,
+       any_value(f.target_shown) AS target_host,
        list_distinct(list_filter([any_value(f.account_org), any_value(f.source_org), any_value(f.target_org)],
                                  lambda x: x IS NOT NULL)) AS organisations,
        any_value(f.reason) AS description,
-       list({{'path': f.source_file, 'record_id': f.record_id, 'uid': f.uid}}
-            ORDER BY f.time, f.record_id)[1:{cap}] AS evidence,
-       to_json({{'events': count(*), 'account_org': any_value(f.account_org),
+       flatten(list(ev.evidence ORDER BY f.first_time))[1:100] AS evidence,
+       to_json({'events': sum(f.events), 'account_org': any_value(f.account_org),
                 'source_org': any_value(f.source_org), 'target_org': any_value(f.target_org),
                 'realm': any_value(f.account_realm), 'grants': any_value(f.grants),
-                'source_zone': any_value(f.source_zone), 'target_zone': any_value(f.target_zone)}})::VARCHAR
+                'source_zone': any_value(f.source_zone), 'target_zone': any_value(f.target_zone)})::VARCHAR
            AS details,
        md5(r.rule_id || '|' || coalesce(f.principal, '') || '|' || coalesce(f.domain, '') || '|'
            || coalesce(f.source, '') || '|' || coalesce(f.target, ''))[1:24] AS alert_id
-FROM _findings f JOIN _rules r USING (rule_id)
+FROM _findings f JOIN _rules r USING (rule_id) LEFT JOIN ev USING (rule_id, edge)
 GROUP BY r.rule_id, r.title, r.level, r.attack, f.principal, f.domain, f.source, f.target
 ORDER BY time
 """

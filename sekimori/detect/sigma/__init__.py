@@ -1,0 +1,2 @@
+"""Sigma rules compiled to DuckDB SQL: ``rules`` (load, compile), ``engine`` (one pass per log source),
+``correlation`` (Sigma v2 correlations), ``run`` (alerts), ``reference`` (pySigma SQLite, for tests)."""

@@ -1,0 +1,334 @@
+"""Sigma rules: loading (a directory or the bundled zip), log source mapping, compilation to SQL.
+
+Each rule is parsed by pySigma. Its log source goes through pySigma's Sysmon and Windows log source
+pipelines (category → EventID, service → Channel); the conditions those pipelines add become the
+rule's *log source filter*, kept apart from its detection so that rules sharing a filter are evaluated
+together in one pass (``engine.py``). The detection is compiled by ``DuckDBBackend``. A rule that
+does not compile is kept with the reason (``Ruleset.failures``), never dropped silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import pickle
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
+from sigma.pipelines.sysmon import sysmon_pipeline
+from sigma.pipelines.windows import windows_logsource_pipeline
+from sigma.processing.pipeline import ProcessingPipeline
+from sigma.processing.transformations import ValueListPlaceholderTransformation
+from sigma.rule import SigmaDetectionItem, SigmaRule
+
+from sekimori.detect.sigma.backend import DuckDBBackend
+
+BUNDLED = Path(__file__).resolve().parent / "sigmahq-rules.zip"
+LEVELS = ("informational", "low", "medium", "high", "critical")
+WINDOWS = "windows"
+
+# A log source filter: sorted ((field, (values…)), …) from the pipelines' added conditions.
+LogsourceFilter = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass
+class CompiledRule:
+    index: int  # position in the ruleset
+    id: str
+    title: str
+    level: str
+    status: str
+    path: str  # file the rule came from
+    product: str | None
+    category: str | None
+    service: str | None
+    tags: list[str]
+    attack: list[str]  # ATT&CK technique ids from the tags
+    filter: LogsourceFilter
+    sql: str  # the detection as a DuckDB boolean over the o:/l: field columns
+    fields: set[str]
+    regexes: list[str] = field(default_factory=list)
+    name: str | None = None  # Sigma ``name`` (correlation rules may refer to it)
+
+    @property
+    def windows(self) -> bool:
+        return self.product == WINDOWS
+
+
+@dataclass
+class Correlation:
+    """A Sigma v2 correlation rule, as plain data (see ``correlation.py``)."""
+
+    id: str
+    title: str
+    level: str
+    tags: list[str]
+    path: str
+    type: str  # event_count | value_count | temporal | temporal_ordered
+    rules: list[str]  # referenced rule ids or names
+    group_by: list[str]
+    timespan: str
+    condition: dict[str, Any]
+    aliases: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+
+
+@dataclass
+class RuleFailure:
+    path: str
+    id: str | None
+    title: str | None
+    reason: str
+
+
+@dataclass
+class Ruleset:
+    rules: list[CompiledRule] = field(default_factory=list)
+    failures: list[RuleFailure] = field(default_factory=list)
+    correlations: list[Correlation] = field(default_factory=list)
+    files: int = 0
+
+    def by_id(self) -> dict[str, CompiledRule]:
+        return {r.id: r for r in self.rules}
+
+
+def attack_ids(tags: Iterable[str]) -> list[str]:
+    """``attack.t1003.001`` → ``T1003.001``; other tags (tactics, groups, software) are left out."""
+    out = []
+    for tag in tags:
+        m = re.fullmatch(r"attack\.(t\d{4}(?:\.\d{3})?)", tag.lower())
+        if m and m.group(1).upper() not in out:
+            out.append(m.group(1).upper())
+    return out
+
+
+def _pipeline(placeholders: Mapping[str, list[str]] | None = None) -> ProcessingPipeline:
+    pipeline = sysmon_pipeline() + windows_logsource_pipeline()
+    if placeholders:
+        from sigma.processing.pipeline import ProcessingItem
+
+        pipeline = pipeline + ProcessingPipeline(
+            items=[ProcessingItem(ValueListPlaceholderTransformation(list(placeholders)))],
+            vars={k: list(v) for k, v in placeholders.items()},
+        )
+    return pipeline
+
+
+@lru_cache(maxsize=512)
+def logsource_filter(product: str | None, category: str | None, service: str | None) -> LogsourceFilter:
+    """The conditions pySigma's Sysmon + Windows log source pipelines add for this log source."""
+    probe = SigmaRule.from_dict(
+        {
+            "title": "probe",
+            "logsource": {
+                k: v for k, v in (("product", product), ("category", category), ("service", service)) if v
+            },
+            "detection": {"sel": {"x": "y"}, "condition": "sel"},
+        }
+    )
+    _pipeline().apply(probe)
+    conds: dict[str, set[str]] = {}
+    for name, det in probe.detection.detections.items():
+        if not name.startswith("_cond_"):
+            continue
+        for item in det.detection_items:
+            if not isinstance(item, SigmaDetectionItem) or item.field is None:
+                continue
+            conds.setdefault(item.field, set()).update(str(v) for v in item.value)
+    return tuple(sorted((k, tuple(sorted(v))) for k, v in conds.items()))
+
+
+def iter_rule_files(source: str | Path | None = None) -> Iterator[tuple[str, str]]:
+    """(path, YAML text) of each rule file in a directory or zip (default: the bundled corpus)."""
+    src = Path(source) if source is not None else BUNDLED
+    if src.is_file() and zipfile.is_zipfile(src):
+        with zipfile.ZipFile(src) as zf:
+            for name in sorted(zf.namelist()):
+                if name.endswith((".yml", ".yaml")):
+                    yield f"{src.name}:{name}", zf.read(name).decode("utf-8")
+        return
+    if src.is_file():
+        yield str(src), src.read_text(encoding="utf-8")
+        return
+    if not src.is_dir():
+        raise FileNotFoundError(f"no Sigma rules at {src}")
+    for path in sorted(src.rglob("*")):
+        if path.suffix in (".yml", ".yaml") and path.is_file():
+            yield str(path), path.read_text(encoding="utf-8")
+
+
+def compile_rules(
+    sources: Iterable[str | Path | None] = (None,),
+    placeholders: Mapping[str, list[str]] | None = None,
+) -> Ruleset:
+    """Parse and compile every rule under ``sources`` (directories, zips, files; None = bundled)."""
+    out = Ruleset()
+    backend = DuckDBBackend()
+    placeholder_pipeline = _pipeline(placeholders) if placeholders else None
+    for source in sources:
+        for path, text in iter_rule_files(source):
+            out.files += 1
+            if "correlation:" in text:
+                # Correlations refer to rules in other files: read as plain data, resolved at run time.
+                _add_correlations(out, text, path)
+                text = _without_correlations(text)
+                if not text.strip():
+                    continue
+            try:
+                collection = SigmaCollection.from_yaml(text, collect_errors=True)
+            except Exception as exc:
+                out.failures.append(RuleFailure(path, None, None, f"parse: {exc}"))
+                continue
+            for item in collection.rules:
+                if isinstance(item, SigmaCorrelationRule):
+                    continue  # read from the YAML below, as plain data
+                _compile_one(out, backend, item, path, placeholder_pipeline)
+            for err in getattr(collection, "errors", []) or []:
+                out.failures.append(RuleFailure(path, _yaml_id(text), None, f"parse: {err}"))
+    return out
+
+
+def _add_correlations(out: Ruleset, text: str, path: str) -> None:
+    from sekimori.detect.sigma.correlation import parse_correlation
+
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        out.failures.append(RuleFailure(path, None, None, f"parse: {exc}"))
+        return
+    for doc in docs:
+        if isinstance(doc, dict) and isinstance(doc.get("correlation"), dict):
+            out.correlations.append(parse_correlation(doc, path))
+
+
+def _without_correlations(text: str) -> str:
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError:
+        return text
+    kept = [d for d in docs if not (isinstance(d, dict) and isinstance(d.get("correlation"), dict))]
+    return "" if not kept else yaml.safe_dump_all(kept, sort_keys=False)
+
+
+def _yaml_id(text: str) -> str | None:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return str(doc.get("id")) if isinstance(doc, dict) and doc.get("id") else None
+
+
+def _compile_one(
+    out: Ruleset, backend: DuckDBBackend, rule: SigmaRule, path: str, placeholders: ProcessingPipeline | None
+) -> None:
+    rid = str(rule.id) if rule.id else path
+    if rule.errors:
+        out.failures.append(RuleFailure(path, rid, rule.title, f"parse: {rule.errors[0]}"))
+        return
+    ls = rule.logsource
+    try:
+        if placeholders is not None:
+            placeholders.apply(rule)
+        if _has_placeholder(rule):
+            raise ValueError("unresolved placeholder (expand modifier): give its values in settings")
+        sql, fields, regexes = backend.rule_expression(rule)
+    except Exception as exc:
+        out.failures.append(RuleFailure(path, rid, rule.title, f"{type(exc).__name__}: {exc}"))
+        return
+    tags = [str(t) for t in rule.tags or []]
+    level = str(rule.level.name).lower() if rule.level else "medium"
+    out.rules.append(
+        CompiledRule(
+            index=len(out.rules),
+            id=rid,
+            title=rule.title,
+            level=level,
+            status=str(rule.status.name).lower() if rule.status else "",
+            path=path,
+            product=ls.product,
+            category=ls.category,
+            service=ls.service,
+            tags=tags,
+            attack=attack_ids(tags),
+            filter=logsource_filter(ls.product, ls.category, ls.service) if ls.product == WINDOWS else (),
+            sql=sql,
+            fields=fields,
+            regexes=regexes,
+            name=getattr(rule, "name", None),
+        )
+    )
+
+
+def _has_placeholder(rule: SigmaRule) -> bool:
+    from sigma.types import SigmaString
+
+    for det in rule.detection.detections.values():
+        stack: list[Any] = [det]
+        while stack:
+            node = stack.pop()
+            items = getattr(node, "detection_items", None)
+            if items is not None:
+                stack.extend(items)
+                continue
+            for v in getattr(node, "value", []) or []:
+                if isinstance(v, SigmaString) and v.contains_placeholder():
+                    return True
+    return False
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("SEKIMORI_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sekimori"
+    )
+    return Path(base) / "sigma"
+
+
+def load_ruleset(
+    sources: Iterable[str | Path | None] = (None,),
+    placeholders: Mapping[str, list[str]] | None = None,
+    cache: bool = True,
+) -> Ruleset:
+    """``compile_rules`` with an on-disk cache keyed by the rule files' content and the compiler.
+
+    Parsing ~3,700 rules with pySigma takes seconds; the compiled form is reused while the rules, the
+    placeholder values, pySigma and this package's compiler are unchanged.
+    """
+    sources = list(sources)
+    if not cache:
+        return compile_rules(sources, placeholders)
+    digest = hashlib.sha256()
+    digest.update(importlib.metadata.version("pysigma").encode())
+    for module in ("backend.py", "rules.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    digest.update(repr(sorted((placeholders or {}).items())).encode())
+    for source in sources:
+        for path, text in iter_rule_files(source):
+            digest.update(path.encode() + b"\0" + text.encode() + b"\0")
+    target = _cache_dir() / f"{digest.hexdigest()[:32]}.pickle"
+    if target.is_file():
+        try:
+            with open(target, "rb") as fh:
+                cached = pickle.load(fh)
+            if isinstance(cached, Ruleset):
+                return cached
+        except Exception:  # a corrupt or foreign cache file: compile again
+            pass
+    ruleset = compile_rules(sources, placeholders)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(ruleset, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, target)
+    except OSError:
+        pass  # no cache: still correct, only slower next time
+    return ruleset

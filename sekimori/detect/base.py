@@ -8,17 +8,15 @@ table in ``ALERT_SCHEMA``; detectors work in SQL over the store (no per-event Py
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 import duckdb
 import pyarrow as pa
 
 from sekimori.model import GroupModel, register_model
+from sekimori.plugins import Registry
 from sekimori.store import Store
 
 
@@ -60,28 +58,6 @@ class Detector(ABC):
     def run(self, ctx: DetectContext) -> pa.Table: ...
 
 
-_REGISTRY: dict[str, type[Detector]] = {}
-_LOADED = False
-
-
-def register(cls: type[Detector]) -> type[Detector]:
-    name = getattr(cls, "name", None)
-    if not name:
-        raise TypeError(f"{cls.__qualname__} has no detector name")
-    existing = _REGISTRY.get(name)
-    if existing is not None and existing is not cls:
-        raise ValueError(f"detector name {name!r} is taken by {existing.__qualname__}")
-    _REGISTRY[name] = cls
-    return cls
-
-
-def detectors() -> dict[str, type[Detector]]:
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        package = importlib.import_module("sekimori.detect.detectors")
-        for mod in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
-            importlib.import_module(mod.name)
-        for ep in entry_points(group="sekimori.detectors"):
-            register(ep.load())
-    return dict(sorted(_REGISTRY.items()))
+DETECTORS: Registry[type[Detector]] = Registry("detector", "sekimori.detect.detectors", "sekimori.detectors")
+register = DETECTORS.register  # the decorator detector modules use
+detectors = DETECTORS.all

@@ -7,17 +7,15 @@ through the ``sekimori.readers`` entry-point group, so adding a format edits not
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import ClassVar
 
 import pyarrow as pa
 
 from sekimori.ingest.source import Source
+from sekimori.plugins import Registry
 
 EXCERPT_CHARS = 160
 
@@ -87,45 +85,10 @@ class Reader(ABC):
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]: ...
 
 
-_REGISTRY: dict[str, type[Reader]] = {}
-_LOADED = False
-
-
-def register(cls: type[Reader]) -> type[Reader]:
-    """Class decorator: make a reader available by its ``name``."""
-    name = getattr(cls, "name", None)
-    if not name:
-        raise TypeError(f"{cls.__qualname__} has no reader name")
-    existing = _REGISTRY.get(name)
-    if existing is not None and existing is not cls:
-        raise ValueError(f"reader name {name!r} is taken by {existing.__qualname__}")
-    _REGISTRY[name] = cls
-    return cls
-
-
-def _load_plugins() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    builtin = importlib.import_module("sekimori.ingest.readers")
-    for mod in pkgutil.iter_modules(builtin.__path__, builtin.__name__ + "."):
-        importlib.import_module(mod.name)
-    for ep in entry_points(group="sekimori.readers"):
-        register(ep.load())
-
-
-def readers() -> dict[str, type[Reader]]:
-    _load_plugins()
-    return dict(sorted(_REGISTRY.items()))
-
-
-def get_reader(name: str) -> type[Reader]:
-    available = readers()
-    try:
-        return available[name]
-    except KeyError:
-        raise KeyError(f"unknown reader {name!r}; known: {', '.join(available)}") from None
+READERS: Registry[type[Reader]] = Registry("reader", "sekimori.ingest.readers", "sekimori.readers")
+register = READERS.register  # the decorator reader modules use
+readers = READERS.all
+get_reader = READERS.get
 
 
 def detect(head: bytes, source: Source) -> type[Reader] | None:
@@ -140,4 +103,4 @@ def detect(head: bytes, source: Source) -> type[Reader] | None:
             best = (score, name)
             if score >= 1.0:
                 break
-    return _REGISTRY[best[1]] if best else None
+    return readers()[best[1]] if best else None

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -59,57 +56,6 @@ def alert_id(rule_id: str, evidence_uids: Sequence[str]) -> str:
     for uid in sorted(evidence_uids):
         digest.update(b"\0" + uid.encode())
     return digest.hexdigest()[:24]
-
-
-@dataclass
-class Alert:
-    """One alert, for detectors that build alerts row by row (most build Arrow tables in SQL)."""
-
-    rule_id: str
-    title: str
-    source: str
-    level: str
-    time: datetime
-    attack: list[str] = field(default_factory=list)
-    evidence: list[dict[str, Any]] = field(default_factory=list)  # {"path", "record_id", "uid"}
-    last_time: datetime | None = None
-    score: float | None = None
-    host: str | None = None
-    account: str | None = None
-    domain: str | None = None
-    src_host: str | None = None
-    src_ip: str | None = None
-    target_host: str | None = None
-    organisations: list[str] = field(default_factory=list)
-    description: str | None = None
-    details: str | None = None
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "alert_id": alert_id(self.rule_id, [e.get("uid") or "" for e in self.evidence]),
-            "rule_id": self.rule_id,
-            "title": self.title,
-            "source": self.source,
-            "level": self.level,
-            "score": self.score if self.score is not None else LEVEL_SCORE.get(self.level, 0.5),
-            "attack": self.attack,
-            "time": self.time,
-            "last_time": self.last_time or self.time,
-            "host": self.host,
-            "account": self.account,
-            "domain": self.domain,
-            "src_host": self.src_host,
-            "src_ip": self.src_ip,
-            "target_host": self.target_host,
-            "organisations": self.organisations,
-            "description": self.description,
-            "evidence": self.evidence,
-            "details": self.details,
-        }
-
-
-def alerts_table(alerts: Sequence[Alert]) -> pa.Table:
-    return pa.Table.from_pylist([a.row() for a in alerts], schema=ALERT_SCHEMA)
 
 
 def empty_alerts() -> pa.Table:

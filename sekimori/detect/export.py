@@ -20,7 +20,7 @@ class TimelineFormat(StrEnum):
 
 
 _LEVEL_ABBREV = (
-    "CASE a.level WHEN 'critical' THEN 'crit' WHEN 'high' THEN 'high' WHEN 'medium' THEN 'med' "
+    "CASE t.level WHEN 'critical' THEN 'crit' WHEN 'high' THEN 'high' WHEN 'medium' THEN 'med' "
     "WHEN 'low' THEN 'low' ELSE 'info' END"
 )
 
@@ -51,10 +51,9 @@ def timeline(store: Store, fmt: TimelineFormat) -> pa.Table:
             FROM ({_ROWS}) t ORDER BY t.time, t.record_id
         """
     else:
-        abbrev = _LEVEL_ABBREV.replace("a.level", "t.level")
         query = f"""
             SELECT strftime(t.time, '%Y-%m-%d %H:%M:%S.%f +00:00') AS "Timestamp", t.host AS "Computer",
-                   t.channel AS "Channel", t.event_code AS "EventID", {abbrev} AS "Level",
+                   t.channel AS "Channel", t.event_code AS "EventID", {_LEVEL_ABBREV} AS "Level",
                    t.record_id AS "RecordID", t.title AS "RuleTitle", t.description AS "Details",
                    array_to_string(t.attack, ' ') AS "MitreTags", t.source AS "Detector",
                    t.rule_id AS "RuleID", t.source_file AS "EvtxFile"

@@ -148,7 +148,3 @@ def make_batch(
         # Readers give the class uid; the name follows from it.
         arrays[name_idx] = ocsf_names(arrays[uid_idx])
     return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
-
-
-def empty_events() -> pa.Table:
-    return EVENT_SCHEMA.empty_table()

@@ -122,9 +122,18 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def file_digest(path: Path) -> str:
+def file_digest(path: Path, prefix_size: int | None = None) -> tuple[str, str | None]:
+    """SHA-256 of the file and, given ``prefix_size``, of its first ``prefix_size`` bytes, in one read."""
+    full = hashlib.sha256()
+    prefix = hashlib.sha256() if prefix_size is not None else None
+    remaining = prefix_size or 0
     with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+        while block := fh.read(1 << 20):
+            full.update(block)
+            if prefix is not None and remaining:
+                prefix.update(block[:remaining])
+                remaining -= min(remaining, len(block))
+    return full.hexdigest(), (prefix.hexdigest() if prefix is not None and not remaining else None)
 
 
 def iter_input_files(paths: Iterable[str]) -> Iterator[str]:
@@ -280,7 +289,10 @@ class Store:
             for path in iter_input_files(paths):
                 try:
                     size = os.path.getsize(path)
-                    digest = file_digest(Path(path))
+                    earlier = previous.get(path)
+                    if earlier is not None and size <= earlier["size"]:
+                        earlier = None  # not grown: a new version, or the same content
+                    digest, prefix = file_digest(Path(path), earlier["size"] if earlier else None)
                 except OSError as exc:
                     note = f"cannot read: {exc.strerror or exc}"
                     result = FileResult(path, "", 0, quarantined=1, status="failed", note=note)
@@ -291,7 +303,7 @@ class Store:
                     plan.append(FileResult(path, digest, size, status="skipped", note=note))
                     continue
                 known[digest] = path
-                resumes[path] = self._resume_for(path, size, previous.get(path))
+                resumes[path] = self._resume_for(path, prefix, earlier) if earlier else None
                 todo.append((path, digest, size))
                 work[path] = input_size(path, size)
                 plan.append(None)
@@ -452,23 +464,9 @@ class Store:
             entry.update(digest=f["digest"], size=int(f.get("size") or 0), readers=f.get("readers") or [])
         return out
 
-    def _resume_for(self, path: str, size: int, previous: dict[str, Any] | None) -> Resume | None:
-        """How to read ``path`` if it is a grown version of a file already ingested, else None."""
-        if previous is None or size <= previous["size"]:
-            return None
-        try:
-            with open(path, "rb") as fh:
-                prefix = hashlib.sha256()
-                remaining = previous["size"]
-                while remaining:
-                    block = fh.read(min(remaining, 1 << 20))
-                    if not block:
-                        return None
-                    prefix.update(block)
-                    remaining -= len(block)
-        except OSError:
-            return None
-        if prefix.hexdigest() == previous["digest"]:
+    def _resume_for(self, path: str, prefix_digest: str | None, previous: dict[str, Any]) -> Resume | None:
+        """How to read ``path``, grown since its earlier version was ingested; None if not an append."""
+        if prefix_digest == previous["digest"]:
             return Resume(previous["digest"], previous["events"], previous["quarantined"])
         if previous["readers"] == ["evtx"]:
             con = self.connect()

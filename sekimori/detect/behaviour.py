@@ -251,17 +251,11 @@ def _stage(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> None:
     One pass over ``events``: successful logons and failures are aggregated together per raw key (the
     failures of a group keep their events in a list, they are few), so the store is read once.
     """
-    scope = "''" if cfg.baseline_scope == "global" else "coalesce(source_file, '')"
+    scope = _scope_sql(cfg)
     source, be = _be(con, cfg)
-    machine = "AND NOT ends_with(principal, '$')" if cfg.skip_machine_accounts else ""
+    machine = _machine_filter(cfg)
     raw = [
-        "principal",
-        "domain",
-        "src_host",
-        "src_ip",
-        "coalesce(target_host, host)",
-        "logon_type",
-        "auth_package",
+        *_LOGON_KEY,
         "outcome",
         "activity",
         "status",
@@ -474,19 +468,34 @@ GROUP BY ALL"""
     return "SELECT scope, acct, dst, t, src, ntlm, ev, domain, t AS t1 FROM _bh_fan_all"
 
 
+# The columns that identify a logon for the grouping passes (one account, source, destination, kind).
+_LOGON_KEY = (
+    "principal",
+    "domain",
+    "src_host",
+    "src_ip",
+    "coalesce(target_host, host)",
+    "logon_type",
+    "auth_package",
+)
+
+
+def _scope_sql(cfg: BehaviourConfig) -> str:
+    """The baseline's scope: the whole store, or each source file on its own."""
+    return "''" if cfg.baseline_scope == "global" else "coalesce(source_file, '')"
+
+
+def _machine_filter(cfg: BehaviourConfig) -> str:
+    return "AND NOT ends_with(principal, '$')" if cfg.skip_machine_accounts else ""
+
+
 def _fan_all(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> None:
     """``fan_out_hosts="all"``: every remote logon per account, destination and hop (one more pass)."""
     hop, _ = _windows(cfg.fan_out_window_minutes)
-    scope = "''" if cfg.baseline_scope == "global" else "coalesce(source_file, '')"
-    machine = "AND NOT ends_with(principal, '$')" if cfg.skip_machine_accounts else ""
+    scope = _scope_sql(cfg)
+    machine = _machine_filter(cfg)
     raw = [
-        "principal",
-        "domain",
-        "src_host",
-        "src_ip",
-        "coalesce(target_host, host)",
-        "logon_type",
-        "auth_package",
+        *_LOGON_KEY,
         f"epoch_us(time) // {hop}",
     ]
     if cfg.baseline_scope != "global":
@@ -661,7 +670,7 @@ GROUP BY f.scope, f.{key}, f.w0"""
 def _successes(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig, rules: Sequence[str]) -> None:
     """``_bh_success``: successful authentications of the accounts in firing failure windows, in their
     time span (for 'then succeeded'); one pass over ``events`` pruned by time, only when needed."""
-    scope = "''" if cfg.baseline_scope == "global" else "coalesce(source_file, '')"
+    scope = _scope_sql(cfg)
     acts = _in_list(cfg.failure_activities)
     union = " UNION ".join(f"SELECT DISTINCT principal, time, t_last FROM _bh_fc_{r}" for r in rules)
     con.execute(
@@ -703,7 +712,7 @@ def run_behaviour(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig | None = 
     """All enabled analytics over the ``events`` view of ``con``, as alerts (``ALERT_SCHEMA``), ranked."""
     cfg = cfg or BehaviourConfig.model_validate({})
     con.execute("SET TimeZone = 'UTC'")
-    scope = "''" if cfg.baseline_scope == "global" else "coalesce(source_file, '')"
+    scope = _scope_sql(cfg)
     _macros(con, cfg)
     if not _bounds(con, cfg, scope):
         return empty_alerts()

@@ -29,6 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from sekimori.cli_paths import paths_app
 from sekimori.ingest.base import readers as registered_readers
 from sekimori.store import Store, StoreError
 from sekimori.store.store import iter_input_files
@@ -40,6 +41,7 @@ app = typer.Typer(
 )
 model_app = typer.Typer(help="The group's trust model (YAML).", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+app.add_typer(paths_app, name="paths")
 console = Console(stderr=True)  # tables and progress for people; stdout stays for machine output
 out = Console()
 
@@ -224,7 +226,27 @@ def demo(
     if len(rows) > 40:
         out.print(f"[dim]… {len(rows) - 40} more: sekimori alerts --store {store}[/]")
     out.print()
+    _demo_graph(st, model, store)
     console.print(f'store: {store}   try: sekimori query --store {store} "SELECT * FROM events LIMIT 5"')
+
+
+def _demo_graph(st: Store, model: Any, store: Path) -> None:
+    """The demo's graph part: the contractor's path, blast radius, choke points, and the separation."""
+    from sekimori.cli_paths import print_blast, print_choke, print_paths, print_what_if
+    from sekimori.demo import DEMO_ENTRY, DEMO_SEPARATION, graph_story
+
+    story = graph_story(st, model, store / "attack-paths.svg")
+    out.rule(f"[bold]attack paths from the contractor ({DEMO_ENTRY})[/]")
+    print_paths(out, story.paths, limit=3)
+    out.print()
+    print_blast(out, story.blast)
+    out.print()
+    print_choke(out, story.choke)
+    out.print()
+    print_what_if(out, story.separation)
+    verdict = "[green]drops to zero[/]" if story.separation.after.is_zero else "[red]does not drop to zero[/]"
+    out.print(f"separating ({'; '.join(DEMO_SEPARATION)}): the contractor's blast radius {verdict}")
+    out.print(f"picture: {story.picture}\n")
 
 
 def _short_time(value: Any) -> str:

@@ -9,6 +9,7 @@ see an attacker cross a trust boundary.
 from sekimori.model.errors import Issue, ModelError
 from sekimori.model.group import (
     AccountRule,
+    AdminRight,
     Contract,
     DataStore,
     Flow,
@@ -33,6 +34,7 @@ __all__ = [
     "SCHEMA_PATH",
     "TABLE_SCHEMAS",
     "AccountRule",
+    "AdminRight",
     "Contract",
     "DataStore",
     "Flow",

@@ -137,6 +137,11 @@ class Realm(_Section):
         "realm is a shared trust boundary.",
     )
     owner: Id | None = Field(default=None, description="Id of the organisation that runs the realm.")
+    systems: list[Id] = Field(
+        default_factory=list,
+        description="Ids of the systems that run the realm (domain controllers, the IdP): whoever controls "
+        "them can issue or take over any credential of the realm.",
+    )
     description: str | None = Field(default=None, description="Free text.")
 
 
@@ -310,6 +315,12 @@ class PersonalData(_Section):
     )
     tables: list[str] = Field(default_factory=list, description="Database tables holding the data.")
     paths: list[str] = Field(default_factory=list, description="File or object paths holding the data.")
+    population: Id | None = Field(
+        default=None,
+        description="Id of the set of people these records are about. Entries with the same population and "
+        "category (in any data store) hold records of the same people, each a subset of the largest, so "
+        "they are counted once. Default: '<data store id>.<category>', the store's own people.",
+    )
 
 
 class DataStore(_Section):
@@ -327,6 +338,31 @@ class DataStore(_Section):
     )
     personal_data: list[PersonalData] = Field(default_factory=list, description="Personal data held.")
     description: str | None = Field(default=None, description="Free text.")
+
+
+class AdminRight(_Section):
+    """Administrative rights: principals of an organisation that control a realm or systems."""
+
+    id: Id = Field(description="Unique id of the admin right.")
+    org: Id = Field(description="Id of the organisation whose principals hold the right.")
+    accounts: Regex | None = Field(
+        default=None,
+        description="Regular expression searched in the bare user name of the accounts that hold the right "
+        "(e.g. '^(administrator|da-.*)$'), case-insensitive; none: any principal of the organisation.",
+    )
+    realm: Id | None = Field(
+        default=None, description="Id of a realm the principals administer (e.g. Domain Admins)."
+    )
+    systems: list[Id] = Field(
+        default_factory=list, description="Ids of the systems the principals administer."
+    )
+    description: str | None = Field(default=None, description="Free text.")
+
+    @model_validator(mode="after")
+    def _covers_something(self) -> AdminRight:
+        if self.realm is None and not self.systems:
+            raise ValueError("expected a realm or at least one system id in 'systems'")
+        return self
 
 
 # --- the whole model ----
@@ -356,6 +392,9 @@ class GroupModel(_Section):
     grants: list[Grant] = Field(default_factory=list, description="Who may log on to which systems, and how.")
     data_stores: list[DataStore] = Field(
         default_factory=list, description="Data stores and their personal data."
+    )
+    admin_rights: list[AdminRight] = Field(
+        default_factory=list, description="Who administers realms and systems."
     )
 
     @model_validator(mode="after")
@@ -441,6 +480,7 @@ _SECTIONS_WITH_IDS = (
     "systems",
     "grants",
     "data_stores",
+    "admin_rights",
 )
 
 
@@ -470,6 +510,7 @@ def _reference_errors(model: GroupModel) -> Iterator[InitErrorDetails]:
     for i, realm in enumerate(model.realms):
         yield from orgs.check_all(("realms", i, "shared_by"), realm.shared_by)
         yield from orgs.check(("realms", i, "owner"), realm.owner)
+        yield from systems.check_all(("realms", i, "systems"), realm.systems)
     for i, account in enumerate(model.accounts):
         yield from orgs.check(("accounts", i, "org"), account.org)
         yield from realms.check(("accounts", i, "realm"), account.realm)
@@ -491,6 +532,10 @@ def _reference_errors(model: GroupModel) -> Iterator[InitErrorDetails]:
     for i, store in enumerate(model.data_stores):
         yield from systems.check(("data_stores", i, "system"), store.system)
         yield from orgs.check(("data_stores", i, "owner"), store.owner)
+    for i, right in enumerate(model.admin_rights):
+        yield from orgs.check(("admin_rights", i, "org"), right.org)
+        yield from realms.check(("admin_rights", i, "realm"), right.realm)
+        yield from systems.check_all(("admin_rights", i, "systems"), right.systems)
 
 
 class _Known:

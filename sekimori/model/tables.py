@@ -38,7 +38,9 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("description", _S),
         ]
     ),
-    "realms": pa.schema([("id", _S), ("kind", _S), ("name", _S), ("owner", _S), ("description", _S)]),
+    "realms": pa.schema(
+        [("id", _S), ("kind", _S), ("name", _S), ("owner", _S), ("systems", _LIST), ("description", _S)]
+    ),
     "realm_members": pa.schema([("realm", _S), ("org", _S)]),
     # One row per matcher value; a rule matches when, for each kind it has, one of its values matches.
     "account_rules": pa.schema(
@@ -120,7 +122,11 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("sensitive", pa.bool_()),
             ("tables", _LIST),
             ("paths", _LIST),
+            ("population", _S),  # same population and category: the same people (counted once)
         ]
+    ),
+    "admin_rights": pa.schema(
+        [("id", _S), ("org", _S), ("accounts", _S), ("realm", _S), ("systems", _LIST), ("description", _S)]
     ),
 }
 
@@ -144,6 +150,7 @@ def model_tables(model: GroupModel) -> dict[str, pa.Table]:
         "data_stores": _data_stores,
         "data_store_hosts": _data_store_hosts,
         "personal_data": _personal_data,
+        "admin_rights": _admin_rights,
     }
     return {
         name: pa.Table.from_pylist(list(builders[name](model)), schema=schema)
@@ -177,7 +184,7 @@ def _contracts(model: GroupModel) -> Iterator[Row]:
 
 def _realms(model: GroupModel) -> Iterator[Row]:
     for realm in model.realms:
-        yield realm.model_dump(include={"id", "kind", "name", "owner", "description"})
+        yield realm.model_dump(include={"id", "kind", "name", "owner", "systems", "description"})
 
 
 def _realm_members(model: GroupModel) -> Iterator[Row]:
@@ -300,4 +307,10 @@ def _personal_data(model: GroupModel) -> Iterator[Row]:
                 "sensitive": pd.sensitive,
                 "tables": list(pd.tables),
                 "paths": list(pd.paths),
+                "population": pd.population or f"{store.id}.{pd.category}",
             }
+
+
+def _admin_rights(model: GroupModel) -> Iterator[Row]:
+    for right in model.admin_rights:
+        yield right.model_dump(include={"id", "org", "accounts", "realm", "systems", "description"})

@@ -45,6 +45,13 @@ def test_demo_command_runs_twice_and_counts_once(tmp_path):
     first = runner.invoke(app, ["demo", "--store", str(tmp_path / "s")])
     assert first.exit_code == 0, first.output
     assert "critical" in first.output and "boundary" in first.output
+    # the graph part: the path, the blast radius in people, choke points, and the separation
+    text = " ".join(first.output.split())
+    assert "attack paths from the contractor" in text and "needs: flow f-affiliate-to-parent" in text
+    assert "519,506 │ in all" in text and "of which 通信の秘密 22,239" in text
+    assert "fewest controls that cut it off" in text
+    assert "blast radius drops to zero" in text
+    assert (tmp_path / "s" / "attack-paths.svg").stat().st_size > 10_000
     second = runner.invoke(app, ["demo", "--store", str(tmp_path / "s")])
     assert second.exit_code == 0
     assert "already in" in second.output

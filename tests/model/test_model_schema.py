@@ -21,6 +21,7 @@ SECTIONS = {
     "systems": "System",
     "grants": "Grant",
     "data_stores": "DataStore",
+    "admin_rights": "AdminRight",
 }
 
 

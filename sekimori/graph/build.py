@@ -229,8 +229,8 @@ class _Builder:
         dst: Sequence[str] | pa.Array,
         *,
         gate: Sequence[str | None] | pa.Array | None = None,
-        control1: Sequence[str | None] | None = None,
-        control2: Sequence[str | None] | None = None,
+        control1: Sequence[str | None] | pa.Array | None = None,
+        control2: Sequence[str | None] | pa.Array | None = None,
         allowed: Sequence[bool] | np.ndarray | None = None,
         logon_row: np.ndarray | None = None,
     ) -> None:
@@ -251,10 +251,15 @@ class _Builder:
             )
         )
 
-    def _controls(self, names: Sequence[str | None] | None, n: int) -> np.ndarray:
+    def _controls(self, names: Sequence[str | None] | pa.Array | None, n: int) -> np.ndarray:
         if names is None:
             return np.full(n, -1, np.int32)
-        return np.array([self.control(c) for c in names], np.int32)
+        # Map the distinct names, not every row (millions of observed logons share a few controls).
+        values = pa.array(names, pa.string())
+        distinct = pc.unique(values).drop_null()
+        ids = pa.array([self.control(name) for name in distinct.to_pylist()], pa.int32())
+        found = pc.take(ids, pc.index_in(values, value_set=distinct))
+        return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False)).astype(np.int32)
 
     def finish(self, model: GroupModel, logons: pa.Table, hosts: pa.Table) -> GroupGraph:
         keys = pa.concat_arrays([c[0] for c in self.node_chunks]).cast(pa.string())
@@ -319,9 +324,9 @@ def build_graph(
     host_table = _host_nodes(b, model, logons, hosts)
     accounts = _account_nodes(b, logons)
     _model_edges(b, model)
-    _host_edges(b, model, host_table)
+    systems_of = _host_edges(b, model, host_table)
     _account_edges(b, model, accounts)
-    _observed_edges(b, model, logons)
+    _observed_edges(b, model, logons, systems_of)
     return b.finish(model, logons, host_table)
 
 
@@ -549,8 +554,11 @@ def _glob_match(table: pa.Table, glob: str) -> np.ndarray:
     return np.asarray(pc.or_(pc.fill_null(label, False), pc.fill_null(key, False)))
 
 
-def _host_edges(b: _Builder, model: GroupModel, hosts: pa.Table) -> None:
+def _host_edges(b: _Builder, model: GroupModel, hosts: pa.Table) -> dict[str, list[str]]:
+    """The hosts' edges; returns the systems of each host key (from the same glob matching)."""
     keys = _prefixed("host", hosts["host"])
+    plain = hosts["host"].combine_chunks() if isinstance(hosts["host"], pa.ChunkedArray) else hosts["host"]
+    systems_of: dict[str, list[str]] = {}
     # hosts sit in zones; their organisation owns them; its people's credentials are cached on them
     has_zone = np.asarray(pc.is_valid(hosts["zone"]))
     b.edges(
@@ -582,6 +590,8 @@ def _host_edges(b: _Builder, model: GroupModel, hosts: pa.Table) -> None:
             n = len(matched)
             b.edges("runs_on", [f"system:{system.id}"] * n, matched)
             b.edges("part_of", matched, [f"system:{system.id}"] * n)
+            for host in plain.filter(match).to_pylist():
+                systems_of.setdefault(host, []).append(system.id)
     for store in model.data_stores:
         for glob in store.hosts:
             matched = keys.filter(pa.array(_glob_match(hosts, glob)))
@@ -601,6 +611,7 @@ def _host_edges(b: _Builder, model: GroupModel, hosts: pa.Table) -> None:
                     gate=gates,
                     control1=[f"grant:{grant.id}"] * len(matched),
                 )
+    return systems_of
 
 
 def _account_edges(b: _Builder, model: GroupModel, accounts: pa.Table) -> None:
@@ -634,14 +645,16 @@ def _account_edges(b: _Builder, model: GroupModel, accounts: pa.Table) -> None:
             b.edges("admin", holders, [target] * len(holders), control1=[f"admin:{right.id}"] * len(holders))
 
 
-def _observed_edges(b: _Builder, model: GroupModel, logons: pa.Table) -> None:
+def _observed_edges(
+    b: _Builder, model: GroupModel, logons: pa.Table, systems_of: dict[str, list[str]]
+) -> None:
     if len(logons) == 0:
         return
     rows = np.arange(len(logons), dtype=np.int32)
     account = _prefixed("account", logons["account"])
     dst = _prefixed("host", logons["dst"])
     src_valid = np.asarray(pc.is_valid(logons["src"]))
-    allowed, controls1, controls2 = _judge_logons(model, logons)
+    allowed, controls1, controls2 = _judge_logons(model, logons, systems_of)
     gate = pc.if_else(
         pc.is_valid(logons["dst_zone"]), _prefixed("zone", logons["dst_zone"]), pa.scalar(None, pa.string())
     )
@@ -686,39 +699,43 @@ def _observed_edges(b: _Builder, model: GroupModel, logons: pa.Table) -> None:
 
 
 def _judge_logons(
-    model: GroupModel, logons: pa.Table
-) -> tuple[np.ndarray, list[str | None], list[str | None]]:
+    model: GroupModel, logons: pa.Table, systems_of: dict[str, list[str]]
+) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """Per logon row: whether the model allows it, and the controls it depends on (the shared realm
-    it crossed organisations through; the contract it works under)."""
-    shared = _shared(model)
-    systems_of_host: dict[str, list[str]] = {}
-    grants: dict[tuple[str, str], set[int]] = {}
-    for grant in model.grants:
-        for system_id in grant.systems:
-            grants.setdefault((grant.org, system_id), set()).update(grant.logon_type_codes)
-    cache: dict[tuple[object, ...], tuple[bool, str | None, str | None]] = {}
-    cols = [logons[c].to_pylist() for c in ("account_org", "account_realm", "dst", "dst_org", "logon_type")]
-    allowed = np.ones(len(logons), bool)
-    c1: list[str | None] = []
-    c2: list[str | None] = []
-    for i, (org, realm, dst, dst_org, logon_type) in enumerate(zip(*cols, strict=True)):
-        key = (org, realm, dst, dst_org, logon_type)
-        judged = cache.get(key)
-        if judged is None:
-            if dst not in systems_of_host:
-                systems_of_host[dst] = model.systems_for_host(dst)
-            if org is None or dst_org is None or org == dst_org:
-                judged = (True, None, None)
-            else:
-                ok = any(logon_type in grants.get((org, s), ()) for s in systems_of_host[dst])
+    it crossed organisations through; the contract it works under). Logons within one organisation are
+    allowed and depend on nothing; only the rows that cross organisations are judged, once per distinct
+    (account organisation, realm, destination, destination organisation, logon type)."""
+    n = len(logons)
+    allowed = np.ones(n, bool)
+    c1: list[str | None] = [None] * n
+    c2: list[str | None] = [None] * n
+    crossing = pc.fill_null(pc.not_equal(logons["account_org"], logons["dst_org"]), False)
+    rows = np.flatnonzero(np.asarray(crossing))
+    if len(rows):
+        shared = _shared(model)
+        grants: dict[tuple[str, str], set[int]] = {}
+        for grant in model.grants:
+            for system_id in grant.systems:
+                grants.setdefault((grant.org, system_id), set()).update(grant.logon_type_codes)
+        cross = logons.take(pa.array(rows))
+        cols = [
+            cross[c].to_pylist() for c in ("account_org", "account_realm", "dst", "dst_org", "logon_type")
+        ]
+        cache: dict[tuple[object, ...], tuple[bool, str | None, str | None]] = {}
+        for i, key in zip(rows.tolist(), zip(*cols, strict=True), strict=True):
+            judged = cache.get(key)
+            if judged is None:
+                org, realm, dst, dst_org, logon_type = key
+                systems = systems_of.get(dst, [])
+                ok = any(logon_type in grants.get((org, s), ()) for s in systems)
                 through = f"realm:{realm}" if realm and len(shared.get(realm, ())) > 1 else None
-                system: str | None = systems_of_host[dst][0] if systems_of_host[dst] else None
-                judged = (ok, through, _contract_for(model, org, dst_org, system))
-            cache[key] = judged
-        allowed[i] = judged[0]
-        c1.append(judged[1])
-        c2.append(judged[2])
-    return allowed, c1, c2
+                judged = cache[key] = (
+                    ok,
+                    through,
+                    _contract_for(model, org, dst_org, systems[0] if systems else None),
+                )
+            allowed[i], c1[i], c2[i] = judged
+    return allowed, pa.array(c1, pa.string()), pa.array(c2, pa.string())
 
 
 def edge_text(graph: GroupGraph, edge: int) -> str:

@@ -53,13 +53,16 @@ class Engine:
         edge_ids: np.ndarray | None = None,
     ) -> None:
         self.n = n
-        order = np.argsort(src, kind="stable")
+        # Sorted by source, then target: a CSR matrix cut from these arrays has sorted indices already.
+        order = np.lexsort((dst, src))
         self.order = order  # engine edge i is caller edge order[i] (before edge_ids)
         self.src = src[order].astype(np.int32)
         self.dst = dst[order].astype(np.int32)
         self.gate = gate[order].astype(np.int32)
         self.cost = cost[order].astype(np.float64) + _EPSILON
         self.net = net[order].astype(bool)  # network edges: open gates, are not traversed
+        self.net_edges = np.flatnonzero(self.net)  # few (zone to zone): work on their indices
+        self.gated_edges = np.flatnonzero(self.gate >= 0)
         # The caller's node and edge numbers (a restricted engine renumbers both).
         self.node_ids = np.arange(n) if node_ids is None else node_ids
         self.edge_ids = order if edge_ids is None else edge_ids[order]
@@ -67,49 +70,67 @@ class Engine:
     def _csr(self, mask: np.ndarray, starts: np.ndarray, weights: bool = False) -> sp.csr_matrix:
         # Row n is a virtual source with an edge to every start node.
         src, dst = self.src[mask], self.dst[mask]
+        cost = self.cost[mask] if weights else None
+        if cost is not None and len(src):
+            # Parallel edges (one per logon type…): keep the cheapest, as scipy would sum duplicates.
+            first = np.ones(len(src), bool)
+            first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+            starts_of_groups = np.flatnonzero(first)
+            cost = np.minimum.reduceat(cost, starts_of_groups)
+            src, dst = src[starts_of_groups], dst[starts_of_groups]
         counts = np.bincount(src, minlength=self.n)
         indptr = np.zeros(self.n + 2, np.int64)
         np.cumsum(counts, out=indptr[1 : self.n + 1])
         indptr[-1] = indptr[-2] + len(starts)
         indices = np.concatenate([dst, starts.astype(np.int32)])
+        # float64 data: what csgraph works in, so that its validation does not convert a copy
         data = (
-            np.concatenate([self.cost[mask], np.full(len(starts), _EPSILON)])
-            if weights
-            else np.ones(len(indices), np.int8)
+            np.concatenate([cost, np.full(len(starts), _EPSILON)])
+            if cost is not None
+            else np.ones(len(indices), np.float64)
         )
-        return sp.csr_matrix((data, indices, indptr), shape=(self.n + 1, self.n + 1))
+        matrix = sp.csr_matrix((data, indices, indptr), shape=(self.n + 1, self.n + 1), copy=False)
+        # Rows are sorted by construction (and, with weights, without duplicates): spare scipy the
+        # check, the sort and the summing of duplicates (which BFS does not care about).
+        matrix.has_sorted_indices = True
+        matrix.has_canonical_format = True
+        return matrix
 
     def reach(self, starts: np.ndarray, enabled: np.ndarray | None = None) -> Reached:
         """What ``starts`` (engine node numbers) reach through the ``enabled`` edges (engine order)."""
         on = np.ones(len(self.src), bool) if enabled is None else enabled
         walk = on & ~self.net
-        net = on & self.net
-        gated = self.gate >= 0
-        gates = self.gate[gated]
+        net_edges = self.net_edges[on[self.net_edges]]
+        gated = self.gated_edges[walk[self.gated_edges]]  # usable once their zone is connectable
+        gated_open = np.zeros(len(gated), bool)
+        open_edges = walk.copy()
+        open_edges[gated] = False
+        reached = np.zeros(self.n, bool)
         connectable = np.zeros(self.n, bool)
-        starts = np.unique(starts)
+        frontier = np.unique(starts)
         rounds = 0
-        while True:
+        # Each round searches only from what the last round opened, over edges into nodes not reached
+        # yet: reach is monotone, so the nodes already reached are closed under the open edges.
+        while len(frontier):
             rounds += 1
-            gate_open = np.ones(len(self.src), bool)
-            gate_open[gated] = connectable[gates]
-            mask = walk & gate_open
-            order = csgraph.breadth_first_order(self._csr(mask, starts), self.n, return_predecessors=False)
-            reached = np.zeros(self.n + 1, bool)
-            reached[order] = True
-            reached = reached[: self.n]
-            now = reached.copy()  # present in a zone: can connect to it; and along its network edges
-            used = net & reached[self.src]
-            now[self.dst[used]] = True
-            settled = np.array_equal(now[gates], connectable[gates])  # no gate opened since this mask
-            connectable = now
-            if settled:
-                break
+            mask = open_edges & ~reached[self.dst]
+            order = csgraph.breadth_first_order(self._csr(mask, frontier), self.n, return_predecessors=False)
+            reached[order[order < self.n]] = True
+            connectable = reached.copy()  # present in a zone: can connect to it; and along its network edges
+            connectable[self.dst[net_edges[reached[self.src[net_edges]]]]] = True
+            opening = ~gated_open & connectable[self.gate[gated]]
+            gated_open |= opening
+            opened = gated[opening]
+            open_edges[opened] = True
+            fresh = opened[reached[self.src[opened]] & ~reached[self.dst[opened]]]
+            frontier = np.unique(self.dst[fresh])
+        network = np.zeros(len(self.src), bool)
+        network[net_edges[reached[self.src[net_edges]]]] = True
         return Reached(
             nodes=reached,
-            edges=mask & reached[self.src],
+            edges=open_edges & reached[self.src],
             connectable=connectable,
-            network=used,
+            network=network,
             rounds=rounds,
         )
 

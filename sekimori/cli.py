@@ -30,6 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from sekimori.cli_paths import paths_app
+from sekimori.cli_respond import audit_app, case_app
 from sekimori.ingest.base import readers as registered_readers
 from sekimori.store import Store, StoreError
 from sekimori.store.store import iter_input_files
@@ -42,6 +43,8 @@ app = typer.Typer(
 model_app = typer.Typer(help="The group's trust model (YAML).", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 app.add_typer(paths_app, name="paths")
+app.add_typer(case_app, name="case")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)  # tables and progress for people; stdout stays for machine output
 out = Console()
 
@@ -227,7 +230,27 @@ def demo(
         out.print(f"[dim]… {len(rows) - 40} more: sekimori alerts --store {store}[/]")
     out.print()
     _demo_graph(st, model, store)
+    _demo_case(st, model, store)
     console.print(f'store: {store}   try: sekimori query --store {store} "SELECT * FROM events LIMIT 5"')
+
+
+def _demo_case(st: Store, model: Any, store: Path) -> None:
+    """The demo's response part: a case from the boundary alerts, its scope, timeline and containment
+    plan (a dry-run: nothing is changed)."""
+    from sekimori.cli_respond import print_plan, print_scope, print_timeline
+    from sekimori.demo import demo_case
+
+    story = demo_case(st, model, store / "cases.db")
+    out.rule(f"[bold]case {story.case_id}[/]: {escape(story.title)}")
+    print_scope(out, story.scope)
+    out.print()
+    print_timeline(out, story.timeline)
+    out.print()
+    print_plan(out, story.plan, max_lines=1)
+    out.print(
+        f"cases: sqlite:///{store / 'cases.db'}   try: sekimori case show {story.case_id} "
+        f"--db sqlite:///{store / 'cases.db'}\n"
+    )
 
 
 def _demo_graph(st: Store, model: Any, store: Path) -> None:

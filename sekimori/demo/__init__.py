@@ -90,3 +90,41 @@ def graph_story(store: Store, model: GroupModel, picture: Path) -> GraphStory:
     separation = what_if(graph, DEMO_ENTRY, list(DEMO_SEPARATION))
     draw(paths_view(graph, blast, paths), picture)
     return GraphStory(paths=paths, blast=blast, choke=choke, separation=separation, picture=picture)
+
+
+@dataclass
+class CaseStory:
+    case_id: str
+    title: str
+    scope: Any  # sekimori.respond.scope.Scope
+    timeline: Any  # sekimori.respond.timeline.Timeline
+    plan: list[dict[str, Any]]
+
+
+def demo_case(store: Store, model: GroupModel, database: Path, actor: str = "demo-analyst") -> CaseStory:
+    """A case opened from the demo's boundary alerts (the first group: the contractor's chain), scoped
+    through the store, with its timeline and the containment plan as a dry-run. Opened once per
+    database: a second run shows the same case."""
+    from sekimori.cli_respond import case_timeline, dry_run
+    from sekimori.respond.cases import CaseStore, group_alerts
+    from sekimori.respond.playbook import propose_containment
+    from sekimori.respond.scope import scope_from_alerts
+
+    alerts = store.sql("SELECT * FROM alerts WHERE source = 'boundary' ORDER BY time").to_pylist()
+    group = next(g for g in group_alerts(alerts) if any(a["src_host"] for a in g))
+    with CaseStore(f"sqlite:///{database}") as cases:
+        existing = cases.list_cases()
+        case = (
+            existing[0]
+            if existing
+            else cases.open_case("Contractor PC → affiliate → shared domain → parent", group, actor)
+        )
+        scope = scope_from_alerts(store, group, model)
+        if not existing:
+            cases.set_scope(case.id, scope.to_dict(), actor)
+        timeline = case_timeline(cases, case.id)
+    plan = [
+        {"action": p.action.to_dict(), "connector": p.connector, **dry_run(p)}
+        for p in propose_containment(scope, model)
+    ]
+    return CaseStory(case.id, case.title, scope, timeline, plan)

@@ -1,5 +1,7 @@
 """The demo, end to end on its bundled real logs and its group model."""
 
+import re
+
 from typer.testing import CliRunner
 
 from sekimori.cli import app
@@ -52,6 +54,12 @@ def test_demo_command_runs_twice_and_counts_once(tmp_path):
     assert "fewest controls that cut it off" in text
     assert "blast radius drops to zero" in text
     assert (tmp_path / "s" / "attack-paths.svg").stat().st_size > 10_000
+    # the response part: a case from the alerts, its scope, timeline and a dry-run containment plan
+    assert "case CASE-" in text and "used from compromised host pc01" in text
+    assert "dwell time (first activity → detection)" in text
+    assert "containment plan (dry-run: nothing changed)" in text and "block_route" in text
     second = runner.invoke(app, ["demo", "--store", str(tmp_path / "s")])
     assert second.exit_code == 0
     assert "already in" in second.output
+    case_ids = re.findall(r"case (CASE-\d{4}-\d{4})", first.output)
+    assert case_ids and re.findall(r"case (CASE-\d{4}-\d{4})", second.output) == case_ids  # not opened twice

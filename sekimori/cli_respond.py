@@ -1,0 +1,501 @@
+"""``sekimori case …`` and ``sekimori audit verify``: incident cases, their scope, timeline and containment.
+
+Thin: the work is in :mod:`sekimori.respond`. Who acts is ``--actor`` (or ``SEKIMORI_ACTOR``, else the
+login name); an approval must come from another person than the request. Connector credentials come from
+the environment or the secrets file (``SEKIMORI_SECRETS``), never from the command line.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sekimori.respond.actions import CONNECTORS, ConnectorError
+from sekimori.respond.cases import Case, CaseError, CaseStore, ContainmentAction, group_alerts
+from sekimori.respond.playbook import Proposal, propose_containment
+from sekimori.respond.scope import Scope, scope_from_alerts
+from sekimori.respond.timeline import Timeline, build_timeline
+
+case_app = typer.Typer(
+    help="Incident cases: open from alerts, scope, timeline, containment.", no_args_is_help=True
+)
+audit_app = typer.Typer(help="The hash-chained audit trail of the cases.", no_args_is_help=True)
+console = Console(stderr=True)
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db", envvar="SEKIMORI_CASES", help="Case database URL: sqlite:///FILE or postgresql+psycopg://…"
+    ),
+]
+DEFAULT_DB = "sqlite:///sekimori-cases.db"
+ActorOption = Annotated[
+    str | None, typer.Option("--actor", envvar="SEKIMORI_ACTOR", help="Who acts (default: login).")
+]
+StoreOption = Annotated[Path, typer.Option("--store", "-s", envvar="SEKIMORI_STORE", help="Store directory.")]
+ModelOption = Annotated[
+    Path | None, typer.Option("--model", "-m", envvar="SEKIMORI_MODEL", help="Group model YAML.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/] {escape(message)}", highlight=False)
+    return typer.Exit(2)
+
+
+def _actor(actor: str | None) -> str:
+    return actor or os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+def _cases(db: str) -> CaseStore:
+    try:
+        return CaseStore(db)
+    except Exception as exc:  # a database that cannot be opened: say which, not the password in it
+        safe = db.split("@")[-1] if "@" in db else db
+        raise _fail(f"cannot open the case database {safe}: {type(exc).__name__}") from exc
+
+
+def _emit(payload: Any) -> None:
+    print(json.dumps(payload, ensure_ascii=False, default=str))
+
+
+def _store_alerts(store: Path, ids: list[str] | None = None) -> list[dict[str, Any]]:
+    from sekimori.store import Store
+
+    if not (store / "segments").is_dir():
+        raise _fail(f"{store}: not a sekimori store")
+    st = Store(store)
+    try:
+        rows = st.sql("SELECT * FROM alerts ORDER BY time").to_pylist()
+    except Exception as exc:
+        raise _fail(f"{store}: no alerts yet (run `sekimori detect --store {store}` first)") from exc
+    if ids:
+        wanted = set(ids)
+        rows = [r for r in rows if r["alert_id"] in wanted]
+        missing = wanted - {r["alert_id"] for r in rows}
+        if missing:
+            raise _fail(f"unknown alert id(s): {', '.join(sorted(missing))}")
+    return rows
+
+
+def _load_model(model: Path | None) -> Any:
+    if model is None:
+        return None
+    from sekimori.model import ModelError, load_model
+
+    try:
+        return load_model(model)
+    except ModelError as exc:
+        raise _fail(f"{model}: not a valid group model:\n{exc}") from exc
+
+
+# --- commands ---
+
+
+@case_app.command("open")
+def open_command(
+    store: StoreOption,
+    db: DbOption = DEFAULT_DB,
+    alert: Annotated[
+        list[str] | None, typer.Option("--alert", help="Alert ids (default: group them all).")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only alerts of this source (boundary, sigma…).")] = None,
+    title: Annotated[str | None, typer.Option(help="Case title.")] = None,
+    actor: ActorOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Open cases from the store's alerts: one per group of alerts sharing accounts, hosts or
+    organisations close in time (or one case for the alerts given)."""
+    rows = _store_alerts(store, alert)
+    if source:
+        rows = [r for r in rows if r["source"] == source]
+    if not rows:
+        raise _fail("no alerts to open a case from")
+    groups = [rows] if alert else group_alerts(rows)
+    opened = []
+    with _cases(db) as cases:
+        for group in groups:
+            name = title or f"{group[0]['title']} ({len(group)} alerts)"
+            opened.append(cases.open_case(name, group, _actor(actor)))
+    if json_out:
+        _emit([{"id": c.id, "title": c.title, "alerts": len(c.alerts)} for c in opened])
+    else:
+        for c in opened:
+            console.print(f"opened [bold]{c.id}[/]: {escape(c.title)}")
+
+
+@case_app.command("list")
+def list_command(db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
+    """The cases."""
+    with _cases(db) as cases:
+        rows = cases.list_cases()
+    if json_out:
+        _emit([{"id": c.id, "title": c.title, "status": c.status, "created": c.created} for c in rows])
+        return
+    table = Table(title="cases")
+    for col in ("id", "status", "created", "alerts", "title"):
+        table.add_column(col)
+    for c in rows:
+        table.add_row(c.id, c.status, f"{c.created:%Y-%m-%d %H:%M}", str(len(c.alerts)), escape(c.title))
+    console.print(table)
+
+
+@case_app.command("show")
+def show_command(case_id: str, db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
+    """A case: its alerts, entries and containment actions."""
+    with _cases(db) as cases:
+        try:
+            case = cases.get(case_id)
+            actions = cases.actions(case_id)
+        except CaseError as exc:
+            raise _fail(str(exc)) from exc
+    if json_out:
+        _emit(_case_dict(case, actions))
+        return
+    print_case(console, case, actions)
+
+
+@case_app.command("note")
+def note_command(
+    case_id: str,
+    text: str,
+    db: DbOption = DEFAULT_DB,
+    kind: Annotated[
+        str, typer.Option(help="note, evidence, decision, judgment, detection, containment, notification")
+    ] = "note",
+    time: Annotated[str | None, typer.Option(help="When it happened (ISO 8601; default now).")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Add a note, evidence, decision or milestone (judgment, notification…) to the case's timeline."""
+    when = None
+    if time:
+        try:
+            when = datetime.fromisoformat(time)
+        except ValueError as exc:
+            raise _fail(f"--time {time!r}: expected ISO 8601, e.g. 2023-10-27T09:00:00+09:00") from exc
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    with _cases(db) as cases:
+        try:
+            entry = cases.add_entry(case_id, kind, text, _actor(actor), time=when)
+        except CaseError as exc:
+            raise _fail(str(exc)) from exc
+    console.print(f"{case_id}: {entry.kind} at {entry.time:%Y-%m-%d %H:%M}Z recorded")
+
+
+@case_app.command("scope")
+def scope_command(
+    case_id: str,
+    store: StoreOption,
+    model: ModelOption = None,
+    db: DbOption = DEFAULT_DB,
+    actor: ActorOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Follow the case's compromised accounts and hosts through the store; keep the scope in the case."""
+    group = _load_model(model)
+    with _cases(db) as cases:
+        try:
+            case = cases.get(case_id)
+        except CaseError as exc:
+            raise _fail(str(exc)) from exc
+        alerts = _store_alerts(store, [a.alert_id for a in case.alerts])
+        from sekimori.store import Store
+
+        scope = scope_from_alerts(Store(store), alerts, group)
+        cases.set_scope(case_id, scope.to_dict(), _actor(actor))
+    if json_out:
+        _emit(scope.to_dict())
+    else:
+        print_scope(console, scope)
+
+
+@case_app.command("timeline")
+def timeline_command(case_id: str, db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
+    """The case's timeline: alerts, scope hops, entries and containment; dwell time and time to contain."""
+    with _cases(db) as cases:
+        try:
+            timeline = case_timeline(cases, case_id)
+        except CaseError as exc:
+            raise _fail(str(exc)) from exc
+    if json_out:
+        _emit(timeline.to_dict())
+    else:
+        print_timeline(console, timeline)
+
+
+@case_app.command("contain")
+def contain_command(
+    case_id: str,
+    model: ModelOption = None,
+    db: DbOption = DEFAULT_DB,
+    actor: ActorOption = None,
+    propose: Annotated[
+        bool, typer.Option("--propose", help="Store the plans for approval (else only show).")
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """The containment plan from the case's scope: each action, its connector and (where the connector is
+    configured) the exact changes, as a dry-run. With --propose the plans are stored for approval."""
+    group = _load_model(model)
+    with _cases(db) as cases:
+        try:
+            case = cases.get(case_id)
+        except CaseError as exc:
+            raise _fail(str(exc)) from exc
+        if not case.scope:
+            raise _fail(f"{case_id} has no scope yet: run `sekimori case scope {case_id} --store …` first")
+        proposals = propose_containment(Scope.from_dict(case.scope), group)
+        rows = []
+        for p in proposals:
+            row: dict[str, Any] = {"action": p.action.to_dict(), "connector": p.connector}
+            if propose:
+                try:
+                    stored = cases.propose(case_id, p.action, p.connector, _actor(actor))
+                    row |= {"id": stored.id, "status": stored.status, "changes": stored.changes}
+                except CaseError as exc:
+                    row["error"] = str(exc)
+            else:
+                row |= dry_run(p)
+            rows.append(row)
+    if json_out:
+        _emit(rows)
+    else:
+        print_plan(console, rows)
+
+
+@case_app.command("approve")
+def approve_command(action_id: int, db: DbOption = DEFAULT_DB, actor: ActorOption = None) -> None:
+    """Approve a proposed action (a second person: not the one who proposed it)."""
+    _act(db, lambda cases: cases.approve(action_id, _actor(actor)))
+
+
+@case_app.command("execute")
+def execute_command(action_id: int, db: DbOption = DEFAULT_DB, actor: ActorOption = None) -> None:
+    """Execute an approved action through its connector, then verify it."""
+    _act(db, lambda cases: cases.execute(action_id, _actor(actor)))
+
+
+@case_app.command("rollback")
+def rollback_command(action_id: int, db: DbOption = DEFAULT_DB, actor: ActorOption = None) -> None:
+    """Undo an executed action (where the change can be undone)."""
+    _act(db, lambda cases: cases.rollback(action_id, _actor(actor)))
+
+
+def _act(db: str, step: Any) -> None:
+    with _cases(db) as cases:
+        try:
+            action: ContainmentAction = step(cases)
+        except CaseError as exc:
+            raise _fail(str(exc)) from exc
+    detail = action.error or action.verify_detail or action.detail or ""
+    console.print(
+        f"action {action.id} ({action.kind} {escape(action.target)}): "
+        f"[bold]{action.status}[/] {escape(detail)}"
+    )
+    if action.status == "failed":
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    db: DbOption = DEFAULT_DB,
+    anchor: Annotated[
+        Path | None, typer.Option(help="Anchor file (default: beside an SQLite database).")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Check the audit chain: any edited, deleted, reordered or truncated entry is reported."""
+    from sekimori.respond.audit import AuditLog, make_engine
+
+    try:
+        log = AuditLog(make_engine(db), anchor=anchor, create=False)
+        report = log.verify()
+    except Exception as exc:
+        raise _fail(f"cannot verify the audit trail: {type(exc).__name__}: {exc}") from exc
+    if json_out:
+        _emit({"ok": report.ok, "entries": report.entries, "problems": report.problems})
+    elif report.ok:
+        console.print(f"[green]audit trail intact[/]: {report.entries} entries")
+    else:
+        for problem in report.problems:
+            console.print(f"[red]{escape(problem)}[/]")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+# --- shared with the demo ---
+
+
+def case_timeline(cases: CaseStore, case_id: str) -> Timeline:
+    case = cases.get(case_id)
+    alerts = [
+        {
+            "alert_id": a.alert_id,
+            "title": a.title,
+            "level": a.level,
+            "time": a.time,
+            "host": a.host,
+            "account": a.account,
+        }
+        for a in case.alerts
+        if a.time is not None
+    ]
+    entries = [{"time": e.time, "kind": e.kind, "text": e.text, "actor": e.actor} for e in case.entries]
+    actions = [
+        {
+            "id": a.id,
+            "kind": a.kind,
+            "target": a.target,
+            "status": a.status,
+            "verified_at": a.verified_at,
+            "executed_at": a.executed_at,
+            "requested_by": a.requested_by,
+        }
+        for a in cases.actions(case_id)
+    ]
+    scope = Scope.from_dict(case.scope) if case.scope else None
+    return build_timeline(alerts, entries, actions, scope, detected=case.detected)
+
+
+def dry_run(proposal: Proposal) -> dict[str, Any]:
+    """The exact changes the connector would make, or why they cannot be shown."""
+    try:
+        connector = CONNECTORS.get(proposal.connector)()
+        plan = connector.plan(proposal.action)
+    except ConnectorError as exc:  # its message names the connector
+        return {"changes": [], "note": str(exc)}
+    except Exception as exc:  # a connector without its settings cannot look the target up
+        return {"changes": [], "note": f"{proposal.connector} not configured ({type(exc).__name__}: {exc})"}
+    return {"changes": plan.changes, "reversible": plan.reversible}
+
+
+def _case_dict(case: Case, actions: list[ContainmentAction]) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "title": case.title,
+        "status": case.status,
+        "created": case.created,
+        "opened_by": case.opened_by,
+        "detected": case.detected,
+        "judged": case.judged,
+        "contained": case.contained,
+        "notified": case.notified,
+        "alerts": [
+            {
+                "alert_id": a.alert_id,
+                "rule_id": a.rule_id,
+                "title": a.title,
+                "level": a.level,
+                "time": a.time,
+                "host": a.host,
+                "account": a.account,
+            }
+            for a in case.alerts
+        ],
+        "entries": [{"kind": e.kind, "time": e.time, "actor": e.actor, "text": e.text} for e in case.entries],
+        "actions": [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "target": a.target,
+                "status": a.status,
+                "connector": a.connector,
+                "requested_by": a.requested_by,
+                "approved_by": a.approved_by,
+            }
+            for a in actions
+        ],
+        "scope": case.scope,
+    }
+
+
+def print_case(target: Console, case: Case, actions: list[ContainmentAction]) -> None:
+    target.print(
+        f"[bold]{case.id}[/] {escape(case.title)} — {case.status}, opened by {escape(case.opened_by)}"
+    )
+    table = Table(title="alerts", title_justify="left")
+    for col in ("time", "level", "title", "account", "host"):
+        table.add_column(col)
+    for a in case.alerts:
+        table.add_row(
+            f"{a.time:%Y-%m-%d %H:%M:%S}" if a.time else "–",
+            a.level or "",
+            escape(a.title or ""),
+            escape(a.account or ""),
+            escape(a.host or ""),
+        )
+    target.print(table)
+    for e in case.entries:
+        target.print(f"  {e.time:%Y-%m-%d %H:%M}Z {e.kind}: {escape(e.text)} ({escape(e.actor)})")
+    for act in actions:
+        target.print(f"  action {act.id}: {act.kind} {escape(act.target)} via {act.connector}: {act.status}")
+
+
+def print_scope(target: Console, scope: Scope) -> None:
+    target.print(
+        f"[bold]scope[/]: {len(scope.accounts)} accounts, {len(scope.hosts)} hosts, "
+        f"{len(scope.data_stores)} data stores ({scope.rounds} rounds; window "
+        f"{scope.window[0]:%Y-%m-%d} … {scope.window[1]:%Y-%m-%d})"
+    )
+    for line in scope.hops():
+        target.print(f"  {escape(line)}", highlight=False)
+
+
+def _span(seconds: float | None) -> str:
+    if seconds is None:
+        return "not recorded"
+    days, rest = divmod(int(seconds), 86400)
+    return f"{days} d {rest // 3600} h" if days else f"{rest // 3600} h {rest % 3600 // 60} min"
+
+
+def print_timeline(target: Console, timeline: Timeline) -> None:
+    table = Table(title="timeline (UTC)", title_justify="left")
+    table.add_column("time")
+    table.add_column("kind")
+    table.add_column("what", overflow="fold")
+    for item in timeline.items:
+        table.add_row(f"{item.time:%Y-%m-%d %H:%M}", item.kind, escape(item.text))
+    target.print(table)
+    dwell = timeline.dwell_time.total_seconds() if timeline.dwell_time is not None else None
+    contain = timeline.time_to_contain.total_seconds() if timeline.time_to_contain is not None else None
+    target.print(f"  dwell time (first activity → detection): [bold]{_span(dwell)}[/]")
+    target.print(f"  time to contain (detection → last containment step): [bold]{_span(contain)}[/]")
+    if timeline.missing:
+        target.print(f"  not recorded yet: {', '.join(timeline.missing)}")
+
+
+def print_plan(target: Console, rows: list[dict[str, Any]], max_lines: int | None = None) -> None:
+    table = Table(title="containment plan (dry-run: nothing changed)", title_justify="left")
+    table.add_column("id")
+    table.add_column("action")
+    table.add_column("target", overflow="fold")
+    table.add_column("connector")
+    table.add_column("changes / note", overflow="fold", ratio=3)
+    for row in rows:
+        action = row["action"]
+        lines = list(row.get("changes") or [])
+        if max_lines is not None and len(lines) > max_lines:
+            # the rules themselves, not the boilerplate that creates their table
+            shown = [x for x in lines if " rule " in x or "replace" in x or "set " in x][:max_lines] or lines[
+                :max_lines
+            ]
+            lines = [*shown, f"… {len(lines) - len(shown)} more (sekimori case contain --json)"]
+        changes = row.get("error") or "\n".join(lines) or row.get("note", "")
+        table.add_row(
+            str(row.get("id", "")),
+            action["kind"],
+            escape(action["target"]),
+            row["connector"],
+            escape(changes),
+        )
+    target.print(table)

@@ -29,6 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from sekimori.cli_common import fail, load_model_or_fail
 from sekimori.cli_paths import paths_app
 from sekimori.cli_respond import audit_app, case_app
 from sekimori.ingest.base import readers as registered_readers
@@ -63,7 +64,7 @@ class OutputFormat(StrEnum):
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    return fail(message, code)
     return typer.Exit(code)
 
 
@@ -291,17 +292,9 @@ def detect(
     import yaml
 
     from sekimori.detect.run import run_detectors
-    from sekimori.model import ModelError, load_model
 
     st = _open(store)
-    group = None
-    if model is not None:
-        try:
-            group = load_model(model)
-        except ModelError as exc:
-            for issue in exc.issues:
-                console.print(escape(str(issue)), soft_wrap=True, highlight=False)
-            raise _fail(f"{model}: not a valid group model") from exc
+    group = load_model_or_fail(model) if model is not None else None
     settings: dict[str, Any] = {}
     if config is not None:
         try:
@@ -333,14 +326,8 @@ def watch(
 ) -> None:
     """Ingest new and growing files as they land, detect, and print each new alert with its delay."""
     from sekimori.detect.watch import watch as watch_loop
-    from sekimori.model import ModelError, load_model
 
-    group = None
-    if model is not None:
-        try:
-            group = load_model(model)
-        except ModelError as exc:
-            raise _fail(f"{model}: not a valid group model:\n{exc}") from exc
+    group = load_model_or_fail(model) if model is not None else None
     st = Store(store)
     console.print(f"watching {', '.join(paths)} → {store} every {interval:g} s (Ctrl-C to stop)")
     try:

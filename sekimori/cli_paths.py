@@ -6,7 +6,7 @@ rich tables on stderr, or JSON on stdout with ``--json``.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sekimori.cli_common import console, emit, fail, load_model_or_fail
 from sekimori.graph import (
     AttackPath,
     BlastRadius,
@@ -33,7 +34,6 @@ from sekimori.graph import (
 paths_app = typer.Typer(
     help="The group as a graph: blast radius, attack paths, choke points, what-if.", no_args_is_help=True
 )
-console = Console(stderr=True)
 
 ModelOption = Annotated[
     Path, typer.Option("--model", "-m", envvar="SEKIMORI_MODEL", help="Group model YAML.")
@@ -60,17 +60,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 
 
 def load_graph(model: Path, store: Path | None) -> GroupGraph:
-    from sekimori.model import ModelError, load_model
     from sekimori.store import Store
 
-    try:
-        group = load_model(model)
-    except ModelError as exc:
-        for issue in exc.issues:
-            console.print(escape(str(issue)), soft_wrap=True, highlight=False)
-        raise _fail(f"{model}: not a valid group model") from exc
-    except OSError as exc:
-        raise _fail(f"{model}: {exc.strerror or exc}") from exc
+    group = load_model_or_fail(model)
     if store is None:
         return build_graph(group)
     if not (store / "segments").is_dir():
@@ -78,13 +70,25 @@ def load_graph(model: Path, store: Path | None) -> GroupGraph:
     return graph_from_store(Store(store), group)
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(2)
+_fail = fail
+_emit = emit
 
 
-def _emit(payload: Any) -> None:
-    print(json.dumps(payload, ensure_ascii=False, default=str))
+def _answer(
+    question: Callable[[], Any],
+    to_json: Callable[[Any], Any],
+    show: Callable[[Console, Any], None],
+    json_out: bool,
+) -> None:
+    """Ask the graph; a question it cannot answer is a clear error; answer as JSON or for a person."""
+    try:
+        answer = question()
+    except GraphError as exc:
+        raise _fail(str(exc)) from exc
+    if json_out:
+        _emit(to_json(answer))
+    else:
+        show(console, answer)
 
 
 @paths_app.command("blast")
@@ -97,14 +101,7 @@ def blast_command(
 ) -> None:
     """Every system and data store reachable from the entry, and the people exposed per category."""
     graph = load_graph(model, store)
-    try:
-        result = blast_radius(graph, entry, change or [])
-    except GraphError as exc:
-        raise _fail(str(exc)) from exc
-    if json_out:
-        _emit(result.to_dict())
-    else:
-        print_blast(console, result)
+    _answer(lambda: blast_radius(graph, entry, change or []), BlastRadius.to_dict, print_blast, json_out)
 
 
 @paths_app.command("attack")
@@ -121,14 +118,12 @@ def attack_command(
 ) -> None:
     """The easiest attack paths from the entry to personal data and crown jewels, each hop in words."""
     graph = load_graph(model, store)
-    try:
-        found = attack_paths(graph, entry, target=to, k=k, changes=change or [])
-    except GraphError as exc:
-        raise _fail(str(exc)) from exc
-    if json_out:
-        _emit([p.to_dict() for p in found])
-    else:
-        print_paths(console, found)
+    _answer(
+        lambda: attack_paths(graph, entry, target=to, k=k, changes=change or []),
+        lambda found: [p.to_dict() for p in found],
+        print_paths,
+        json_out,
+    )
 
 
 @paths_app.command("choke")
@@ -141,14 +136,9 @@ def choke_command(
 ) -> None:
     """The flows, grants and shared realms whose removal cuts the entry off, ranked by people protected."""
     graph = load_graph(model, store)
-    try:
-        report = choke_points(graph, entry, budget_seconds=budget)
-    except GraphError as exc:
-        raise _fail(str(exc)) from exc
-    if json_out:
-        _emit(report.to_dict())
-    else:
-        print_choke(console, report)
+    _answer(
+        lambda: choke_points(graph, entry, budget_seconds=budget), ChokeReport.to_dict, print_choke, json_out
+    )
 
 
 @paths_app.command("whatif")
@@ -163,14 +153,7 @@ def whatif_command(
     if not change:
         raise _fail("give at least one --change")
     graph = load_graph(model, store)
-    try:
-        result = what_if(graph, entry, change)
-    except GraphError as exc:
-        raise _fail(str(exc)) from exc
-    if json_out:
-        _emit(result.to_dict())
-    else:
-        print_what_if(console, result)
+    _answer(lambda: what_if(graph, entry, change), WhatIf.to_dict, print_what_if, json_out)
 
 
 @paths_app.command("draw")

@@ -8,7 +8,6 @@ the environment or the secrets file (``SEKIMORI_SECRETS``), never from the comma
 from __future__ import annotations
 
 import getpass
-import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sekimori.cli_common import console, emit, fail, load_model_or_fail
 from sekimori.respond.actions import CONNECTORS, ConnectorError
-from sekimori.respond.cases import Case, CaseError, CaseStore, ContainmentAction, group_alerts
+from sekimori.respond.cases import Case, CaseAlert, CaseError, CaseStore, ContainmentAction, group_alerts
 from sekimori.respond.playbook import Proposal, propose_containment
 from sekimori.respond.scope import Scope, scope_from_alerts
 from sekimori.respond.timeline import Timeline, build_timeline
@@ -29,7 +29,6 @@ case_app = typer.Typer(
     help="Incident cases: open from alerts, scope, timeline, containment.", no_args_is_help=True
 )
 audit_app = typer.Typer(help="The hash-chained audit trail of the cases.", no_args_is_help=True)
-console = Console(stderr=True)
 
 DbOption = Annotated[
     str,
@@ -48,9 +47,7 @@ ModelOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(2)
+_fail = fail
 
 
 def _actor(actor: str | None) -> str:
@@ -65,8 +62,7 @@ def _cases(db: str) -> CaseStore:
         raise _fail(f"cannot open the case database {safe}: {type(exc).__name__}") from exc
 
 
-def _emit(payload: Any) -> None:
-    print(json.dumps(payload, ensure_ascii=False, default=str))
+_emit = emit
 
 
 def _store_alerts(store: Path, ids: list[str] | None = None) -> list[dict[str, Any]]:
@@ -89,14 +85,7 @@ def _store_alerts(store: Path, ids: list[str] | None = None) -> list[dict[str, A
 
 
 def _load_model(model: Path | None) -> Any:
-    if model is None:
-        return None
-    from sekimori.model import ModelError, load_model
-
-    try:
-        return load_model(model)
-    except ModelError as exc:
-        raise _fail(f"{model}: not a valid group model:\n{exc}") from exc
+    return load_model_or_fail(model) if model is not None else None
 
 
 # --- commands ---
@@ -338,18 +327,7 @@ def audit_verify(
 
 def case_timeline(cases: CaseStore, case_id: str) -> Timeline:
     case = cases.get(case_id)
-    alerts = [
-        {
-            "alert_id": a.alert_id,
-            "title": a.title,
-            "level": a.level,
-            "time": a.time,
-            "host": a.host,
-            "account": a.account,
-        }
-        for a in case.alerts
-        if a.time is not None
-    ]
+    alerts = [_alert_row(a) for a in case.alerts if a.time is not None]
     entries = [{"time": e.time, "kind": e.kind, "text": e.text, "actor": e.actor} for e in case.entries]
     actions = [
         {
@@ -379,6 +357,11 @@ def dry_run(proposal: Proposal) -> dict[str, Any]:
     return {"changes": plan.changes, "reversible": plan.reversible}
 
 
+def _alert_row(alert: CaseAlert) -> dict[str, Any]:
+    names = ("alert_id", "rule_id", "title", "level", "time", "host", "account")
+    return {name: getattr(alert, name) for name in names}
+
+
 def _case_dict(case: Case, actions: list[ContainmentAction]) -> dict[str, Any]:
     return {
         "id": case.id,
@@ -390,18 +373,7 @@ def _case_dict(case: Case, actions: list[ContainmentAction]) -> dict[str, Any]:
         "judged": case.judged,
         "contained": case.contained,
         "notified": case.notified,
-        "alerts": [
-            {
-                "alert_id": a.alert_id,
-                "rule_id": a.rule_id,
-                "title": a.title,
-                "level": a.level,
-                "time": a.time,
-                "host": a.host,
-                "account": a.account,
-            }
-            for a in case.alerts
-        ],
+        "alerts": [_alert_row(a) for a in case.alerts],
         "entries": [{"kind": e.kind, "time": e.time, "actor": e.actor, "text": e.text} for e in case.entries],
         "actions": [
             {

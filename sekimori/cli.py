@@ -10,7 +10,6 @@ import csv
 import json
 import sys
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from sekimori.cli_common import fail, load_model_or_fail
+from sekimori.cli_common import fail, json_default, load_model_or_fail
 from sekimori.cli_paths import paths_app
 from sekimori.cli_respond import audit_app, case_app
 from sekimori.ingest.base import readers as registered_readers
@@ -522,14 +521,7 @@ def _open(store: Path) -> Store:
     return Store(store)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="backslashreplace")
-    return str(value)
+_json_default = json_default
 
 
 def _csv_value(value: Any) -> Any:

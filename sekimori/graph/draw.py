@@ -340,47 +340,26 @@ def _legend_handles(nodes: list[ViewNode], edges: list[ViewEdge]) -> list[Line2D
                 label=label,
             )
         )
+
+    def ring(face: str, edge: str, width: float, label: str) -> Line2D:
+        return Line2D(
+            [],
+            [],
+            linestyle="",
+            marker="o",
+            markersize=8,
+            markerfacecolor=face,
+            markeredgecolor=edge,
+            markeredgewidth=width,
+            label=label,
+        )
+
     if any(n.crown_jewel for n in nodes):
-        handles.append(
-            Line2D(
-                [],
-                [],
-                linestyle="",
-                marker="o",
-                markersize=8,
-                markerfacecolor="white",
-                markeredgecolor=CROWN_COLOR,
-                markeredgewidth=2.2,
-                label=f"{CROWN_MARK} crown jewel",
-            )
-        )
+        handles.append(ring("white", CROWN_COLOR, 2.2, f"{CROWN_MARK} crown jewel"))
     if any(n.entry for n in nodes):
-        handles.append(
-            Line2D(
-                [],
-                [],
-                linestyle="",
-                marker="o",
-                markersize=8,
-                markerfacecolor="white",
-                markeredgecolor=ENTRY_COLOR,
-                markeredgewidth=2.2,
-                label="ENTRY (attacker start)",
-            )
-        )
+        handles.append(ring("white", ENTRY_COLOR, 2.2, "ENTRY (attacker start)"))
     if any(not n.reached for n in nodes):
-        handles.append(
-            Line2D(
-                [],
-                [],
-                linestyle="",
-                marker="o",
-                markersize=8,
-                markerfacecolor=UNREACHED_FACE,
-                markeredgecolor=UNREACHED_TEXT,
-                label="not reached (context)",
-            )
-        )
+        handles.append(ring(UNREACHED_FACE, UNREACHED_TEXT, 1.0, "not reached (context)"))
     if edges:
         handles.append(Line2D([], [], color=EDGE_COLOR, linewidth=0.9, label="edge"))
     if any(e.on_path and not e.removed and e.allowed for e in edges):

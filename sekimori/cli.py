@@ -30,6 +30,7 @@ from rich.table import Table
 
 from sekimori.cli_common import fail, json_default, load_model_or_fail
 from sekimori.cli_paths import paths_app
+from sekimori.cli_report import report_app
 from sekimori.cli_respond import audit_app, case_app
 from sekimori.ingest.base import readers as registered_readers
 from sekimori.store import Store, StoreError
@@ -45,6 +46,7 @@ app.add_typer(model_app, name="model")
 app.add_typer(paths_app, name="paths")
 app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
+app.add_typer(report_app, name="report")
 console = Console(stderr=True)  # tables and progress for people; stdout stays for machine output
 out = Console()
 
@@ -231,7 +233,22 @@ def demo(
     out.print()
     _demo_graph(st, model, store)
     _demo_case(st, model, store)
+    _demo_reports(store)
     console.print(f'store: {store}   try: sekimori query --store {store} "SELECT * FROM events LIMIT 5"')
+
+
+def _demo_reports(store: Path) -> None:
+    """The demo's reporting part: the seed case's reports (速報, 確報, the ministry's, the notices) with
+    their deadlines as of three days after the company learned of the leak, and the progress page."""
+    from sekimori.cli_report import print_reports
+    from sekimori.demo import DEMO_REPORTS_AS_OF, seed_reports
+
+    output = store / "reports"
+    produced = seed_reports(output)
+    out.rule(f"[bold]the seed case's reports[/] (deadlines as of {DEMO_REPORTS_AS_OF:%Y-%m-%d %H:%M} JST)")
+    print_reports(out, produced, output)
+    pages = [f for p in produced if p.kind == "progress_page" for f in p.files]
+    out.print(f"reports: {output}   public progress page: {pages[0] if pages else '–'}\n")
 
 
 def _demo_case(st: Store, model: Any, store: Path) -> None:

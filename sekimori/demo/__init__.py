@@ -7,9 +7,11 @@ on the 2023 incident chain (contractor PC → affiliate → shared authenticatio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sekimori.detect.run import DetectReport, run_detectors
 from sekimori.graph import (
@@ -128,3 +130,18 @@ def demo_case(store: Store, model: GroupModel, database: Path, actor: str = "dem
         for p in propose_containment(scope, model)
     ]
     return CaseStory(case.id, case.title, scope, timeline, plan)
+
+
+# The seed case's reports are judged as of three days after the company learned of the leak (2023-10-27).
+DEMO_REPORTS_AS_OF = datetime(2023, 10, 30, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
+def seed_facts_path() -> Path:
+    return Path(str(DATA / "seed-case.yaml"))
+
+
+def seed_reports(output: Path) -> list[Any]:
+    """The seed case's reports (every kind due, ja and en, HTML/PDF/JSON) and progress page in ``output``."""
+    from sekimori.report import load_facts, produce_reports
+
+    return produce_reports(load_facts(seed_facts_path()), output, now=DEMO_REPORTS_AS_OF)

@@ -58,6 +58,12 @@ def test_demo_command_runs_twice_and_counts_once(tmp_path):
     assert "case CASE-" in text and "used from compromised host pc01" in text
     assert "dwell time (first activity → detection)" in text
     assert "containment plan (dry-run: nothing changed)" in text and "block_route" in text
+    # the seed case's reports, with deadlines, in the store's reports folder
+    reports = tmp_path / "s" / "reports"
+    for name in ("ppc_preliminary.ja.pdf", "ppc_final.ja.pdf", "mic_first.ja.pdf", "mic_detailed.ja.pdf"):
+        assert (reports / name).stat().st_size > 5_000, name
+    assert sorted(p.name for p in reports.glob("individual_notice-*.ja.pdf"))
+    assert "the seed case's reports" in text and "due_soon" in text
     second = runner.invoke(app, ["demo", "--store", str(tmp_path / "s")])
     assert second.exit_code == 0
     assert "already in" in second.output

@@ -28,6 +28,7 @@ import functools
 import io
 import os
 import tarfile
+import threading
 import zipfile
 import zlib
 from collections import deque
@@ -224,6 +225,13 @@ class _LineNumbers:
         self.next = 1
         self.skipped: list[int] = []  # sorted, appended by the invalid-row handler
         self._base = pa.array([], pa.int64())
+        # pyarrow's streaming reader parses the next block ahead, on its own thread: its invalid-row
+        # handler may append while take() runs, and an append lost there shifts every later line number.
+        self._lock = threading.Lock()
+
+    def skip(self, number: int) -> None:
+        with self._lock:
+            self.skipped.append(number)
 
     def _range(self, start: int, n: int) -> pa.Array:
         if len(self._base) < n:
@@ -231,6 +239,10 @@ class _LineNumbers:
         return pc.add(self._base.slice(0, n), pa.scalar(start, pa.int64()))
 
     def take(self, n: int) -> pa.Array:
+        with self._lock:
+            return self._take(n)
+
+    def _take(self, n: int) -> pa.Array:
         parts = []
         cur, left = self.next, n
         skipped = [s for s in self.skipped if s >= cur]
@@ -339,7 +351,7 @@ class _LanlCsvReader(Reader):
         def on_invalid(row: Any) -> str:
             number = getattr(row, "number", None)
             if number is not None:
-                skipped.skipped.append(number)
+                skipped.skip(number)
             text = getattr(row, "text", "") or ""
             if text.strip(_BLANKS):  # ASCII blanks only, as for the other readers
                 quarantine.add(

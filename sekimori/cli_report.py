@@ -1,0 +1,150 @@
+"""``sekimori report …``: the reports due for an incident, the affected people, the measures' progress page.
+
+Thin: the work is in :mod:`sekimori.report`. The facts come from a YAML file (``--facts``; see
+``sekimori/demo/data/seed-case.yaml``), completed from a case (``--case``) where the file is silent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sekimori.cli_common import console, emit, fail, load_model_or_fail
+from sekimori.report import IncidentFacts, load_facts, produce_reports
+from sekimori.report.kinds import KINDS as REPORT_KINDS
+from sekimori.report.kinds import applicable
+from sekimori.report.produce import Produced
+
+report_app = typer.Typer(
+    help="Breach reports (PPC, MIC, GDPR, SEC, notices), affected people, progress.", no_args_is_help=True
+)
+
+FactsOption = Annotated[Path, typer.Option("--facts", "-f", help="Incident facts (YAML).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
+
+
+def _facts(path: Path) -> IncidentFacts:
+    try:
+        return load_facts(path)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+
+
+def _when(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise fail(f"{text!r}: expected ISO 8601, e.g. 2023-10-30T09:00+09:00") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@report_app.command("kinds")
+def kinds_command(facts: Annotated[Path | None, typer.Option("--facts", "-f")] = None) -> None:
+    """The report kinds; with --facts, the ones due for that incident."""
+    due = set(applicable(_facts(facts))) if facts else set()
+    for kind in REPORT_KINDS:
+        mark = " (due)" if kind in due else ""
+        console.print(f"{kind}{mark}")
+
+
+@report_app.command("build")
+def build_command(
+    facts: FactsOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the documents.")],
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", "-k", help="Report kinds (default: those due).")
+    ] = None,
+    lang: Annotated[list[str] | None, typer.Option("--lang", help="ja and/or en (default both).")] = None,
+    now: Annotated[
+        str | None, typer.Option(help="Judge the deadlines as of (ISO 8601; default now).")
+    ] = None,
+    templates: Annotated[
+        Path | None, typer.Option(help="Your own Jinja2 templates (searched first).")
+    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also render PDF.")] = True,
+    json_out: JsonOption = False,
+) -> None:
+    """Write every report due (or --kind): HTML, PDF and JSON, in Japanese and English, with deadlines."""
+    incident = _facts(facts)
+    unknown = [k for k in kind or [] if k not in REPORT_KINDS]
+    if unknown:
+        raise fail(f"unknown report kind(s) {', '.join(unknown)}; known: {', '.join(REPORT_KINDS)}")
+    try:
+        produced = produce_reports(
+            incident, output, kind or None, lang or ("ja", "en"), _when(now), templates, pdf
+        )
+    except Exception as exc:  # a missing font, an unwritable folder: one clear line
+        raise fail(f"{type(exc).__name__}: {exc}") from exc
+    if json_out:
+        emit([p.to_dict() for p in produced])
+    else:
+        print_reports(console, produced, output)
+
+
+@report_app.command("affected")
+def affected_command(
+    case_id: str,
+    store: Annotated[Path, typer.Option("--store", "-s", envvar="SEKIMORI_STORE", help="Store directory.")],
+    model: Annotated[Path, typer.Option("--model", "-m", envvar="SEKIMORI_MODEL", help="Group model YAML.")],
+    db: Annotated[str, typer.Option("--db", envvar="SEKIMORI_CASES", help="Case database URL.")] = (
+        "sqlite:///sekimori-cases.db"
+    ),
+    json_out: JsonOption = False,
+) -> None:
+    """People affected in a case: confirmed (their data was read) and possibly exposed (reachable in the
+    scope), per category, each person once."""
+    from sekimori.report.affected import affected_from_store
+    from sekimori.respond.cases import CaseError, CaseStore
+    from sekimori.respond.scope import Scope
+    from sekimori.store import Store
+
+    group = load_model_or_fail(model)
+    try:
+        with CaseStore(db) as cases:
+            case = cases.get(case_id)
+    except CaseError as exc:
+        raise fail(str(exc)) from exc
+    if not case.scope:
+        raise fail(f"{case_id} has no scope yet: run `sekimori case scope {case_id} --store …` first")
+    count = affected_from_store(Store(store), group, Scope.from_dict(case.scope))
+    if json_out:
+        emit(count.to_dict())
+        return
+    table = Table(title=f"people affected in {case_id}", title_justify="left")
+    for col in ("category", "confirmed (read)", "possibly exposed"):
+        table.add_column(col, justify="left" if col == "category" else "right")
+    for category in sorted(set(count.confirmed) | set(count.possible)):
+        table.add_row(
+            category, f"{count.confirmed.get(category, 0):,}", f"{count.possible.get(category, 0):,}"
+        )
+    console.print(table)
+
+
+def print_reports(target: Console, produced: list[Produced], output: Path) -> None:
+    table = Table(title=f"reports → {output}", title_justify="left")
+    for col in ("report", "lang", "due (JST)", "status", "missing", "file"):
+        table.add_column(col, overflow="fold")
+    for p in produced:
+        deadline: dict[str, Any] = p.deadlines[0] if p.deadlines else {}
+        due = (deadline.get("due") or "")[:16].replace("T", " ")
+        status = deadline.get("status") or ""
+        colour = {"overdue": "red", "due_soon": "yellow", "ok": "green", "done": "green"}.get(status, "white")
+        name = p.kind + (f" ({p.recipient})" if p.recipient else "")
+        pdf = next((f for f in p.files if f.suffix == ".pdf"), p.files[0])
+        table.add_row(
+            escape(name),
+            p.lang,
+            due,
+            f"[{colour}]{status}[/]" if status else "",
+            str(len(p.missing)),
+            escape(pdf.name),
+        )
+    target.print(table)

@@ -148,3 +148,87 @@ def print_reports(target: Console, produced: list[Produced], output: Path) -> No
             escape(pdf.name),
         )
     target.print(table)
+
+
+# --- recurrence-prevention measures and the public progress page ---
+
+measure_app = typer.Typer(
+    help="Recurrence-prevention measures of a case (measures.yaml).", no_args_is_help=True
+)
+report_app.add_typer(measure_app, name="measure")
+BookOption = Annotated[Path, typer.Option("--file", help="The case's measures.yaml (or its folder).")]
+
+
+def _book(path: Path, case_id: str | None = None) -> Any:
+    from sekimori.report.measures import MeasureBook
+
+    try:
+        return MeasureBook.load(path, case_id)
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+
+
+def _save(book: Any, path: Path, change: Any) -> None:
+    from pydantic import ValidationError
+
+    try:
+        measure = change()
+    except (KeyError, ValueError, ValidationError) as exc:
+        raise fail(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc)) from exc
+    book.save(path)
+    console.print(f"{measure.id}: {measure.status}, {measure.percent} %, due {measure.due}")
+
+
+@measure_app.command("add")
+def measure_add(
+    file: BookOption,
+    case: Annotated[str, typer.Option(help="Case id (starts the file if new).")],
+    id: Annotated[str, typer.Option("--id", help="Measure id, e.g. M1.")],
+    what: Annotated[str, typer.Option(help="The measure, in Japanese.")],
+    owner: Annotated[str, typer.Option(help="Accountable role or department (public).")],
+    due: Annotated[str, typer.Option(help="Due date, YYYY-MM-DD.")],
+    what_en: Annotated[str | None, typer.Option(help="The measure in English.")] = None,
+) -> None:
+    """Add a measure."""
+    from datetime import date
+
+    book = _book(file, case)
+    try:
+        due_day = date.fromisoformat(due)
+    except ValueError as exc:
+        raise fail(f"--due {due!r}: expected YYYY-MM-DD") from exc
+    _save(book, file, lambda: book.add(id, what, owner, due_day, what_en=what_en))
+
+
+@measure_app.command("status")
+def measure_status(
+    file: BookOption,
+    id: Annotated[str, typer.Option("--id")],
+    status: Annotated[str, typer.Option(help="planned, in_progress, done or cancelled.")],
+    percent: Annotated[int | None, typer.Option(help="% done.")] = None,
+    note: Annotated[str | None, typer.Option(help="Why, for the history.")] = None,
+) -> None:
+    """Change a measure's status (and % done); the change is timestamped in its history."""
+    book = _book(file)
+    _save(book, file, lambda: book.update_status(id, status, percent=percent, note=note))
+
+
+@measure_app.command("evidence")
+def measure_evidence(file: BookOption, id: Annotated[str, typer.Option("--id")], text: str) -> None:
+    """Record what shows a measure is done (a document, a configuration change…)."""
+    book = _book(file)
+    _save(book, file, lambda: book.add_evidence(id, text))
+
+
+@report_app.command("progress")
+def progress_command(
+    file: BookOption,
+    title: Annotated[str, typer.Option(help="The case's public title.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the pages.")],
+    title_en: Annotated[str | None, typer.Option(help="The English title.")] = None,
+) -> None:
+    """Write the static public progress page (Japanese and English) from the case's measures."""
+    from sekimori.report.progress import build_progress_page
+
+    page = build_progress_page(_book(file), title, output, title_en=title_en)
+    console.print(f"progress page: {page}")

@@ -92,3 +92,72 @@ def test_errors(tmp_path):
         app, ["report", "build", "-f", str(seed_facts_path()), "-o", str(tmp_path), "--kind", "nope"]
     )
     assert result.exit_code == 2 and "unknown report kind" in result.output
+
+
+def test_measures_and_the_progress_page(tmp_path):
+    book = tmp_path / "case" / "measures.yaml"
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "measure",
+            "add",
+            "--file",
+            str(book),
+            "--case",
+            "CASE-1",
+            "--id",
+            "M1",
+            "--what",
+            "認証基盤の分離",
+            "--owner",
+            "CISO室",
+            "--due",
+            "2024-03-31",
+            "--what-en",
+            "Separate the authentication platform",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "measure",
+            "status",
+            "--file",
+            str(book),
+            "--id",
+            "M1",
+            "--status",
+            "in_progress",
+            "--percent",
+            "40",
+        ],
+    )
+    assert result.exit_code == 0 and "40 %" in result.output
+    result = runner.invoke(
+        app, ["report", "measure", "status", "--file", str(book), "--id", "M9", "--status", "done"]
+    )
+    assert result.exit_code == 2 and "M9" in result.output
+    result = runner.invoke(
+        app, ["report", "measure", "evidence", "--file", str(book), "--id", "M1", "design document v1"]
+    )
+    assert result.exit_code == 0
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "progress",
+            "--file",
+            str(book),
+            "--title",
+            "不正アクセス事案",
+            "-o",
+            str(tmp_path / "pub"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    ja = (tmp_path / "pub" / "progress.ja.html").read_text(encoding="utf-8")
+    en = (tmp_path / "pub" / "progress.en.html").read_text(encoding="utf-8")
+    assert "認証基盤の分離" in ja and "40" in ja and "Separate the authentication platform" in en

@@ -161,3 +161,46 @@ def test_measures_and_the_progress_page(tmp_path):
     ja = (tmp_path / "pub" / "progress.ja.html").read_text(encoding="utf-8")
     en = (tmp_path / "pub" / "progress.en.html").read_text(encoding="utf-8")
     assert "認証基盤の分離" in ja and "40" in ja and "Separate the authentication platform" in en
+
+
+def test_build_from_a_case_lists_what_is_missing(tmp_path):
+    store, _ = build_demo_store(tmp_path / "store")
+    detect(store, demo_model())
+    db = f"sqlite:///{tmp_path / 'cases.db'}"
+    result = runner.invoke(
+        app, ["case", "open", "--store", str(store.root), "--db", db, "--source", "boundary", "--json"]
+    )
+    case_id = json.loads(result.stdout)[0]["id"]
+    runner.invoke(
+        app, ["case", "scope", case_id, "--store", str(store.root), "-m", str(demo_model_path()), "--db", db]
+    )
+    out = tmp_path / "reports"
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "build",
+            "--case",
+            case_id,
+            "--db",
+            db,
+            "--store",
+            str(store.root),
+            "-m",
+            str(demo_model_path()),
+            "-o",
+            str(out),
+            "--kind",
+            "ppc_preliminary",
+            "--lang",
+            "ja",
+            "--no-pdf",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.stdout)
+    # the case knows its id, title and milestones, not when the company learned of the leak, nor the cause
+    assert report["missing"] and report["deadlines"][0]["status"] == "unknown"
+    html = (out / "ppc_preliminary.ja.html").read_text(encoding="utf-8")
+    assert case_id in html and "未記入" in html

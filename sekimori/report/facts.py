@@ -106,3 +106,20 @@ def load_facts(path: str | Path) -> IncidentFacts:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
         )
         raise ValueError(f"{file}: {problems}") from None
+
+
+def facts_from_case(
+    case: Any, base: IncidentFacts | None = None, affected: AffectedCount | None = None
+) -> IncidentFacts:
+    """``base`` (the facts file) completed from a case (:class:`sekimori.respond.cases.Case`): its id and
+    title, its milestones (first activity, detection, containment) and its timeline entries, and the
+    affected count when given. What the file states wins; what neither knows stays missing."""
+    facts = base or IncidentFacts(case_id=case.id, title=case.title)
+    facts.first_activity = facts.first_activity or case.first_activity
+    facts.detected = facts.detected or case.detected
+    facts.contained = facts.contained or case.contained
+    if not facts.timeline:
+        facts.timeline = [{"time": e.time, "text": e.text} for e in case.entries]
+    if affected is not None and not (facts.affected.confirmed or facts.affected.possible):
+        facts.affected = affected
+    return facts

@@ -141,6 +141,19 @@ class _Form:
         if label not in self.missing:
             self.missing.append(label)
 
+    def document(self, facts: IncidentFacts, now: datetime, **parts: Any) -> Document:
+        """The document of this form: its fields and what is missing, for the facts' case and company,
+        with the deadlines judged as of ``now``; ``parts`` give the rest (kind, title, addressee, …)."""
+        return Document(
+            lang=self.lang,
+            case_id=facts.case_id,
+            as_of=now,
+            sender=facts.company,
+            fields=self.fields,
+            missing=self.missing,
+            **parts,
+        )
+
 
 def fmt_dt(moment: datetime | None, lang: str, zone: str = "JP") -> str | None:
     if moment is None:
@@ -518,17 +531,13 @@ def _appi_report(facts: IncidentFacts, lang: Lang, now: datetime, *, final: bool
                 "reportable.",
             )
         )
-    return Document(
+    return form.document(
+        facts,
+        now,
         kind="ppc_final" if final else "ppc_preliminary",
-        lang=lang,
         title=title,
         addressee=_ppc_addressee(facts, lang),
-        case_id=facts.case_id,
-        as_of=now,
-        sender=facts.company,
         deadlines=[_deadline(facts, deadline)],
-        fields=form.fields,
-        missing=form.missing,
         mandatory=mandatory,
         reasons=reasons,
         notes=notes,
@@ -562,21 +571,17 @@ def entrusted_notice(facts: IncidentFacts, lang: Lang, now: datetime) -> Documen
     for key, ja, en in APPI_ITEMS:
         form.put(_t(lang, ja, en), values[key])
     mandatory, reasons = appi_assessment(facts, lang)
-    return Document(
+    return form.document(
+        facts,
+        now,
         kind="entrusted_notice",
-        lang=lang,
         title=_t(
             lang,
             "個人データの漏えい等に関する委託元への通知",
             "Notice of a personal data breach to the principal",
         ),
         addressee=facts.entrusting_company or missing_text(_t(lang, "委託元", "entrusting business"), lang),
-        case_id=facts.case_id,
-        as_of=now,
-        sender=facts.company,
         deadlines=[_deadline(facts, dl.entrusted_notice(facts.learned_at, lang))],
-        fields=form.fields,
-        missing=form.missing,
         mandatory=mandatory,
         reasons=reasons,
         notes=[
@@ -702,17 +707,13 @@ def _mic_report(facts: IncidentFacts, lang: Lang, now: datetime, *, detailed: bo
     ]
     if detailed:
         notes.append(_t(lang, "様式第50の2による。", "Made on form 50-2 (様式第50の2)."))
-    return Document(
+    return form.document(
+        facts,
+        now,
         kind="mic_detailed" if detailed else "mic_first",
-        lang=lang,
         title=title,
         addressee=addressee,
-        case_id=facts.case_id,
-        as_of=now,
-        sender=facts.company,
         deadlines=[_deadline(facts, deadline)],
-        fields=form.fields,
-        missing=form.missing,
         mandatory=mandatory,
         reasons=reasons,
         notes=notes,
@@ -807,19 +808,15 @@ def gdpr_art33(facts: IncidentFacts, lang: Lang, now: datetime) -> Document:
     ):
         form.put(_t(lang, "遅延の理由", "Reasons for the delay"), facts.extra.get("delay_reasons"))
     authority = facts.extra.get("supervisory_authority")
-    return Document(
+    return form.document(
+        facts,
+        now,
         kind="gdpr_art33",
-        lang=lang,
         title=_t(
             lang, "個人データ侵害の通知（GDPR 33条）", "Notification of a personal data breach (GDPR Art. 33)"
         ),
         addressee=authority or _t(lang, "主任監督機関", "Lead supervisory authority"),
-        case_id=facts.case_id,
-        as_of=now,
-        sender=facts.company,
         deadlines=[deadline],
-        fields=form.fields,
-        missing=form.missing,
         mandatory=bool(facts.eu_residents) if facts.eu_residents is not None else None,
         reasons=[
             _t(
@@ -872,17 +869,13 @@ def gdpr_art34(facts: IncidentFacts, lang: Lang, now: datetime) -> Document:
             if high_risk
             else _t(lang, "高いリスクなしと判断", "judged not to be a high risk")
         ]
-    return Document(
+    return form.document(
+        facts,
+        now,
         kind="gdpr_art34",
-        lang=lang,
         title=_t(lang, "個人データ侵害に関するお知らせ", "Notice of a personal data breach"),
         addressee=_t(lang, "影響を受けた本人各位", "To the people affected"),
-        case_id=facts.case_id,
-        as_of=now,
-        sender=facts.company,
         deadlines=[],
-        fields=form.fields,
-        missing=form.missing,
         mandatory=mandatory,
         reasons=reasons,
         notes=[
@@ -949,21 +942,17 @@ def sec_8k_105(facts: IncidentFacts, lang: Lang, now: datetime) -> Document:
             True,
             [_t(lang, "重要なサイバーセキュリティインシデントと判断", "determined material")],
         )
-    return Document(
+    return form.document(
+        facts,
+        now,
         kind="sec_8k_105",
-        lang=lang,
         title=_t(
             lang,
             "Form 8-K Item 1.05（重要なサイバーセキュリティインシデント）",
             "Form 8-K Item 1.05: Material Cybersecurity Incidents",
         ),
         addressee=_t(lang, "米国証券取引委員会（EDGAR）", "U.S. Securities and Exchange Commission (EDGAR)"),
-        case_id=facts.case_id,
-        as_of=now,
-        sender=facts.company,
         deadlines=[_deadline(facts, dl.sec_8k(facts.materiality_at, lang))],
-        fields=form.fields,
-        missing=form.missing,
         mandatory=mandatory,
         reasons=reasons,
         notes=[
@@ -1013,17 +1002,13 @@ def _notice(
         form.put(_t(lang, ja, en), values[key])
     form.put(_t(lang, "お問合せ窓口", "Contact"), facts.contact)
     mandatory, reasons = appi_assessment(facts, lang)
-    return Document(
+    return form.document(
+        facts,
+        now,
         kind=kind,
-        lang=lang,
         title=_t(lang, "個人情報の漏えい等に関するお知らせ", "Notice of a personal data breach"),
         addressee=recipient or _t(lang, "本人各位", "To the people affected"),
-        case_id=facts.case_id,
-        as_of=now,
-        sender=facts.company,
         recipient=recipient,
-        fields=form.fields,
-        missing=form.missing,
         mandatory=mandatory,
         reasons=reasons,
         notes=[
@@ -1124,16 +1109,12 @@ def public_notice(facts: IncidentFacts, lang: Lang, now: datetime) -> Document:
                 "whether individual notice is difficult is not recorded",
             ),
         ]
-    return Document(
+    return form.document(
+        facts,
+        now,
         kind="public_notice",
-        lang=lang,
         title=_t(lang, "個人情報の漏えい等に関するお知らせ", "Notice of a personal data breach"),
         addressee=_t(lang, "公表（当社ウェブサイト等）", "Public announcement"),
-        case_id=facts.case_id,
-        as_of=now,
-        sender=facts.company,
-        fields=form.fields,
-        missing=form.missing,
         mandatory=mandatory,
         reasons=reasons,
         notes=[

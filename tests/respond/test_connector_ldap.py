@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import signal
 import socket
@@ -22,6 +21,7 @@ from ldap3.core.exceptions import LDAPInvalidCredentialsResult
 
 from sekimori.respond.actions import Action, ActionKind, ConnectorError, Outcome, Plan
 from sekimori.respond.connectors.ldap import LdapConnector
+from tests.servers import free_port, server_missing
 
 BASE = "dc=example,dc=test"
 PEOPLE = f"ou=people,{BASE}"
@@ -52,19 +52,6 @@ class Slapd:
             "password_drop_dir": str(self.drop_dir),
             **over,
         }
-
-
-def _unavailable(message: str) -> None:
-    # CI installs slapd and sets SEKIMORI_REQUIRE_SERVERS=1: there a missing server is a failure.
-    if os.environ.get("SEKIMORI_REQUIRE_SERVERS") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _ldif() -> str:
@@ -103,7 +90,9 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
     slapadd = shutil.which("slapadd") or shutil.which("slapadd", path="/usr/sbin")
     schema = next((d for d in SCHEMA_DIRS if Path(d, "inetorgperson.schema").exists()), None)
     if not binary or not slapadd or not schema:
-        _unavailable("slapd, slapadd or the OpenLDAP schema files are not installed (apt-get install slapd)")
+        server_missing(
+            "slapd, slapadd or the OpenLDAP schema files are not installed (apt-get install slapd)"
+        )
     assert binary and slapadd and schema
     modules = next((d for d in MODULE_DIRS if Path(d, "ppolicy.so").exists()), None)
     root = tmp_path_factory.mktemp("slapd")
@@ -127,7 +116,7 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
         pytest.fail(f"slapadd failed: {run.stderr.strip()}")
     proc, url = None, ""
     for _ in range(5):  # the free port can be taken between the probe and slapd's bind: try another
-        port = _free_port()
+        port = free_port()
         url = f"ldap://127.0.0.1:{port}"
         # -d 0: stay in the foreground, so the fixture owns the process and can stop it
         proc = subprocess.Popen(
@@ -342,7 +331,7 @@ def test_revoke_sessions_sets_pwdreset(slapd: Slapd) -> None:
 
 
 def test_server_down(slapd: Slapd) -> None:
-    url = f"ldap://127.0.0.1:{_free_port()}"
+    url = f"ldap://127.0.0.1:{free_port()}"
     conn = LdapConnector(slapd.settings(url=url, timeout="2"))
     with pytest.raises(ConnectorError) as err:
         conn.plan(Action(ActionKind.disable_account, "bob"))

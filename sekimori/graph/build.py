@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -342,34 +342,22 @@ def graph_from_store(store: Store, model: GroupModel) -> GroupGraph:
 
 
 def _model_nodes(b: _Builder, model: GroupModel) -> None:
-    b.nodes(
-        "organisation",
-        [o.id for o in model.organisations],
-        [o.name for o in model.organisations],
-        [o.id for o in model.organisations],
-    )
-    b.nodes(
-        "realm", [r.id for r in model.realms], [r.name for r in model.realms], [r.owner for r in model.realms]
-    )
-    creds = [(org, r) for r in model.realms for org in r.shared_by]
+    # Each section's items by id and name, with the field naming the organisation they belong to.
+    sections: list[tuple[str, Sequence[Any], str]] = [
+        ("organisation", model.organisations, "id"),
+        ("realm", model.realms, "owner"),
+        ("zone", model.zones, "org"),
+        ("system", model.systems, "owner"),
+        ("data_store", model.data_stores, "owner"),
+    ]
+    for kind, items, org in sections:
+        b.nodes(kind, [i.id for i in items], [i.name for i in items], [getattr(i, org) for i in items])
+    creds = [(org_id, r) for r in model.realms for org_id in r.shared_by]
     b.nodes(
         "credential",
         [f"{o}@{r.id}" for o, r in creds],
         [f"{o} accounts in {r.name}" for o, r in creds],
         [o for o, _ in creds],
-    )
-    b.nodes("zone", [z.id for z in model.zones], [z.name for z in model.zones], [z.org for z in model.zones])
-    b.nodes(
-        "system",
-        [s.id for s in model.systems],
-        [s.name for s in model.systems],
-        [s.owner for s in model.systems],
-    )
-    b.nodes(
-        "data_store",
-        [d.id for d in model.data_stores],
-        [d.name for d in model.data_stores],
-        [d.owner for d in model.data_stores],
     )
 
 

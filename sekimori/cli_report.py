@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sekimori.cli_common import console, emit, fail, load_model_or_fail
+from sekimori.cli_respond import DEFAULT_DB, DbOption, case_scope, load_case
 from sekimori.report import IncidentFacts, load_facts, produce_reports
 from sekimori.report.kinds import KINDS as REPORT_KINDS
 from sekimori.report.kinds import applicable
@@ -62,9 +63,7 @@ def build_command(
     case: Annotated[
         str | None, typer.Option(help="Fill the facts from this case (milestones, timeline).")
     ] = None,
-    db: Annotated[str, typer.Option("--db", envvar="SEKIMORI_CASES", help="Case database URL.")] = (
-        "sqlite:///sekimori-cases.db"
-    ),
+    db: DbOption = DEFAULT_DB,
     store: Annotated[
         Path | None, typer.Option("--store", "-s", help="With --case and --model: count the affected people.")
     ] = None,
@@ -109,20 +108,14 @@ def _from_case(
     case_id: str, db: str, base: IncidentFacts | None, store: Path | None, model: Path | None
 ) -> IncidentFacts:
     from sekimori.report.facts import facts_from_case
-    from sekimori.respond.cases import CaseError, CaseStore
 
-    try:
-        with CaseStore(db) as cases:
-            case = cases.get(case_id)
-    except CaseError as exc:
-        raise fail(str(exc)) from exc
+    case = load_case(db, case_id)
     affected = None
     if store is not None and model is not None and case.scope:
         from sekimori.report.affected import affected_from_store
-        from sekimori.respond.scope import Scope
         from sekimori.store import Store
 
-        affected = affected_from_store(Store(store), load_model_or_fail(model), Scope.from_dict(case.scope))
+        affected = affected_from_store(Store(store), load_model_or_fail(model), case_scope(case))
     return facts_from_case(case, base, affected)
 
 
@@ -131,27 +124,16 @@ def affected_command(
     case_id: str,
     store: Annotated[Path, typer.Option("--store", "-s", envvar="SEKIMORI_STORE", help="Store directory.")],
     model: Annotated[Path, typer.Option("--model", "-m", envvar="SEKIMORI_MODEL", help="Group model YAML.")],
-    db: Annotated[str, typer.Option("--db", envvar="SEKIMORI_CASES", help="Case database URL.")] = (
-        "sqlite:///sekimori-cases.db"
-    ),
+    db: DbOption = DEFAULT_DB,
     json_out: JsonOption = False,
 ) -> None:
     """People affected in a case: confirmed (their data was read) and possibly exposed (reachable in the
     scope), per category, each person once."""
     from sekimori.report.affected import affected_from_store
-    from sekimori.respond.cases import CaseError, CaseStore
-    from sekimori.respond.scope import Scope
     from sekimori.store import Store
 
     group = load_model_or_fail(model)
-    try:
-        with CaseStore(db) as cases:
-            case = cases.get(case_id)
-    except CaseError as exc:
-        raise fail(str(exc)) from exc
-    if not case.scope:
-        raise fail(f"{case_id} has no scope yet: run `sekimori case scope {case_id} --store …` first")
-    count = affected_from_store(Store(store), group, Scope.from_dict(case.scope))
+    count = affected_from_store(Store(store), group, case_scope(load_case(db, case_id)))
     if json_out:
         emit(count.to_dict())
         return

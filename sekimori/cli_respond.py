@@ -65,6 +65,26 @@ def _cases(db: str) -> CaseStore:
 _emit = emit
 
 
+def _case(cases: CaseStore, case_id: str) -> Case:
+    try:
+        return cases.get(case_id)
+    except CaseError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def load_case(db: str, case_id: str) -> Case:
+    """The case, or a clear error (an unknown case, a database that cannot be opened)."""
+    with _cases(db) as cases:
+        return _case(cases, case_id)
+
+
+def case_scope(case: Case) -> Scope:
+    """The case's scope, or a clear error saying how to get it."""
+    if not case.scope:
+        raise _fail(f"{case.id} has no scope yet: run `sekimori case scope {case.id} --store …` first")
+    return Scope.from_dict(case.scope)
+
+
 def _store_alerts(store: Path, ids: list[str] | None = None) -> list[dict[str, Any]]:
     from sekimori.store import Store
 
@@ -143,11 +163,8 @@ def list_command(db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> Non
 def show_command(case_id: str, db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
     """A case: its alerts, entries and containment actions."""
     with _cases(db) as cases:
-        try:
-            case = cases.get(case_id)
-            actions = cases.actions(case_id)
-        except CaseError as exc:
-            raise _fail(str(exc)) from exc
+        case = _case(cases, case_id)
+        actions = cases.actions(case_id)
     if json_out:
         _emit(_case_dict(case, actions))
         return
@@ -193,10 +210,7 @@ def scope_command(
     """Follow the case's compromised accounts and hosts through the store; keep the scope in the case."""
     group = _load_model(model)
     with _cases(db) as cases:
-        try:
-            case = cases.get(case_id)
-        except CaseError as exc:
-            raise _fail(str(exc)) from exc
+        case = _case(cases, case_id)
         alerts = _store_alerts(store, [a.alert_id for a in case.alerts])
         from sekimori.store import Store
 
@@ -237,13 +251,7 @@ def contain_command(
     configured) the exact changes, as a dry-run. With --propose the plans are stored for approval."""
     group = _load_model(model)
     with _cases(db) as cases:
-        try:
-            case = cases.get(case_id)
-        except CaseError as exc:
-            raise _fail(str(exc)) from exc
-        if not case.scope:
-            raise _fail(f"{case_id} has no scope yet: run `sekimori case scope {case_id} --store …` first")
-        proposals = propose_containment(Scope.from_dict(case.scope), group)
+        proposals = propose_containment(case_scope(_case(cases, case_id)), group)
         rows = []
         for p in proposals:
             row: dict[str, Any] = {"action": p.action.to_dict(), "connector": p.connector}

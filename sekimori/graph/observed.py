@@ -62,51 +62,77 @@ HOST_SCHEMA = pa.schema(
     ]
 )
 
-_IGNORED = ("ANONYMOUS LOGON", "SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "DWM-1", "UMFD-0", "-", "")
-_LOOPBACK = ("127.0.0.1", "::1", "localhost", "-")
+# Principals that are the system itself, and addresses that are the host itself: not movement.
+IGNORED_PRINCIPALS = (
+    "ANONYMOUS LOGON",
+    "SYSTEM",
+    "LOCAL SERVICE",
+    "NETWORK SERVICE",
+    "DWM-1",
+    "UMFD-0",
+    "-",
+    "",
+)
+LOOPBACK = ("127.0.0.1", "::1", "localhost", "-")
 
-_AGGREGATE_SQL = """
+_LOGON_EVENTS_SQL = """
 WITH logons AS (
-    SELECT e.principal, e.domain, e.principal_sid,
+    SELECT e.time, e.principal, e.domain, e.principal_sid,
            nullif(lower(e.src_host), '') AS src_name, nullif(e.src_host, '') AS src_shown,
            nullif(e.src_ip, '') AS src_ip,
            lower(coalesce(e.target_host, e.host)) AS dst_name, coalesce(e.target_host, e.host) AS dst_shown,
-           e.target_ip AS dst_ip,
-           coalesce(e.logon_type, 0) AS logon_type, e.time
+           e.target_ip AS dst_ip, coalesce(e.logon_type, 0) AS logon_type,
+           e.source_file, e.record_id, e.event_code
     FROM events e
     WHERE e.category = 'authentication' AND e.activity IN ('logon', 'explicit_credentials')
       AND e.outcome IS DISTINCT FROM 'failure'
       AND e.principal IS NOT NULL AND upper(e.principal) NOT IN ({ignored})
       AND NOT ends_with(e.principal, '$')
       AND coalesce(e.target_host, e.host, e.target_ip) IS NOT NULL
-      AND lower(coalesce(e.target_host, e.host, e.target_ip)) NOT IN ({loopback})
+      AND lower(coalesce(e.target_host, e.host, e.target_ip)) NOT IN ({loopback}) {where}
 ),
 ip_names AS (  -- an address the logs pair with exactly one host name
     SELECT src_ip AS ip, min(split_part(src_name, '.', 1)) AS name
     FROM logons WHERE src_ip IS NOT NULL AND src_name IS NOT NULL AND src_ip NOT IN ({loopback})
     GROUP BY src_ip HAVING count(DISTINCT split_part(src_name, '.', 1)) = 1
 )
-SELECT l.principal, l.domain, l.principal_sid,
+SELECT l.time, l.principal, l.domain, l.principal_sid,
        CASE WHEN l.src_ip IN ({loopback}) OR l.src_name IN ({loopback}) THEN NULL
             ELSE coalesce(split_part(l.src_name, '.', 1), n.name, l.src_ip) END AS src,
-       max(CASE WHEN l.src_ip IN ({loopback}) THEN NULL ELSE coalesce(l.src_shown, l.src_ip) END)
-           AS src_label,
-       any_value(l.src_ip) AS src_ip,
-       coalesce(split_part(l.dst_name, '.', 1), l.dst_ip) AS dst,
-       max(coalesce(l.dst_shown, l.dst_ip)) AS dst_label, any_value(l.dst_ip) AS dst_ip,
-       l.logon_type, count(*) AS count, min(l.time) AS first_seen, max(l.time) AS last_seen
+       CASE WHEN l.src_ip IN ({loopback}) THEN NULL ELSE coalesce(l.src_shown, l.src_ip) END AS src_label,
+       l.src_ip, coalesce(split_part(l.dst_name, '.', 1), l.dst_ip) AS dst,
+       coalesce(l.dst_shown, l.dst_ip) AS dst_label, l.dst_ip, l.logon_type,
+       l.source_file, l.record_id, l.event_code
 FROM logons l LEFT JOIN ip_names n ON n.ip = l.src_ip
-GROUP BY ALL
+"""
+
+
+def logon_events_sql(where: str = "") -> str:
+    """The successful logons and explicit-credential uses of ``events``, one row per event, with host
+    keys as in the graph (short name in lower case; an address the logs pair with one name becomes it):
+    time, principal, domain, principal_sid, src, src_label, src_ip, dst, dst_label, dst_ip, logon_type,
+    source_file, record_id, event_code. ``where``: more conditions on ``e`` (starting with AND)."""
+    return _LOGON_EVENTS_SQL.format(
+        ignored=", ".join(f"'{v}'" for v in IGNORED_PRINCIPALS),
+        loopback=", ".join(f"'{v}'" for v in LOOPBACK),
+        where=where,
+    )
+
+
+_AGGREGATE_SQL = """
+SELECT principal, domain, principal_sid, src, max(src_label) AS src_label, any_value(src_ip) AS src_ip,
+       dst, max(dst_label) AS dst_label, any_value(dst_ip) AS dst_ip, logon_type,
+       count(*) AS count, min(time) AS first_seen, max(time) AS last_seen
+FROM ({logons})
+GROUP BY principal, domain, principal_sid, src, dst, logon_type
 """
 
 
 def observed_logons(store: Store, model: GroupModel) -> tuple[pa.Table, pa.Table]:
     """(logons, hosts) seen in ``store``: tables in :data:`LOGON_SCHEMA` and :data:`HOST_SCHEMA`."""
-    quoted = ", ".join(f"'{v}'" for v in _IGNORED)
-    loopback = ", ".join(f"'{v}'" for v in _LOOPBACK)
     con = store.connect()
     try:
-        rows = con.sql(_AGGREGATE_SQL.format(ignored=quoted, loopback=loopback)).to_arrow_table().to_pylist()
+        rows = con.sql(_AGGREGATE_SQL.format(logons=logon_events_sql())).to_arrow_table().to_pylist()
     finally:
         con.close()
     return classify_logons(model, rows)

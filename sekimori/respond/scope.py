@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from sekimori.graph.build import CACHING_LOGON_TYPES, account_key, host_key
+from sekimori.graph.observed import logon_events_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -91,32 +92,14 @@ class Scope:
         }
 
 
-# Successful logons and explicit-credential uses in the window, one row per event, with identity keys
-# computed as in the graph (sekimori.graph.build.host_key / account_key).
+# The observed logons of the window (as the graph sees them), one row per event, with account keys
+# computed as in the graph (sekimori.graph.build.account_key).
 _LOGONS_SQL = """
 CREATE OR REPLACE TEMP TABLE _scope_logons AS
-WITH l AS (
-    SELECT e.time, e.principal, e.domain, e.src_host, e.src_ip, coalesce(e.target_host, e.host) AS dst_name,
-           e.target_ip, coalesce(e.logon_type, 0) AS logon_type, e.source_file, e.record_id, e.event_code
-    FROM events e
-    WHERE e.category = 'authentication' AND e.activity IN ('logon', 'explicit_credentials')
-      AND e.outcome IS DISTINCT FROM 'failure' AND e.time BETWEEN $start AND $end
-      AND e.principal IS NOT NULL AND upper(e.principal) NOT IN ({ignored})
-      AND NOT ends_with(e.principal, '$')
-),
-ip_names AS (
-    SELECT src_ip AS ip, min(split_part(lower(src_host), '.', 1)) AS name FROM l
-    WHERE src_ip IS NOT NULL AND nullif(src_host, '') IS NOT NULL GROUP BY src_ip
-    HAVING count(DISTINCT split_part(lower(src_host), '.', 1)) = 1
-)
-SELECT l.time,
-       {account_key} AS account, coalesce(nullif(l.domain, '') || '\\', '') || l.principal AS account_label,
-       CASE WHEN l.src_ip IN ({loopback}) OR lower(l.src_host) IN ({loopback}) THEN NULL
-            ELSE coalesce(split_part(lower(nullif(l.src_host, '')), '.', 1), n.name, l.src_ip) END AS src,
-       coalesce(split_part(lower(l.dst_name), '.', 1), l.target_ip) AS dst, l.dst_name AS dst_label,
-       l.logon_type, l.source_file, l.record_id, l.event_code, l.src_ip
-FROM l LEFT JOIN ip_names n ON n.ip = l.src_ip
-WHERE lower(coalesce(l.dst_name, l.target_ip, '')) NOT IN ({loopback})
+SELECT l.time, {account_key} AS account,
+       coalesce(nullif(l.domain, '') || '\\', '') || l.principal AS account_label,
+       l.src, l.dst, l.dst_label, l.logon_type, l.source_file, l.record_id, l.event_code, l.src_ip
+FROM ({logons}) l
 """
 
 _ACCOUNT_KEY_SQL = """(CASE
@@ -158,9 +141,6 @@ SELECT e.time, e.host, e.principal, e.domain, e.object, e.database, e.source_fil
 FROM events e WHERE e.category = 'data_access' AND e.time BETWEEN $start AND $end
 """
 
-_IGNORED = ("ANONYMOUS LOGON", "SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "DWM-1", "UMFD-0", "-", "")
-_LOOPBACK = ("127.0.0.1", "::1", "localhost", "-")
-
 
 def scope_from_alerts(
     store: Store,
@@ -185,9 +165,8 @@ def scope_from_alerts(
         params = {"start": window[0], "end": window[1]}
         con.execute(
             _LOGONS_SQL.format(
-                ignored=", ".join(f"'{v}'" for v in _IGNORED),
-                loopback=", ".join(f"'{v}'" for v in _LOOPBACK),
                 account_key=_ACCOUNT_KEY_SQL,
+                logons=logon_events_sql("AND e.time BETWEEN $start AND $end"),
             ),
             params,
         )

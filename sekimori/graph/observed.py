@@ -26,6 +26,8 @@ from sekimori.model.matching import (
 )
 
 if TYPE_CHECKING:
+    import duckdb
+
     from sekimori.model import GroupModel
     from sekimori.store import Store
 
@@ -220,3 +222,38 @@ def classify_logons(model: GroupModel, rows: list[dict[str, Any]]) -> tuple[pa.T
     )
     logons = merged.select(LOGON_SCHEMA.names).cast(LOGON_SCHEMA)
     return logons, pa.Table.from_pylist(list(hosts.values()), schema=HOST_SCHEMA)
+
+
+def register_data_access_keys(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+    """Register ``_ids`` (domain, principal → account key) and ``_names`` (host name or address → host
+    key) for the data-access events between ``$start`` and ``$end``: the distinct identities, keyed in
+    Python by the graph's own functions so that the keys agree exactly; the events stay in DuckDB."""
+    from sekimori.graph.build import account_key, host_key  # build imports this module's schemas
+    ids = con.execute(
+        "SELECT DISTINCT domain, principal FROM events WHERE category = 'data_access' "
+        "AND time BETWEEN $start AND $end AND principal IS NOT NULL",
+        params,
+    ).fetchall()
+    con.register(
+        "_ids",
+        pa.Table.from_pylist(
+            [
+                {"domain": d, "principal": p, "key": account_key(f"{d}\\{p}" if d and d != "-" else p)}
+                for d, p in ids
+            ],
+            schema=pa.schema([("domain", pa.string()), ("principal", pa.string()), ("key", pa.string())]),
+        ),
+    )
+    names = con.execute(
+        "SELECT DISTINCT n FROM (SELECT unnest([host, coalesce(nullif(src_host, ''), nullif(src_ip, ''))]) "
+        "AS n FROM events WHERE category = 'data_access' AND time BETWEEN $start AND $end) "
+        "WHERE n IS NOT NULL",
+        params,
+    ).fetchall()
+    con.register(
+        "_names",
+        pa.Table.from_pylist(
+            [{"name": n, "key": host_key(n)} for (n,) in names],
+            schema=pa.schema([("name", pa.string()), ("key", pa.string())]),
+        ),
+    )

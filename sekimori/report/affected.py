@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from sekimori.graph.build import account_key, glob_like, host_key
+from sekimori.graph.build import glob_like, host_key
+from sekimori.graph.observed import register_data_access_keys
 from sekimori.report.facts import AffectedCount
 
 if TYPE_CHECKING:
@@ -168,45 +169,12 @@ def _register_scope(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
     )
 
 
-def _register_identities(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
-    # The distinct identities of the data-access events, keyed in Python by the scope's own functions
-    # (sekimori.graph.build) so that the keys agree exactly; the events themselves stay in DuckDB.
-    ids = con.execute(
-        "SELECT DISTINCT domain, principal FROM events WHERE category = 'data_access' "
-        "AND time BETWEEN $start AND $end AND principal IS NOT NULL",
-        params,
-    ).fetchall()
-    con.register(
-        "_ids",
-        pa.Table.from_pylist(
-            [
-                {"domain": d, "principal": p, "key": account_key(f"{d}\\{p}" if d and d != "-" else p)}
-                for d, p in ids
-            ],
-            schema=pa.schema([("domain", pa.string()), ("principal", pa.string()), ("key", pa.string())]),
-        ),
-    )
-    names = con.execute(
-        "SELECT DISTINCT n FROM (SELECT unnest([host, coalesce(nullif(src_host, ''), nullif(src_ip, ''))]) "
-        "AS n FROM events WHERE category = 'data_access' AND time BETWEEN $start AND $end) "
-        "WHERE n IS NOT NULL",
-        params,
-    ).fetchall()
-    con.register(
-        "_names",
-        pa.Table.from_pylist(
-            [{"name": n, "key": host_key(n)} for (n,) in names],
-            schema=pa.schema([("name", pa.string()), ("key", pa.string())]),
-        ),
-    )
-
-
 def _find_reads(con: duckdb.DuckDBPyConnection, model: GroupModel, scope: Scope) -> None:
     """Fill the temp table ``_reads``: one row per (read event, entry target) by the scope."""
     params = {"start": scope.window[0], "end": scope.window[1]}
     con.register("_targets", _targets(model))
     _register_scope(con, scope)
-    _register_identities(con, params)
+    register_data_access_keys(con, params)
     con.execute(
         _READS_SQL.format(
             read_commands=", ".join(f"'{c}'" for c in READ_COMMANDS),

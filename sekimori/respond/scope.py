@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from sekimori.graph.build import CACHING_LOGON_TYPES, account_key, host_key
-from sekimori.graph.observed import logon_events_sql
+from sekimori.graph.observed import logon_events_sql, register_data_access_keys
 
 if TYPE_CHECKING:
     import duckdb
@@ -136,9 +136,21 @@ SELECT 'host', c.key, c.label, c.since, to_json(c.cause) FROM host_via_account c
 LEFT JOIN _hosts h ON h.key = c.key WHERE h.key IS NULL OR c.since < h.since
 """
 
+# The data-access events of the window by a compromised account, or on a compromised host, after its
+# compromise: one row per (object, host, cause) with the first such event. The account wins over the
+# host when both are compromised.
 _DATA_ACCESS_SQL = """
-SELECT e.time, e.host, e.principal, e.domain, e.object, e.database, e.source_file, e.record_id
-FROM events e WHERE e.category = 'data_access' AND e.time BETWEEN $start AND $end
+SELECT e.object, n.key AS host, coalesce(a.key, h.key) AS cause, a.key IS NOT NULL AS by_account,
+       min(e.time) AS time, arg_min(e.source_file, e.time) AS source_file,
+       arg_min(e.record_id, e.time) AS record_id
+FROM events e
+LEFT JOIN _ids i ON i.domain IS NOT DISTINCT FROM e.domain AND i.principal IS NOT DISTINCT FROM e.principal
+LEFT JOIN _names n ON n.name = e.host
+LEFT JOIN _accounts a ON a.key = i.key AND e.time >= a.since
+LEFT JOIN _hosts h ON h.key = n.key AND e.time >= h.since
+WHERE e.category = 'data_access' AND e.time BETWEEN $start AND $end
+  AND (a.key IS NOT NULL OR h.key IS NOT NULL)
+GROUP BY ALL
 """
 
 
@@ -290,20 +302,12 @@ def _data_stores(
             touch(
                 d.id, d.name, host.since, f"{d.name}: lives on compromised host {host.label}", host.evidence
             )
+    con.register("_hosts", _table(hosts))
+    con.register("_accounts", _table(accounts))
+    register_data_access_keys(con, params)
     for row in con.sql(_DATA_ACCESS_SQL, params=params).to_arrow_table().to_pylist():
-        who = account_key(
-            f"{row['domain']}\\{row['principal']}" if row["domain"] else (row["principal"] or "")
-        )
-        where = host_key(row["host"] or "")
-        by_account = accounts.get(who)
-        on_host = hosts.get(where)
-        cause: Scoped | None = None
-        if by_account is not None and row["time"] >= by_account.since:
-            cause = by_account
-        elif on_host is not None and row["time"] >= on_host.since:
-            cause = on_host
-        if cause is None:
-            continue
+        cause = accounts[row["cause"]] if row["by_account"] else hosts[row["cause"]]
+        where = row["host"]
         for d in model.data_stores:
             tables = [t for pd in d.personal_data for t in pd.tables]
             paths = [p for pd in d.personal_data for p in pd.paths]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -33,7 +35,7 @@ from sekimori.cli_paths import paths_app
 from sekimori.cli_report import report_app
 from sekimori.cli_respond import audit_app, case_app
 from sekimori.ingest.base import readers as registered_readers
-from sekimori.store import Store, StoreError
+from sekimori.store import QueryRefused, Store, StoreError
 from sekimori.store.store import iter_input_files
 
 app = typer.Typer(
@@ -55,6 +57,22 @@ StoreOption = Annotated[
     typer.Option("--store", "-s", envvar="SEKIMORI_STORE", help="Store directory.", show_default=True),
 ]
 DEFAULT_STORE = Path("sekimori-store")
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="Seconds to wait while another process writes to the store (0: refuse at once).",
+        min=0,
+    ),
+]
+DEFAULT_WAIT = 600.0
+
+
+def _writer(store: Path, wait: float) -> Store:
+    """The store opened for writing: one writer at a time; waiting for another is said once."""
+    return Store(
+        store, lock_wait=wait, on_wait=lambda message: console.print(f"[yellow]{escape(message)}[/]")
+    )
 
 
 class OutputFormat(StrEnum):
@@ -66,7 +84,6 @@ class OutputFormat(StrEnum):
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
     return fail(message, code)
-    return typer.Exit(code)
 
 
 @app.command()
@@ -78,12 +95,13 @@ def ingest(
     workers: Annotated[
         int | None, typer.Option(help="Processes reading files (default: one per CPU for large runs).")
     ] = None,
+    wait: WaitOption = DEFAULT_WAIT,
 ) -> None:
     """Read logs into the store. Bad records are quarantined; the run always finishes."""
     if reader is not None and reader not in registered_readers():
         raise _fail(f"unknown reader {reader!r}; known: {', '.join(registered_readers())}")
     files = list(iter_input_files(paths))
-    st = Store(store)
+    st = _writer(store, wait)
     progress = Progress(
         TextColumn("[bold]ingest[/]"),
         BarColumn(),
@@ -174,6 +192,8 @@ def query(
     st = _open(store)
     try:
         result = st.sql(sql)
+    except QueryRefused as exc:
+        raise _fail(f"query refused: {exc}") from exc
     except duckdb.Error as exc:
         raise _fail(f"query failed: {exc}") from exc
     rows = result.to_pylist()
@@ -231,10 +251,29 @@ def demo(
     if len(rows) > 40:
         out.print(f"[dim]… {len(rows) - 40} more: sekimori alerts --store {store}[/]")
     out.print()
-    _demo_graph(st, model, store)
-    _demo_case(st, model, store)
-    _demo_reports(store)
+    failed = [
+        name
+        for name, part in (
+            ("attack paths", lambda: _demo_graph(st, model, store)),
+            ("case", lambda: _demo_case(st, model, store)),
+            ("reports", lambda: _demo_reports(store)),
+        )
+        if not _demo_part(name, part)
+    ]
     console.print(f'store: {store}   try: sekimori query --store {store} "SELECT * FROM events LIMIT 5"')
+    if failed:
+        raise _fail(f"the demo could not show: {', '.join(failed)} (reasons above)", code=1)
+
+
+def _demo_part(name: str, part: Callable[[], None]) -> bool:
+    """Run one part of the demo; what it cannot produce is named in one line and the rest goes on."""
+    try:
+        part()
+    except Exception as exc:  # the demo must end in a sentence, never a traceback
+        reason = (str(exc).strip().splitlines() or [""])[0][:300]
+        console.print(f"[red]{name}: not produced[/] ({type(exc).__name__}: {escape(reason)})")
+        return False
+    return True
 
 
 def _demo_reports(store: Path) -> None:
@@ -303,13 +342,17 @@ def detect(
         list[str] | None, typer.Option("--only", help="Detector name or source (sigma, boundary, behaviour).")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="YAML with settings per detector.")] = None,
+    wait: WaitOption = DEFAULT_WAIT,
+    json_out: Annotated[bool, typer.Option("--json", help="The runs as one JSON object on stdout.")] = False,
 ) -> None:
-    """Run the detectors over the store; alerts are kept in it (view ``alerts``)."""
+    """Run the detectors over the store; alerts are kept in it (view ``alerts``). The alerts of a
+    detector that does not run (not chosen, or no --model for the boundary rules) are kept as they were."""
     import yaml
 
     from sekimori.detect.run import run_detectors
 
-    st = _open(store)
+    _open(store)
+    st = _writer(store, wait)
     group = load_model_or_fail(model) if model is not None else None
     settings: dict[str, Any] = {}
     if config is not None:
@@ -317,12 +360,24 @@ def detect(
             settings = yaml.safe_load(config.read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise _fail(f"{config}: {exc}") from exc
-    report = run_detectors(st, group, only=only, config=settings)
+    try:
+        report = run_detectors(st, group, only=only, config=settings)
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    if json_out:
+        runs = [asdict(r) | {"seconds": round(r.seconds, 3)} for r in report.runs]
+        print(json.dumps({"store": str(store), "alerts": report.alerts.num_rows, "runs": runs}))
+        return
     table = Table(title=f"detect → {store}")
     for col in ("detector", "source", "alerts", "seconds", "note"):
         table.add_column(col, justify="right" if col in ("alerts", "seconds") else "left")
     for run in report.runs:
-        table.add_row(run.name, run.source, f"{run.alerts:,}", f"{run.seconds:.2f}", run.skipped or "")
+        note = run.skipped or ""
+        if run.skipped:
+            note += (
+                f"; kept its {run.kept:,} alert(s) of an earlier run" if run.kept else "; no earlier alerts"
+            )
+        table.add_row(run.name, run.source, f"{run.alerts:,}", f"{run.seconds:.2f}", note)
     console.print(table)
     _print_alerts(report.alerts.to_pylist()[:30], console)
 
@@ -339,12 +394,13 @@ def watch(
     ticks: Annotated[
         int | None, typer.Option(help="Stop after this many scans (default: run until ^C).")
     ] = None,
+    wait: WaitOption = DEFAULT_WAIT,
 ) -> None:
     """Ingest new and growing files as they land, detect, and print each new alert with its delay."""
     from sekimori.detect.watch import watch as watch_loop
 
     group = load_model_or_fail(model) if model is not None else None
-    st = Store(store)
+    st = _writer(store, wait)
     console.print(f"watching {', '.join(paths)} → {store} every {interval:g} s (Ctrl-C to stop)")
     try:
         for tick in watch_loop(st, paths, group, interval=interval, only=only, max_ticks=ticks):
@@ -361,6 +417,8 @@ def watch(
                 )
     except FileNotFoundError as exc:
         raise _fail(f"{exc}: no such file or folder") from exc
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
     except KeyboardInterrupt:
         console.print("stopped")
 

@@ -167,6 +167,8 @@ def print_reports(target: Console, produced: list[Produced], output: Path) -> No
             escape(pdf.name),
         )
     target.print(table)
+    for problem in dict.fromkeys(x for p in produced for x in p.problems):  # each once, in order
+        target.print(f"[yellow]{escape(problem)}[/]")
 
 
 # --- recurrence-prevention measures and the public progress page ---

@@ -43,6 +43,11 @@ def test_errors_are_clear_and_exit_non_zero(tmp_path):
     store = str(tmp_path / "store")
     runner.invoke(app, ["ingest", EVTX[0], "--store", store])
     result = runner.invoke(app, ["query", "--store", store, "SELECT * FROM no_such_table"])
+    assert result.exit_code == 2
+    assert "query refused: 'no_such_table' is not one of the store's views (events, files, quarantine)" in (
+        " ".join(result.output.split())
+    )
+    result = runner.invoke(app, ["query", "--store", store, "SELECT no_such_column FROM events"])
     assert result.exit_code == 2 and "query failed" in result.output
     result = runner.invoke(app, ["ingest", EVTX[0], "--store", store, "--reader", "nonsense"])
     assert result.exit_code == 2 and "unknown reader" in result.output

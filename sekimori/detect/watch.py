@@ -73,19 +73,22 @@ def watch(
         seen = current
         if changed or ticks == 0:
             tick = WatchTick(started, files=changed)
-            report = store.ingest(changed) if changed else None
-            if report is not None:
-                tick.events, tick.quarantined = report.events, report.quarantined
-            if ticks == 0 or tick.events:
-                alerts = run_detectors(store, model, only=only, config=config).alerts.to_pylist()
-                now = time.time()
-                for alert in alerts:
-                    if alert["alert_id"] in known_alerts:
-                        continue
-                    known_alerts.add(alert["alert_id"])
-                    landed = [current[e["path"]][1] for e in alert["evidence"] or [] if e["path"] in current]
-                    tick.new_alerts.append(alert)
-                    tick.delays.append(now - max(landed) if landed else float("nan"))
+            with store.writer("watch"):  # one tick is one writer; others may write between ticks
+                report = store.ingest(changed) if changed else None
+                if report is not None:
+                    tick.events, tick.quarantined = report.events, report.quarantined
+                if ticks == 0 or tick.events:
+                    alerts = run_detectors(store, model, only=only, config=config).alerts.to_pylist()
+                    now = time.time()
+                    for alert in alerts:
+                        if alert["alert_id"] in known_alerts:
+                            continue
+                        known_alerts.add(alert["alert_id"])
+                        landed = [
+                            current[e["path"]][1] for e in alert["evidence"] or [] if e["path"] in current
+                        ]
+                        tick.new_alerts.append(alert)
+                        tick.delays.append(now - max(landed) if landed else float("nan"))
             tick.seconds = time.time() - started
             yield tick
         ticks += 1

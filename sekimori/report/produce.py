@@ -11,7 +11,7 @@ from typing import Any
 
 from sekimori.report.facts import IncidentFacts
 from sekimori.report.kinds import Document, applicable, build, category_notices
-from sekimori.report.render import render_html, render_json, render_pdf
+from sekimori.report.render import RenderError, render_html, render_json, render_pdf
 
 
 @dataclass
@@ -25,6 +25,7 @@ class Produced:
     mandatory: bool | None
     recipient: str | None = None
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what could not be written, and why
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class Produced:
             "missing": self.missing,
             "mandatory": self.mandatory,
             "notes": self.notes,
+            "problems": self.problems,
         }
 
 
@@ -54,6 +56,9 @@ def produce_reports(
     out_dir.mkdir(parents=True, exist_ok=True)
     chosen = list(kinds) if kinds is not None else applicable(facts)
     produced: list[Produced] = []
+    # A PDF that cannot be rendered on this machine (no pango, no font) is named once; the HTML and JSON of
+    # every report are still written.
+    pdf_problem: str | None = None
     for lang in langs:
         documents: list[Document] = [
             build(kind, facts, lang, now) for kind in chosen if kind != "individual_notice"
@@ -69,8 +74,14 @@ def produce_reports(
             files = [out_dir / f"{stem}.html", out_dir / f"{stem}.json"]
             files[0].write_text(render_html(document, template_dir), encoding="utf-8")
             files[1].write_text(render_json(document), encoding="utf-8")
-            if pdf:
-                files.append(render_pdf(document, out_dir / f"{stem}.pdf", template_dir))
+            problems: list[str] = []
+            if pdf and pdf_problem is None:
+                try:
+                    files.append(render_pdf(document, out_dir / f"{stem}.pdf", template_dir))
+                except RenderError as exc:
+                    pdf_problem = str(exc)
+            if pdf and pdf_problem is not None:
+                problems.append(f"PDF not written: {pdf_problem}")
             produced.append(
                 Produced(
                     kind=document.kind,
@@ -82,6 +93,7 @@ def produce_reports(
                     mandatory=document.mandatory,
                     recipient=document.recipient,
                     notes=list(document.notes),
+                    problems=problems,
                 )
             )
     if facts.measures:

@@ -5,14 +5,17 @@ The templates are looked up in the company's ``template_dir`` first, then in the
 every value from the facts is escaped.
 
 The PDF is WeasyPrint's (it lays out the same HTML and CSS with pango and embeds a subset of each font
-used). Japanese needs a Japanese font on the machine: ``SEKIMORI_PDF_FONT`` if set, else one fontconfig
-lists for ``:lang=ja``, else a known path (Debian's ``fonts-ipaexfont-gothic`` or ``fonts-noto-cjk``). The
-font is declared with ``@font-face`` from its file, so the PDF never silently falls back to a font without
-the glyphs (blank boxes); without one, :class:`FontNotFoundError` says what to install.
+used). The Japanese font comes with the Python install: IPAexGothic, carried (with the IPA Font License) by
+the ``matplotlib-fontja`` dependency, so a machine with only Python renders the same PDF as any other.
+``SEKIMORI_PDF_FONT`` overrides it; if that package were missing, a font fontconfig lists for ``:lang=ja``
+or a known system path is used. The font is declared with ``@font-face`` from its file, so the PDF never
+silently falls back to a font without the glyphs (blank boxes); without one, :class:`FontNotFoundError`
+says what to do.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -123,6 +126,19 @@ def _has_glyphs(path: Path) -> bool:
         return False
 
 
+def bundled_font() -> Path | None:
+    """IPAexGothic as installed from PyPI with ``matplotlib-fontja`` (found without importing it: its
+    import would reconfigure matplotlib for the whole process)."""
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / "fonts" / "ipaexg.ttf"
+        if path.is_file():
+            return path
+    return None
+
+
 def _fontconfig_candidates() -> list[Path]:
     fc_list = shutil.which("fc-list")
     if fc_list is None:
@@ -150,8 +166,8 @@ def _fontconfig_candidates() -> list[Path]:
 
 
 def find_japanese_font() -> Path:
-    """A font file with Japanese glyphs: ``$SEKIMORI_PDF_FONT``, else fontconfig's ``:lang=ja`` list, else
-    the known paths."""
+    """A font file with Japanese glyphs: ``$SEKIMORI_PDF_FONT``, else the one installed with sekimori, else
+    fontconfig's ``:lang=ja`` list, else the known paths."""
     override = os.environ.get(FONT_ENV)
     if override:
         path = Path(override)
@@ -161,6 +177,9 @@ def find_japanese_font() -> Path:
             raise FontNotFoundError(f"{FONT_ENV}={override}: the font has no Japanese glyphs ({SAMPLE})")
         return path
     seen: set[Path] = set()
+    bundled = bundled_font()
+    if bundled is not None and _has_glyphs(bundled):
+        return bundled
     for path in [*_fontconfig_candidates(), *map(Path, KNOWN_FONTS)]:
         if path in seen or not path.is_file():
             continue
@@ -168,9 +187,9 @@ def find_japanese_font() -> Path:
         if _has_glyphs(path):
             return path
     raise FontNotFoundError(
-        "no Japanese font found for the PDF (fontconfig lists none for :lang=ja and none of the known paths "
-        "exists). Install one, e.g. `apt-get install fonts-ipaexfont-gothic` or `apt-get install "
-        f"fonts-noto-cjk`, or set {FONT_ENV}=/path/to/font.ttf"
+        "no Japanese font found for the PDF: the font installed with sekimori (package matplotlib-fontja) "
+        "is missing, fontconfig lists none for :lang=ja and none of the known paths exists. Reinstall "
+        f"sekimori (`pip install -e .`), or set {FONT_ENV}=/path/to/font.ttf"
     )
 
 

@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import tempfile
 import time
 import uuid
 import zipfile
@@ -42,6 +43,9 @@ import pyarrow.parquet as pq
 from sekimori.ingest.base import Quarantine, Reader, detect, get_reader
 from sekimori.ingest.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA
 from sekimori.ingest.source import Source, SourceError, expand
+from sekimori.store.errors import StoreError
+from sekimori.store.lock import writer_lock
+from sekimori.store.readonly import check_read_only
 
 SEGMENT_ROWS = 1_000_000  # commit a segment once it holds this many events (at a file boundary)
 ROW_GROUP_ROWS = 128 * 1024
@@ -49,10 +53,6 @@ ROW_GROUP_ROWS = 128 * 1024
 ROW_GROUP_BYTES = 48 * 1024 * 1024
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 1
-
-
-class StoreError(Exception):
-    """The store cannot be used (not a store, unwritable, …)."""
 
 
 @dataclass
@@ -238,13 +238,36 @@ def _fsync_dir(path: Path) -> None:
 class Store:
     """A sekimori event store in ``root`` (created on first ingest)."""
 
-    def __init__(self, root: str | Path, segment_rows: int | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        segment_rows: int | None = None,
+        *,
+        lock_wait: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        """``lock_wait``: how long a write waits for another process writing to the same store (None: as
+        long as it takes, 0: refuse at once); ``on_wait`` is told, once, that it waits and for whom."""
         self.root = Path(root)
+        self.lock_wait = lock_wait
+        self.on_wait = on_wait
         self.segments_dir = self.root / "segments"
         env_rows = os.environ.get("SEKIMORI_SEGMENT_ROWS")
         self.segment_rows = segment_rows or (int(env_rows) if env_rows else SEGMENT_ROWS)
 
     # ---- writing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self, command: str) -> Iterator[None]:
+        """Hold the store's one-writer lock (see :mod:`sekimori.store.lock`); re-entrant in a thread."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{self.root}: exists and is not a directory")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.root}: cannot create the store: {exc.strerror or exc}") from exc
+        with writer_lock(self.root, command, self.lock_wait, self.on_wait):
+            yield
 
     def _prepare(self) -> None:
         if self.root.exists() and not self.root.is_dir():
@@ -269,8 +292,20 @@ class Store:
 
         ``workers``: processes reading files in parallel (default: one per CPU when the run is large
         enough to repay starting them, else 1). Hashing, de-duplication, writing and the commits stay
-        in this process, so parallel runs keep the same guarantees.
+        in this process, so parallel runs keep the same guarantees. The run holds the store's writer
+        lock from its first decision (which files are new) to its last commit.
         """
+        with self.writer("ingest"):
+            return self._ingest(paths, reader=reader, progress=progress, workers=workers)
+
+    def _ingest(
+        self,
+        paths: Iterable[str],
+        *,
+        reader: str | None,
+        progress: ProgressCallback | None,
+        workers: int | None,
+    ) -> IngestReport:
         self._prepare()
         started = time.perf_counter()
         report = IngestReport()
@@ -369,12 +404,13 @@ class Store:
         ``connect()`` shows it as a view of that name."""
         if not name.isidentifier():
             raise StoreError(f"{name!r} is not a valid table name")
-        folder = self.root / "tables"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{name}.parquet"
-        tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
-        pq.write_table(table, tmp, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL)
-        os.replace(tmp, target)  # readers see the old table or the new one, never half of one
+        with self.writer(f"put_table {name}"):
+            folder = self.root / "tables"
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{name}.parquet"
+            tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+            pq.write_table(table, tmp, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL)
+            os.replace(tmp, target)  # readers see the old table or the new one, never half of one
         return target
 
     def tables(self) -> dict[str, Path]:
@@ -384,11 +420,12 @@ class Store:
     def quarantine_files(self) -> list[str]:
         return [str(p) for seg in self.segments() for p in sorted(seg.glob("quarantine.parquet"))]
 
-    def connect(self, sandbox: bool = False) -> duckdb.DuckDBPyConnection:
+    def connect(self, sandbox: bool = False, scratch: str | None = None) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the views ``events``, ``quarantine`` and ``files``.
 
         ``sandbox``: the connection may read the store's files and nothing else (no other files, no
-        writes, no extensions, no network); for SQL that comes from a user.
+        writes, no extensions, no network); for SQL that comes from a user. ``scratch``: a private folder for
+        DuckDB's spill files (without one, a sandboxed connection does not spill).
         """
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
@@ -416,20 +453,37 @@ class Store:
             if name not in ("events", "quarantine", "files"):
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{_sql_str(path)}')")
         if sandbox:
-            root = str(self.root.resolve()).replace("'", "''")
-            con.execute(f"SET allowed_directories = ['{root}/']")
+            # Only the folders holding the store's data (not the store's root, where a case database or
+            # the lock live); DuckDB's spill files in a private folder, not the working directory.
+            folders = [self.segments_dir, self.root / "tables"]
+            allowed = ", ".join(f"'{_sql_str(str(f.resolve()))}/'" for f in folders)
+            con.execute(f"SET temp_directory = '{_sql_str(scratch or '')}'")  # '': no spilling at all
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute(f"SET allowed_directories = [{allowed}]")
             con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")  # the query cannot undo the two settings above
+            con.execute("SET lock_configuration = true")  # the query cannot undo the settings above
         return con
 
     def sql(self, query: str, sandbox: bool = True) -> pa.Table:
-        """Run one query over the store's views (by default sandboxed: it can read the store only)."""
-        con = self.connect(sandbox=sandbox)
-        try:
-            relation = con.sql(query)
-            return relation.to_arrow_table() if relation is not None else pa.table({})
-        finally:
-            con.close()
+        """Run one query over the store's views. ``sandbox`` (the default; always for SQL from a user): the
+        query must be one SELECT over the views (see :mod:`sekimori.store.readonly`) and runs on a
+        connection that can read the store's data and write nothing."""
+        with tempfile.TemporaryDirectory(prefix="sekimori-query-") as scratch:  # mode 0700: this user only
+            con = self.connect(sandbox=sandbox, scratch=scratch)
+            try:
+                if sandbox:
+                    check_read_only(con, query, self.view_names(con))
+                relation = con.sql(query)
+                return relation.to_arrow_table() if relation is not None else pa.table({})
+            finally:
+                con.close()
+
+    @staticmethod
+    def view_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+        """The views a query may name (those starting with ``_`` are the store's own plumbing)."""
+        rows = con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        return [r[0] for r in rows if not r[0].startswith("_")]
 
     def events(self, where: str | None = None, columns: list[str] | None = None) -> pa.Table:
         cols = ", ".join(columns) if columns else "*"

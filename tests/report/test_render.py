@@ -136,9 +136,10 @@ def test_pdf_in_english(pdf_ready: Path, tmp_path: Path) -> None:
 
 def test_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(render.FONT_ENV, raising=False)
+    monkeypatch.setattr(render, "bundled_font", lambda: None)  # as if matplotlib-fontja were not installed
     monkeypatch.setattr(render, "_fontconfig_candidates", list)
     monkeypatch.setattr(render, "KNOWN_FONTS", (str(tmp_path / "none.ttf"),))
-    with pytest.raises(FontNotFoundError, match="fonts-ipaexfont-gothic"):
+    with pytest.raises(FontNotFoundError, match="matplotlib-fontja"):
         render.find_japanese_font()
     with pytest.raises(RenderError, match="no Japanese font"):
         render_pdf(kinds.build("ppc_final", seed_facts(), "ja", jst(2023, 11, 1)), tmp_path / "x.pdf")

@@ -1,0 +1,146 @@
+"""One writer per store, between real processes: a second ingest (or detect) waits for the first, or
+refuses with a clear error; nothing is doubled, nothing half-written is seen, and a killed writer does not
+leave the store locked.
+
+The oracle for "nothing doubled" is a clean run of the same inputs into a store of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from sekimori.store import Store, StoreBusyError
+from tests.conftest import DATA
+
+SAMPLE = DATA / "windows_json" / "otrf_empire_psexec_sample.zip"
+
+
+def _inputs(folder: Path, files: int = 24, copies: int = 40) -> Path:
+    """Distinct NDJSON files of real OTRF records (each file's records renumbered so no two files share
+    content): enough work that two runs started together overlap."""
+    folder.mkdir()
+    with zipfile.ZipFile(SAMPLE) as z:
+        lines = [json.loads(x) for x in z.read(z.namelist()[0]).splitlines() if x.strip()]
+    for i in range(files):
+        with (folder / f"part-{i:02d}.json").open("w") as fh:
+            for c in range(copies):
+                for n, record in enumerate(lines):
+                    record = dict(record, RecordNumber=(i * copies + c) * 1000 + n)
+                    fh.write(json.dumps(record) + "\n")
+    return folder
+
+
+def _ingest(logs: Path, store: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sekimori.cli", "ingest", str(logs), "--store", str(store), "--json", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its reading workers with it, for the kill below
+    )
+
+
+def _counts(store: Path) -> tuple[int, int, int]:
+    st = Store(store)
+    events, uids = st.connect().execute("SELECT count(*), count(DISTINCT uid) FROM events").fetchone()
+    return events, uids, st.stats()["events"]
+
+
+def test_two_ingests_started_together_store_each_event_once(tmp_path):
+    logs = _inputs(tmp_path / "logs")
+    clean = Store(tmp_path / "clean").ingest([str(logs)])
+    assert clean.events == 24 * 40 * 90
+
+    store = tmp_path / "store"
+    first, second = _ingest(logs, store), _ingest(logs, store)
+    out1, err1 = first.communicate(timeout=600)
+    out2, err2 = second.communicate(timeout=600)
+    assert first.returncode == 0 and second.returncode == 0, err1 + err2
+    assert "Traceback" not in err1 + err2
+    runs = [json.loads(out1), json.loads(out2)]
+    # one run read every file, the other found every file already in the store
+    assert sorted(r["events"] for r in runs) == [0, clean.events]
+    assert sorted(r["skipped"] for r in runs) == [0, 24]
+    assert "waiting for ingest (pid" in err1 + err2
+    assert _counts(store) == (clean.events, clean.events, clean.events)
+
+
+def test_a_second_writer_that_may_not_wait_is_refused_and_the_first_finishes(tmp_path):
+    logs = _inputs(tmp_path / "logs")
+    store = tmp_path / "store"
+    first = _ingest(logs, store)
+    holder = store / ".writer.json"
+    deadline = time.monotonic() + 60
+    while not holder.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = _ingest(logs, store, "--wait", "0")
+    out2, err2 = second.communicate(timeout=120)
+    out1, err1 = first.communicate(timeout=600)
+    assert first.returncode == 0, err1
+    assert second.returncode == 2 and out2 == ""
+    message = " ".join(err2.split())
+    assert f"the store is being written by ingest (pid {first.pid}" in message and "Traceback" not in err2
+    assert _counts(store)[0] == json.loads(out1)["events"] == 24 * 40 * 90
+
+
+def test_a_killed_writer_leaves_no_lock_and_the_rerun_completes(tmp_path):
+    logs = _inputs(tmp_path / "logs")
+    store = tmp_path / "store"
+    first = _ingest(logs, store)
+    deadline = time.monotonic() + 60
+    while not (store / ".writer.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.killpg(first.pid, signal.SIGKILL)  # the writer and its workers, at once
+    first.communicate(timeout=60)
+    again = _ingest(logs, store, "--wait", "0")
+    _out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    assert _counts(store) == (24 * 40 * 90,) * 3
+
+
+def test_detect_waits_for_an_ingest_and_the_library_refuses_when_told_not_to_wait(tmp_path):
+    logs = _inputs(tmp_path / "logs", files=4)
+    store = tmp_path / "store"
+    Store(store).ingest([str(logs)])
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from sekimori.store import Store\n"
+            "with Store(sys.argv[1]).writer('test holder'):\n"
+            "    print('held', flush=True); time.sleep(3)\n",
+            str(store),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    try:
+        refused = Store(store, lock_wait=0)
+        try:
+            refused.put_table("alerts", Store(store).sql("SELECT 1 AS x"))
+        except StoreBusyError as exc:
+            assert "test holder" in str(exc)
+        else:
+            raise AssertionError("a second writer was let in")
+        started = time.monotonic()
+        waited = subprocess.run(
+            [sys.executable, "-m", "sekimori.cli", "detect", "--store", str(store), "--only", "behaviour"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert waited.returncode == 0, waited.stderr
+        assert "waiting for test holder" in " ".join(waited.stderr.split())
+        assert time.monotonic() - started > 1.0  # it could only finish after the holder let go
+    finally:
+        child.wait(timeout=60)
+    assert "alerts" in Store(store).tables()

@@ -78,7 +78,10 @@ def test_affected_from_the_demo_case(tmp_path):
     assert set(count) >= {"confirmed", "possible", "total_confirmed", "total_possible"}
     # the demo's logs show no read of the tables themselves: what the scope reached is 'possible' only,
     # never counted as confirmed
-    assert count["total_confirmed"] + count["total_possible"] > 0
+    assert count["total_confirmed"] == 0 and not any(count["confirmed"].values())
+    # the scope reached the share holding the employee directory (group.yaml: the parent's 130,315
+    # employees), and no other store of personal data
+    assert count["possible"] == {"employee": 130_315} and count["total_possible"] == 130_315
 
 
 def test_errors(tmp_path):

@@ -21,6 +21,7 @@ def test_logs_landing_in_a_watched_folder_become_alerts_and_the_delay_is_reporte
     second = next(ticks)
     assert second.events > 0
     assert {a["rule_id"] for a in second.new_alerts} >= {"boundary.account_from_foreign_host"}
+    assert len(second.delays) == len(second.new_alerts) > 0  # a delay for every alert, each measured
     assert all(0 <= d < 60 for d in second.delays)
 
     shutil.copy(logs["discovery_bloodhound.evtx"], folder)  # user01 onto the parent's DC
@@ -28,6 +29,7 @@ def test_logs_landing_in_a_watched_folder_become_alerts_and_the_delay_is_reporte
     rules = {a["rule_id"] for a in third.new_alerts}
     assert "boundary.first_personal_data_access" in rules
     assert not {a["alert_id"] for a in third.new_alerts} & {a["alert_id"] for a in second.new_alerts}
+    assert len(third.delays) == len(third.new_alerts) > 0
     assert all(0 <= d < 60 for d in third.delays)
     ticks.close()
 

@@ -160,8 +160,13 @@ def test_without_a_model_the_boundary_rules_are_skipped_not_failed(tmp_path):
     store = Store(tmp_path / "store")
     store.ingest([str(DATA / LOGONS)])
     report = run_detectors(store, None, only=["boundary"])
-    (run,) = report.runs
-    assert run.skipped and report.alerts.num_rows == 0
+    runs = {r.name: r.skipped for r in report.runs}
+    assert runs == {
+        "boundary": "needs a group model (--model)",
+        "behaviour": "not chosen (--only)",
+        "sigma": "not chosen (--only)",
+    }
+    assert report.alerts.num_rows == 0
 
 
 @pytest.mark.parametrize("level", ["critical"])
@@ -171,3 +176,44 @@ def test_alerts_are_kept_in_the_store(tmp_path, level):
     run_detectors(store, GroupModel.model_validate(BASE), only=["boundary"])
     rows = store.sql("SELECT level, count(*) AS n FROM alerts GROUP BY level").to_pylist()
     assert {r["level"] for r in rows} >= {level}
+
+
+def _first_reads(tmp_path, paths: list[str] | None) -> set[tuple[str, str]]:
+    """(account, first object) of the first-access alerts on the demo's real logs, with the directory
+    store on the domain controller naming ``paths`` (None: neither paths nor tables)."""
+
+    from sekimori.demo import build_demo_store, demo_model
+
+    store, _ = build_demo_store(tmp_path / "s")
+    model = demo_model()
+    raw = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    (directory,) = [d for d in raw["data_stores"] if d["id"] == "ds-employee-directory"]
+    for pd in directory["personal_data"]:
+        pd.pop("paths", None)
+        if paths is not None:
+            pd["paths"] = paths
+    alerts = run_detectors(store, GroupModel.model_validate(raw), only=["boundary"], save=False).alerts
+    objects = dict(store.connect().execute("SELECT uid, object FROM events").fetchall())
+    found = set()
+    for a in alerts.to_pylist():
+        if a["rule_id"] == "boundary.first_personal_data_access":
+            (evidence,) = a["evidence"]  # the first access only
+            found.add((a["account"], objects[evidence["uid"]]))
+    return found
+
+
+def test_first_access_is_judged_on_the_paths_the_model_names(tmp_path):
+    # In the demo's logs (real, discovery_bloodhound.evtx and others) the affiliate's admin01 and user01
+    # call the DC's \\*\IPC$\samr and \\*\IPC$\srvsvc pipes; nobody but the DC itself touches SYSVOL.
+    assert _first_reads(tmp_path / "a", [r"\\WIN-77LTAPHIQ1R\SYSVOL"]) == set()
+    samr = _first_reads(tmp_path / "b", [r"\\WIN-77LTAPHIQ1R\IPC$\samr"])
+    assert samr == {("admin01", r"\\*\IPC$\samr"), ("user01", r"\\*\IPC$\samr")}
+    # a store that names neither paths nor tables is read by any access to its hosts: the first one each
+    from sekimori.store import Store
+
+    anything = _first_reads(tmp_path / "c", None)
+    earliest = Store(tmp_path / "c" / "s").sql(
+        """SELECT principal, arg_min(object, time) AS object FROM events
+           WHERE category = 'data_access' AND principal IN ('admin01', 'user01') GROUP BY principal"""
+    )
+    assert anything == {(r["principal"], r["object"]) for r in earliest.to_pylist()}

@@ -148,6 +148,7 @@ class BoundaryDetector(Detector):
         con.register("_rules", pa.Table.from_pylist(rules))
         # 3. judge the edges; 4. fetch the evidence events of the edges that alert only
         con.execute(_CLASSIFIED_SQL)
+        con.execute(_SHARE_PATH_MACRO)
         con.execute(_FINDINGS_SQL)
         if not con.sql("SELECT count(*) FROM _findings").fetchall()[0][0]:
             return con.sql("SELECT * FROM _rules WHERE false").to_arrow_table()
@@ -198,6 +199,14 @@ LEFT JOIN _hosts hs ON coalesce(hs.name, '') = coalesce(d.src_host, '')
     AND coalesce(hs.ip, '') = coalesce(d.src_ip, '')
 LEFT JOIN _hosts ht ON coalesce(ht.name, '') = coalesce(d.target, '')
     AND coalesce(ht.ip, '') = coalesce(d.target_ip, '')
+"""
+
+# A file access as the share sees it: the UNC host part dropped, case and separators folded, one leading
+# and no trailing separator, so a 5145 event's share and relative name and a model's UNC path compare as
+# equal; which host holds the share is the store's hosts' business.
+_SHARE_PATH_MACRO = r"""
+CREATE OR REPLACE TEMP MACRO share_path(x) AS
+    '\' || trim(regexp_replace(lower(replace(x, '/', '\')), '^\\\\[^\\]*', ''), '\')
 """
 
 _FINDINGS_SQL = """
@@ -277,12 +286,23 @@ SELECT * EXCLUDE (rn) FROM (
     FROM _classified c
     JOIN model.organisations o ON o.id = c.account_org AND o.kind IN ('affiliate', 'contractor')
     JOIN model.data_stores ds ON
-        EXISTS (SELECT 1 FROM model.data_store_hosts dh WHERE dh.data_store = ds.id
-                AND regexp_matches(c.target, dh.regex))
+        -- a store that names its tables or paths is read through them only (not a pipe or another share
+        -- on the same host); one that names neither is read by any access to its hosts
+        (EXISTS (SELECT 1 FROM model.data_store_hosts dh WHERE dh.data_store = ds.id
+                 AND regexp_matches(c.target, dh.regex))
+         AND NOT EXISTS (SELECT 1 FROM model.personal_data p WHERE p.data_store = ds.id
+                         AND (len(coalesce(p.tables, [])) > 0 OR len(coalesce(p.paths, [])) > 0)))
         OR EXISTS (SELECT 1 FROM model.personal_data p, unnest(coalesce(p.tables, [])) AS t(name)
                    WHERE p.data_store = ds.id AND c.object IS NOT NULL
                      AND (lower(c.object) = lower(t.name)
                           OR ends_with(lower(c.object), '.' || lower(t.name))))
+        OR EXISTS (SELECT 1 FROM model.personal_data p, unnest(coalesce(p.paths, [])) AS t(path)
+                   WHERE p.data_store = ds.id AND c.object IS NOT NULL AND share_path(t.path) <> '\\'
+                     AND (share_path(c.object) = share_path(t.path)
+                          OR starts_with(share_path(c.object), share_path(t.path) || '\\'))
+                     AND (NOT EXISTS (SELECT 1 FROM model.data_store_hosts dh WHERE dh.data_store = ds.id)
+                          OR EXISTS (SELECT 1 FROM model.data_store_hosts dh WHERE dh.data_store = ds.id
+                                     AND regexp_matches(c.target, dh.regex))))
     JOIN (SELECT data_store,
                  string_agg(category || ' ' || records, ', ' ORDER BY category) AS summary,
                  bool_or(secrecy_of_communications OR sensitive) AS special

@@ -312,7 +312,7 @@ def _demo_case(st: Store, model: Any, store: Path) -> None:
 def _demo_graph(st: Store, model: Any, store: Path) -> None:
     """The demo's graph part: the contractor's path, blast radius, choke points, and the separation."""
     from sekimori.cli_paths import print_blast, print_choke, print_paths, print_what_if
-    from sekimori.demo import DEMO_ENTRY, DEMO_SEPARATION, graph_story
+    from sekimori.demo import DEMO_ENTRY, graph_story
 
     story = graph_story(st, model, store / "attack-paths.svg")
     out.rule(f"[bold]attack paths from the contractor ({DEMO_ENTRY})[/]")
@@ -323,9 +323,39 @@ def _demo_graph(st: Store, model: Any, store: Path) -> None:
     print_choke(out, story.choke)
     out.print()
     print_what_if(out, story.separation)
-    verdict = "[green]drops to zero[/]" if story.separation.after.is_zero else "[red]does not drop to zero[/]"
-    out.print(f"separating ({'; '.join(DEMO_SEPARATION)}): the contractor's blast radius {verdict}")
+    _print_separations(story.separations)
     out.print(f"picture: {story.picture}\n")
+
+
+def _print_separations(separations: list[Any]) -> None:
+    """Each change the regulators asked for, alone and together, in a sentence: how many people stay
+    exposed and, if any, the way in that the change leaves open."""
+    table = Table(title="the separations, one at a time and together", title_justify="left")
+    table.add_column("change", overflow="fold")
+    table.add_column("people exposed after", justify="right")
+    table.add_column("people protected", justify="right")
+    for sep in separations:
+        result = sep.result
+        table.add_row(
+            escape(" and ".join(result.changes)),
+            f"{result.after.exposure.total:,}",
+            f"{result.people_protected:,}",
+        )
+    out.print(table)
+    for sep in separations:
+        result = sep.result
+        what = escape(" and ".join(result.changes))
+        if result.after.is_zero:
+            out.print(f"• {what}: the contractor's blast radius [green]drops to zero[/].")
+            continue
+        verb = "changes nothing" if result.people_protected == 0 else "is not enough"
+        out.print(
+            f"• {what} alone [red]{verb}[/]: {result.after.exposure.total:,} people stay exposed.",
+            highlight=False,
+        )
+        if sep.still is not None:
+            hops = " → ".join(escape(h.text) for h in sep.still.hops)
+            out.print(f"  still open: {hops}", highlight=False)
 
 
 def _short_time(value: Any) -> str:

@@ -6,7 +6,7 @@ on the 2023 incident chain (contractor PC → affiliate → shared authenticatio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -70,18 +70,28 @@ DEMO_SEPARATION = ("separate realm example-ad", "block flows affiliate-kr -> par
 
 
 @dataclass
+class Separation:
+    """One what-if of the demo: its blast radius before and after, and, when people are still exposed,
+    the easiest path that remains (what the change alone leaves open)."""
+
+    result: WhatIf
+    still: AttackPath | None
+
+
+@dataclass
 class GraphStory:
     paths: list[AttackPath]
     blast: BlastRadius
     choke: ChokeReport
-    separation: WhatIf
+    separation: WhatIf  # both changes together
     picture: Path
+    separations: list[Separation] = field(default_factory=list)  # each change alone, then together
 
 
 def graph_story(store: Store, model: GroupModel, picture: Path) -> GraphStory:
     """From the contractor's PC: the attack paths, the blast radius, the choke points of the contractor,
-    and the blast radius once the shared realm and the affiliate's flows are separated; drawn to
-    ``picture``."""
+    and the blast radius once the shared realm is separated, once the affiliate's flows are blocked, and
+    once both are (with the path each change alone leaves open); drawn to ``picture``."""
     from sekimori.graph.draw import draw
     from sekimori.graph.views import paths_view
 
@@ -89,9 +99,24 @@ def graph_story(store: Store, model: GroupModel, picture: Path) -> GraphStory:
     blast = blast_radius(graph, DEMO_ENTRY)
     paths = attack_paths(graph, DEMO_ENTRY, k=6)
     choke = choke_points(graph, "org:contractor-kr")
-    separation = what_if(graph, DEMO_ENTRY, list(DEMO_SEPARATION))
+    separations = []
+    for changes in [[c] for c in DEMO_SEPARATION] + [list(DEMO_SEPARATION)]:
+        result = what_if(graph, DEMO_ENTRY, changes)
+        still = (
+            None
+            if result.after.is_zero
+            else next(iter(attack_paths(graph, DEMO_ENTRY, k=1, changes=changes)), None)
+        )
+        separations.append(Separation(result, still))
     draw(paths_view(graph, blast, paths), picture)
-    return GraphStory(paths=paths, blast=blast, choke=choke, separation=separation, picture=picture)
+    return GraphStory(
+        paths=paths,
+        blast=blast,
+        choke=choke,
+        separation=separations[-1].result,
+        picture=picture,
+        separations=separations,
+    )
 
 
 @dataclass

@@ -1,14 +1,15 @@
 """``sekimori case …`` and ``sekimori audit verify``: incident cases, their scope, timeline and containment.
 
-Thin: the work is in :mod:`sekimori.respond`. Who acts is ``--actor`` (or ``SEKIMORI_ACTOR``, else the
-login name); an approval must come from another person than the request. Connector credentials come from
-the environment or the secrets file (``SEKIMORI_SECRETS``), never from the command line.
+Thin: the work is in :mod:`sekimori.respond`. Who acts is the operating-system user running the command
+(its real uid), mapped to a person by the principals file (``SEKIMORI_PRINCIPALS``, see
+:mod:`sekimori.respond.principals`): never a name typed as an option or set in the environment.
+``--actor NAME`` only asserts who you are and is refused when it names someone else. An approval must come
+from another person than the request. Connector credentials come from the environment or the secrets file
+(``SEKIMORI_SECRETS``), never from the command line.
 """
 
 from __future__ import annotations
 
-import getpass
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from sekimori.cli_common import console, emit, fail, load_model_or_fail
 from sekimori.respond.actions import CONNECTORS, ConnectorError
 from sekimori.respond.cases import Case, CaseAlert, CaseError, CaseStore, ContainmentAction, group_alerts
 from sekimori.respond.playbook import Proposal, propose_containment
+from sekimori.respond.principals import Principal, PrincipalError, os_principal, person_key
 from sekimori.respond.scope import Scope, scope_from_alerts
 from sekimori.respond.timeline import Timeline, build_timeline
 
@@ -38,7 +40,11 @@ DbOption = Annotated[
 ]
 DEFAULT_DB = "sqlite:///sekimori-cases.db"
 ActorOption = Annotated[
-    str | None, typer.Option("--actor", envvar="SEKIMORI_ACTOR", help="Who acts (default: login).")
+    str | None,
+    typer.Option(
+        "--actor",
+        help="Who you are, checked against your operating-system login: refused if it names someone else.",
+    ),
 ]
 StoreOption = Annotated[Path, typer.Option("--store", "-s", envvar="SEKIMORI_STORE", help="Store directory.")]
 ModelOption = Annotated[
@@ -50,8 +56,18 @@ JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 _fail = fail
 
 
-def _actor(actor: str | None) -> str:
-    return actor or os.environ.get("SUDO_USER") or getpass.getuser()
+def _actor(claimed: str | None) -> Principal:
+    """The principal of this process (the OS user); ``--actor`` can only repeat it, never change it."""
+    try:
+        who = os_principal()
+    except PrincipalError as exc:
+        raise _fail(str(exc)) from exc
+    if claimed is not None and person_key(claimed) not in who.name_keys():
+        raise _fail(
+            f"--actor {claimed!r}: you are {who.label} (the operating-system user running sekimori); "
+            "who acts is taken from the login, not from an option"
+        )
+    return who
 
 
 def _cases(db: str) -> CaseStore:
@@ -120,27 +136,55 @@ def open_command(
     ] = None,
     source: Annotated[str | None, typer.Option(help="Only alerts of this source (boundary, sigma…).")] = None,
     title: Annotated[str | None, typer.Option(help="Case title.")] = None,
+    new: Annotated[
+        bool, typer.Option("--new", help="Open new cases even for alerts already in a case.")
+    ] = False,
     actor: ActorOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Open cases from the store's alerts: one per group of alerts sharing accounts, hosts or
-    organisations close in time (or one case for the alerts given)."""
+    organisations close in time (or one case for the alerts given). Alerts already in a case are not
+    opened again: a group's new alerts join the case its other alerts are in (--new: new cases)."""
+    who = _actor(actor)
     rows = _store_alerts(store, alert)
     if source:
         rows = [r for r in rows if r["source"] == source]
     if not rows:
         raise _fail("no alerts to open a case from")
     groups = [rows] if alert else group_alerts(rows)
-    opened = []
+    done: list[tuple[Case, int]] = []  # (case, alerts added to it)
     with _cases(db) as cases:
+        cased = {} if new else cases.cases_of_alerts(r["alert_id"] for r in rows)
         for group in groups:
-            name = title or f"{group[0]['title']} ({len(group)} alerts)"
-            opened.append(cases.open_case(name, group, _actor(actor)))
+            fresh = [a for a in group if a["alert_id"] not in cased]
+            if not fresh:
+                continue
+            joined = sorted({cased[a["alert_id"]] for a in group if a["alert_id"] in cased})
+            if joined:
+                cases.add_alerts(joined[0], fresh, who)
+                done.append((cases.get(joined[0]), len(fresh)))
+            else:
+                name = title or f"{group[0]['title']} ({len(group)} alerts)"
+                case = cases.open_case(name, group, who)
+                done.append((case, len(case.alerts)))
+    already = len({r["alert_id"] for r in rows} & set(cased))
     if json_out:
-        _emit([{"id": c.id, "title": c.title, "alerts": len(c.alerts)} for c in opened])
+        _emit(
+            [
+                {"id": c.id, "title": c.title, "alerts": len(c.alerts), "added": n, "new": n == len(c.alerts)}
+                for c, n in done
+            ]
+        )
     else:
-        for c in opened:
-            console.print(f"opened [bold]{c.id}[/]: {escape(c.title)}")
+        for c, n in done:
+            what = "opened" if n == len(c.alerts) else f"added {n} alerts to"
+            console.print(f"{what} [bold]{c.id}[/]: {escape(c.title)}")
+    if already:
+        console.print(
+            f"{already} alerts already in cases {', '.join(sorted(set(cased.values())))}: not opened again "
+            "(--new to open new cases)",
+            highlight=False,
+        )
 
 
 @case_app.command("list")
@@ -311,12 +355,11 @@ def audit_verify(
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Check the audit chain: any edited, deleted, reordered or truncated entry is reported."""
-    from sekimori.respond.audit import AuditLog, make_engine
-
+    """Check the audit chain (any edited, deleted, reordered or truncated entry) and the case tables
+    against it (any row edited, inserted or deleted beside sekimori: table, row, field, expected, found)."""
     try:
-        log = AuditLog(make_engine(db), anchor=anchor, create=False)
-        report = log.verify()
+        with CaseStore(db, anchor=anchor, recover=False) as cases:
+            report = cases.verify()
     except Exception as exc:
         raise _fail(f"cannot verify the audit trail: {type(exc).__name__}: {exc}") from exc
     if json_out:

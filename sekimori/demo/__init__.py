@@ -135,8 +135,10 @@ def demo_case(store: Store, model: GroupModel, database: Path, actor: str = "dem
     from sekimori.cli_respond import case_timeline, dry_run
     from sekimori.respond.cases import CaseStore, group_alerts
     from sekimori.respond.playbook import propose_containment
+    from sekimori.respond.principals import Principal
     from sekimori.respond.scope import scope_from_alerts
 
+    who = Principal("demo", actor, actor)  # the demo's own analyst, not a login
     alerts = store.sql("SELECT * FROM alerts WHERE source = 'boundary' ORDER BY time").to_pylist()
     group = next(g for g in group_alerts(alerts) if any(a["src_host"] for a in g))
     with CaseStore(f"sqlite:///{database}") as cases:
@@ -144,11 +146,11 @@ def demo_case(store: Store, model: GroupModel, database: Path, actor: str = "dem
         case = (
             existing[0]
             if existing
-            else cases.open_case("Contractor PC → affiliate → shared domain → parent", group, actor)
+            else cases.open_case("Contractor PC → affiliate → shared domain → parent", group, who)
         )
         scope = scope_from_alerts(store, group, model)
         if not existing:
-            cases.set_scope(case.id, scope.to_dict(), actor)
+            cases.set_scope(case.id, scope.to_dict(), who)
         timeline = case_timeline(cases, case.id)
     plan = [
         {"action": p.action.to_dict(), "connector": p.connector, **dry_run(p)}

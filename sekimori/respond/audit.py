@@ -143,6 +143,7 @@ class AuditReport:
     problems: list[str] = field(default_factory=list)  # each names the seq and what is wrong
     head: tuple[int, str] | None = None  # (seq, hash) of the last entry
     anchor: Path | None = None  # the anchor file compared, if any
+    chain: list[AuditEntry] = field(default_factory=list, repr=False)  # the entries checked, by seq
 
 
 def utcnow() -> datetime:
@@ -386,31 +387,38 @@ class AuditLog:
 
     def verify(self) -> AuditReport:
         """Check the whole chain, the head row and the anchor file (see the module docstring)."""
-        problems: list[str] = []
         # Under the write lock: no append can commit between reading the log and the anchor.
         with self.transaction() as session:
-            rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
-            head_row = session.get(AuditHead, 1)
-            head = (head_row.seq, head_row.hash) if head_row is not None else None
-            hashes = self._check_chain(rows, problems)
-            last = (rows[-1].seq, rows[-1].hash) if rows else (0, GENESIS)
-            if head is None:
-                problems.append("audit_head: the head row is missing")
-            elif head != last:
-                if head[0] > last[0]:
-                    problems.append(
-                        f"seq {last[0] + 1}..{head[0]}: missing at the end (audit_head names "
-                        f"seq {head[0]}; the log ends at seq {last[0]}): truncated"
-                    )
-                elif head[0] < last[0]:
-                    problems.append(
-                        f"seq {head[0] + 1}..{last[0]}: after the head audit_head names "
-                        f"(seq {head[0]}): appended outside the log, or the head was rewound"
-                    )
-                else:
-                    problems.append(f"seq {head[0]}: hash differs from audit_head's")
-            self._check_anchor(last, hashes, problems)
-        return AuditReport(not problems, len(rows), problems, last if rows else None, self.anchor)
+            return self.check(session)
+
+    def check(self, session: Session) -> AuditReport:
+        """:meth:`verify` in ``session``, a :meth:`transaction` (so that the chain read is the one the
+        caller goes on to use)."""
+        problems: list[str] = []
+        rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+        head_row = session.get(AuditHead, 1)
+        head = (head_row.seq, head_row.hash) if head_row is not None else None
+        hashes = self._check_chain(rows, problems)
+        last = (rows[-1].seq, rows[-1].hash) if rows else (0, GENESIS)
+        if head is None:
+            problems.append("audit_head: the head row is missing")
+        elif head != last:
+            if head[0] > last[0]:
+                problems.append(
+                    f"seq {last[0] + 1}..{head[0]}: missing at the end (audit_head names "
+                    f"seq {head[0]}; the log ends at seq {last[0]}): truncated"
+                )
+            elif head[0] < last[0]:
+                problems.append(
+                    f"seq {head[0] + 1}..{last[0]}: after the head audit_head names "
+                    f"(seq {head[0]}): appended outside the log, or the head was rewound"
+                )
+            else:
+                problems.append(f"seq {head[0]}: hash differs from audit_head's")
+        self._check_anchor(last, hashes, problems)
+        report = AuditReport(not problems, len(rows), problems, last if rows else None, self.anchor)
+        report.chain = rows
+        return report
 
     @staticmethod
     def _check_chain(rows: list[AuditEntry], problems: list[str]) -> dict[int, str]:

@@ -17,270 +17,61 @@ can say whether the change was made.
 
 A connector that applied part of a plan and cannot undo it itself raises with a ``state`` attribute
 (a dict, what rollback needs); the store then calls its ``rollback``.
+
+Who acts is a :class:`~sekimori.respond.principals.Principal` (authenticated by a face: the OS user on the
+command line), never a typed name; the requester and the approver are compared as people, look-alike
+names included. Every row written is recorded in the audit chain (:mod:`sekimori.respond.ledger`):
+:meth:`CaseStore.verify` names any table edited beside sekimori, and approve, execute and rollback refuse
+an action whose row disagrees with the chain, or whose request and approval the chain does not hold.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from sekimori.respond.actions import CONNECTORS, Action, ActionKind, Connector, Outcome, Plan, redact
-from sekimori.respond.audit import AuditLog, Base, UTCDateTime, create_schema, jsonable, make_engine, utcnow
-
-DEFAULT_WINDOW = timedelta(hours=24)
-STALE_EXECUTING = timedelta(minutes=15)  # an 'executing' action older than this has lost its process
-
-
-class CaseError(Exception):
-    """A case operation that is not allowed or refers to something unknown."""
-
-
-class CaseStatus(StrEnum):
-    open = "open"
-    contained = "contained"
-    closed = "closed"
-
-
-class EntryKind(StrEnum):
-    note = "note"
-    evidence = "evidence"
-    decision = "decision"
-    judgment = "judgment"
-    containment = "containment"
-    notification = "notification"
-    detection = "detection"
-    other = "other"
-
-
-class ActionStatus(StrEnum):
-    proposed = "proposed"
-    approved = "approved"
-    executing = "executing"
-    executed = "executed"
-    verified = "verified"
-    failed = "failed"
-    rolled_back = "rolled_back"
-
-
-# The case milestone an entry of this kind dates (the earliest such entry wins).
-MILESTONE_OF_ENTRY = {
-    EntryKind.detection: "detected",
-    EntryKind.judgment: "judged",
-    EntryKind.containment: "contained",
-    EntryKind.notification: "notified",
-}
-MILESTONES = ("first_activity", "detected", "judged", "contained", "notified", "closed")
-
-# Key values shared by unrelated alerts: grouping on them would merge everything.
-_GENERIC_KEYS = frozenset(
-    {
-        "",
-        "-",
-        "n/a",
-        "unknown",
-        "localhost",
-        "127.0.0.1",
-        "::1",
-        "system",
-        "local service",
-        "network service",
-        "anonymous logon",
-        "nt authority\\system",
-        "nt authority\\local service",
-        "nt authority\\network service",
-        "nt authority\\anonymous logon",
-    }
+from sekimori.respond import ledger
+from sekimori.respond.actions import CONNECTORS, Action, Connector, Outcome, Plan, redact
+from sekimori.respond.audit import AuditLog, AuditReport, create_schema, jsonable, make_engine, utcnow
+from sekimori.respond.grouping import DEFAULT_WINDOW, alert_orgs, alert_time, group_alerts
+from sekimori.respond.principals import SYSTEM, Principal
+from sekimori.respond.tables import (
+    MILESTONE_OF_ENTRY,
+    MILESTONES,
+    ActionStatus,
+    Case,
+    CaseAlert,
+    CaseError,
+    CaseStatus,
+    ContainmentAction,
+    Entry,
+    EntryKind,
 )
 
+__all__ = [
+    "DEFAULT_WINDOW",
+    "ActionStatus",
+    "Case",
+    "CaseAlert",
+    "CaseError",
+    "CaseStatus",
+    "CaseStore",
+    "ContainmentAction",
+    "Entry",
+    "EntryKind",
+    "Principal",
+    "alert_time",
+    "group_alerts",
+]
 
-class CaseAlert(Base):
-    __tablename__ = "case_alerts"
-    __table_args__ = (UniqueConstraint("case_id", "alert_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
-    alert_id: Mapped[str] = mapped_column(String(64))
-    rule_id: Mapped[str | None] = mapped_column(Text)
-    title: Mapped[str | None] = mapped_column(Text)
-    source: Mapped[str | None] = mapped_column(String(32))
-    level: Mapped[str | None] = mapped_column(String(32))
-    time: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    host: Mapped[str | None] = mapped_column(Text)
-    account: Mapped[str | None] = mapped_column(Text)
-    orgs: Mapped[list[str]] = mapped_column(JSON)
-    attack: Mapped[list[str]] = mapped_column(JSON)
-    evidence: Mapped[Any] = mapped_column(JSON)
-    added: Mapped[datetime] = mapped_column(UTCDateTime())
-    added_by: Mapped[str] = mapped_column(Text)
-
-
-class Entry(Base):
-    """One line of a case's timeline. ``time``: when it happened; ``recorded``: when it was written."""
-
-    __tablename__ = "case_entries"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    time: Mapped[datetime] = mapped_column(UTCDateTime())
-    recorded: Mapped[datetime] = mapped_column(UTCDateTime())
-    actor: Mapped[str] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
-    data: Mapped[Any] = mapped_column(JSON, nullable=True)
-
-
-class Case(Base):
-    __tablename__ = "cases"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # CASE-2026-0001
-    title: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
-    created: Mapped[datetime] = mapped_column(UTCDateTime())
-    opened_by: Mapped[str] = mapped_column(Text)
-    scope: Mapped[Any] = mapped_column(JSON, nullable=True)  # set by the scoping module (set_scope)
-    first_activity: Mapped[datetime | None] = mapped_column(UTCDateTime())  # earliest alert
-    detected: Mapped[datetime | None] = mapped_column(UTCDateTime())  # case opened, or a detection entry
-    judged: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    contained: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    notified: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    closed: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    alerts: Mapped[list[CaseAlert]] = relationship(
-        lazy="selectin", order_by=[CaseAlert.time.asc().nulls_last(), CaseAlert.id]
-    )
-    entries: Mapped[list[Entry]] = relationship(lazy="selectin", order_by=[Entry.time, Entry.id])
-
-
-class ContainmentAction(Base):
-    __tablename__ = "containment_actions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    target: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(Text)
-    params: Mapped[Any] = mapped_column(JSON)
-    connector: Mapped[str] = mapped_column(String(64))
-    changes: Mapped[list[str]] = mapped_column(JSON)  # the dry-run plan, exactly as approved
-    reversible: Mapped[bool] = mapped_column(Boolean)
-    plan_state: Mapped[Any] = mapped_column(JSON)
-    requested_by: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    approved_by: Mapped[str | None] = mapped_column(Text)
-    detail: Mapped[str | None] = mapped_column(Text)  # the connector's report of execute (or rollback)
-    verify_detail: Mapped[str | None] = mapped_column(Text)
-    error: Mapped[str | None] = mapped_column(Text)  # why it failed, redacted
-    failed_phase: Mapped[str | None] = mapped_column(String(16))  # execute | verify | rollback | interrupted
-    state: Mapped[Any] = mapped_column(JSON, nullable=True)  # the outcome's state: what rollback needs
-    executor: Mapped[str | None] = mapped_column(Text)  # host/pid namespace/pid that ran execute
-    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    rolled_back_by: Mapped[str | None] = mapped_column(Text)
-
-    def action(self) -> Action:
-        return Action(ActionKind(self.kind), self.target, self.reason, dict(self.params or {}))
-
-    def plan(self) -> Plan:
-        return Plan(
-            self.action(), self.connector, list(self.changes), self.reversible, dict(self.plan_state or {})
-        )
-
-    def outcome(self) -> Outcome:
-        return Outcome(
-            self.status in (ActionStatus.executed, ActionStatus.verified),
-            self.detail or "",
-            dict(self.state or {}),
-        )
-
-
-# -- grouping -------------------------------------------------------------------------------------------
-
-
-def alert_time(alert: dict[str, Any]) -> datetime | None:
-    """An alert's ``time`` as an aware UTC datetime (from a datetime or ISO text; naive means UTC)."""
-    value = alert.get("time")
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if not isinstance(value, datetime):
-        to_py = getattr(value, "to_pydatetime", None) or getattr(value, "as_py", None)
-        if to_py is None:
-            raise CaseError(f"alert {alert.get('alert_id')}: time {value!r} is not a datetime")
-        value = to_py()
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _orgs(alert: dict[str, Any]) -> list[str]:
-    return [str(o) for o in (alert.get("organisations") or alert.get("orgs") or [])]
-
-
-def _keys(alert: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    # Hosts include the source and target of a movement, so the hop joins both ends' alerts.
-    candidates = [("account", alert.get("account"))]
-    candidates += [("host", alert.get(f)) for f in ("host", "src_host", "target_host")]
-    candidates += [("org", o) for o in _orgs(alert)]
-    for kind, value in candidates:
-        if value is None:
-            continue
-        norm = str(value).strip().casefold()
-        if norm not in _GENERIC_KEYS:
-            yield kind, norm
-
-
-def group_alerts(
-    alerts: list[dict[str, Any]], window: timedelta = DEFAULT_WINDOW
-) -> list[list[dict[str, Any]]]:
-    """Alerts that share an account, a host (``host``, ``src_host``, ``target_host``) or an organisation
-    and lie within ``window`` of each other, in one group, transitively (connected components). Each
-    group is sorted by time, the groups by their first alert. An alert without a time is a group of its
-    own. Generic values (SYSTEM, localhost, '-') join nothing."""
-    times = [alert_time(a) for a in alerts]
-    parent = list(range(len(alerts)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    members: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, alert in enumerate(alerts):
-        if times[i] is not None:
-            for key in set(_keys(alert)):
-                members[key].append(i)
-    for indices in members.values():
-        # Sorted by time, linking neighbours within the window gives the same components as all pairs.
-        indices.sort(key=lambda i: times[i])  # type: ignore[arg-type, return-value]
-        for a, b in pairwise(indices):
-            if times[b] - times[a] <= window:  # type: ignore[operator]
-                parent[find(b)] = find(a)
-
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(alerts)):
-        groups[find(i)].append(i)
-
-    def order(i: int) -> tuple[bool, datetime, int]:
-        t = times[i]
-        return (t is None, t or datetime.min.replace(tzinfo=UTC), i)
-
-    sorted_groups = sorted((sorted(g, key=order) for g in groups.values()), key=lambda g: order(g[0]))
-    return [[alerts[i] for i in g] for g in sorted_groups]
+STALE_EXECUTING = timedelta(minutes=15)  # an 'executing' action older than this has lost its process
 
 
 # -- the store -----------------------------------------------------------------------------------------
@@ -316,8 +107,11 @@ def _executor_gone(executor: str | None) -> bool:
     return False
 
 
-def _same_person(a: str, b: str) -> bool:
-    return a.strip().casefold() == b.strip().casefold()
+def _principal(who: Principal) -> Principal:
+    # Who acts must have been authenticated by a face (the OS user, a web login): never a typed name.
+    if not isinstance(who, Principal):
+        raise TypeError(f"who acts must be a Principal, not {type(who).__name__}")
+    return who
 
 
 class CaseStore:
@@ -349,6 +143,21 @@ class CaseStore:
         self.close()
 
     @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """:meth:`AuditLog.transaction` whose changes to the case tables are recorded in the chain."""
+        with self.audit.transaction() as session:
+            ledger.track(session)
+            yield session
+            ledger.finish(self.audit, session)
+
+    def verify(self) -> AuditReport:
+        """The audit chain checked, and the case tables compared with it: any row edited, inserted or
+        deleted beside sekimori is named (table, row, field, what the chain says and what is stored)."""
+        with self.audit.transaction() as session:
+            report, _ = ledger.check(self.audit, session)
+        return report
+
+    @contextmanager
     def _read(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
@@ -376,32 +185,38 @@ class CaseStore:
         numbers = [int(i[len(prefix) :]) for i in ids if i[len(prefix) :].isdigit()]
         return f"{prefix}{max(numbers, default=0) + 1:04d}"
 
-    def open_case(self, title: str, alerts: list[dict[str, Any]], actor: str) -> Case:
+    def open_case(self, title: str, alerts: list[dict[str, Any]], actor: Principal) -> Case:
+        actor = _principal(actor)
         now = utcnow()
-        with self.audit.transaction() as session:
+        with self._write() as session:
             case_id = self._next_case_id(session, now)
             case = Case(
-                id=case_id, title=title, status=CaseStatus.open, created=now, opened_by=actor, detected=now
+                id=case_id,
+                title=title,
+                status=CaseStatus.open,
+                created=now,
+                opened_by=actor.label,
+                detected=now,
             )
             session.add(case)
             session.flush()
             added = self._attach(session, case, alerts, actor, now)
-            self.audit.append(session, actor, "case.open", {"title": title, "alerts": added}, case_id)
+            ledger.log(session, actor, "case.open", {"title": title, "alerts": added}, case_id)
         return self.get(case_id)
 
-    def add_alerts(self, case_id: str, alerts: list[dict[str, Any]], actor: str) -> list[str]:
+    def add_alerts(self, case_id: str, alerts: list[dict[str, Any]], actor: Principal) -> list[str]:
         """Attach ``alerts`` to the case; those already attached (by alert_id) are skipped. Returns the
         ids added."""
         now = utcnow()
-        with self.audit.transaction() as session:
+        with self._write() as session:
             case = self._case(session, case_id)
             added = self._attach(session, case, alerts, actor, now)
             if added:
-                self.audit.append(session, actor, "case.alerts", {"added": added}, case_id)
+                ledger.log(session, actor, "case.alerts", {"added": added}, case_id)
         return added
 
     def _attach(
-        self, session: Session, case: Case, alerts: Iterable[dict[str, Any]], actor: str, now: datetime
+        self, session: Session, case: Case, alerts: Iterable[dict[str, Any]], actor: Principal, now: datetime
     ) -> list[str]:
         have = set(session.scalars(select(CaseAlert.alert_id).where(CaseAlert.case_id == case.id)))
         added = []
@@ -424,11 +239,11 @@ class CaseStore:
                     time=when,
                     host=alert.get("host"),
                     account=alert.get("account"),
-                    orgs=_orgs(alert),
+                    orgs=alert_orgs(alert),
                     attack=jsonable(list(alert.get("attack") or [])),
                     evidence=jsonable(alert.get("evidence") or []),
                     added=now,
-                    added_by=actor,
+                    added_by=actor.label,
                 )
             )
             if when is not None and (case.first_activity is None or when < case.first_activity):
@@ -441,7 +256,7 @@ class CaseStore:
         case_id: str,
         kind: str,
         text: str,
-        actor: str,
+        actor: Principal,
         time: datetime | None = None,
         data: dict[str, Any] | None = None,
     ) -> Entry:
@@ -456,14 +271,14 @@ class CaseStore:
         if when.tzinfo is None:
             raise CaseError("entry time must be timezone-aware")
         when = when.astimezone(UTC)
-        with self.audit.transaction() as session:
+        with self._write() as session:
             case = self._case(session, case_id)
             entry = Entry(
                 case_id=case_id,
                 kind=entry_kind,
                 time=when,
                 recorded=now,
-                actor=actor,
+                actor=_principal(actor).label,
                 text=text,
                 data=jsonable(data) if data is not None else None,
             )
@@ -474,7 +289,7 @@ class CaseStore:
                 if current is None or when < current:
                     setattr(case, milestone, when)
             session.flush()
-            self.audit.append(
+            ledger.log(
                 session,
                 actor,
                 str(entry_kind),
@@ -483,20 +298,20 @@ class CaseStore:
             )
         return entry
 
-    def set_scope(self, case_id: str, scope: dict[str, Any], actor: str) -> None:
-        with self.audit.transaction() as session:
+    def set_scope(self, case_id: str, scope: dict[str, Any], actor: Principal) -> None:
+        with self._write() as session:
             case = self._case(session, case_id)
             case.scope = jsonable(scope)
-            self.audit.append(session, actor, "case.scope", {"scope": case.scope}, case_id)
+            ledger.log(session, actor, "case.scope", {"scope": case.scope}, case_id)
 
-    def set_status(self, case_id: str, status: str, actor: str) -> None:
+    def set_status(self, case_id: str, status: str, actor: Principal) -> None:
         """Set the status; the first move to contained or closed dates that milestone."""
         try:
             new = CaseStatus(status)
         except ValueError:
             raise CaseError(f"unknown case status {status!r}; known: {', '.join(CaseStatus)}") from None
         now = utcnow()
-        with self.audit.transaction() as session:
+        with self._write() as session:
             case = self._case(session, case_id)
             old = case.status
             case.status = new
@@ -504,19 +319,19 @@ class CaseStore:
                 case.contained = now
             if new is CaseStatus.closed and case.closed is None:
                 case.closed = now
-            self.audit.append(session, actor, "case.status", {"from": old, "to": new}, case_id)
+            ledger.log(session, actor, "case.status", {"from": old, "to": new}, case_id)
 
-    def set_milestone(self, case_id: str, milestone: str, when: datetime, actor: str) -> None:
+    def set_milestone(self, case_id: str, milestone: str, when: datetime, actor: Principal) -> None:
         """Set a milestone time (``first_activity``, ``detected``…) explicitly, e.g. from the forensics."""
         if milestone not in MILESTONES:
             raise CaseError(f"unknown milestone {milestone!r}; known: {', '.join(MILESTONES)}")
         if when.tzinfo is None:
             raise CaseError("milestone time must be timezone-aware")
-        with self.audit.transaction() as session:
+        with self._write() as session:
             case = self._case(session, case_id)
             old = getattr(case, milestone)
             setattr(case, milestone, when.astimezone(UTC))
-            self.audit.append(
+            ledger.log(
                 session, actor, "case.milestone", {"milestone": milestone, "from": old, "to": when}, case_id
             )
 
@@ -546,6 +361,17 @@ class CaseStore:
             raise CaseError(f"unknown action {action_id}")
         return row
 
+    def cases_of_alerts(self, alert_ids: Iterable[str]) -> dict[str, str]:
+        """Alert id → the (first) case it is in, for those of ``alert_ids`` that are in one."""
+        wanted = set(alert_ids)
+        with self._read() as session:
+            query = select(CaseAlert.alert_id, CaseAlert.case_id).order_by(CaseAlert.case_id)
+            found: dict[str, str] = {}
+            for alert_id, case_id in session.execute(query):
+                if alert_id in wanted:
+                    found.setdefault(alert_id, case_id)
+            return found
+
     def action(self, action_id: int) -> ContainmentAction:
         with self._read() as session:
             return self._action(session, action_id)
@@ -556,8 +382,11 @@ class CaseStore:
             query = select(ContainmentAction).where(ContainmentAction.case_id == case_id)
             return list(session.scalars(query.order_by(ContainmentAction.id)))
 
-    def propose(self, case_id: str, action: Action, connector_name: str, actor: str) -> ContainmentAction:
+    def propose(
+        self, case_id: str, action: Action, connector_name: str, actor: Principal
+    ) -> ContainmentAction:
         """Plan ``action`` with the connector (a dry-run, outside any lock) and store the exact changes."""
+        actor = _principal(actor)
         self.get(case_id)
         connector = self._connector(connector_name)
         if action.kind not in connector.kinds:
@@ -575,7 +404,7 @@ class CaseStore:
         settings = getattr(connector, "settings", None) or {}
         changes = [redact(c, settings) for c in plan.changes]
         now = utcnow()
-        with self.audit.transaction() as session:
+        with self._write() as session:
             self._case(session, case_id)
             row = ContainmentAction(
                 case_id=case_id,
@@ -587,13 +416,13 @@ class CaseStore:
                 changes=changes,
                 reversible=plan.reversible,
                 plan_state=jsonable(plan.state),
-                requested_by=actor,
+                requested_by=actor.label,
                 status=ActionStatus.proposed,
                 proposed_at=now,
             )
             session.add(row)
             session.flush()
-            self.audit.append(
+            ledger.log(
                 session,
                 actor,
                 "action.propose",
@@ -608,15 +437,46 @@ class CaseStore:
             )
         return row
 
-    def approve(self, action_id: int, approver: str) -> ContainmentAction:
-        with self.audit.transaction() as session:
-            row = self._action(session, action_id)
+    def _trusted(self, session: Session, action_id: int) -> tuple[ContainmentAction, ledger.Ledger]:
+        """The action, under the write lock, once the audit chain is intact and the action's row is as
+        the chain says: what the workflow decides is never taken from a table edited beside it."""
+        report, book = ledger.check(self.audit, session)
+        row = self._action(session, action_id)
+        stored = ledger.action_row(session, action_id)
+        problems = [p for p in report.problems if p.startswith(("seq ", "audit_head", "anchor "))]
+        problems += ledger.row_problems(book, "containment_actions", str(action_id), stored)
+        if problems:
+            shown = "; ".join(problems[:5]) + (f"; … {len(problems) - 5} more" if len(problems) > 5 else "")
+            raise CaseError(
+                f"action {action_id}: refused, the database disagrees with the audit trail ({shown}); "
+                "run `sekimori audit verify`"
+            )
+        return row, book
+
+    def approve(self, action_id: int, approver: Principal) -> ContainmentAction:
+        """Approve a proposed action: by another person than the one who asked (as the chain records
+        the request), under the same mapping of logins to people."""
+        approver = _principal(approver)
+        with self._write() as session:
+            row, book = self._trusted(session, action_id)
             if row.status != ActionStatus.proposed:
                 raise CaseError(f"action {action_id} is {row.status}: only a proposed action can be approved")
-            if _same_person(approver, row.requested_by):
-                raise CaseError(f"action {action_id}: approval by the same person who asked ({approver})")
-            row.status, row.approved_by, row.approved_at = ActionStatus.approved, approver, utcnow()
-            self.audit.append(
+            requester = book.principal(action_id, "action.propose")
+            if requester is None:
+                raise CaseError(f"action {action_id}: the audit trail does not say who asked for it")
+            if requester.same_person(approver):
+                raise CaseError(
+                    f"action {action_id}: approval by the same person who asked "
+                    f"({approver.label} is {requester.label})"
+                )
+            if requester.directory != approver.directory:
+                # Another mapping of logins to people could make one person two: propose again.
+                raise CaseError(
+                    f"action {action_id}: the mapping of logins to people differs from the request's "
+                    f"({approver.directory or 'none'} vs {requester.directory or 'none'}); propose it again"
+                )
+            row.status, row.approved_by, row.approved_at = ActionStatus.approved, approver.label, utcnow()
+            ledger.log(
                 session,
                 approver,
                 "action.approve",
@@ -625,19 +485,24 @@ class CaseStore:
             )
         return row
 
-    def execute(self, action_id: int, actor: str) -> ContainmentAction:
+    def execute(self, action_id: int, actor: Principal) -> ContainmentAction:
         """Carry out an approved action: marked executing (committed) first, then executed and verified,
         or failed. Returns the action in its final state; raises CaseError only if it may not run."""
+        actor = _principal(actor)
         row = self.action(action_id)
         connector = self._connector(row.connector)
-        with self.audit.transaction() as session:
-            row = self._action(session, action_id)
+        with self._write() as session:
+            row, book = self._trusted(session, action_id)
             if row.status != ActionStatus.approved:
                 raise CaseError(
                     f"action {action_id} is {row.status}: only an approved action can be executed"
                 )
+            requester = book.principal(action_id, "action.propose")
+            approver = book.principal(action_id, "action.approve")
+            if requester is None or approver is None or requester.same_person(approver):
+                raise CaseError(f"action {action_id}: the audit trail holds no approval by a second person")
             row.status, row.started_at, row.executor = ActionStatus.executing, utcnow(), _executor()
-            self.audit.append(
+            ledger.log(
                 session,
                 actor,
                 "action.execute",
@@ -669,7 +534,7 @@ class CaseStore:
                 row, connector, plan, actor, redact(outcome.detail, settings), outcome.state
             )
 
-        with self.audit.transaction() as session:
+        with self._write() as session:
             row = self._action(session, action_id)
             was = row.status
             row.status, row.executed_at = ActionStatus.executed, utcnow()
@@ -679,16 +544,16 @@ class CaseStore:
                 # recover() took it for lost meanwhile; what happened wins over the guess.
                 payload["was"] = was
                 row.failed_phase = row.error = row.failed_at = None
-            self.audit.append(session, actor, "action.execute", payload, row.case_id)
+            ledger.log(session, actor, "action.execute", payload, row.case_id)
 
         try:
             check = connector.verify(plan, outcome)
         except Exception as exc:
             check = Outcome(False, f"could not verify: {self._error(exc, connector)}")
-        with self.audit.transaction() as session:
+        with self._write() as session:
             row = self._action(session, action_id)
             row.verify_detail = redact(check.detail, settings)
-            self.audit.append(
+            ledger.log(
                 session,
                 actor,
                 "action.verify",
@@ -702,10 +567,10 @@ class CaseStore:
         return row
 
     def _mark_failed(
-        self, session: Session, row: ContainmentAction, actor: str, phase: str, error: str, **extra: Any
+        self, session: Session, row: ContainmentAction, actor: Principal, phase: str, error: str, **extra: Any
     ) -> None:
         row.status, row.failed_phase, row.error, row.failed_at = ActionStatus.failed, phase, error, utcnow()
-        self.audit.append(
+        ledger.log(
             session,
             actor,
             "action.fail",
@@ -718,7 +583,7 @@ class CaseStore:
         row: ContainmentAction,
         connector: Connector,
         plan: Plan,
-        actor: str,
+        actor: Principal,
         error: str,
         partial: Any,
         phase: str = "execute",
@@ -733,7 +598,7 @@ class CaseStore:
             except Exception as exc:
                 rollback_note = f"rollback failed: {self._error(exc, connector)}"
             rollback_note = redact(rollback_note, getattr(connector, "settings", None) or {})
-        with self.audit.transaction() as session:
+        with self._write() as session:
             current = self._action(session, row.id)
             if partial:
                 current.state = jsonable(partial)
@@ -742,12 +607,13 @@ class CaseStore:
             self._mark_failed(session, current, actor, phase, error, **extra)
         return current
 
-    def rollback(self, action_id: int, actor: str) -> ContainmentAction:
+    def rollback(self, action_id: int, actor: Principal) -> ContainmentAction:
         """Undo an executed (or verified) reversible action, then check it is no longer in effect."""
+        actor = _principal(actor)
         row = self.action(action_id)
         connector = self._connector(row.connector)
-        with self.audit.transaction() as session:
-            row = self._action(session, action_id)
+        with self._write() as session:
+            row, _ = self._trusted(session, action_id)
             # Also after a failed verification or rollback: the change may be in effect.
             undoable = row.status in (ActionStatus.executed, ActionStatus.verified) or (
                 row.status == ActionStatus.failed and row.failed_phase in ("verify", "rollback")
@@ -758,7 +624,7 @@ class CaseStore:
                 )
             if not row.reversible:
                 raise CaseError(f"action {action_id} ({row.kind} {row.target}) is not reversible")
-            self.audit.append(
+            ledger.log(
                 session, actor, "action.rollback", {"action_id": action_id, "phase": "start"}, row.case_id
             )
         plan, executed = row.plan(), Outcome(True, row.detail or "", dict(row.state or {}))
@@ -768,7 +634,7 @@ class CaseStore:
         except Exception as exc:
             undone = Outcome(False, self._error(exc, connector))
         if not undone.ok:
-            with self.audit.transaction() as session:
+            with self._write() as session:
                 row = self._action(session, action_id)
                 self._mark_failed(
                     session, row, actor, "rollback", f"rollback failed: {redact(undone.detail, settings)}"
@@ -781,7 +647,7 @@ class CaseStore:
             check = redact(still.detail, settings)
         except Exception as exc:
             confirmed, check = None, f"could not verify: {self._error(exc, connector)}"
-        with self.audit.transaction() as session:
+        with self._write() as session:
             row = self._action(session, action_id)
             row.detail, row.verify_detail = redact(undone.detail, settings), check
             payload = {
@@ -791,15 +657,19 @@ class CaseStore:
                 "verified": confirmed,
                 "verify_detail": check,
             }
-            self.audit.append(session, actor, "action.rollback", payload, row.case_id)
+            ledger.log(session, actor, "action.rollback", payload, row.case_id)
             if confirmed is False:
                 self._mark_failed(session, row, actor, "rollback", f"still in effect after rollback: {check}")
             else:
-                row.status, row.rolled_back_at, row.rolled_back_by = ActionStatus.rolled_back, utcnow(), actor
+                row.status, row.rolled_back_at, row.rolled_back_by = (
+                    ActionStatus.rolled_back,
+                    utcnow(),
+                    actor.label,
+                )
                 row.failed_phase = row.error = None
         return row
 
-    def recover(self, stale_after: timedelta = STALE_EXECUTING, actor: str = "sekimori") -> list[int]:
+    def recover(self, stale_after: timedelta = STALE_EXECUTING, actor: Principal = SYSTEM) -> list[int]:
         """Mark as failed (``interrupted``) the actions left 'executing' by a process that stopped: one of
         this host that no longer runs, or any that started more than ``stale_after`` ago. Returns their
         ids. Whether the change was made, only the target system can tell: verify there."""
@@ -817,7 +687,7 @@ class CaseStore:
         ]
         recovered = []
         for action_id in stale:
-            with self.audit.transaction() as session:
+            with self._write() as session:
                 row = self._action(session, action_id)
                 if row.status != ActionStatus.executing:
                     continue

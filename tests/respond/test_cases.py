@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sekimori.respond.actions import Action, ActionKind, Connector, ConnectorError, Outcome, Plan
 from sekimori.respond.audit import AuditError
 from sekimori.respond.cases import ActionStatus, CaseError, CaseStore, group_alerts
+from sekimori.respond.principals import Principal
 from tests.respond.conftest import Database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -21,6 +22,11 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 EXECUTING_ELSEWHERE = (
     "UPDATE containment_actions SET status = 'executing', executor = 'elsewhere/1/42', started_at = :t"
 )
+
+
+def who(login: str) -> Principal:
+    """A principal as the command line would authenticate it (an OS login, its own person)."""
+    return Principal("os", login, login.strip())
 
 
 def alert(aid: str, minutes: float, **fields: Any) -> dict[str, Any]:
@@ -134,8 +140,8 @@ def audit_kinds(store: CaseStore, case_id: str) -> list[str]:
 def proposed(
     store: CaseStore, kind: ActionKind = ActionKind.disable_account, target: str = "CORP\\alice"
 ) -> int:
-    case = store.open_case("intrusion", [alert("a1", 0, account="CORP\\alice")], "alice")
-    return store.propose(case.id, Action(kind, target, "hop via a1"), "fake", "alice").id
+    case = store.open_case("intrusion", [alert("a1", 0, account="CORP\\alice")], who("alice"))
+    return store.propose(case.id, Action(kind, target, "hop via a1"), "fake", who("alice")).id
 
 
 # -- grouping ------------------------------------------------------------------------------------------
@@ -201,7 +207,7 @@ def test_open_add_get_round_trip(open_store: Callable[..., CaseStore]) -> None:
         alert("a2", 30, account="CORP\\alice", host="WS1", organisations=["Parent"]),
         alert("a1", 0, account="CORP\\alice", host="WS1"),
     ]
-    case = store.open_case("Alice's account used from the contractor network", alerts, "alice")
+    case = store.open_case("Alice's account used from the contractor network", alerts, who("alice"))
     assert case.id == f"CASE-{year}-0001"
     assert case.status == "open" and case.opened_by == "alice"
     assert case.created.tzinfo is not None
@@ -211,11 +217,11 @@ def test_open_add_get_round_trip(open_store: Callable[..., CaseStore]) -> None:
     assert case.alerts[0].time == T0 and case.first_activity == T0
     assert case.detected == case.created
 
-    store.add_entry(case.id, "note", "called the contractor", "bob")
+    store.add_entry(case.id, "note", "called the contractor", who("bob"))
     store.add_entry(
-        case.id, "judgment", "true positive", "bob", time=T0 + timedelta(hours=2), data={"tp": True}
+        case.id, "judgment", "true positive", who("bob"), time=T0 + timedelta(hours=2), data={"tp": True}
     )
-    store.set_scope(case.id, {"accounts": ["CORP\\alice"], "hosts": ["WS1"]}, "scoper")
+    store.set_scope(case.id, {"accounts": ["CORP\\alice"], "hosts": ["WS1"]}, who("scoper"))
     got = store.get(case.id)
     assert [e.kind for e in got.entries] == ["judgment", "note"]  # by when it happened
     assert got.entries[0].data == {"tp": True} and got.entries[0].actor == "bob"
@@ -223,22 +229,23 @@ def test_open_add_get_round_trip(open_store: Callable[..., CaseStore]) -> None:
     assert got.judged == T0 + timedelta(hours=2)
     assert got.scope == {"accounts": ["CORP\\alice"], "hosts": ["WS1"]}
 
-    second = store.open_case("another", [], "carol")
+    second = store.open_case("another", [], who("carol"))
     assert second.id == f"CASE-{year}-0002"
     assert [c.id for c in store.list_cases()] == [case.id, second.id]
     assert audit_kinds(store, case.id) == ["case.open", "note", "judgment", "case.scope"]
     with pytest.raises(CaseError, match="unknown case"):
         store.get("CASE-1999-0001")
     with pytest.raises(CaseError, match="unknown entry kind"):
-        store.add_entry(case.id, "gossip", "x", "bob")
+        store.add_entry(case.id, "gossip", "x", who("bob"))
     assert store.audit.verify().ok
+    assert store.verify().ok, store.verify().problems
 
 
 def test_add_alerts_is_idempotent(open_store: Callable[..., CaseStore]) -> None:
     store = open_store()
-    case = store.open_case("t", [alert("a1", 10)], "alice")
-    assert store.add_alerts(case.id, [alert("a1", 10), alert("a0", 0), alert("a0", 0)], "bob") == ["a0"]
-    assert store.add_alerts(case.id, [alert("a1", 10), alert("a0", 0)], "bob") == []
+    case = store.open_case("t", [alert("a1", 10)], who("alice"))
+    assert store.add_alerts(case.id, [alert("a1", 10), alert("a0", 0), alert("a0", 0)], who("bob")) == ["a0"]
+    assert store.add_alerts(case.id, [alert("a1", 10), alert("a0", 0)], who("bob")) == []
     got = store.get(case.id)
     assert [a.alert_id for a in got.alerts] == ["a0", "a1"]
     assert got.first_activity == T0
@@ -247,9 +254,15 @@ def test_add_alerts_is_idempotent(open_store: Callable[..., CaseStore]) -> None:
 
 def test_write_and_audit_entry_are_one_transaction(open_store: Callable[..., CaseStore]) -> None:
     store = open_store()
-    case = store.open_case("t", [], "alice")
+    case = store.open_case("t", [], who("alice"))
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AuditError("refused")
+
+    store.audit.append = refuse  # type: ignore[method-assign]
     with pytest.raises(AuditError):
-        store.add_entry(case.id, "note", "no actor", "")  # the audit append refuses: nothing is stored
+        store.add_entry(case.id, "note", "not recorded", who("bob"))  # the audit append fails: nothing stored
+    del store.audit.append
     assert store.get(case.id).entries == []
     assert audit_kinds(store, case.id) == ["case.open"]
 
@@ -259,12 +272,12 @@ def test_write_and_audit_entry_are_one_transaction(open_store: Callable[..., Cas
 
 def test_propose_errors(open_store: Callable[..., CaseStore]) -> None:
     store = open_store(fake=FakeConnector())
-    case = store.open_case("t", [], "alice")
+    case = store.open_case("t", [], who("alice"))
     act = Action(ActionKind.disable_account, "CORP\\alice")
     with pytest.raises(CaseError, match="unknown case"):
-        store.propose("CASE-1999-0001", act, "fake", "alice")
+        store.propose("CASE-1999-0001", act, "fake", who("alice"))
     with pytest.raises(CaseError, match="unknown connector"):
-        store.propose(case.id, act, "no-such-connector", "alice")
+        store.propose(case.id, act, "no-such-connector", who("alice"))
     assert store.actions(case.id) == []
 
 
@@ -272,11 +285,11 @@ def test_approval_by_the_requester_refused(open_store: Callable[..., CaseStore])
     store = open_store(fake=FakeConnector())
     action_id = proposed(store)
     with pytest.raises(CaseError, match="approval by the same person who asked"):
-        store.approve(action_id, " Alice ")
+        store.approve(action_id, who(" Alice "))
     assert store.action(action_id).status == ActionStatus.proposed
-    store.approve(action_id, "bob")
+    store.approve(action_id, who("bob"))
     with pytest.raises(CaseError, match="only a proposed action"):
-        store.approve(action_id, "carol")
+        store.approve(action_id, who("carol"))
 
 
 def test_execute_without_approval_refused(open_store: Callable[..., CaseStore]) -> None:
@@ -284,7 +297,7 @@ def test_execute_without_approval_refused(open_store: Callable[..., CaseStore]) 
     store = open_store(fake=fake)
     action_id = proposed(store)
     with pytest.raises(CaseError, match="only an approved action"):
-        store.execute(action_id, "alice")
+        store.execute(action_id, who("alice"))
     assert store.action(action_id).status == ActionStatus.proposed
     assert "execute" not in fake.calls and fake.applied == {}
 
@@ -296,8 +309,8 @@ def test_happy_path(open_store: Callable[..., CaseStore]) -> None:
     row = store.action(action_id)
     assert row.status == "proposed" and row.changes == ["disable_account on CORP\\alice"]
     assert row.plan().action == Action(ActionKind.disable_account, "CORP\\alice", "hop via a1")
-    store.approve(action_id, "bob")
-    done = store.execute(action_id, "bob")
+    store.approve(action_id, who("bob"))
+    done = store.execute(action_id, who("bob"))
     assert done.status == ActionStatus.verified
     assert fake.applied == {"CORP\\alice": "disable_account"}
     assert done.approved_by == "bob" and done.requested_by == "alice"
@@ -315,15 +328,15 @@ def test_happy_path(open_store: Callable[..., CaseStore]) -> None:
     assert [e.payload.get("phase") for e in entries[3:5]] == ["start", "done"]
     assert [e.seq for e in entries] == sorted(e.seq for e in entries)
     assert [a.id for a in store.actions(done.case_id)] == [action_id]
-    report = store.audit.verify()
+    report = store.verify()  # the chain, and the tables against it
     assert report.ok, report.problems
 
 
 def test_failed_execute_is_recorded(open_store: Callable[..., CaseStore]) -> None:
     store = open_store(fake=FailingExecute())
     action_id = proposed(store)
-    store.approve(action_id, "bob")
-    row = store.execute(action_id, "bob")
+    store.approve(action_id, who("bob"))
+    row = store.execute(action_id, who("bob"))
     assert row.status == ActionStatus.failed and row.failed_phase == "execute"
     assert row.error is not None and "bind refused" in row.error
     assert "hunter2" not in row.error and "***" in row.error
@@ -333,20 +346,21 @@ def test_failed_execute_is_recorded(open_store: Callable[..., CaseStore]) -> Non
     assert kinds[-2:] == ["action.execute", "action.fail"]
     assert all("hunter2" not in str(e.payload) for e in store.audit.entries())
     with pytest.raises(CaseError, match="only an approved action"):
-        store.execute(action_id, "bob")
+        store.execute(action_id, who("bob"))
     assert store.audit.verify().ok
+    assert store.verify().ok, store.verify().problems
 
 
 def test_failed_verification(open_store: Callable[..., CaseStore]) -> None:
     fake = VerifyFails()
     store = open_store(fake=fake)
     action_id = proposed(store)
-    store.approve(action_id, "bob")
-    row = store.execute(action_id, "bob")
+    store.approve(action_id, who("bob"))
+    row = store.execute(action_id, who("bob"))
     assert row.status == ActionStatus.failed and row.failed_phase == "verify"
     assert audit_kinds(store, row.case_id)[-3:] == ["action.execute", "action.verify", "action.fail"]
     # the change may be in effect: it can still be rolled back
-    rolled = store.rollback(action_id, "bob")
+    rolled = store.rollback(action_id, who("bob"))
     assert rolled.status == ActionStatus.rolled_back and fake.applied == {}
 
 
@@ -354,8 +368,8 @@ def test_partial_execute_is_rolled_back(open_store: Callable[..., CaseStore]) ->
     fake = PartialFailure()
     store = open_store(fake=fake)
     action_id = proposed(store)
-    store.approve(action_id, "bob")
-    row = store.execute(action_id, "bob")
+    store.approve(action_id, who("bob"))
+    row = store.execute(action_id, who("bob"))
     assert row.status == ActionStatus.failed and row.failed_phase == "execute"
     assert "rollback" in fake.calls and fake.applied == {}
     assert row.detail is not None and row.detail.startswith("rolled back")
@@ -365,13 +379,13 @@ def test_partial_execute_is_rolled_back(open_store: Callable[..., CaseStore]) ->
 
 def _execute_and_die(url: str, anchor: str | None, action_id: int) -> None:
     store = CaseStore(url, connectors={"fake": ExitingConnector()}, anchor=anchor, recover=False)
-    store.execute(action_id, "bob")
+    store.execute(action_id, who("bob"))
 
 
 def test_recover_an_interrupted_execution(db: Database, open_store: Callable[..., CaseStore]) -> None:
     store = open_store(fake=FakeConnector())
     action_id = proposed(store)
-    store.approve(action_id, "bob")
+    store.approve(action_id, who("bob"))
     anchor = str(db.anchor) if db.anchor else None
     child = multiprocessing.get_context("spawn").Process(
         target=_execute_and_die, args=(db.url, anchor, action_id)
@@ -386,6 +400,7 @@ def test_recover_an_interrupted_execution(db: Database, open_store: Callable[...
     assert audit_kinds(store, row.case_id)[-2:] == ["action.execute", "action.fail"]
     assert store.recover() == []
     assert store.audit.verify().ok
+    assert store.verify().ok, store.verify().problems
 
 
 def test_recover_leaves_a_live_execution_until_stale(open_store: Callable[..., CaseStore]) -> None:
@@ -410,23 +425,24 @@ def test_rollback(open_store: Callable[..., CaseStore]) -> None:
     store = open_store(fake=fake)
     action_id = proposed(store)
     with pytest.raises(CaseError, match="only an executed action"):
-        store.rollback(action_id, "bob")
-    store.approve(action_id, "bob")
-    store.execute(action_id, "bob")
-    row = store.rollback(action_id, "carol")
+        store.rollback(action_id, who("bob"))
+    store.approve(action_id, who("bob"))
+    store.execute(action_id, who("bob"))
+    row = store.rollback(action_id, who("carol"))
     assert row.status == ActionStatus.rolled_back and row.rolled_back_by == "carol"
     assert fake.applied == {}
     assert fake.calls[-2:] == ["rollback", "verify"]  # verified after the rollback
     assert audit_kinds(store, row.case_id)[-2:] == ["action.rollback", "action.rollback"]
     with pytest.raises(CaseError, match="only an executed action"):
-        store.rollback(action_id, "carol")
+        store.rollback(action_id, who("carol"))
     assert store.audit.verify().ok
+    assert store.verify().ok, store.verify().problems
 
 
 def test_irreversible_action_not_rolled_back(open_store: Callable[..., CaseStore]) -> None:
     store = open_store(fake=FakeConnector())
     action_id = proposed(store, ActionKind.reset_password)
-    store.approve(action_id, "bob")
-    assert store.execute(action_id, "bob").status == ActionStatus.verified
+    store.approve(action_id, who("bob"))
+    assert store.execute(action_id, who("bob")).status == ActionStatus.verified
     with pytest.raises(CaseError, match="not reversible"):
-        store.rollback(action_id, "bob")
+        store.rollback(action_id, who("bob"))

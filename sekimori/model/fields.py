@@ -7,17 +7,15 @@ the Python matchers and the SQL tables see the same values.
 
 from __future__ import annotations
 
-import atexit
 import ipaddress
-import re
 import string
-import threading
-import warnings
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, GetJsonSchemaHandler, StrictInt, WithJsonSchema
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
+
+from sekimori.model.regex import compile_regex
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
@@ -65,16 +63,6 @@ LOGON_TYPE_CODES: dict[str, int] = {
 }
 LOGON_TYPE_NAMES: dict[int, str] = {code: name for name, code in LOGON_TYPE_CODES.items()}
 
-# Flags every model regex is compiled with in Python. re.ASCII makes \d, \w, \s and \b mean what they
-# mean in RE2 (DuckDB's regex engine), so that the SQL macros agree with the Python classifiers.
-REGEX_FLAGS = re.IGNORECASE | re.ASCII
-# Prefix for the same regex in DuckDB (RE2): case-insensitive.
-SQL_REGEX_PREFIX = "(?i)"
-
-# '{,n}' is a repetition in Python but literal text in RE2.
-_OPEN_LOWER_BOUND = re.compile(r"(?<!\\)\{,[0-9]*\}")
-
-
 # --- case ----
 
 # Case is folded for ASCII letters only, in Python and in SQL alike: Python and DuckDB map some other
@@ -93,72 +81,10 @@ def ascii_upper(text: str) -> str:
 
 # --- regexes ----
 
-_re2_lock = threading.Lock()
-_re2_connection: Any = None
-
-
-@atexit.register
-def _close_re2_connection() -> None:
-    # Closed before interpreter teardown, where DuckDB's bindings report objects still alive as leaks.
-    global _re2_connection
-    with _re2_lock:
-        if _re2_connection is not None:
-            _re2_connection.close()
-            _re2_connection = None
-
-
-def _re2_error(pattern: str) -> str | None:
-    """Why DuckDB (RE2) rejects ``pattern``, or None if it accepts it."""
-    global _re2_connection
-    import duckdb  # imported lazily: only models with regexes need it
-
-    with _re2_lock:
-        if _re2_connection is None:
-            _re2_connection = duckdb.connect(":memory:")
-        try:
-            _re2_connection.execute("SELECT regexp_matches('', ?)", [SQL_REGEX_PREFIX + pattern]).fetchall()
-        except duckdb.Error as exc:
-            return str(exc).removeprefix("Invalid Input Error: ")
-    return None
-
-
-def compile_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a model regex for Python; raise ValueError if Python or RE2 would read it differently."""
-    try:
-        with warnings.catch_warnings():
-            # e.g. "Possible nested set" for [[:alpha:]], which RE2 reads as a POSIX class.
-            warnings.simplefilter("error")
-            compiled = re.compile(pattern, REGEX_FLAGS)
-    except (re.error, FutureWarning, DeprecationWarning) as exc:
-        raise ValueError(f"expected a valid regular expression, got {pattern!r}: {exc}") from None
-    if _OPEN_LOWER_BOUND.search(pattern):
-        raise ValueError(
-            f"expected a regular expression without '{{,n}}' (write '{{0,n}}': DuckDB reads '{{,n}}' "
-            f"as text), got {pattern!r}"
-        )
-    re2_problem = _re2_error(pattern)
-    if re2_problem is not None:
-        raise ValueError(
-            f"expected a regular expression that DuckDB (RE2) also understands, got {pattern!r}: "
-            f"{re2_problem}"
-        )
-    return compiled
-
-
-def python_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a regex that already passed :func:`compile_regex` (or a translated glob)."""
-    return re.compile(pattern, REGEX_FLAGS)
-
 
 def _check_regex(pattern: str) -> str:
     compile_regex(pattern)
     return pattern
-
-
-def glob_to_regex(glob: str) -> str:
-    """Anchored regex (without flags) for a host glob: '*' is any run of characters, '?' one character."""
-    parts = [".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in glob]
-    return "^(?:" + "".join(parts) + ")$"
 
 
 # --- networks ----

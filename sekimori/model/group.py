@@ -7,7 +7,6 @@ The descriptions below are the reference for the YAML format: they flow into the
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from functools import cached_property
@@ -39,8 +38,6 @@ from sekimori.model.fields import (
     Text,
     UpnSuffixList,
     ZoneCidrs,
-    glob_to_regex,
-    python_regex,
 )
 from sekimori.model.matching import (
     AccountMatcher,
@@ -54,6 +51,7 @@ from sekimori.model.matching import (
     parse_ip,
     split_principal,
 )
+from sekimori.model.regex import ModelRegex, glob_to_regex, model_regex
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -166,7 +164,7 @@ class AccountRule(_Section):
     name_pattern: Regex | None = Field(
         default=None,
         description="Regular expression searched in the bare user name (without domain or UPN suffix), "
-        "case-insensitive; anchor it with ^ and $. Must be valid in both Python and RE2 (DuckDB).",
+        "case-insensitive; anchor it with ^ and $. RE2 syntax (no backreferences or lookarounds).",
     )
     description: str | None = Field(default=None, description="Free text.")
 
@@ -208,7 +206,7 @@ class HostRule(_Section):
     name_pattern: Regex | None = Field(
         default=None,
         description="Regular expression searched in the host name as given and in its first label (short "
-        "name), case-insensitive. Must be valid in both Python and RE2 (DuckDB).",
+        "name), case-insensitive. RE2 syntax (no backreferences or lookarounds).",
     )
     cidr: CidrList | None = Field(
         default=None, description="Network(s) the host address is in (IPv4 or IPv6 CIDR, one or a list)."
@@ -445,9 +443,9 @@ class GroupModel(_Section):
         ]
 
     @cached_property
-    def system_host_patterns(self) -> dict[str, list[re.Pattern[str]]]:
+    def system_host_patterns(self) -> dict[str, list[ModelRegex]]:
         """The ``hosts`` globs of each system, as compiled regexes."""
-        return {system.id: [python_regex(glob_to_regex(g)) for g in system.hosts] for system in self.systems}
+        return {system.id: [model_regex(glob_to_regex(g)) for g in system.hosts] for system in self.systems}
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> GroupModel:
         """A copy (see pydantic), without the compiled rules, which ``update`` may have made stale."""

@@ -24,11 +24,11 @@ from pydantic_core import ErrorDetails
 from sekimori.model.errors import Issue, ModelError
 from sekimori.model.fields import PATTERN_EXPLANATIONS
 from sekimori.model.group import GroupModel
+from sekimori.model.limits import alias_budget, count_values, max_values_setting, too_far, too_large
 
 Loc = tuple[str | int, ...]
 
 _MAX_DEPTH = 64  # far deeper than any model; stops runaway nesting before Python's recursion limit
-_MAX_NODES = 1_000_000  # stops alias bombs ("billion laughs")
 
 _SCALAR_TAGS = frozenset(
     "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp")
@@ -38,8 +38,12 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def load_model(path: str | Path) -> GroupModel:
-    """Load and validate a model file; raise :class:`ModelError` listing every problem found."""
+def load_model(path: str | Path, *, max_values: int | None = None) -> GroupModel:
+    """Load and validate a model file; raise :class:`ModelError` listing every problem found.
+
+    ``max_values``: the most values the file may hold (default: ``SEKIMORI_MODEL_MAX_VALUES``, else
+    :data:`sekimori.model.limits.DEFAULT_MAX_VALUES`).
+    """
     source = str(path)
     try:
         raw = Path(path).read_bytes()
@@ -55,11 +59,12 @@ def load_model(path: str | Path) -> GroupModel:
         raise ModelError(
             [Issue(source, line, column, "", "expected UTF-8 text: the file is not UTF-8")]
         ) from None
-    return load_model_text(text, source)
+    return load_model_text(text, source, max_values=max_values)
 
 
-def load_model_text(text: str, source: str = "<string>") -> GroupModel:
+def load_model_text(text: str, source: str = "<string>", *, max_values: int | None = None) -> GroupModel:
     """Load and validate a model from YAML text; ``source`` names it in error messages."""
+    limit = max_values if max_values is not None else max_values_setting(source)
     root = _compose(text, source)
     if root is None:
         raise ModelError(
@@ -73,7 +78,11 @@ def load_model_text(text: str, source: str = "<string>") -> GroupModel:
                 )
             ]
         )
-    builder = _Builder(source)
+    own = count_values(root)
+    if own > limit:
+        line, column = _position(root.start_mark)
+        raise ModelError([Issue(source, line, column, "", too_large(limit, own))])
+    builder = _Builder(source, own)
     data = builder.build_document(root)
     if builder.issues:
         raise ModelError(builder.issues)
@@ -156,8 +165,10 @@ class _TooLarge(Exception):
 class _Builder:
     """Builds plain data from a YAML node tree, recording marks and structural issues."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, own_values: int) -> None:
         self.source = source
+        self._own = own_values
+        self._max_built = alias_budget(own_values)  # values built, aliases expanded
         self.marks = Marks()
         self.issues: list[Issue] = []
         self._constructor = yaml.constructor.SafeConstructor()
@@ -168,9 +179,7 @@ class _Builder:
         try:
             return self._build(root, (), 0)
         except _TooLarge:
-            self._issue(
-                root, (), f"expected at most {_MAX_NODES} values: aliases expand the document too far"
-            )
+            self._issue(root, (), too_far(self._own, self._max_built))
             return None
 
     def _issue(self, node: yaml.Node, loc: Loc, message: str) -> None:
@@ -179,7 +188,7 @@ class _Builder:
 
     def _build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
         self._nodes += 1
-        if self._nodes > _MAX_NODES:
+        if self._nodes > self._max_built:
             raise _TooLarge
         self.marks.values[loc] = _position(node.start_mark)
         if isinstance(node, yaml.ScalarNode):

@@ -2,18 +2,19 @@
 
 The SQL macros in :mod:`sekimori.model.sql` implement exactly the same steps; every normalisation
 here (trimming, the ``-`` placeholder, ``DOMAIN\\user`` and UPN splitting, IPv4-mapped IPv6) has a
-counterpart there, and the tests check that both agree.
+counterpart there, and the tests check that both agree. Regexes run with RE2, as in DuckDB
+(:mod:`sekimori.model.regex`): in time linear in the name, whatever the pattern.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from sekimori.model.fields import ascii_lower, ascii_upper, parse_network, python_regex
+from sekimori.model.fields import ascii_lower, ascii_upper, parse_network
+from sekimori.model.regex import ModelRegex, model_regex
 
 if TYPE_CHECKING:
     from sekimori.model.group import AccountRule, HostRule, Zone
@@ -91,9 +92,9 @@ def parse_ip(value: str | None) -> IPAddress | None:
     return address
 
 
-def host_name_matches(pattern: re.Pattern[str], name: str) -> bool:
+def host_name_matches(pattern: ModelRegex, name: str) -> bool:
     """Host patterns match the name as given (often the FQDN) or its first label."""
-    return bool(pattern.search(name) or pattern.search(short_host(name)))
+    return pattern.search(name) or pattern.search(short_host(name))
 
 
 # --- accounts ----
@@ -110,7 +111,7 @@ class AccountMatcher:
     domains: tuple[str, ...] | None
     upn_suffixes: tuple[str, ...] | None
     sid_prefixes: tuple[str, ...] | None
-    name_pattern: re.Pattern[str] | None
+    name_pattern: ModelRegex | None
 
     def matches(self, principal: Principal) -> bool:
         if self.domains is not None and (
@@ -126,7 +127,7 @@ class AccountMatcher:
         ):
             return False
         return self.name_pattern is None or (
-            principal.user is not None and self.name_pattern.search(principal.user) is not None
+            principal.user is not None and self.name_pattern.search(principal.user)
         )
 
 
@@ -144,7 +145,7 @@ def compile_account_rules(rules: Sequence[AccountRule]) -> list[AccountMatcher]:
             domains=tuple(rule.domain) if rule.domain is not None else None,
             upn_suffixes=tuple(rule.upn_suffix) if rule.upn_suffix is not None else None,
             sid_prefixes=tuple(rule.sid_prefix) if rule.sid_prefix is not None else None,
-            name_pattern=python_regex(rule.name_pattern) if rule.name_pattern is not None else None,
+            name_pattern=model_regex(rule.name_pattern) if rule.name_pattern is not None else None,
         )
         for order, rule in enumerate(rules)
     ]
@@ -164,7 +165,7 @@ class HostMatcher:
     rule_order: int
     org: str
     zone: str
-    name_pattern: re.Pattern[str] | None
+    name_pattern: ModelRegex | None
     networks: tuple[IPNetwork, ...] | None
     source: Literal["hosts", "zones"]
 
@@ -182,7 +183,7 @@ def compile_host_rules(rules: Sequence[HostRule], zones: Sequence[Zone]) -> list
             rule_order=order,
             org=rule.org,
             zone=rule.zone,
-            name_pattern=python_regex(rule.name_pattern) if rule.name_pattern is not None else None,
+            name_pattern=model_regex(rule.name_pattern) if rule.name_pattern is not None else None,
             networks=tuple(parse_network(c) for c in rule.cidr) if rule.cidr is not None else None,
             source="hosts",
         )

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sekimori.model.fields import SQL_REGEX_PREFIX
 from sekimori.model.matching import AccountMatcher, HostMatcher
+from sekimori.model.regex import SQL_REGEX_PREFIX
 
 if TYPE_CHECKING:
     import duckdb

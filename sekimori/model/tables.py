@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from sekimori.model.fields import LOGON_TYPE_CODES, SQL_REGEX_PREFIX, glob_to_regex
+from sekimori.model.fields import LOGON_TYPE_CODES
+from sekimori.model.regex import SQL_REGEX_PREFIX, glob_to_regex
 
 if TYPE_CHECKING:
     from sekimori.model.group import GroupModel

@@ -102,10 +102,11 @@ def _address(text: str) -> str | None:
 def _model_address(model: GroupModel, host: str) -> str | None:
     """The address a host rule pins a host to (a /32 or /128 CIDR in a rule that names the host)."""
     import ipaddress
-    import re
+
+    from sekimori.model.regex import model_regex  # RE2, as the model's classifiers: linear time
 
     for rule in model.hosts:
-        if rule.name_pattern and rule.cidr and re.search(rule.name_pattern, host, re.IGNORECASE):
+        if rule.name_pattern and rule.cidr and model_regex(rule.name_pattern).search(host):
             for cidr in rule.cidr:
                 net = ipaddress.ip_network(cidr, strict=False)
                 if net.num_addresses == 1:

@@ -180,30 +180,49 @@ def test_bad_regex(write_model: WriteModel) -> None:
         path,
         line_of(text, "# HERE"),
         "accounts[0].name_pattern",
-        "expected a valid regular expression, got '^(kr[0-9]+'",
-        "missing )",
+        "expected a valid regular expression (RE2 syntax), got '^(kr[0-9]+'",
+        "missing ): ^(kr[0-9]+",
     )
 
 
 @pytest.mark.parametrize(
     ("pattern", "phrase"),
     [
-        ("(?<=a)b", "DuckDB (RE2)"),  # lookbehind: Python only
-        ("(a)\\1", "DuckDB (RE2)"),  # backreference: Python only
+        # What RE2 lacks is named: model patterns run with RE2, in Python and in DuckDB alike.
+        ("(?<=a)b", "without lookbehinds, got '(?<=a)b'"),
+        ("a(?!b)", "without lookaheads, got 'a(?!b)'"),
+        ("(a)\\1", "without backreferences, got '(a)\\\\1'"),
+        ("(?P<x>a)(?P=x)", "without backreferences"),
+        ("a++", "without possessive quantifiers, got 'a++'"),
+        ("(?>a+)b", "without atomic groups"),
+        ("a\\Z", "write \\z for the end of text"),
         ("a{,3}", "write '{0,n}'"),  # a repetition in Python, text in RE2
-        ("[[:alpha:]]", "nested set"),  # a POSIX class in RE2, a set in Python
+        ("(?<x>a)", "DuckDB's RE2 also understands"),  # the binding's RE2 is newer than DuckDB's
+        ("[[:foo:]]", "expected a valid regular expression (RE2 syntax), got '[[:foo:]]'"),
     ],
 )
-def test_regex_that_python_and_duckdb_read_differently(
-    pattern: str, phrase: str, write_model: WriteModel
-) -> None:
+def test_regex_that_re2_cannot_run(pattern: str, phrase: str, write_model: WriteModel) -> None:
     text = (
         MINIMAL
         + "zones:\n  - {id: z, name: Z, org: parent}\nhosts:\n"
         + f"  - {{org: parent, zone: z, name_pattern: '{pattern}'}}  # HERE\n"
     )
     path = write_model(text)
-    assert_reported(problems(path), path, line_of(text, "# HERE"), "hosts[0].name_pattern", phrase)
+    line = line_of(text, "# HERE")
+    issue = assert_reported(problems(path), path, line, "hosts[0].name_pattern", phrase)
+    assert issue.column == text.splitlines()[line - 1].index("'") + 1  # at the pattern itself
+
+
+def test_backreference_in_account_rule_is_refused_with_file_line_column_and_field(
+    write_model: WriteModel,
+) -> None:
+    text = MINIMAL + "accounts:\n  - org: parent\n    name_pattern: '^(\\w+)\\.\\1$'\n"
+    path = write_model(text)
+    assert str(problems(path)) == (
+        f"{path}:14:19: accounts[0].name_pattern: expected a regular expression without backreferences, "
+        "got '^(\\\\w+)\\\\.\\\\1$': model patterns run with RE2, which matches in time linear in the "
+        "name and has no backreferences (invalid escape sequence: \\1)"
+    )
 
 
 @pytest.mark.parametrize(

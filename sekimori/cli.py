@@ -176,8 +176,12 @@ def stats(
     table.add_column("file")
     table.add_column("events", justify="right")
     table.add_column("quarantined", justify="right")
+    notes = any(f.get("note") for f in data["files"])
+    if notes:  # why a file failed or was only partly stored
+        table.add_column("note")
     for f in data["files"]:
-        table.add_row(escape(f["path"]), f"{f['events']:,}", f"{f['quarantined']:,}")
+        row = [escape(f["path"]), f"{f['events']:,}", f"{f['quarantined']:,}"]
+        table.add_row(*row, *([escape(f.get("note") or "")] if notes else []))
     out.print(table)
 
 

@@ -23,7 +23,15 @@ def test_ingest_stats_and_query_json(tmp_path):
     assert set(stats) == {"events", "quarantined", "files"}
     assert [f["path"] for f in stats["files"]] == [*EVTX[:3], missing]  # paths as given
     assert stats["quarantined"] == 1 and stats["events"] == sum(f["events"] for f in stats["files"])
-    assert all(set(f) == {"path", "events", "quarantined"} for f in stats["files"])
+    assert all(set(f) == {"path", "events", "quarantined"} for f in stats["files"][:3])
+    # a path that cannot be read says so, with the reason
+    assert stats["files"][3] == {
+        "path": missing,
+        "events": 0,
+        "quarantined": 1,
+        "status": "failed",
+        "note": "cannot read: No such file or directory",
+    }
 
     result = runner.invoke(
         app,

@@ -24,10 +24,16 @@ def excerpt(data: bytes | str | None, limit: int = EXCERPT_CHARS) -> str | None:
     """A short, escaped excerpt of bad input for the quarantine table (never printed to logs)."""
     if data is None:
         return None
+    if not isinstance(data, bytes | str):
+        data = str(data)
     if isinstance(data, bytes):
         data = data[: limit * 4].decode("utf-8", errors="backslashreplace")
     text = data[:limit].encode("unicode_escape").decode("ascii")
     return text[:limit] + ("…" if len(data) > limit else "")
+
+
+def _fits_int64(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 @dataclass
@@ -55,6 +61,12 @@ class Quarantine:
         field: str | None = None,
         data: bytes | str | None = None,
     ) -> None:
+        # The quarantine's record/offset columns are int64: a position beyond that (a corrupt EVTX
+        # record number) is kept in the reason instead of failing the quarantine write.
+        if record is not None and not _fits_int64(record):
+            reason, record = f"{reason} (record number {record!r} does not fit int64)", None
+        if offset is not None and not _fits_int64(offset):
+            reason, offset = f"{reason} (offset {offset!r} does not fit int64)", None
         self.records.append(BadRecord(reason, record, offset, field, excerpt(data)))
 
     def __len__(self) -> int:

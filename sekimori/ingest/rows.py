@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine
+from sekimori.ingest.fit import fit_batch
 from sekimori.ingest.schema import EVENT_COLUMNS, PROVENANCE_COLUMNS, make_batch
 from sekimori.ingest.source import Source, SourceError
 
@@ -62,8 +63,11 @@ class BatchBuilder:
     _columns = tuple(c for c in EVENT_COLUMNS if c not in PROVENANCE_COLUMNS)
     _known = frozenset(_columns)
 
-    def __init__(self, size: int = 16_384) -> None:
+    def __init__(self, size: int = 16_384, quarantine: Quarantine | None = None) -> None:
         self.size = size
+        # With a quarantine, a row whose value does not fit its column goes there (record_id and
+        # raw name it), and the rest of the batch is kept.
+        self.quarantine = quarantine
         self._rows: list[dict[str, Any]] = []
 
     def add(self, **values: Any) -> pa.RecordBatch | None:
@@ -81,7 +85,9 @@ class BatchBuilder:
             raise KeyError(f"not event columns: {sorted(unknown)}")
         present = set().union(*rows)
         columns = {c: [r.get(c) for r in rows] for c in self._columns if c in present}
-        return make_batch(columns, len(rows))
+        if self.quarantine is None:
+            return make_batch(columns, len(rows))
+        return fit_batch(make_batch, columns, len(rows), self.quarantine)
 
     def __len__(self) -> int:
         return len(self._rows)

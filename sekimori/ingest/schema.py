@@ -13,6 +13,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sekimori.ingest.fit import columns_arrays
+
 # Event categories: the first column a later stage filters on.
 AUTHENTICATION = "authentication"
 PROCESS = "process"
@@ -126,23 +128,16 @@ def make_batch(
     """Build an event batch from the columns a reader knows; the rest are null.
 
     Values are cast to the schema's types (e.g. ints for ports given as strings are *not*
-    converted here: readers clean values first and quarantine what does not parse).
+    converted here: readers clean values first and quarantine what does not parse). Values that do
+    not fit their column raise ``UnfitValues`` naming the rows; ``fit.fit_batch`` quarantines them.
     """
     if num_rows is None:
         num_rows = len(next(iter(columns.values()))) if columns else 0
     unknown = set(columns) - set(EVENT_COLUMNS)
     if unknown:
         raise KeyError(f"not event columns: {sorted(unknown)}")
-    arrays = []
-    for field in EVENT_SCHEMA:
-        values = columns.get(field.name)
-        if values is None:
-            arrays.append(pa.nulls(num_rows, field.type))
-        elif isinstance(values, pa.Array | pa.ChunkedArray):
-            arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-            arrays.append(arr if arr.type == field.type else arr.cast(field.type))
-        else:
-            arrays.append(pa.array(values, type=field.type))
+    given = columns_arrays(columns, EVENT_SCHEMA)
+    arrays = [given[f.name] if f.name in given else pa.nulls(num_rows, f.type) for f in EVENT_SCHEMA]
     name_idx, uid_idx = EVENT_COLUMNS.index("ocsf_class_name"), EVENT_COLUMNS.index("ocsf_class_uid")
     if arrays[name_idx].null_count == num_rows and arrays[uid_idx].null_count < num_rows:
         # Readers give the class uid; the name follows from it.

@@ -12,6 +12,10 @@ Three JSON shapes carry the same Windows record (``DIALECTS``):
   fields at the top);
 - ``beat``: Winlogbeat / Elastic ECS (``winlog.event_id``, ``winlog.event_data.*``).
 
+A value that does not fit its column (a record id beyond int64, a port that is not a port, an EventID
+that is not 16-bit, an object as Channel or Computer) sends its record to the quarantine, naming the
+column or field; objects in EventData text fields are kept as JSON text.
+
 Per-record work is a dict lookup per column through precompiled getters (no SQL planning per batch,
 which would dominate on corpora of many small files); times are parsed vectorised by Arrow.
 """
@@ -28,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sekimori.ingest.base import Quarantine
+from sekimori.ingest.fit import INT64_MAX, INT64_MIN, BadValue, fit_batch, fits_int64, show, whole_number
 from sekimori.ingest.schema import (
     AUTHENTICATION,
     DATA_ACCESS,
@@ -40,7 +45,7 @@ from sekimori.ingest.schema import (
     PROVENANCE_COLUMNS,
     SUCCESS,
     TIME_TYPE,
-    ocsf_names,
+    make_batch,
 )
 
 SECURITY = "security"
@@ -384,19 +389,6 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _int(value: Any) -> int | None:
-    value = _clean(value)
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        text = str(value).strip()
-        return int(text, 16) if text[:2].lower() == "0x" else int(text)
-    except ValueError:
-        return None
-
-
 def _principal(value: Any) -> str | None:
     text = _text(value)
     if text is None:
@@ -434,22 +426,56 @@ def _auth_package(value: Any) -> str | None:
     return "NTLM" if text is not None and text.upper() == "MICROSOFT_AUTHENTICATION_PACKAGE_V1_0" else text
 
 
-def _small_int(value: Any) -> int | None:
-    n = _int(value)
-    return n if n is not None and -32768 <= n <= 32767 else None
+# Number columns: a value given but not a whole number in the column's range fails its record (it
+# goes to the quarantine naming the column and the source field), never the batch.
+_NUMBER_RANGES: dict[str, tuple[int, int]] = {
+    "logon_type": (-(2**15), 2**15 - 1),
+    "src_port": (0, 65535),
+    "target_port": (0, 65535),
+    "process_id": (INT64_MIN, INT64_MAX),
+}
 
 
-def _port(value: Any) -> int | None:
-    n = _int(value)
-    return n if n is not None and 0 <= n <= 65535 else None
+def _number(value: Any, column: str, source: str) -> int | None:
+    value = _clean(value)
+    if value is None:
+        return None
+    low, high = _NUMBER_RANGES[column]
+    return whole_number(value, column, source, low, high)
+
+
+def _label(source: Source) -> str:
+    """Where a column's value comes from, for quarantine reasons."""
+    if callable(source):
+        return source.__name__
+    if isinstance(source, tuple):
+        return " or ".join(_label(s) for s in source)
+    return source.lstrip("@")
+
+
+_NESTED = (dict, list)
+
+
+def _nested_header(channel: Any, provider: Any, computer: Any) -> None:
+    """Raise for the System text field that holds a JSON object or array."""
+    for name, value in (("Channel", channel), ("Provider", provider), ("Computer", computer)):
+        if type(value) in _NESTED:
+            raise BadValue(name, f"{name} is a JSON {type(value).__name__}, not text: {show(value)}")
+
+
+def _event_id(value: Any) -> str | None:
+    if type(value) is int and 0 <= value <= 65535:  # the common case, first
+        return str(value)
+    value = _clean(value)
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) <= 65535:
+        return value
+    return str(whole_number(value, "EventID", "EventID", 0, 65535))  # Windows event ids are 16-bit
 
 
 _TRANSFORMS: dict[str, Callable[[Any], Any]] = {
     "principal": _principal,
-    "logon_type": _small_int,
-    "src_port": _port,
-    "target_port": _port,
-    "process_id": _int,
     "src_ip": _ip,
     "target_ip": _ip,
     "src_host": _host,
@@ -473,6 +499,7 @@ class Dialect:
     split: Callable[[dict[str, Any]], tuple[Fields, Fields]]  # record → (system, data)
     system: Callable[[Fields, str], Any]  # (system, name) → value
     fast_header: Callable[[Fields], Header] | None = None  # the _HEADER fields in one call
+    record_key: str = "EventRecordID"  # where the record id is kept, named in quarantine reasons
 
     def header(self, system: Fields) -> Header:
         if self.fast_header is not None:
@@ -630,9 +657,9 @@ def _evtx_header(system: Fields) -> Header:
 
 DIALECTS = {
     "evtx": Dialect("evtx", _evtx_split, _evtx_system, _evtx_header),
-    "beat6": Dialect("beat6", _beat6_split, _beat6_system),
-    "flat": Dialect("flat", _flat_split, _flat_system, _flat_header),
-    "beat": Dialect("beat", _beat_split, _beat_system),
+    "beat6": Dialect("beat6", _beat6_split, _beat6_system, record_key="record_number"),
+    "flat": Dialect("flat", _flat_split, _flat_system, _flat_header, "RecordNumber/EventRecordID"),
+    "beat": Dialect("beat", _beat_split, _beat_system, record_key="winlog.record_id"),
 }
 
 
@@ -658,6 +685,7 @@ class WindowsNormalizer:
             "_domain_value": _domain_value,
             "_status_outcome": _status_outcome,
             "_sys": self.dialect.system,
+            "_number": _number,
             **{f"_t_{name}": fn for name, fn in _TRANSFORMS.items()},
         }
 
@@ -690,8 +718,11 @@ class WindowsNormalizer:
             if col == "domain":
                 continue
             value = "principal" if col == "principal" else expr(source)
-            transform = f"_t_{col}" if col in _TRANSFORMS else "_text"
-            lines.append(f"    row[{_COLUMNS.index(col)}] = {transform}({value})")
+            if col in _NUMBER_RANGES:
+                call = f"_number({value}, {col!r}, {_label(source)!r})"
+            else:
+                call = f"_t_{col}({value})" if col in _TRANSFORMS else f"_text({value})"
+            lines.append(f"    row[{_COLUMNS.index(col)}] = {call}")
         lines.append(
             f"    row[{_COLUMNS.index('domain')}] = _domain_value({expr(columns.get('domain'))}, principal)"
         )
@@ -704,8 +735,9 @@ class WindowsNormalizer:
         docs: list[dict[str, Any]],
         record_hints: list[int | None] | None = None,
         record_fallbacks: list[int] | None = None,
-    ) -> tuple[dict[str, list[Any]], list[Any]]:
-        """Column lists (without ``time``/``raw``) and the raw time values, one entry per doc.
+    ) -> tuple[dict[str, list[Any]], list[Any], dict[int, tuple[str, str]]]:
+        """Column lists (without ``time``/``raw``), the raw time values, one entry per doc, and the
+        docs with a value that does not fit its column (index → (column, reason); their row is empty).
 
         ``record_id`` is the hint when given, else the record's own id (EventRecordID), else the
         fallback (the EVTX record header's number, or the line of a JSON export).
@@ -720,28 +752,42 @@ class WindowsNormalizer:
         i_record, i_channel, i_provider, i_code, i_host = (
             _COLUMNS.index(c) for c in ("record_id", "channel", "provider", "event_code", "host")
         )
+        record_key = self.dialect.record_key
+        bad: dict[int, tuple[str, str]] = {}
         for i, doc in enumerate(docs):
-            system, data = split(doc)
-            channel, code, provider, computer, record_id, time = header(system)
             row: list[Any] = [None] * n_cols
-            channel = _text(channel)
-            code = _text(code)
-            row[i_channel] = channel
-            row[i_code] = code
-            row[i_provider] = _text(provider)
-            row[i_host] = _text(computer)
-            hint = record_hints[i] if record_hints is not None else None
-            if hint is None:
-                hint = _int(record_id)
-                if hint is None and record_fallbacks is not None:
-                    hint = record_fallbacks[i]
-            row[i_record] = hint
-            fills.get(f"{channel.lower()}:{code}" if channel else "", default)(system, data, row)
+            time = None
+            try:
+                system, data = split(doc)
+                channel, code, provider, computer, record_id, time = header(system)
+                if type(channel) in _NESTED or type(provider) in _NESTED or type(computer) in _NESTED:
+                    _nested_header(channel, provider, computer)
+                channel = _text(channel)
+                code = _event_id(code)
+                row[i_channel] = channel
+                row[i_code] = code
+                row[i_provider] = _text(provider)
+                row[i_host] = _text(computer)
+                hint = record_hints[i] if record_hints is not None else None
+                if hint is None:
+                    record_id = _clean(record_id)
+                    if record_id is not None:
+                        hint = whole_number(record_id, "record_id", record_key, 0, INT64_MAX)
+                    elif record_fallbacks is not None:
+                        hint = record_fallbacks[i]
+                        if hint is not None and not fits_int64(hint):
+                            reason = f"record number {hint} does not fit record_id (int64)"
+                            raise BadValue("record_id", reason)
+                row[i_record] = hint
+                fills.get(f"{channel.lower()}:{code}" if channel else "", default)(system, data, row)
+            except BadValue as exc:  # this record only: its row stays empty and is dropped later
+                bad[i] = (exc.field, exc.reason)
+                row = [None] * n_cols
             rows.append(row)
             times.append(time)
         if not rows:
-            return {c: [] for c in _COLUMNS}, times
-        return dict(zip(_COLUMNS, map(list, zip(*rows, strict=True)), strict=True)), times
+            return {c: [] for c in _COLUMNS}, times, bad
+        return dict(zip(_COLUMNS, map(list, zip(*rows, strict=True)), strict=True)), times, bad
 
 
 def _first(*values: Any) -> Any:
@@ -785,27 +831,11 @@ def _parse_time(text: str | None) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
-def to_batch(columns: dict[str, list[Any]], times: pa.Array, raws: list[str]) -> pa.RecordBatch:
-    """An event batch (provenance columns empty) from normalized columns."""
-    arrays = []
-    n = len(raws)
-    uids = pa.array(columns.get("ocsf_class_uid", [None] * n), pa.int32())
-    for f in EVENT_SCHEMA:
-        if f.name == "time":
-            arrays.append(times)
-        elif f.name == "raw":
-            arrays.append(pa.array(raws, pa.string()))
-        elif f.name == "ocsf_class_name":
-            arrays.append(ocsf_names(uids))
-        elif f.name in columns:
-            arrays.append(pa.array(columns[f.name], f.type))
-        else:
-            arrays.append(pa.nulls(n, f.type))
-    return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00: before year 1 in UTC
+        return None
 
 
 def normalize_docs(
@@ -820,25 +850,31 @@ def normalize_docs(
 
     ``record_numbers`` (e.g. line numbers) name records in the quarantine; otherwise the record id.
     """
-    columns, time_values = _normalizer(dialect).normalize(docs, record_hints, record_numbers)
+    columns, time_values, unfit = _normalizer(dialect).normalize(docs, record_hints, record_numbers)
     times = parse_times(time_values)
     codes = columns["event_code"]
-    bad = [i for i in range(len(docs)) if not times[i].is_valid or codes[i] is None]
+    bad = [i for i in range(len(docs)) if i in unfit or not times[i].is_valid or codes[i] is None]
     if bad:
         for i in bad:
-            fieldname = "time" if not times[i].is_valid else "EventID"
+            if i in unfit:
+                fieldname, reason = unfit[i]
+            elif not times[i].is_valid:
+                fieldname, reason = "time", "no parseable event time (TimeCreated / @timestamp)"
+            else:
+                fieldname, reason = "EventID", "no EventID"
             record = record_numbers[i] if record_numbers is not None else columns["record_id"][i]
-            reason = (
-                "no parseable event time (TimeCreated / @timestamp)" if fieldname == "time" else "no EventID"
-            )
             quarantine.add(reason, record=record, field=fieldname, data=raws[i])
         keep = sorted(set(range(len(docs))) - set(bad))
         columns = {k: [v[i] for i in keep] for k, v in columns.items()}
         times = times.take(pa.array(keep, pa.int64()))
         raws = [raws[i] for i in keep]
+        if record_numbers is not None:
+            record_numbers = [record_numbers[i] for i in keep]
     if not raws:
         return None
-    return to_batch(columns, times, raws)
+    columns = {**columns, "time": times, "raw": raws}
+    # Any value still unfit for Arrow (e.g. a time past year 9999) fails its record, not the batch.
+    return fit_batch(make_batch, columns, len(raws), quarantine, records=record_numbers, data=raws)
 
 
 _NORMALIZERS: dict[str, WindowsNormalizer] = {}

@@ -41,8 +41,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sekimori.ingest.base import Quarantine, Reader, detect, get_reader
+from sekimori.ingest.fit import fits_int64, safe_str, text_safe
 from sekimori.ingest.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA
 from sekimori.ingest.source import Source, SourceError, expand
+from sekimori.ingest.walk import input_paths
 from sekimori.store.errors import StoreError
 from sekimori.store.lock import writer_lock
 from sekimori.store.readonly import check_read_only
@@ -69,6 +71,10 @@ class FileResult:
     note: str | None = None
     grown_from: str | None = None  # digest of the earlier version this one appends to
     skipped_events: int = 0  # events of the earlier versions, already in the store
+
+    def __post_init__(self) -> None:
+        # A file name that is not UTF-8 is kept escaped: the manifest feeds the ``files`` view.
+        self.path = safe_str(self.path)
 
 
 @dataclass(frozen=True)
@@ -137,16 +143,12 @@ def file_digest(path: Path, prefix_size: int | None = None) -> tuple[str, str | 
 
 
 def iter_input_files(paths: Iterable[str]) -> Iterator[str]:
-    """Files named, and files under directories named, in a stable order; paths kept as given."""
-    for given in paths:
-        p = Path(given)
-        if p.is_dir():
-            for root, dirs, files in os.walk(p):
-                dirs.sort()
-                for name in sorted(files):
-                    yield os.path.join(root, name)
-        else:
-            yield given
+    """Files named, and files under directories named, in a stable order; paths kept as given.
+
+    Paths that cannot be read (a folder that cannot be listed, a FIFO, a broken link) are yielded too:
+    ``Store.ingest`` reports each as failed (see ``sekimori.ingest.walk``)."""
+    for path, _ in input_paths(paths):
+        yield path
 
 
 class _SegmentWriter:
@@ -321,24 +323,25 @@ class Store:
         plan: list[FileOutcome | FileResult | None] = []  # input order; None = read by _read_all
 
         try:
-            for path in iter_input_files(paths):
+            for path, problem in input_paths(paths):
+                if problem is not None:  # never opened: a FIFO would block, a folder cannot be listed
+                    plan.append(_failed(path, problem))
+                    continue
                 try:
                     size = os.path.getsize(path)
-                    earlier = previous.get(path)
+                    earlier = previous.get(safe_str(path))
                     if earlier is not None and size <= earlier["size"]:
                         earlier = None  # not grown: a new version, or the same content
                     digest, prefix = file_digest(Path(path), earlier["size"] if earlier else None)
                 except OSError as exc:
-                    note = f"cannot read: {exc.strerror or exc}"
-                    result = FileResult(path, "", 0, quarantined=1, status="failed", note=note)
-                    plan.append(FileOutcome(result, quarantine=[_quarantine_row(path, None, None, note)]))
+                    plan.append(_failed(path, f"cannot read: {exc.strerror or exc}"))
                     continue
                 if digest in known:
                     note = f"same content as {known[digest]}"
                     plan.append(FileResult(path, digest, size, status="skipped", note=note))
                     continue
                 known[digest] = path
-                resumes[path] = self._resume_for(path, prefix, earlier) if earlier else None
+                resumes[path] = self._resume_for(safe_str(path), prefix, earlier) if earlier else None
                 todo.append((path, digest, size))
                 work[path] = input_size(path, size)
                 plan.append(None)
@@ -499,6 +502,12 @@ class Store:
             entry = per_path.setdefault(f["path"], {"path": f["path"], "events": 0, "quarantined": 0})
             entry["events"] += int(f.get("events") or 0)
             entry["quarantined"] += int(f.get("quarantined") or 0)
+            # A path whose latest run failed (unreadable, a FIFO, ...) says so and why.
+            if f.get("status") in ("failed", "partial"):
+                entry.update(status=f["status"], note=f.get("note"))
+            else:
+                entry.pop("status", None)
+                entry.pop("note", None)
         files = list(per_path.values())
         return {
             "events": sum(f["events"] for f in files),
@@ -784,9 +793,15 @@ def _with_provenance(
     cols = {name: batch.column(i) for i, name in enumerate(batch.schema.names)}
     cols["uid"] = pa.array([f"{uid_prefix}:{i}" for i in range(start, start + n)], pa.string())
     cols["source_format"] = pa.array([reader] * n, pa.string())
-    cols["source_file"] = pa.array([source.path] * n, pa.string())
-    cols["source_member"] = pa.array([source.member] * n, pa.string())
+    cols["source_file"] = pa.array([safe_str(source.path)] * n, pa.string())
+    cols["source_member"] = pa.array([text_safe(source.member)] * n, pa.string())
     return pa.RecordBatch.from_arrays([cols[f.name] for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
+
+
+def _failed(path: str, note: str) -> FileOutcome:
+    """A path that could not be read at all: a failed file with one quarantine row saying why."""
+    result = FileResult(path, "", 0, quarantined=1, status="failed", note=note)
+    return FileOutcome(result, quarantine=[_quarantine_row(path, None, None, note)])
 
 
 def _quarantine_row(
@@ -799,13 +814,18 @@ def _quarantine_row(
     field_name: str | None = None,
     excerpt: str | None = None,
 ) -> dict[str, Any]:
+    # Every value must fit QUARANTINE_SCHEMA here: one that does not would fail the segment's commit.
+    if record is not None and not fits_int64(record):
+        reason, record = f"{reason} (record number {record!r} does not fit int64)", None
+    if offset is not None and not fits_int64(offset):
+        reason, offset = f"{reason} (offset {offset!r} does not fit int64)", None
     return {
-        "source_file": path,
-        "source_member": member,
-        "source_format": reader,
+        "source_file": text_safe(path),
+        "source_member": text_safe(member),
+        "source_format": text_safe(reader),
         "record": record,
         "offset": offset,
-        "field": field_name,
-        "reason": reason,
-        "excerpt": excerpt,
+        "field": text_safe(field_name),
+        "reason": text_safe(reason),
+        "excerpt": text_safe(excerpt),
     }

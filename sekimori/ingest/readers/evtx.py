@@ -16,6 +16,7 @@ import orjson
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
+from sekimori.ingest.fit import safe_str
 from sekimori.ingest.source import Source
 from sekimori.ingest.windows import normalize_docs
 
@@ -36,7 +37,10 @@ class EvtxReader(Reader):
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         try:
-            handle: Any = str(source.fs_path) if source.is_plain_file() else source.open()
+            path = str(source.fs_path)
+            # The crate takes a path as UTF-8: a file name that is not is read through a Python file.
+            by_path = source.is_plain_file() and safe_str(path) == path
+            handle: Any = path if by_path else source.open()
             records = evtx.PyEvtxParser(handle).records_json()
         except Exception as exc:  # header unreadable: the whole file is quarantined, not the run
             quarantine.add(f"not a readable EVTX file: {_short(str(exc))}")
@@ -52,13 +56,21 @@ class EvtxReader(Reader):
             except Exception as exc:  # the crate raises RuntimeError for a record it cannot parse
                 msg = str(exc)
                 m = _RECORD_NO.search(msg)
-                quarantine.add(_short(msg), record=int(m.group(1)) if m else None)
+                # chrono's error for a FILETIME it cannot place: the record's time is what is wrong
+                field = "time" if "out-of-range date" in msg else None
+                quarantine.add(_short(msg), record=int(m.group(1)) if m else None, field=field)
                 continue
             if rec is None:
                 continue
+            try:
+                doc = orjson.loads(rec["data"])
+            except orjson.JSONDecodeError as exc:  # not expected from the crate; cost: this record only
+                reason = f"the parser's JSON does not load: {exc}"
+                quarantine.add(reason, record=rec["event_record_id"], data=rec["data"])
+                continue
             ids.append(rec["event_record_id"])
             raws.append(rec["data"])
-            docs.append(orjson.loads(rec["data"]))  # the crate emits valid JSON
+            docs.append(doc)
             if len(raws) >= self.batch_size:
                 yield from self._normalize(docs, raws, ids, quarantine)
                 ids, docs, raws = [], [], []

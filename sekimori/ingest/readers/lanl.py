@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from sekimori.ingest.base import Quarantine, Reader, register
+from sekimori.ingest.fit import fit_batch
 from sekimori.ingest.schema import AUTHENTICATION, FAILURE, SUCCESS, TIME_TYPE, make_batch, ocsf_name
 from sekimori.ingest.source import Source, SourceError
 
@@ -451,7 +452,7 @@ class _LanlCsvReader(Reader):
         columns["time"] = pc.add(pc.multiply(tnum, _US_PER_S), self._epoch_scalar).cast(TIME_TYPE)
         columns["record_id"] = lines
         columns["raw"] = _raw_json(self.columns, tnum, cols)
-        return make_batch(columns, n)
+        return fit_batch(make_batch, columns, n, quarantine)
 
     def _columns(self, cols: list[_Column]) -> dict[str, pa.Array | pa.Scalar]:
         raise NotImplementedError

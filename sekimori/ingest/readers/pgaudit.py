@@ -361,7 +361,7 @@ class PgauditReader(Reader):
 
     # -- reading ----------------------------------------------------------------------------------
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
-        builder = BatchBuilder(self.batch_size)
+        builder = BatchBuilder(self.batch_size, quarantine)
         try:
             head = source.head(4096)
         except (SourceError, zlib.error, zipfile.BadZipFile, tarfile.TarError):

@@ -738,7 +738,7 @@ class SyslogReader(Reader):
         return 0.0
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
-        builder = BatchBuilder(self.batch_size)
+        builder = BatchBuilder(self.batch_size, quarantine)
         clock = _YearClock(self._year, _mtime(source, self._tz))
         cache: dict[str, datetime] = {}
         lines = iter_lines(source, quarantine)

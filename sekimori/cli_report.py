@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sekimori.cli_common import console, emit, fail, load_model_or_fail
-from sekimori.cli_respond import DEFAULT_DB, DbOption, case_scope, load_case
+from sekimori.cli_respond import DEFAULT_DB, DbOption, case_scope, load_case, load_case_actions
 from sekimori.report import IncidentFacts, load_facts, produce_reports
 from sekimori.report.kinds import KINDS as REPORT_KINDS
 from sekimori.report.kinds import applicable
@@ -116,7 +116,7 @@ def _from_case(
         from sekimori.store import Store
 
         affected = affected_from_store(Store(store), load_model_or_fail(model), case_scope(case))
-    return facts_from_case(case, base, affected)
+    return facts_from_case(case, base, affected, actions=load_case_actions(db, case_id))
 
 
 @report_app.command("affected")

@@ -25,7 +25,7 @@ from sekimori.respond.cases import Case, CaseAlert, CaseError, CaseStore, Contai
 from sekimori.respond.playbook import Proposal, propose_containment
 from sekimori.respond.principals import Principal, PrincipalError, os_principal, person_key
 from sekimori.respond.scope import Scope, scope_from_alerts
-from sekimori.respond.timeline import Timeline, build_timeline
+from sekimori.respond.timeline import Timeline, timeline_of_case
 
 case_app = typer.Typer(
     help="Incident cases: open from alerts, scope, timeline, containment.", no_args_is_help=True
@@ -92,6 +92,13 @@ def load_case(db: str, case_id: str) -> Case:
     """The case, or a clear error (an unknown case, a database that cannot be opened)."""
     with _cases(db) as cases:
         return _case(cases, case_id)
+
+
+def load_case_actions(db: str, case_id: str) -> list[Any]:
+    """The case's containment actions (for its containment milestone), or a clear error."""
+    with _cases(db) as cases:
+        _case(cases, case_id)
+        return cases.actions(case_id)
 
 
 def case_scope(case: Case) -> Scope:
@@ -377,23 +384,8 @@ def audit_verify(
 
 
 def case_timeline(cases: CaseStore, case_id: str) -> Timeline:
-    case = cases.get(case_id)
-    alerts = [_alert_row(a) for a in case.alerts if a.time is not None]
-    entries = [{"time": e.time, "kind": e.kind, "text": e.text, "actor": e.actor} for e in case.entries]
-    actions = [
-        {
-            "id": a.id,
-            "kind": a.kind,
-            "target": a.target,
-            "status": a.status,
-            "verified_at": a.verified_at,
-            "executed_at": a.executed_at,
-            "requested_by": a.requested_by,
-        }
-        for a in cases.actions(case_id)
-    ]
-    scope = Scope.from_dict(case.scope) if case.scope else None
-    return build_timeline(alerts, entries, actions, scope, detected=case.detected)
+    """The case's timeline, with its containment actions (definitions: :mod:`sekimori.respond.timeline`)."""
+    return timeline_of_case(cases.get(case_id), cases.actions(case_id))
 
 
 def dry_run(proposal: Proposal) -> dict[str, Any]:
@@ -474,11 +466,19 @@ def print_scope(target: Console, scope: Scope) -> None:
         target.print(f"  {escape(line)}", highlight=False)
 
 
-def _span(seconds: float | None) -> str:
+def _span(seconds: float | None, unknown: str | None = None) -> str:
     if seconds is None:
-        return "not recorded"
+        return unknown or "not recorded"
     days, rest = divmod(int(seconds), 86400)
-    return f"{days} d {rest // 3600} h" if days else f"{rest // 3600} h {rest % 3600 // 60} min"
+    if days:
+        return f"{days} d {rest // 3600} h"
+    if rest < 60:
+        return f"{rest} s"
+    return f"{rest // 3600} h {rest % 3600 // 60} min"
+
+
+def _at(when: datetime | None) -> str:
+    return f"{when:%Y-%m-%d %H:%M:%S}Z" if when is not None else "not recorded"
 
 
 def print_timeline(target: Console, timeline: Timeline) -> None:
@@ -489,10 +489,34 @@ def print_timeline(target: Console, timeline: Timeline) -> None:
     for item in timeline.items:
         table.add_row(f"{item.time:%Y-%m-%d %H:%M}", item.kind, escape(item.text))
     target.print(table)
-    dwell = timeline.dwell_time.total_seconds() if timeline.dwell_time is not None else None
-    contain = timeline.time_to_contain.total_seconds() if timeline.time_to_contain is not None else None
-    target.print(f"  dwell time (first activity → detection): [bold]{_span(dwell)}[/]")
-    target.print(f"  time to contain (detection → last containment step): [bold]{_span(contain)}[/]")
+
+    def seconds(span: Any) -> float | None:
+        return span.total_seconds() if span is not None else None
+
+    detected_from = f" ({timeline.detected_source})" if timeline.detected_source else ""
+    contained_from = f" ({timeline.contained_source})" if timeline.contained_source else ""
+    target.print(f"  first malicious activity: {_at(timeline.first_activity)}")
+    target.print(f"  detected: {_at(timeline.detected)}{detected_from}")
+    if timeline.opened is not None:
+        early = "opened before the detection" if timeline.detected is not None else None
+        triage = _span(seconds(timeline.time_to_triage), early)
+        target.print(f"  case opened: {_at(timeline.opened)} (time to triage: {triage})")
+    if timeline.contained is not None:
+        target.print(f"  contained: {_at(timeline.contained)}{contained_from}")
+    known = timeline.detected is not None and timeline.first_activity is not None
+    dwell = _span(
+        seconds(timeline.dwell_time), "detection precedes the first activity in the data" if known else None
+    )
+    if timeline.contained is None:
+        contain = "not contained yet"
+    elif timeline.detected is None:
+        contain = "detection not recorded"
+    else:
+        contain = _span(seconds(timeline.time_to_contain), "containment precedes detection in the data")
+    target.print(f"  dwell time (first activity → detection): [bold]{dwell}[/]")
+    target.print(f"  time to contain (detection → containment): [bold]{contain}[/]")
+    for note in timeline.notes:
+        target.print(f"  [yellow]note[/]: {escape(note)}")
     if timeline.missing:
         target.print(f"  not recorded yet: {', '.join(timeline.missing)}")
 

@@ -5,6 +5,7 @@ import json
 import os
 import pwd
 import sqlite3
+from datetime import datetime
 from typing import ClassVar
 
 import pytest
@@ -68,9 +69,19 @@ def test_case_lifecycle(store, tmp_path, login_as):
     result = run("case", "timeline", case_id, "--db", db, "--json")
     timeline = json.loads(result.stdout)
     assert timeline["first_activity"] and timeline["detected"] and timeline["judged"]
-    assert timeline["dwell_time_seconds"] > 0 and "containment" in timeline["missing"]
+    # detection: the case's first alert (2019, as the logs), not its opening (now); dwell time up to it
+    case_json = json.loads(run("case", "show", case_id, "--db", db, "--json").stdout)
+    first_alert = min(datetime.fromisoformat(a["time"]) for a in case_json["alerts"])
+    assert datetime.fromisoformat(timeline["detected"]) == first_alert
+    assert timeline["detected_source"] == "first alert"
+    assert datetime.fromisoformat(timeline["opened"]) == datetime.fromisoformat(case_json["created"])
+    assert timeline["dwell_time_seconds"] == 0 and timeline["time_to_triage_seconds"] > 86400
+    assert timeline["time_to_contain_seconds"] is None and "containment" in timeline["missing"]
     kinds = [i["kind"] for i in timeline["items"]]
-    assert {"alert", "detection", "judgment"} <= set(kinds)
+    assert {"alert", "detection", "judgment", "opened"} <= set(kinds)
+    text = run("case", "timeline", case_id, "--db", db).output
+    assert f"detected: {first_alert:%Y-%m-%d %H:%M:%S}Z (first alert)" in text
+    assert "dwell time (first activity → detection): 0 s" in text and "not contained yet" in text
 
     # the containment plan, dry-run: nftables plans without touching anything; LDAP says it is not set up
     result = run("case", "contain", case_id, "-m", str(demo_model_path()), "--db", db, "--json")

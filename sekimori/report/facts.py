@@ -8,6 +8,7 @@ when it learned of the incident, when it judged it a leak, and any materiality d
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -109,15 +110,33 @@ def load_facts(path: str | Path) -> IncidentFacts:
 
 
 def facts_from_case(
-    case: Any, base: IncidentFacts | None = None, affected: AffectedCount | None = None
+    case: Any,
+    base: IncidentFacts | None = None,
+    affected: AffectedCount | None = None,
+    actions: Iterable[Any] = (),
 ) -> IncidentFacts:
     """``base`` (the facts file) completed from a case (:class:`sekimori.respond.cases.Case`): its id and
     title, its milestones (first activity, detection, containment) and its timeline entries, and the
-    affected count when given. What the file states wins; what neither knows stays missing."""
+    affected count when given. What the file states wins; what neither knows stays missing.
+
+    Detection and containment are as the case's timeline defines them (:mod:`sekimori.respond.timeline`):
+    detection is the recorded milestone, else the case's first alert (never the case's opening);
+    containment the recorded milestone, else the first verified containment action of ``actions``
+    (:meth:`CaseStore.actions`). The source of each is kept in ``extra`` (``detected_source``,
+    ``contained_source``)."""
+    # here, not at the top: the facts are read without the respond stage (and its graph imports)
+    from sekimori.respond.timeline import containment_of, detection_of
+
     facts = base or IncidentFacts(case_id=case.id, title=case.title)
     facts.first_activity = facts.first_activity or case.first_activity
-    facts.detected = facts.detected or case.detected
-    facts.contained = facts.contained or case.contained
+    if facts.detected is None:
+        facts.detected, source = detection_of(case)
+        if source:
+            facts.extra.setdefault("detected_source", source)
+    if facts.contained is None:
+        facts.contained, source = containment_of(case, actions)
+        if source:
+            facts.extra.setdefault("contained_source", source)
     if not facts.timeline:
         facts.timeline = [{"time": e.time, "text": e.text} for e in case.entries]
     if affected is not None and not (facts.affected.confirmed or facts.affected.possible):

@@ -131,13 +131,23 @@ def choke_command(
     entry: EntryArgument,
     model: ModelOption,
     store: StoreOption = None,
-    budget: Annotated[float, typer.Option(help="Seconds to spend searching cuts.")] = 8.0,
+    node_limit: Annotated[
+        int, typer.Option(help="Branch-and-bound nodes the solver may explore to prove the fewest.")
+    ] = 20_000,
+    budget: Annotated[
+        float | None,
+        typer.Option(help="Optional cap in seconds on the solver (a cut it stops is labelled 'found')."),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """The flows, grants and shared realms whose removal cuts the entry off, ranked by people protected."""
+    """The flows, grants and shared realms whose removal cuts the entry off, ranked by people protected,
+    and the fewest that cut it off entirely (proved, or labelled as found only)."""
     graph = load_graph(model, store)
     _answer(
-        lambda: choke_points(graph, entry, budget_seconds=budget), ChokeReport.to_dict, print_choke, json_out
+        lambda: choke_points(graph, entry, budget_seconds=budget, node_limit=node_limit),
+        ChokeReport.to_dict,
+        print_choke,
+        json_out,
     )
 
 
@@ -258,13 +268,20 @@ def print_choke(target: Console, report: ChokeReport) -> None:
             "yes" if point.cuts_off else "",
         )
     target.print(table)
-    if report.cut is not None:
-        target.print(
-            f"  fewest controls that cut it off: [bold]{escape(', '.join(report.cut.controls))}[/] "
-            f"({report.method}; {report.evaluated} of {report.candidates} candidates evaluated)"
-        )
-    else:
-        target.print(f"  no cut found ({escape(report.method)})")
+    if report.cut is None:
+        target.print(f"  no cut: {escape(report.method)}")
+        return
+    # "The fewest" only when proved; a cut the solver's limit stopped is only a cut.
+    lead = "fewest controls that cut it off" if report.minimal else "controls that cut it off"
+    target.print(
+        f"  {lead}: [bold]{escape(', '.join(report.cut.controls))}[/] "
+        f"({report.status}: {escape(report.method)}; {report.candidates} candidates)"
+    )
+    if report.alternatives:
+        more = "" if report.complete else " (and maybe more)"
+        target.print(f"  other cuts of the same size{more}, by people protected:")
+        for alternative in report.alternatives:
+            target.print(f"    {escape(', '.join(alternative.controls))}", highlight=False)
 
 
 def print_what_if(target: Console, result: WhatIf) -> None:

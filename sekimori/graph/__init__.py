@@ -8,26 +8,22 @@
 """
 
 from sekimori.graph.analysis import (
-    AttackPath,
     BlastRadius,
     Change,
-    ChokePoint,
-    ChokeReport,
     Entry,
     Exposure,
     GraphError,
-    Hop,
     WhatIf,
-    attack_paths,
     blast_radius,
-    choke_points,
     exposure,
     parse_change,
     resolve_entry,
     what_if,
 )
 from sekimori.graph.build import GroupGraph, build_graph, graph_from_store
+from sekimori.graph.choke import ChokePoint, ChokeReport, choke_points
 from sekimori.graph.observed import HOST_SCHEMA, LOGON_SCHEMA, observed_logons
+from sekimori.graph.paths import AttackPath, Hop, attack_paths
 
 __all__ = [
     "HOST_SCHEMA",

@@ -1,4 +1,5 @@
-"""The questions the graph answers: blast radius, attack paths, choke points, what-if.
+"""The questions the graph answers: blast radius and what-if here; attack paths in
+:mod:`sekimori.graph.paths`, choke points in :mod:`sekimori.graph.choke`.
 
 Every answer is a dataclass with ``to_dict()`` (the JSON the CLI prints) and is computed over the
 graph's columns by :class:`sekimori.graph.reach.Engine`; only the few hops of the paths shown are turned
@@ -11,7 +12,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -19,16 +20,41 @@ import pyarrow as pa
 from sekimori.graph.build import (
     CONTROL_KINDS,
     EDGE_KIND,
-    EDGE_KIND_NAMES,
     KIND,
     NODE_KINDS,
     GroupGraph,
     account_key,
     build_graph,
-    edge_text,
     host_key,
 )
 from sekimori.graph.reach import Engine, Reached
+
+if TYPE_CHECKING:
+    from sekimori.graph.choke import ChokePoint as ChokePoint
+    from sekimori.graph.choke import ChokeReport as ChokeReport
+    from sekimori.graph.choke import choke_points as choke_points
+    from sekimori.graph.paths import AttackPath as AttackPath
+    from sekimori.graph.paths import Hop as Hop
+    from sekimori.graph.paths import attack_paths as attack_paths
+
+# The answers that moved to their own modules, for code that still imports them from here (they import
+# this module, so they are loaded on first use).
+_MOVED = {
+    "AttackPath": "paths",
+    "Hop": "paths",
+    "attack_paths": "paths",
+    "ChokePoint": "choke",
+    "ChokeReport": "choke",
+    "choke_points": "choke",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(f"sekimori.graph.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class GraphError(ValueError):
@@ -440,383 +466,6 @@ def blast_radius(graph: GroupGraph, entry: str | Entry, changes: Sequence[str | 
     return _describe(
         graph, entry, _node_mask(graph, reached, engine(graph)), [c.text for c in parsed], started
     )
-
-
-# --- attack paths ---
-
-
-@dataclass
-class Hop:
-    src: str
-    dst: str
-    kind: str
-    text: str
-    controls: list[str]
-    allowed: bool
-    network: list[str] = field(default_factory=list)  # for a logon: the flows that route to the target's zone
-
-
-@dataclass
-class AttackPath:
-    target: str
-    target_label: str
-    cost: float
-    hops: list[Hop]
-    people: dict[str, int]
-    controls: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "target_label": self.target_label,
-            "cost": round(self.cost, 3),
-            "people": self.people,
-            "controls": self.controls,
-            "hops": [asdict(h) for h in self.hops],
-        }
-
-
-def _targets(graph: GroupGraph, target: str | None) -> list[int]:
-    if target is not None:
-        kind, sep, ident = target.partition(":")
-        kind = _ALIASES.get(kind, kind)
-        node = graph.index(f"{kind}:{ident}" if sep else f"data_store:{target}") or (
-            graph.index(f"system:{target}") if not sep else None
-        )
-        if node is None:
-            raise GraphError(
-                f"target {target!r}: expected a data store or system id (data_store:ID, system:ID)"
-            )
-        return [node]
-    stores = [graph.index(f"data_store:{d.id}") for d in graph.model.data_stores if d.personal_data]
-    jewels = [graph.index(f"system:{s.id}") for s in graph.model.systems if s.crown_jewel]
-    return [n for n in (*stores, *jewels) if n is not None]
-
-
-def attack_paths(
-    graph: GroupGraph,
-    entry: str | Entry,
-    target: str | None = None,
-    k: int = 10,
-    max_hops: int = 24,
-    changes: Sequence[str | Change] = (),
-) -> list[AttackPath]:
-    """The ``k`` easiest paths from ``entry`` to personal data or crown jewels (or to ``target``):
-    the cheapest path to each target, then the cheapest detours around the controls of the best ones.
-    A logon hop that needs a network route says which flow gives it and how the attacker got a host in
-    the zone it connects from (that prerequisite counts in the path's cost)."""
-    parsed = [c if isinstance(c, Change) else parse_change(graph, c) for c in changes]
-    graph = apply_model_changes(graph, parsed)
-    entry = entry if isinstance(entry, Entry) else resolve_entry(graph, entry)
-    base_on = enabled_edges(
-        graph, [c for ch in parsed for c in ch.controls], [n for ch in parsed for n in ch.nodes]
-    )
-    eng = engine(graph)
-    reached = eng.reach(np.asarray(entry.nodes, np.int64), base_on[eng.edge_ids])
-    full_nodes = _node_mask(graph, reached, eng)
-    targets = [t for t in _targets(graph, target) if full_nodes[t]]
-    if not targets:
-        return []
-    # Work on the reached part only: every path lies in it.
-    sub, new_id = eng.restricted(reached.nodes | reached.connectable)
-    starts = new_id[np.asarray(entry.nodes, np.int64)]
-    starts = starts[starts >= 0]
-    sub_targets = {int(new_id[t]): t for t in targets}
-    people = {t: _people_at(graph, t) for t in targets}
-    found: list[AttackPath] = []
-    seen: set[tuple[int, ...]] = set()
-
-    def search(extra_off: Sequence[str]) -> None:
-        on = (base_on & enabled_edges(graph, extra_off))[sub.edge_ids]
-        r = sub.reach(starts, on)
-        dist, pred = sub.cheapest(starts, r.edges)
-        for t_sub, t in sub_targets.items():
-            if not np.isfinite(dist[t_sub]):
-                continue
-            hops = sub.path(pred, t_sub, r.edges)
-            key = tuple(int(sub.edge_ids[h]) for h in hops)
-            if not key or key in seen or len(key) > max_hops:
-                continue
-            seen.add(key)
-            found.append(_explain(graph, sub, t, hops, people[t], r, dist, pred))
-
-    search(())
-    tried: set[str] = set()
-    rounds = 0
-    while len(found) < k and rounds < k:
-        rounds += 1
-        found.sort(key=lambda p: (p.cost, -sum(p.people.values())))
-        pending = [c for p in found for c in p.controls if c not in tried]
-        if not pending:
-            break
-        tried.add(pending[0])
-        search([pending[0]])
-    found.sort(key=lambda p: (p.cost, -sum(p.people.values()), len(p.hops)))
-    return found[:k]
-
-
-def _people_at(graph: GroupGraph, node: int) -> dict[str, int]:
-    mask = np.zeros(graph.num_nodes, bool)
-    mask[node] = True
-    kind = NODE_KINDS[int(graph.kinds[node])]
-    if kind == "system":  # a system's people: those of its data stores
-        system = graph.keys[node].as_py().split(":", 1)[1]
-        for d in graph.model.data_stores:
-            if d.system == system:
-                mask[graph.index(f"data_store:{d.id}") or node] = True
-    return exposure(graph, mask).people
-
-
-def _route_in(sub: Engine, r: Reached, dist: np.ndarray, zone: int) -> tuple[int | None, int | None]:
-    """How the attacker can connect to ``zone`` (engine numbers), the cheapest way: (the zone it is
-    present in, the network edge from there; None when it is present in ``zone`` itself)."""
-    options: list[tuple[float, int, int | None]] = []
-    if r.nodes[zone] and np.isfinite(dist[zone]):
-        options.append((float(dist[zone]), zone, None))
-    candidates = np.flatnonzero(r.network & (sub.dst == zone))
-    if len(candidates):
-        best = candidates[np.argmin(dist[sub.src[candidates]])]
-        options.append((float(dist[sub.src[best]]), int(sub.src[best]), int(best)))
-    if not options:
-        return None, None
-    _, presence, via = min(options, key=lambda o: o[0])
-    return presence, via
-
-
-def _explain(
-    graph: GroupGraph,
-    sub: Engine,
-    target: int,
-    hops: list[int],
-    people: dict[str, int],
-    r: Reached,
-    dist: np.ndarray,
-    pred: np.ndarray,
-) -> AttackPath:
-    out: list[Hop] = []
-    controls: list[str] = []
-    extra_cost = 0.0
-    on_path = {int(sub.edge_ids[h]) for h in hops}
-
-    def controls_of_edge(e: int) -> list[str]:
-        return [graph.controls[c] for c in (int(graph.control1[e]), int(graph.control2[e])) if c >= 0]
-
-    def prerequisite(h: int, depth: int) -> tuple[list[str], list[str], float]:
-        """What a gated hop needs: the hops that put the attacker in a zone it can connect from, and the
-        network edge from there (the hops' own gates explained in turn, a few levels deep)."""
-        if sub.gate[h] < 0 or depth > 3:
-            return [], [], 0.0
-        presence, via = _route_in(sub, r, dist, int(sub.gate[h]))
-        texts: list[str] = []
-        found: list[str] = []
-        cost = 0.0
-        if presence is None:
-            return texts, found, cost
-        for x in sub.path(pred, presence, r.edges):
-            ex = int(sub.edge_ids[x])
-            if ex in on_path:
-                continue
-            on_path.add(ex)
-            t, c, k = prerequisite(x, depth + 1)
-            texts += [*t, edge_text(graph, ex)]
-            found += [*c, *controls_of_edge(ex)]
-            cost += k + float(sub.cost[x])
-        if via is not None:
-            texts.append(edge_text(graph, int(sub.edge_ids[via])))
-            found += controls_of_edge(int(sub.edge_ids[via]))
-        return texts, found, cost
-
-    for h in hops:
-        e = int(sub.edge_ids[h])
-        network, needed, cost = prerequisite(h, 0)
-        extra_cost += cost
-        own = controls_of_edge(e) + needed
-        for c in own:
-            if c not in controls:
-                controls.append(c)
-        out.append(
-            Hop(
-                src=graph.keys[int(graph.src[e])].as_py(),
-                dst=graph.keys[int(graph.dst[e])].as_py(),
-                kind=EDGE_KIND_NAMES[int(graph.kind[e])],
-                text=edge_text(graph, e),
-                controls=list(dict.fromkeys(own)),
-                allowed=bool(graph.allowed[e]),
-                network=network,
-            )
-        )
-    return AttackPath(
-        target=graph.keys[target].as_py(),
-        target_label=graph.labels[target].as_py(),
-        cost=float(sub.cost[hops].sum()) + extra_cost,
-        hops=out,
-        people=people,
-        controls=controls,
-    )
-
-
-# --- choke points ---
-
-
-@dataclass
-class ChokePoint:
-    controls: list[str]
-    people_protected: int
-    crown_jewels_cut: list[str]
-    cuts_off: bool  # nothing personal and no crown jewel left reachable
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class ChokeReport:
-    entry: Entry
-    before: Exposure
-    crown_jewels: list[str]
-    singles: list[ChokePoint]  # one control each, by people protected
-    cut: ChokePoint | None  # the fewest controls found that cut the entry off; None if none does
-    method: str
-    candidates: int
-    evaluated: int
-    seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "entry": self.entry.to_dict(),
-            "before": self.before.to_dict(),
-            "crown_jewels": self.crown_jewels,
-            "cut": self.cut.to_dict() if self.cut else None,
-            "singles": [s.to_dict() for s in self.singles],
-            "method": self.method,
-            "candidates": self.candidates,
-            "evaluated": self.evaluated,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-def choke_points(
-    graph: GroupGraph,
-    entry: str | Entry,
-    kinds: Sequence[str] = ("flow", "route", "grant", "realm", "contract", "admin"),
-    budget_seconds: float = 8.0,
-    top: int = 10,
-) -> ChokeReport:
-    """The controls (flows, grants, shared realms, …) whose removal cuts ``entry`` off from personal data
-    and crown jewels, ranked by people protected; and the fewest found that cut it off entirely (exact
-    for one or two controls, greedy beyond, within ``budget_seconds``)."""
-    started = time.perf_counter()
-    entry = entry if isinstance(entry, Entry) else resolve_entry(graph, entry)
-    eng = engine(graph)
-    base = eng.reach(np.asarray(entry.nodes, np.int64), np.ones(graph.num_edges, bool)[eng.edge_ids])
-    sub, new_id = eng.restricted(base.nodes | base.connectable)
-    starts = new_id[np.asarray(entry.nodes, np.int64)]
-    starts = starts[starts >= 0]
-    targets_graph = np.asarray(_targets(graph, None), np.int64)
-    node_map = np.full(graph.num_nodes, -1, np.int64)
-    node_map[sub.node_ids] = np.arange(sub.n)
-    jewel_names = {graph.index(f"system:{s.id}"): s.id for s in graph.model.systems if s.crown_jewel}
-
-    def evaluate(removed: Sequence[str]) -> tuple[Exposure, list[str]]:
-        on = enabled_edges(graph, removed)[sub.edge_ids]
-        r = sub.reach(starts, on)
-        mask = np.zeros(graph.num_nodes, bool)
-        mask[sub.node_ids[r.nodes]] = True
-        return exposure(graph, mask), [
-            name for node, name in jewel_names.items() if node is not None and mask[node]
-        ]
-
-    before, jewels_before = evaluate(())
-    sub_edges = np.arange(len(sub.src))
-    c1 = graph.control1[sub.edge_ids[sub_edges]]
-    c2 = graph.control2[sub.edge_ids[sub_edges]]
-    used = np.unique(np.concatenate([c1[c1 >= 0], c2[c2 >= 0]]))
-    candidates = [graph.controls[int(c)] for c in used if graph.controls[int(c)].split(":", 1)[0] in kinds]
-    del targets_graph
-    evaluated = 0
-
-    def point(removed: Sequence[str]) -> ChokePoint:
-        nonlocal evaluated
-        evaluated += 1
-        after, jewels = evaluate(removed)
-        return ChokePoint(
-            controls=list(removed),
-            people_protected=before.total - after.total,
-            crown_jewels_cut=[j for j in jewels_before if j not in jewels],
-            cuts_off=after.total == 0 and not jewels,
-        )
-
-    singles: list[ChokePoint] = []
-    deadline = started + budget_seconds
-    for control in candidates:
-        if time.perf_counter() > deadline:
-            break
-        singles.append(point([control]))
-    singles.sort(key=lambda p: (-p.people_protected, -len(p.crown_jewels_cut), p.controls))
-    method = "exact (one control)"
-    cut = next((p for p in singles if p.cuts_off), None)
-    if cut is None and (before.total or jewels_before):
-        ranked = [p.controls[0] for p in singles if p.people_protected or p.crown_jewels_cut][:12]
-        for i, a in enumerate(ranked):
-            for b in ranked[i + 1 :]:
-                if time.perf_counter() > deadline:
-                    break
-                trial = point([a, b])
-                if trial.cuts_off and (cut is None or trial.people_protected >= cut.people_protected):
-                    cut = trial
-                    break
-            if cut is not None:
-                break
-        method = "exact (two controls, among the 12 strongest)"
-        if cut is None:
-            cut = _greedy_cut(singles, point, deadline)
-            method = "greedy (more than two controls), pruned"
-    if not (before.total or jewels_before):
-        method = "nothing to cut: the entry reaches no personal data or crown jewel"
-    return ChokeReport(
-        entry=entry,
-        before=before,
-        crown_jewels=jewels_before,
-        singles=singles[:top],
-        cut=cut,
-        method=method,
-        candidates=len(candidates),
-        evaluated=evaluated,
-        seconds=time.perf_counter() - started,
-    )
-
-
-def _greedy_cut(singles: list[ChokePoint], point: Any, deadline: float) -> ChokePoint | None:
-    removed: list[str] = []
-    pool = [p.controls[0] for p in singles]
-    current: ChokePoint | None = None
-    while pool and time.perf_counter() < deadline:
-        best: ChokePoint | None = None
-        for control in pool[:24]:
-            trial = point([*removed, control])
-            if best is None or (trial.people_protected, len(trial.crown_jewels_cut)) > (
-                best.people_protected,
-                len(best.crown_jewels_cut),
-            ):
-                best = trial
-            if time.perf_counter() > deadline:
-                break
-        if best is None:
-            break
-        removed = best.controls
-        pool = [c for c in pool if c not in removed]
-        current = best
-        if best.cuts_off:
-            break
-    if current is None or not current.cuts_off:
-        return None
-    for control in list(current.controls):  # drop what the cut does not need
-        without = [c for c in current.controls if c != control]
-        if without:
-            trial = point(without)
-            if trial.cuts_off:
-                current = trial
-    return current
 
 
 # --- what-if ---

@@ -16,17 +16,27 @@ a million accounts is a few arrays, and every traversal runs over them in compil
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sekimori.graph.edges import (
+    HostIndex,
+    _contract_for,
+    _prefixed,
+    _shared,
+    access_edges,
+    glob_like,  # noqa: F401  (importers of build use it)
+    host_edges,
+    model_edges,
+)
 from sekimori.graph.observed import HOST_SCHEMA, LOGON_SCHEMA
-from sekimori.model.matching import clean_host
+from sekimori.model.keys import account_key, host_key  # noqa: F401  (node keys: one in every stage)
 
 if TYPE_CHECKING:
     from sekimori.model import GroupModel
@@ -47,8 +57,15 @@ EDGE_KINDS: dict[str, tuple[float, str]] = {
     "observed_route": (0.0, "logons went from zone {src} to zone {dst} though no flow allows it"),
     "account_of": (0.0, "{src} is a principal of {org} in realm {realm}"),
     "cached_credentials": (2.0, "{org}'s people use {src}: their {realm} credentials can be taken there"),
-    "grant": (1.0, "grant {control} lets {org}'s principals log on to {dst}"),
-    "grant_host": (1.0, "grant {control} lets {org}'s principals log on to host {dst}"),
+    "logon_interactive": (
+        1.0,
+        "{granted} lets {org}'s principals log on interactively to the hosts of {dst}",
+    ),
+    "logon_admin": (1.0, "{granted} lets {org}'s principals log on over the network to {dst} as admins"),
+    "logon_session": (1.0, "{granted} lets {org}'s principals open a network session: {dst} as them"),
+    "app_use": (1.0, "{granted} lets {org}'s principals use the application: the data of {dst} as them"),
+    "db_use": (1.0, "{granted} lets {org}'s principals use a database credential on {dst}"),
+    "credential_use": (1.0, "a credential held on {src} opens {dst}"),
     "shared_realm": (
         3.0,
         "shared realm {realm} makes {org}'s accounts valid on {dst} of {dst_org}, though no grant allows it",
@@ -85,32 +102,6 @@ CONTROL_KINDS = {
 
 def node_key(kind: str, key: str) -> str:
     return f"{kind}:{key}"
-
-
-def host_key(name: str) -> str:
-    """The key of a host node: its short name in lower case (an address stays whole)."""
-    cleaned = (clean_host(name) or "").lower()
-    if re.fullmatch(r"[0-9.]+|[0-9a-f:]+", cleaned) and ("." in cleaned or ":" in cleaned):
-        return cleaned
-    return cleaned.split(".", 1)[0]
-
-
-def account_key(name: str) -> str:
-    """The key of an account node: ``domain\\user`` in lower case, the domain's first label."""
-    text = name.strip().lower()
-    if "\\" in text:
-        domain, _, user = text.partition("\\")
-        return f"{domain.split('.', 1)[0]}\\{user}"
-    if "@" in text:
-        user, _, domain = text.rpartition("@")
-        return f"{domain.split('.', 1)[0]}\\{user}"
-    return text
-
-
-def glob_like(glob: str) -> str:
-    """A host glob ('*' any, '?' one) as a SQL LIKE pattern."""
-    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
 
 
 @dataclass
@@ -312,10 +303,16 @@ class _Builder:
 
 
 def build_graph(
-    model: GroupModel, logons: pa.Table | None = None, hosts: pa.Table | None = None
+    model: GroupModel,
+    logons: pa.Table | None = None,
+    hosts: pa.Table | None = None,
+    *,
+    as_of: date | None = None,
 ) -> GroupGraph:
     """The group graph of ``model`` and the observed ``logons`` (:data:`LOGON_SCHEMA`; ``hosts`` in
-    :data:`HOST_SCHEMA` adds hosts the logons name only by key). See :func:`graph_from_store`."""
+    :data:`HOST_SCHEMA` adds hosts the logons name only by key, and hosts the store saw that a model
+    host glob matches). ``as_of``: grants that expired before that day give nothing (default: all
+    grants, as the model states them). See :func:`graph_from_store`."""
     logons = pa.table({n: [] for n in LOGON_SCHEMA.names}, schema=LOGON_SCHEMA) if logons is None else logons
     logons = logons.select(LOGON_SCHEMA.names).cast(LOGON_SCHEMA)
     hosts = pa.table({n: [] for n in HOST_SCHEMA.names}, schema=HOST_SCHEMA) if hosts is None else hosts
@@ -323,19 +320,21 @@ def build_graph(
     _model_nodes(b, model)
     host_table = _host_nodes(b, model, logons, hosts)
     accounts = _account_nodes(b, logons)
-    _model_edges(b, model)
-    systems_of = _host_edges(b, model, host_table)
+    model_edges(b, model)
+    index = HostIndex(host_table)
+    systems_of = host_edges(b, model, host_table, index)
+    access_edges(b, model, host_table, as_of, index)
     _account_edges(b, model, accounts)
     _observed_edges(b, model, logons, systems_of)
     return b.finish(model, logons, host_table)
 
 
-def graph_from_store(store: Store, model: GroupModel) -> GroupGraph:
+def graph_from_store(store: Store, model: GroupModel, *, as_of: date | None = None) -> GroupGraph:
     """The graph of ``model`` with the logons observed in ``store`` (a :class:`sekimori.store.Store`)."""
     from sekimori.graph.observed import observed_logons
 
     logons, hosts = observed_logons(store, model)
-    return build_graph(model, logons, hosts)
+    return build_graph(model, logons, hosts, as_of=as_of)
 
 
 # --- nodes ---
@@ -404,202 +403,6 @@ def _account_nodes(b: _Builder, logons: pa.Table) -> pa.Table:
     accounts = accounts.rename_columns(["account", "label", "org", "realm"])
     b.nodes("account", accounts["account"], accounts["label"], accounts["org"])
     return accounts
-
-
-# --- edges ---
-
-
-def _prefixed(kind: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    return pc.binary_join_element_wise(kind, values.cast(pa.string()), ":")
-
-
-def _realms_of(model: GroupModel, org: str) -> list[str]:
-    return [r.id for r in model.realms if org in r.shared_by]
-
-
-def _shared(model: GroupModel) -> dict[str, set[str]]:
-    return {r.id: set(r.shared_by) for r in model.realms}
-
-
-def _contract_for(
-    model: GroupModel, entrusted: str | None, entrusting: str | None, system: str | None
-) -> str | None:
-    """The contract under which ``entrusted`` works on ``entrusting``'s system, if any."""
-    for c in model.contracts:
-        if (
-            c.entrusted == entrusted
-            and c.entrusting == entrusting
-            and (system is None or not c.systems or system in c.systems)
-        ):
-            return f"contract:{c.id}"
-    return None
-
-
-def _model_edges(b: _Builder, model: GroupModel) -> None:
-    systems = {s.id: s for s in model.systems}
-    shared = _shared(model)
-    # organisations → their zones and credentials
-    org_zones = {(z.org, z.id) for z in model.zones} | {(h.org, h.zone) for h in model.hosts}
-    pairs = sorted(org_zones)
-    b.edges("org_zone", [f"organisation:{o}" for o, _ in pairs], [f"zone:{z}" for _, z in pairs])
-    creds = [(o, r.id) for r in model.realms for o in r.shared_by]
-    b.edges("member", [f"organisation:{o}" for o, _ in creds], [f"credential:{o}@{r}" for o, r in creds])
-    # flows (each direction it allows), with the route between the two zones as a second control
-    src: list[str] = []
-    dst: list[str] = []
-    c1: list[str | None] = []
-    c2: list[str | None] = []
-    for flow in model.flows:
-        directions = [(flow.from_zone, flow.to_zone)]
-        if flow.bidirectional:
-            directions.append((flow.to_zone, flow.from_zone))
-        for a, z in directions:
-            src.append(f"zone:{a}")
-            dst.append(f"zone:{z}")
-            c1.append(f"flow:{flow.id}")
-            c2.append(f"route:{a}->{z}")
-    b.edges("flow", src, dst, control1=c1, control2=c2)
-    # grants: an organisation's credentials (through the realm named, or any of its realms) → systems
-    realms_of = {o.id: [r.id for r in model.realms if o.id in r.shared_by] for o in model.organisations}
-    src, dst, c1, c2 = [], [], [], []
-    gate: list[str | None] = []
-    granted: set[tuple[str, str]] = set()
-    for grant in model.grants:
-        realm_ids = [grant.via_realm] if grant.via_realm else realms_of.get(grant.org, [])
-        for realm_id in realm_ids:
-            cred = f"credential:{grant.org}@{realm_id}"
-            for system_id in grant.systems:
-                system = systems[system_id]
-                src.append(cred)
-                dst.append(f"system:{system_id}")
-                gate.append(f"zone:{system.zone}")
-                c1.append(f"grant:{grant.id}")
-                c2.append(_contract_for(model, grant.org, system.owner, system_id))
-                granted.add((grant.org, system_id))
-    b.edges("grant", src, dst, gate=gate, control1=c1, control2=c2)
-    # shared realms: a realm several organisations share authenticates one's accounts on the other's
-    # systems (those that authenticate through the realm), whether or not a grant says so
-    accepts: dict[str, set[str]] = {}
-    for grant in model.grants:
-        if grant.via_realm:
-            for system_id in grant.systems:
-                accepts.setdefault(system_id, set()).add(grant.via_realm)
-    for realm in model.realms:
-        for system_id in realm.systems:
-            accepts.setdefault(system_id, set()).add(realm.id)
-    owner_realms = {(rule.org, rule.realm) for rule in model.accounts if rule.realm}
-    for system in model.systems:
-        for realm in model.realms:
-            if system.owner in realm.shared_by and (system.owner, realm.id) in owner_realms:
-                accepts.setdefault(system.id, set()).add(realm.id)
-    src, dst, gate, c1 = [], [], [], []
-    for system in model.systems:
-        for realm_id in sorted(accepts.get(system.id, ())):
-            for org in sorted(shared[realm_id]):
-                if org != system.owner and (org, system.id) not in granted:
-                    src.append(f"credential:{org}@{realm_id}")
-                    dst.append(f"system:{system.id}")
-                    gate.append(f"zone:{system.zone}")
-                    c1.append(f"realm:{realm_id}")
-    b.edges("shared_realm", src, dst, gate=gate, control1=c1)
-    # realms: the systems that run them, and the credentials they issue
-    pairs2 = [(s, r.id) for r in model.realms for s in r.systems]
-    b.edges("runs_realm", [f"system:{s}" for s, _ in pairs2], [f"realm:{r}" for _, r in pairs2])
-    issued = [(r, o) for r in model.realms for o in r.shared_by]
-    b.edges(
-        "issues",
-        [f"realm:{r.id}" for r, _ in issued],
-        [f"credential:{o}@{r.id}" for r, o in issued],
-        control1=[None if o == r.owner or len(r.shared_by) == 1 else f"realm:{r.id}" for r, o in issued],
-    )
-    # systems hold data stores
-    b.edges(
-        "holds",
-        [f"system:{d.system}" for d in model.data_stores],
-        [f"data_store:{d.id}" for d in model.data_stores],
-    )
-    # admin rights held by an organisation's principals in general (account patterns: _account_edges)
-    src, dst, c1 = [], [], []
-    for right in model.admin_rights:
-        if right.accounts is not None:
-            continue
-        targets = ([f"realm:{right.realm}"] if right.realm else []) + [f"system:{s}" for s in right.systems]
-        for realm_id in realms_of.get(right.org, []):
-            for target in targets:
-                src.append(f"credential:{right.org}@{realm_id}")
-                dst.append(target)
-                c1.append(f"admin:{right.id}")
-    b.edges("admin", src, dst, control1=c1)
-
-
-def _glob_match(table: pa.Table, glob: str) -> np.ndarray:
-    """Rows of a host table whose label (full name) or key (short name) matches a host glob."""
-    like = glob_like(glob.lower())
-    label = pc.match_like(table["label"], like, ignore_case=True)
-    key = pc.match_like(table["host"], like, ignore_case=True)
-    return np.asarray(pc.or_(pc.fill_null(label, False), pc.fill_null(key, False)))
-
-
-def _host_edges(b: _Builder, model: GroupModel, hosts: pa.Table) -> dict[str, list[str]]:
-    """The hosts' edges; returns the systems of each host key (from the same glob matching)."""
-    keys = _prefixed("host", hosts["host"])
-    plain = hosts["host"].combine_chunks() if isinstance(hosts["host"], pa.ChunkedArray) else hosts["host"]
-    systems_of: dict[str, list[str]] = {}
-    # hosts sit in zones; their organisation owns them; its people's credentials are cached on them
-    has_zone = np.asarray(pc.is_valid(hosts["zone"]))
-    b.edges(
-        "in_zone",
-        keys.filter(pa.array(has_zone)),
-        _prefixed("zone", hosts["zone"].filter(pa.array(has_zone))),
-    )
-    has_org = np.asarray(pc.is_valid(hosts["org"]))
-    b.edges(
-        "owns",
-        _prefixed("organisation", hosts["org"].filter(pa.array(has_org))),
-        keys.filter(pa.array(has_org)),
-    )
-    for realm in model.realms:
-        if realm.kind == "local":
-            continue  # a local realm's credentials are the host's own
-        for org in realm.shared_by:
-            mine = np.asarray(pc.fill_null(pc.equal(hosts["org"], org), False))
-            n = int(mine.sum())
-            if n:
-                b.edges(
-                    "cached_credentials", keys.filter(pa.array(mine)), [f"credential:{org}@{realm.id}"] * n
-                )
-    # systems, data stores and grants name their hosts by globs
-    for system in model.systems:
-        for glob in system.hosts:
-            match = pa.array(_glob_match(hosts, glob))
-            matched = keys.filter(match)
-            n = len(matched)
-            b.edges("runs_on", [f"system:{system.id}"] * n, matched)
-            b.edges("part_of", matched, [f"system:{system.id}"] * n)
-            for host in plain.filter(match).to_pylist():
-                systems_of.setdefault(host, []).append(system.id)
-    for store in model.data_stores:
-        for glob in store.hosts:
-            matched = keys.filter(pa.array(_glob_match(hosts, glob)))
-            b.edges("store_host", matched, [f"data_store:{store.id}"] * len(matched))
-    zone_of = hosts["zone"].combine_chunks() if isinstance(hosts["zone"], pa.ChunkedArray) else hosts["zone"]
-    for grant in model.grants:
-        realm_ids = [grant.via_realm] if grant.via_realm else _realms_of(model, grant.org)
-        for glob in grant.hosts:
-            match = pa.array(_glob_match(hosts, glob))
-            matched = keys.filter(match)
-            gates = _prefixed("zone", zone_of.filter(match))
-            for realm_id in realm_ids:
-                b.edges(
-                    "grant_host",
-                    [f"credential:{grant.org}@{realm_id}"] * len(matched),
-                    matched,
-                    gate=gates,
-                    control1=[f"grant:{grant.id}"] * len(matched),
-                )
-    return systems_of
 
 
 def _account_edges(b: _Builder, model: GroupModel, accounts: pa.Table) -> None:
@@ -739,7 +542,15 @@ def edge_text(graph: GroupGraph, edge: int) -> str:
     realm = realm or (src_key.split(":", 1)[1] if src_key.startswith("realm:") else "")
     if kind == "member":
         org = graph.orgs[s].as_py() or ""
+    if kind == "flow" and "/" in dst_key:  # into a gate node: what the flow lets through, to what
+        text = (
+            f"flow {control} allows {graph.labels[d].as_py()} from {graph.labels[s].as_py()}"
+            if control
+            else f"from inside {graph.labels[s].as_py()}: {graph.labels[d].as_py()}"
+        )
+        return text
     text = EDGE_KINDS[kind][1].format(
+        granted=controls[0].replace(":", " ", 1) if controls else "",
         src=graph.labels[s].as_py(),
         dst=graph.labels[d].as_py(),
         control=control,

@@ -229,6 +229,7 @@ def register_data_access_keys(con: duckdb.DuckDBPyConnection, params: dict[str, 
     key) for the data-access events between ``$start`` and ``$end``: the distinct identities, keyed in
     Python by the graph's own functions so that the keys agree exactly; the events stay in DuckDB."""
     from sekimori.graph.build import account_key, host_key  # build imports this module's schemas
+
     ids = con.execute(
         "SELECT DISTINCT domain, principal FROM events WHERE category = 'data_access' "
         "AND time BETWEEN $start AND $end AND principal IS NOT NULL",

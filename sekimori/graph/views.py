@@ -35,10 +35,7 @@ def paths_view(
         system = next((s for s in model.systems if s.id == ident), None) if kind == "system" else None
         records = 0
         if store is not None:
-            people: dict[str, int] = {}
-            for pd in store.personal_data:
-                people[pd.category] = max(people.get(pd.category, 0), pd.records)
-            records = sum(people.values())
+            records = sum(store.people().values())  # every population of the store, each once
         reached = True
         if store is not None:
             reached = ident in reached_stores

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMAT_VERSION = 1
+DatabaseEngine = Literal["mssql", "postgresql", "mysql", "oracle", "mongodb", "redis"]
 
 
 class _Section(BaseModel):
@@ -233,6 +234,14 @@ class Flow(_Section):
     bidirectional: bool = Field(
         default=False, description="Whether connections are also allowed from 'to' to 'from'."
     )
+    from_hosts: list[HostGlob] = Field(
+        default_factory=list,
+        description="Host names or globs the flow is restricted to as sources (none: any host of 'from').",
+    )
+    to_hosts: list[HostGlob] = Field(
+        default_factory=list,
+        description="Host names or globs the flow is restricted to as destinations (none: any host of 'to').",
+    )
     description: str | None = Field(default=None, description="Free text: why the flow exists.")
 
 
@@ -268,9 +277,16 @@ class Grant(_Section):
         description="Host names or globs the grant covers, for hosts outside any system.",
     )
     logon_types: list[LogonType] = Field(
-        min_length=1,
+        default_factory=list,
         description="How principals may log on: interactive, network, batch, service, remote_interactive, "
-        "… or the Windows logon type numbers (2, 3, 4, 5, 10, …).",
+        "… or the Windows logon type numbers (2, 3, 4, 5, 10, …). Interactive kinds give control of the "
+        "hosts and their cached credentials; a network logon gives control only with an admin right on "
+        "the system, else a session (its file shares).",
+    )
+    access: list[Literal["application", "database"]] = Field(
+        default_factory=list,
+        description="Access other than a logon: 'application' (using the system's application: its data as "
+        "the user, not its hosts) and 'database' (a database credential: the data of its database stores).",
     )
     via_realm: Id | None = Field(default=None, description="Id of the realm the logons authenticate through.")
     expires: date | None = Field(default=None, description="Last day the grant is valid (YYYY-MM-DD).")
@@ -287,7 +303,13 @@ class Grant(_Section):
     def _covers_something(self) -> Grant:
         if not self.systems and not self.hosts:
             raise ValueError("expected at least one system id in 'systems' or one host in 'hosts'")
+        if not self.logon_types and not self.access:
+            raise ValueError("expected at least one logon type in 'logon_types' or one kind in 'access'")
         return self
+
+    def valid_on(self, day: date | None) -> bool:
+        """Whether the grant still holds on ``day`` (always, when no day is given)."""
+        return day is None or self.expires is None or self.expires >= day
 
     @property
     def logon_type_codes(self) -> list[int]:
@@ -310,6 +332,11 @@ class PersonalData(_Section):
     )
     sensitive: bool = Field(
         default=False, description="Whether it includes 要配慮個人情報 (special care-required data)."
+    )
+    financial: bool = Field(
+        default=False,
+        description="Whether it includes financial data (card numbers, bank accounts) whose leak is to be "
+        "reported (under APPI when it may be misused for property damage).",
     )
     tables: list[str] = Field(default_factory=list, description="Database tables holding the data.")
     paths: list[str] = Field(default_factory=list, description="File or object paths holding the data.")
@@ -334,7 +361,39 @@ class DataStore(_Section):
     hosts: list[HostGlob] = Field(
         default_factory=list, description="Host names or globs of the store's hosts."
     )
+    engine: DatabaseEngine | None = Field(
+        default=None,
+        description="Database engine (mssql, postgresql, mysql, oracle, mongodb, redis): the port a "
+        "database credential needs. None: any of them.",
+    )
     personal_data: list[PersonalData] = Field(default_factory=list, description="Personal data held.")
+    description: str | None = Field(default=None, description="Free text.")
+
+    def people(self) -> dict[str, int]:
+        """People held per category: the largest entry of each population (entries of one population
+        are the same people), summed over the store's populations (80,000 own + 40,000 shared with
+        another store are 120,000)."""
+        largest: dict[tuple[str, str], int] = {}
+        for pd in self.personal_data:
+            key = (pd.category, pd.population or f"{self.id}.{pd.category}")
+            largest[key] = max(largest.get(key, 0), pd.records)
+        out: dict[str, int] = {}
+        for (category, _), records in largest.items():
+            out[category] = out.get(category, 0) + records
+        return out
+
+
+class Credential(_Section):
+    """A credential held on a host for a system: a service account's password in a config file, a
+    database connection string, an API key. Whoever controls the host can use it."""
+
+    id: Id = Field(description="Unique id of the credential.")
+    on_host: HostGlob = Field(description="Host name or glob of the host(s) holding the credential.")
+    for_system: Id = Field(description="Id of the system the credential opens.")
+    kind: Literal["interactive", "network_admin", "network", "application", "database"] = Field(
+        description="What it opens: 'database' (the system's database stores), 'application' (its "
+        "application's data), 'network' (a session), 'network_admin' or 'interactive' (its hosts)."
+    )
     description: str | None = Field(default=None, description="Free text.")
 
 
@@ -393,6 +452,9 @@ class GroupModel(_Section):
     )
     admin_rights: list[AdminRight] = Field(
         default_factory=list, description="Who administers realms and systems."
+    )
+    credentials: list[Credential] = Field(
+        default_factory=list, description="Service credentials held on hosts for systems."
     )
 
     @model_validator(mode="after")
@@ -479,6 +541,7 @@ _SECTIONS_WITH_IDS = (
     "grants",
     "data_stores",
     "admin_rights",
+    "credentials",
 )
 
 
@@ -534,6 +597,8 @@ def _reference_errors(model: GroupModel) -> Iterator[InitErrorDetails]:
         yield from orgs.check(("admin_rights", i, "org"), right.org)
         yield from realms.check(("admin_rights", i, "realm"), right.realm)
         yield from systems.check_all(("admin_rights", i, "systems"), right.systems)
+    for i, credential in enumerate(model.credentials):
+        yield from systems.check(("credentials", i, "for_system"), credential.for_system)
 
 
 class _Known:

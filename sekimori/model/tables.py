@@ -121,6 +121,7 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("records", pa.int64()),
             ("secrecy_of_communications", pa.bool_()),
             ("sensitive", pa.bool_()),
+            ("financial", pa.bool_()),  # card or bank data (an APPI report trigger)
             ("tables", _LIST),
             ("paths", _LIST),
             ("population", _S),  # same population and category: the same people (counted once)
@@ -306,6 +307,7 @@ def _personal_data(model: GroupModel) -> Iterator[Row]:
                 "records": pd.records,
                 "secrecy_of_communications": pd.secrecy_of_communications,
                 "sensitive": pd.sensitive,
+                "financial": pd.financial,
                 "tables": list(pd.tables),
                 "paths": list(pd.paths),
                 "population": pd.population or f"{store.id}.{pd.category}",

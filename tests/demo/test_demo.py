@@ -55,7 +55,7 @@ def test_demo_command_runs_twice_and_counts_once(tmp_path):
     assert "blast radius drops to zero" in text
     # each separation alone, then both: separating the realm alone leaves the affiliate's flow and grant open
     assert "separate realm example-ad alone changes nothing: 519,506 people stay exposed" in text
-    assert "still open: EXAMPLE\\admin01 was used from PC02" in text and "grant g-affiliate-ops" in text
+    assert "still open: EXAMPLE\\admin01 was used from PC02" in text and "grant g-affiliate-ops lets" in text
     assert "block flows affiliate-kr -> parent: the contractor's blast radius drops to zero" in text
     assert (tmp_path / "s" / "attack-paths.svg").stat().st_size > 10_000
     # the response part: a case from the alerts, its scope, timeline and a dry-run containment plan

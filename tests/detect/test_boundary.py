@@ -217,3 +217,20 @@ def test_first_access_is_judged_on_the_paths_the_model_names(tmp_path):
            WHERE category = 'data_access' AND principal IN ('admin01', 'user01') GROUP BY principal"""
     )
     assert anything == {(r["principal"], r["object"]) for r in earliest.to_pylist()}
+
+
+def test_a_grant_naming_the_short_host_allows_a_logon_logged_with_the_fqdn(tmp_path):
+    # Issue 10, finding 2: the logs name the DC 'WIN-77LTAPHIQ1R.example.corp'; a grant names it short.
+    model = copy.deepcopy(BASE)
+    model["systems"][0]["hosts"] = []  # no system covers the DC: only the grant's host names it
+    model["grants"] = [
+        {"id": "g-dc", "org": "aff", "hosts": ["win-77ltaphiq1r"], "logon_types": ["network"], "owner": "IT"}
+    ]
+    rules = _rules(_alerts(tmp_path / "a", model, LOGONS))
+    assert "boundary.logon_without_grant" not in rules
+    # the same grant written with the FQDN, in capitals, allows the same logons
+    model["grants"][0]["hosts"] = ["WIN-77LTAPHIQ1R.EXAMPLE.CORP"]
+    assert "boundary.logon_without_grant" not in _rules(_alerts(tmp_path / "b", model, LOGONS))
+    # and a grant for another host does not
+    model["grants"][0]["hosts"] = ["win-77ltaphiq1"]
+    assert "boundary.logon_without_grant" in _rules(_alerts(tmp_path / "c", model, LOGONS))

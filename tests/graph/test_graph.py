@@ -107,7 +107,8 @@ def test_the_chain_contractor_affiliate_shared_realm_parent():
     assert paths, "a path to the users database"
     best = paths[0]
     kinds = [h.kind for h in best.hops]
-    assert "grant" in kinds and best.hops[-1].dst == "data_store:users-db"
+    # a network logon without admin rights is a session: the database's data, not its host
+    assert "logon_session" in kinds and best.hops[-1].dst == "data_store:users-db"
     assert {"flow:f-ap", "grant:g-a"} <= set(best.controls)
     assert any("f-ap" in step for hop in best.hops for step in hop.network)
 
@@ -228,8 +229,9 @@ def test_observed_logons_join_the_model_and_are_judged():
     # the admin's credentials are left on a-ops1 (RDP caches them): from the contractor PC the admin
     # account, and with it the parent's grants (none here) and the realm's admin rights are in reach
     from_pc = blast_radius(graph, "host:c-pc1")
-    # c-pc1, a-ops1, then the parent's p-app1 (granted to the affiliate) and p-dc1 (through the realm)
-    assert from_pc.accounts == 2 and from_pc.hosts == 4
+    # c-pc1, a-ops1, then p-dc1 (through the realm); p-app1 is not held: the affiliate's network grant
+    # without an admin right is a session (the users database), no control of the host (issue 10)
+    assert from_pc.accounts == 2 and from_pc.hosts == 3
     assert "p" in from_pc.organisations
     # an observed route no flow allows is marked
     stray = logons(
@@ -249,7 +251,13 @@ def test_observed_logons_join_the_model_and_are_judged():
     graph2 = build_graph(model(CHAIN), stray)
     assert "route:cz->pz" in graph2.controls
     blocked = what_if(graph2, "host:c-pc1", ["block flow cz -> pz"])
-    assert blocked.after.exposure.total <= blocked.before.exposure.total
+    assert blocked.before.exposure.people == {"employee": 50, "user": 1300}
+    # the contractor's granted way into the affiliate (f-ca, g-c) and the affiliate's flow into the
+    # parent still reach the parent app: blocking the stray route alone protects no one
+    assert blocked.after.exposure == blocked.before.exposure and blocked.after.crown_jewels == ["dc"]
+    # the route and the contract the contractor works in the affiliate under, together, cut it off
+    both = what_if(graph2, "host:c-pc1", ["block flow cz -> pz", "end contract k-ac"])
+    assert both.after.is_zero and both.people_protected == 1350
 
 
 def test_errors_name_what_is_wrong():

@@ -22,6 +22,7 @@ SECTIONS = {
     "grants": "Grant",
     "data_stores": "DataStore",
     "admin_rights": "AdminRight",
+    "credentials": "Credential",
 }
 
 

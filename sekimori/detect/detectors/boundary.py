@@ -26,6 +26,7 @@ import pyarrow as pa
 from sekimori.detect.alerts import BOUNDARY
 from sekimori.detect.base import DetectContext, Detector, register
 from sekimori.model import GroupModel
+from sekimori.model.keys import HostDirectory, glob_matches
 from sekimori.model.matching import (
     clean_host,
     first_account_match,
@@ -88,18 +89,29 @@ def classify_accounts(model: GroupModel, rows: list[dict[str, Any]]) -> pa.Table
 
 
 def classify_hosts(model: GroupModel, rows: list[dict[str, Any]]) -> pa.Table:
+    """Each (name, address) of the edges with its organisation, zone, and the systems, grants and data
+    stores whose host names or globs match any name of the host (FQDN, short, NetBIOS, or an address
+    the logs pair with it: see :mod:`sekimori.model.keys`)."""
+    directory = HostDirectory()
+    for row in rows:
+        directory.add(row["name"], row["ip"])
     out = []
     for row in rows:
         name, ip = row["name"], row["ip"]
+        key = directory.key(name, ip)
+        names = directory.names(key) if key else frozenset()
         match = first_host_match(model.host_matchers, clean_host(name), parse_ip(ip))
-        systems = model.systems_for_host(name) if name else []
+        if match is None and not name and key and key != ip:
+            match = first_host_match(model.host_matchers, key, parse_ip(ip))  # the name the address has
         out.append(
             {
                 "name": name,
                 "ip": ip,
                 "org": match.org if match else None,
                 "zone": match.zone if match else None,
-                "systems": systems,
+                "systems": [s.id for s in model.systems if any(glob_matches(g, names) for g in s.hosts)],
+                "grants": [g.id for g in model.grants if any(glob_matches(h, names) for h in g.hosts)],
+                "stores": [d.id for d in model.data_stores if any(glob_matches(h, names) for h in d.hosts)],
             }
         )
     schema = pa.schema(
@@ -109,6 +121,8 @@ def classify_hosts(model: GroupModel, rows: list[dict[str, Any]]) -> pa.Table:
             ("org", pa.string()),
             ("zone", pa.string()),
             ("systems", pa.list_(pa.string())),
+            ("grants", pa.list_(pa.string())),
+            ("stores", pa.list_(pa.string())),
         ]
     )
     return pa.Table.from_pylist(out, schema=schema)
@@ -190,7 +204,8 @@ CREATE OR REPLACE TEMP TABLE _classified AS
 SELECT d.*, coalesce(d.src_host, d.src_ip) AS source, coalesce(d.src_host_shown, d.src_ip) AS source_shown,
        a.org AS account_org, a.realm AS account_realm,
        hs.org AS source_org, hs.zone AS source_zone,
-       ht.org AS target_org, ht.zone AS target_zone, ht.systems AS target_systems
+       ht.org AS target_org, ht.zone AS target_zone, ht.systems AS target_systems,
+       ht.grants AS target_grants, ht.stores AS target_stores
 FROM _edges d
 LEFT JOIN _acct a ON coalesce(a.principal, '') = coalesce(d.principal, '')
     AND coalesce(a.domain, '') = coalesce(d.domain, '')
@@ -219,14 +234,14 @@ WITH logons AS (
 -- Grants are matched once per distinct (organisation, target, its systems, logon type). A grant counts
 -- if it was still valid at the edge's last use: any use after it expired is a crossing.
 combos AS (
-    SELECT DISTINCT account_org, target, target_systems, logon_type FROM logons
+    SELECT DISTINCT account_org, target, target_systems, target_grants, logon_type FROM logons
 ),
 combo_grants AS (
-    SELECT c.account_org, c.target, c.logon_type, g.grant_id, g.expires
+    SELECT c.account_org, c.target, c.target_systems, c.target_grants, c.logon_type, g.grant_id, g.expires
     FROM combos c
     JOIN model.grants g ON g.org = c.account_org
         AND (list_contains(c.target_systems, g.system)
-             OR regexp_matches(c.target, coalesce(g.host_regex, '^$')))
+             OR (g.host_pattern IS NOT NULL AND list_contains(c.target_grants, g.grant_id)))
         AND (c.logon_type IS NULL OR g.logon_type_code = c.logon_type)
 ),
 granted AS (
@@ -236,7 +251,9 @@ granted AS (
            string_agg(DISTINCT cg.grant_id || ' (expired ' || CAST(cg.expires AS VARCHAR) || ')', ', ')
                FILTER (WHERE cg.expires < CAST(l.last_time AS DATE)) AS expired
     FROM logons l
-    JOIN combo_grants cg ON cg.account_org = l.account_org AND cg.target = l.target
+    JOIN combo_grants cg ON cg.account_org = l.account_org AND cg.target IS NOT DISTINCT FROM l.target
+        AND cg.target_systems IS NOT DISTINCT FROM l.target_systems
+        AND cg.target_grants IS NOT DISTINCT FROM l.target_grants
         AND coalesce(cg.logon_type, -1) = coalesce(l.logon_type, -1)
     GROUP BY l.edge
 ),
@@ -289,7 +306,7 @@ SELECT * EXCLUDE (rn) FROM (
         -- a store that names its tables or paths is read through them only (not a pipe or another share
         -- on the same host); one that names neither is read by any access to its hosts
         (EXISTS (SELECT 1 FROM model.data_store_hosts dh WHERE dh.data_store = ds.id
-                 AND regexp_matches(c.target, dh.regex))
+                 AND list_contains(c.target_stores, ds.id))
          AND NOT EXISTS (SELECT 1 FROM model.personal_data p WHERE p.data_store = ds.id
                          AND (len(coalesce(p.tables, [])) > 0 OR len(coalesce(p.paths, [])) > 0)))
         OR EXISTS (SELECT 1 FROM model.personal_data p, unnest(coalesce(p.tables, [])) AS t(name)
@@ -302,7 +319,7 @@ SELECT * EXCLUDE (rn) FROM (
                           OR starts_with(share_path(c.object), share_path(t.path) || '\\'))
                      AND (NOT EXISTS (SELECT 1 FROM model.data_store_hosts dh WHERE dh.data_store = ds.id)
                           OR EXISTS (SELECT 1 FROM model.data_store_hosts dh WHERE dh.data_store = ds.id
-                                     AND regexp_matches(c.target, dh.regex))))
+                                     AND list_contains(c.target_stores, ds.id))))
     JOIN (SELECT data_store,
                  string_agg(category || ' ' || records, ', ' ORDER BY category) AS summary,
                  bool_or(secrecy_of_communications OR sensitive) AS special

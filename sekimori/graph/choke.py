@@ -1,0 +1,222 @@
+"""Choke points: the controls whose removal protects the most people from an entry, one at a time, and
+the fewest controls that cut the entry off from all personal data and crown jewels, proved the fewest.
+
+Everything is evaluated on the part of the graph the entry reaches, which is exact: removing controls
+only shrinks what is reached.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sekimori.graph.analysis import Entry, Exposure, enabled_edges, engine, exposure, resolve_entry
+from sekimori.graph.build import GroupGraph
+from sekimori.graph.cut import CutProgram
+
+KINDS = ("flow", "route", "grant", "realm", "contract", "admin")
+
+
+@dataclass
+class ChokePoint:
+    controls: list[str]
+    people_protected: int
+    crown_jewels_cut: list[str]
+    cuts_off: bool  # nothing personal and no crown jewel left reachable
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ChokeReport:
+    entry: Entry
+    before: Exposure
+    crown_jewels: list[str]
+    singles: list[ChokePoint]  # one control each, by people protected
+    cut: ChokePoint | None  # the fewest controls that cut the entry off (see status); None if none found
+    alternatives: list[ChokePoint]  # other cuts of the same size, ranked like ``cut``
+    # 'minimal' (proved the fewest), 'found' (a solver limit hit: a cut, not proved the fewest),
+    # 'impossible' (no set of the controls considered cuts it off), 'unknown' (none found within the
+    # limit), 'nothing to cut' (the entry reaches no personal data or crown jewel)
+    status: str
+    method: str  # how, in words
+    complete: bool  # ``cut`` and ``alternatives`` are every cut of that size
+    candidates: int
+    evaluated: int
+    seconds: float
+    program: dict[str, int] = field(default_factory=dict)  # the integer program's size, when one ran
+
+    @property
+    def minimal(self) -> bool:
+        return self.status == "minimal" and self.cut is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry.to_dict(),
+            "before": self.before.to_dict(),
+            "crown_jewels": self.crown_jewels,
+            "status": self.status,
+            "cut": self.cut.to_dict() if self.cut else None,
+            "alternatives": [a.to_dict() for a in self.alternatives],
+            "complete": self.complete,
+            "singles": [s.to_dict() for s in self.singles],
+            "method": self.method,
+            "candidates": self.candidates,
+            "evaluated": self.evaluated,
+            "program": self.program,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def control_columns(graph: GroupGraph) -> np.ndarray:
+    """(edges × k) the control indices of every edge, -1 for none: removing any one disables the edge."""
+    return np.stack([graph.control1, graph.control2], axis=1).astype(np.int64)
+
+
+def choke_points(
+    graph: GroupGraph,
+    entry: str | Entry,
+    kinds: Sequence[str] = KINDS,
+    budget_seconds: float | None = None,
+    top: int = 10,
+    alternatives: int = 10,
+    node_limit: int = 20_000,
+) -> ChokeReport:
+    """The controls (flows, grants, shared realms, …) of ``kinds`` whose removal cuts ``entry`` off from
+    personal data and crown jewels: each removed alone (exactly), ranked by people protected; and the
+    fewest that cut it off entirely, with up to ``alternatives`` cuts of that size in all. The fewest
+    are proved by an integer program (:mod:`sekimori.graph.cut`) bounded by ``node_limit`` branch-and-
+    bound nodes (and, if given, ``budget_seconds``); a cut the bound stopped is labelled ``found``."""
+    started = time.perf_counter()
+    entry = entry if isinstance(entry, Entry) else resolve_entry(graph, entry)
+    eng = engine(graph)
+    base = eng.reach(np.asarray(entry.nodes, np.int64), np.ones(graph.num_edges, bool)[eng.edge_ids])
+    sub, new_id = eng.restricted(base.nodes | base.connectable)
+    starts = new_id[np.asarray(entry.nodes, np.int64)]
+    starts = starts[starts >= 0]
+    jewel_names = {graph.index(f"system:{s.id}"): s.id for s in graph.model.systems if s.crown_jewel}
+
+    def evaluate(removed: Sequence[str]) -> tuple[Exposure, list[str]]:
+        on = enabled_edges(graph, removed)[sub.edge_ids]
+        r = sub.reach(starts, on)
+        mask = np.zeros(graph.num_nodes, bool)
+        mask[sub.node_ids[r.nodes]] = True
+        return exposure(graph, mask), [
+            name for node, name in jewel_names.items() if node is not None and mask[node]
+        ]
+
+    before, jewels_before = evaluate(())
+    columns = control_columns(graph)[sub.edge_ids]
+    used = np.unique(columns[columns >= 0])
+    candidates = [graph.controls[int(c)] for c in used if graph.controls[int(c)].split(":", 1)[0] in kinds]
+    index = {c: i for i, c in enumerate(candidates)}
+    evaluated = 0
+
+    def point(removed: Sequence[str], after: Exposure, jewels: list[str]) -> ChokePoint:
+        nonlocal evaluated
+        evaluated += 1
+        return ChokePoint(
+            controls=list(removed),
+            people_protected=before.total - after.total,
+            crown_jewels_cut=[j for j in jewels_before if j not in jewels],
+            cuts_off=after.total == 0 and not jewels,
+        )
+
+    # The people at stake are in the data stores with records and the crown jewels: the program's targets.
+    as_candidate = np.full(len(graph.controls) + 1, -1, np.int64)  # (+1: a graph with no control)
+    for c, i in index.items():
+        as_candidate[graph.control_index(c)] = i
+    target_nodes = np.array(
+        [
+            n
+            for n in [graph.index(f"system:{s.id}") for s in graph.model.systems if s.crown_jewel]
+            + [
+                graph.index(f"data_store:{d.id}")
+                for d in graph.model.data_stores
+                if any(pd.records for pd in d.personal_data)
+            ]
+            if n is not None and new_id[n] >= 0
+        ],
+        np.int64,
+    )
+    program = None
+    if before.total or jewels_before:
+        program = CutProgram(
+            sub,
+            starts,
+            new_id[target_nodes],
+            np.where(columns >= 0, as_candidate[np.maximum(columns, 0)], -1),
+            len(candidates),
+        )
+
+    def single(control: str) -> ChokePoint:
+        # Exactly as the graph says (the program keeps every target's reach), and faster.
+        assert program is not None
+        mask = np.zeros(graph.num_nodes, bool)
+        mask[target_nodes[program.reached([index[control]])]] = True
+        jewels = [name for node, name in jewel_names.items() if node is not None and mask[node]]
+        return point([control], exposure(graph, mask), jewels)
+
+    singles = [single(control) for control in candidates] if program is not None else []
+    singles.sort(key=lambda p: (-p.people_protected, -len(p.crown_jewels_cut), p.controls))
+
+    def report(status: str, method: str, cuts: list[ChokePoint], complete: bool, **extra: Any) -> ChokeReport:
+        alone = {p.controls[0]: p.people_protected for p in singles}
+        # Cuts of one size all cut everything off: rank those whose controls matter most alone first.
+        cuts.sort(
+            key=lambda p: (
+                -p.people_protected,
+                -len(p.crown_jewels_cut),
+                -sum(alone.get(c, 0) for c in p.controls),
+                p.controls,
+            )
+        )
+        return ChokeReport(
+            entry=entry,
+            before=before,
+            crown_jewels=jewels_before,
+            singles=singles[:top],
+            cut=cuts[0] if cuts else None,
+            alternatives=cuts[1:alternatives],
+            status=status,
+            method=method,
+            complete=complete and len(cuts) <= alternatives,
+            candidates=len(candidates),
+            evaluated=evaluated,
+            seconds=time.perf_counter() - started,
+            **extra,
+        )
+
+    if not (before.total or jewels_before):
+        return report("nothing to cut", "the entry reaches no personal data or crown jewel", [], True)
+    ones = [p for p in singles if p.cuts_off]
+    if ones:  # no cut has fewer than one control: minimal, and every single that cuts is listed
+        return report("minimal", "one control cuts it off (each evaluated alone)", ones, True)
+
+    # Two or more: the integer program.
+    assert program is not None
+    found = program.minimum(
+        limit=alternatives + 1,  # one more: to know whether those listed are all
+        node_limit=node_limit,
+        time_limit=budget_seconds,
+    )
+    # Each cut checked on the graph itself.
+    cuts = [
+        point(removed, *evaluate(removed))
+        for removed in ([candidates[i] for i in s] for s in found.solutions)
+    ]
+    if any(not p.cuts_off for p in cuts):  # the program and the reachability engine disagree: a bug
+        raise AssertionError(f"the integer program's cut does not cut: {[p.controls for p in cuts]}")
+    size = len(cuts[0].controls) if cuts else 0
+    method = {
+        "minimal": f"{size} controls, proved the fewest by an integer program",
+        "found": f"{size} controls; not proved the fewest: the solver's limit was hit first",
+        "impossible": f"no set of controls of the kinds considered ({', '.join(kinds)}) cuts it off",
+        "unknown": "no cut found within the solver's limit",
+    }[found.status]
+    return report(found.status, method, cuts, found.complete, program=found.program)

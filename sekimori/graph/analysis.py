@@ -424,11 +424,7 @@ def _describe(
     model = graph.model
     systems = [s for s in model.systems if nodes[graph.index(f"system:{s.id}") or 0]]
     stores = [d for d in model.data_stores if nodes[graph.index(f"data_store:{d.id}") or 0]]
-    people_of: dict[str, dict[str, int]] = {}
-    for d in stores:
-        for pd in d.personal_data:
-            cell = people_of.setdefault(d.id, {})
-            cell[pd.category] = max(cell.get(pd.category, 0), pd.records)
+    people_of = {d.id: d.people() for d in stores}  # by population: own and shared people both count
     org_ids = {o for o in np.unique(np.asarray(graph.orgs.filter(pa.array(nodes)).drop_null())) if o}
     kinds = graph.kinds[nodes]
     zone_nodes = np.flatnonzero(nodes & (graph.kinds == KIND["zone"]))

@@ -7,8 +7,11 @@ only shrinks what is reached.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -117,9 +120,12 @@ def choke_points(
     index = {c: i for i, c in enumerate(candidates)}
     evaluated = 0
 
+    counting = threading.Lock()
+
     def point(removed: Sequence[str], after: Exposure, jewels: list[str]) -> ChokePoint:
         nonlocal evaluated
-        evaluated += 1
+        with counting:
+            evaluated += 1
         return ChokePoint(
             controls=list(removed),
             people_protected=before.total - after.total,
@@ -162,7 +168,11 @@ def choke_points(
         jewels = [name for node, name in jewel_names.items() if node is not None and mask[node]]
         return point([control], exposure(graph, mask), jewels)
 
-    singles = [single(control) for control in candidates] if program is not None else []
+    singles: list[ChokePoint] = []
+    if program is not None:
+        # each alone is independent of the others; numpy and csgraph release the GIL for most of it
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            singles = list(pool.map(single, candidates))
     singles.sort(key=lambda p: (-p.people_protected, -len(p.crown_jewels_cut), p.controls))
 
     def report(status: str, method: str, cuts: list[ChokePoint], complete: bool, **extra: Any) -> ChokeReport:
@@ -204,6 +214,7 @@ def choke_points(
         limit=alternatives + 1,  # one more: to know whether those listed are all
         node_limit=node_limit,
         time_limit=budget_seconds,
+        at_least=2,  # each control was evaluated alone above and none cuts it off
     )
     # Each cut checked on the graph itself.
     cuts = [

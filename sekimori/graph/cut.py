@@ -131,7 +131,7 @@ def _settle(rep: np.ndarray) -> np.ndarray:
 
 
 def _reduce(rows: _Implications, targets: np.ndarray, size: int) -> tuple[_Implications, np.ndarray]:
-    """Rows after the exact reductions of the module docstring (until they shrink by less than 2 %),
+    """Rows after the exact reductions of the module docstring (until a round shrinks them by less than 5 %),
     and what each node became."""
     identity = np.arange(size)
     rep = identity.copy()
@@ -165,7 +165,7 @@ def _reduce(rows: _Implications, targets: np.ndarray, size: int) -> tuple[_Impli
         step = _settle(step)
         rows, rep = _normalise(rows, step), step[rep]
         rows = rows.take(_needed(rows, rep[targets], size)[rows.dst])
-        if len(rows.dst) >= 0.98 * before:
+        if len(rows.dst) >= 0.95 * before:
             return rows, rep
 
 
@@ -252,13 +252,17 @@ class CutProgram:
         lo, hi = np.searchsorted(controls, [control, control + 1])
         return edges[lo:hi]
 
-    def minimum(self, limit: int = 10, node_limit: int = 20_000, time_limit: float | None = None) -> Cuts:
-        """The smallest sets of candidate controls that cut every target off, up to ``limit`` of them."""
+    def minimum(
+        self, limit: int = 10, node_limit: int = 20_000, time_limit: float | None = None, at_least: int = 0
+    ) -> Cuts:
+        """The smallest sets of candidate controls that cut every target off, up to ``limit`` of them.
+        ``at_least``: a size the caller proved no cut is smaller than (it bounds the search, and only
+        the search: a wrong bound would show as no cut found)."""
         if not len(self.targets):
             return Cuts("minimal", [()], True)
         if self.always:
             return Cuts("impossible", [], True)
-        return _solve(self.rows, self.target_node, self.candidates, limit, node_limit, time_limit)
+        return _solve(self.rows, self.target_node, self.candidates, limit, node_limit, time_limit, at_least)
 
 
 def _solve(
@@ -268,6 +272,7 @@ def _solve(
     limit: int,
     node_limit: int,
     time_limit: float | None,
+    at_least: int = 0,
 ) -> Cuts:
     one, k = rows.one, rows.xs.shape[1]
     # Controls in exactly the same rows: one choice. A random 64-bit value per row, summed per control.
@@ -315,6 +320,8 @@ def _solve(
     program["solves"] = 0
 
     extra: list[LinearConstraint] = []
+    if at_least > 1:
+        extra.append(LinearConstraint(objective, at_least, np.inf))
     solutions: list[tuple[int, ...]] = []
     status = "unknown"
     complete = False
@@ -339,7 +346,8 @@ def _solve(
             break
         chosen = np.flatnonzero(result.x[:n_x] > 0.5)
         proved = result.status == 0
-        if not solutions:
+        first = not solutions
+        if first:
             status = "minimal" if proved else "found"
         # Every way to pick one control of each chosen class is a cut of the same size.
         for pick in itertools.product(*(members[c] for c in chosen)):
@@ -350,8 +358,8 @@ def _solve(
         row = np.zeros(n_cols)
         row[chosen] = 1.0
         extra.append(LinearConstraint(row, -np.inf, len(chosen) - 1))
-        if len(extra) == 1:
-            extra.append(LinearConstraint(objective, -np.inf, len(chosen)))
+        if first:  # its size is proved the least: the others are found at exactly that size
+            extra.append(LinearConstraint(objective, len(chosen), len(chosen)))
     complete = complete and len(solutions) <= limit
     return Cuts(status, solutions[:limit], complete, program)
 

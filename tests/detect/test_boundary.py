@@ -234,3 +234,25 @@ def test_a_grant_naming_the_short_host_allows_a_logon_logged_with_the_fqdn(tmp_p
     # and a grant for another host does not
     model["grants"][0]["hosts"] = ["win-77ltaphiq1"]
     assert "boundary.logon_without_grant" in _rules(_alerts(tmp_path / "c", model, LOGONS))
+
+
+def _first_access_levels(tmp_path, **flags: bool) -> set[str]:
+    """Levels of the first-access alerts on the demo's real logs, the directory's entry flagged."""
+    from sekimori.demo import build_demo_store, demo_model
+
+    store, _ = build_demo_store(tmp_path / "s")
+    raw = demo_model().model_dump(mode="json", by_alias=True, exclude_none=True)
+    (directory,) = [d for d in raw["data_stores"] if d["id"] == "ds-employee-directory"]
+    for pd in directory["personal_data"]:
+        pd.update(flags)
+    alerts = run_detectors(store, GroupModel.model_validate(raw), only=["boundary"], save=False).alerts
+    return {a["level"] for a in alerts.to_pylist() if a["rule_id"] == "boundary.first_personal_data_access"}
+
+
+def test_a_first_access_to_financial_data_is_critical(tmp_path):
+    # Card or bank data is an APPI reporting trigger, as 通信の秘密 and 要配慮 are (breach-reporting.md)
+    plain = _first_access_levels(
+        tmp_path / "a", financial=False, sensitive=False, secrecy_of_communications=False
+    )
+    assert plain and "critical" not in plain
+    assert _first_access_levels(tmp_path / "b", financial=True) == {"critical"}

@@ -163,22 +163,22 @@ def test_expired_grants_give_nothing_as_of_a_later_day():
 
 
 def test_a_stores_people_count_every_population_once():
-    model = load_model_text(
-        textwrap.dedent(BASE)
-        + textwrap.dedent(
-            """
-            data_stores_extra: []
-            """
-        ).replace("data_stores_extra: []\n", ""),
-        "p.yaml",
+    # hr-db holds 80,000 users of its own, 40,000 shared with the shop (population 'shop'), and a call
+    # log of 5,000 of its own 80,000: by hand, 120,000 people, in the store's own line as in the total
+    text = textwrap.dedent(BASE).replace(
+        "personal_data: [{category: employee, items: [name], records: 70}]",
+        "personal_data: [{category: user, items: [name], records: 80000},"
+        " {category: user, items: [name], records: 40000, population: shop},"
+        " {category: user, items: [call_log], records: 5000}]",
     )
-    data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
-    data["data_stores"][1]["personal_data"] = [
-        {"category": "user", "items": ["name"], "records": 80_000},
-        {"category": "user", "items": ["name"], "records": 40_000, "population": "shop"},
-        {"category": "user", "items": ["call_log"], "records": 5_000},  # of the 80,000
-    ]
-    from sekimori.model import GroupModel
-
-    store = GroupModel.model_validate(data).data_stores[1]
-    assert store.people() == {"user": 120_000}
+    text += textwrap.dedent(
+        """
+        flows: [{id: f-https, from: cz, to: pz, ports: [443], protocol: tcp}]
+        grants: [{id: g-app, org: c, systems: [hr], access: [application], owner: IT}]
+        """
+    )
+    model = load_model_text(text, "p.yaml")
+    assert model.data_stores[1].people() == {"user": 120_000}
+    blast = blast_radius(build_graph(model), "org:c")
+    assert [(d["id"], d["people"]) for d in blast.data_stores] == [("hr-db", {"user": 120_000})]
+    assert blast.exposure.people == {"user": 120_000}

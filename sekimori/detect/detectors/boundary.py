@@ -10,8 +10,8 @@
 - ``boundary.first_personal_data_access``: the first access by an affiliate's or contractor's principal
   to a data store that holds personal data.
 
-A logon onto a crown-jewel system, or a first access to secrecy-of-communications or sensitive personal
-data, raises the alert to ``critical``.
+A logon onto a crown-jewel system, or a first access to secrecy-of-communications, sensitive (要配慮) or
+financial personal data (each an APPI reporting trigger), raises the alert to ``critical``.
 
 Accounts and hosts are classified once per distinct value (the model's first-match rules, in Python,
 bounded by the number of accounts and hosts, not events); everything per event is SQL.
@@ -322,7 +322,7 @@ SELECT * EXCLUDE (rn) FROM (
                                      AND list_contains(c.target_stores, ds.id))))
     JOIN (SELECT data_store,
                  string_agg(category || ' ' || records, ', ' ORDER BY category) AS summary,
-                 bool_or(secrecy_of_communications OR sensitive) AS special
+                 bool_or(secrecy_of_communications OR sensitive OR financial) AS special
           FROM model.personal_data GROUP BY data_store) pd ON pd.data_store = ds.id
     WHERE c.category = 'data_access' AND c.account_org IS NOT NULL
 ) WHERE rn = 1

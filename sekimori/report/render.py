@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +198,11 @@ def render_pdf(document: Document, path: Path | str, template_dir: Path | None =
     """Write the document as an A4 PDF with the Japanese font embedded (a subset); returns the path."""
     font = find_japanese_font()
     try:
-        import weasyprint
+        with warnings.catch_warnings():
+            # Said by WeasyPrint, at import, where fontconfig lists no font (a fresh machine): the
+            # document names its font by file (@font-face), so nothing is missing; not for the reader.
+            warnings.filterwarnings("ignore", message="No fonts configured in FontConfig")
+            import weasyprint
     except (ImportError, OSError) as error:  # OSError: pango is missing
         raise RenderError(
             f"PDF output needs WeasyPrint and pango ({error}): `pip install weasyprint` and "

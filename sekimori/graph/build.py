@@ -364,7 +364,9 @@ def _literal_hosts(model: GroupModel) -> list[str]:
     globs = [g for s in model.systems for g in s.hosts]
     globs += [g for d in model.data_stores for g in d.hosts]
     globs += [g for grant in model.grants for g in grant.hosts]
-    return [h for h in globs if not any(ch in h for ch in "*?")]
+    globs += [g for flow in model.flows for g in (*flow.from_hosts, *flow.to_hosts)]
+    globs += [credential.on_host for credential in model.credentials]
+    return [h for h in globs if not any(ch in h for ch in "*?[")]
 
 
 def _host_nodes(b: _Builder, model: GroupModel, logons: pa.Table, hosts: pa.Table) -> pa.Table:

@@ -128,9 +128,32 @@ def test_a_service_credential_on_a_host_opens_its_system_database():
         credentials: [{id: k-shop, on_host: p-hr1, for_system: web, kind: database}]
         """
     )
-    # no store shows p-hr1: the credential's host is a literal model name, a node of its own
+    # no store shows p-hr1: the credential's host is a literal model name, a node of its own. By hand:
+    # RDP to p-hr1 (f-rdp, g-hr) controls HR's host, hence HR's database; the shop's database credential
+    # on it is used from inside pz, where f-sql carries 1433 to the shop's MSSQL: both stores.
     blast = blast_radius(g, "org:c")
-    assert {d["id"] for d in blast.data_stores} >= {"hr-db"}
+    assert [d["id"] for d in blast.data_stores] == ["shop-db", "hr-db"]
+    assert blast.exposure.people == {"employee": 70, "user": 500}
+
+
+def test_a_flow_restricted_to_a_source_host_opens_only_from_it():
+    # c-jump and c-pc are named by the model only (a flow's source, a credential's holder): each is a
+    # host node. RDP to the web shop is open from c-jump only; c-pc holds an application credential for
+    # HR, usable only from where HR's application is reachable (inside pz: no flow carries HTTPS to it).
+    extra = """
+        flows: [{{id: f-rdp, from: cz, to: pz, ports: [3389], protocol: tcp, from_hosts: [{source}]}}]
+        grants: [{{id: g-web, org: c, systems: [web], logon_types: [remote_interactive], owner: IT}}]
+        credentials: [{{id: k-hr, on_host: c-pc, for_system: hr, kind: application}}]
+        """
+    g = graph(extra.format(source="c-jump"))
+    pc_alone, jump = blast_radius(g, "host:c-pc"), blast_radius(g, "host:c-jump")
+    assert (pc_alone.systems, pc_alone.exposure.people) == ([], {})
+    assert ([s["id"] for s in jump.systems], jump.exposure.people) == (["web"], {"user": 500})
+    # the organisation holds both: RDP from c-jump into pz, then c-pc's credential from inside pz
+    assert blast_radius(g, "org:c").exposure.people == {"employee": 70, "user": 500}
+    from_pc = graph(extra.format(source="c-pc"))
+    assert blast_radius(from_pc, "host:c-pc").exposure.people == {"employee": 70, "user": 500}
+    assert blast_radius(from_pc, "host:c-jump").exposure.people == {}
 
 
 def test_a_flow_restricted_to_a_destination_host_opens_only_that_hosts_systems():

@@ -6,6 +6,7 @@ rich tables on stderr, or JSON on stdout with ``--json``.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,17 +58,39 @@ ChangeOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="Judge the grants as of this day: those expired before it give nothing (default: all grants).",
+    ),
+]
 
 
-def load_graph(model: Path, store: Path | None) -> GroupGraph:
+def parse_as_of(value: str | None) -> datetime.date | None:
+    """The ``--as-of`` day, or a clear error (exit 2) naming the option."""
+    if value is None:
+        return None
+    try:
+        if len(value.strip()) != 10:
+            raise ValueError(value)
+        return datetime.date.fromisoformat(value.strip())
+    except ValueError:
+        raise _fail(f"--as-of: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def load_graph(model: Path, store: Path | None, as_of: str | None = None) -> GroupGraph:
+    """The graph of the model (and the store's logons), with the grants valid on ``as_of`` (YYYY-MM-DD)."""
     from sekimori.store import Store
 
+    day = parse_as_of(as_of)
     group = load_model_or_fail(model)
     if store is None:
-        return build_graph(group)
+        return build_graph(group, as_of=day)
     if not (store / "segments").is_dir():
         raise _fail(f"{store}: not a sekimori store (run `sekimori ingest PATH --store {store}` first)")
-    return graph_from_store(Store(store), group)
+    return graph_from_store(Store(store), group, as_of=day)
 
 
 _fail = fail
@@ -97,10 +120,11 @@ def blast_command(
     model: ModelOption,
     store: StoreOption = None,
     change: ChangeOption = None,
+    as_of: AsOfOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Every system and data store reachable from the entry, and the people exposed per category."""
-    graph = load_graph(model, store)
+    graph = load_graph(model, store, as_of)
     _answer(lambda: blast_radius(graph, entry, change or []), BlastRadius.to_dict, print_blast, json_out)
 
 
@@ -114,10 +138,11 @@ def attack_command(
     ] = None,
     k: Annotated[int, typer.Option("-k", help="Paths to show.")] = 10,
     change: ChangeOption = None,
+    as_of: AsOfOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """The easiest attack paths from the entry to personal data and crown jewels, each hop in words."""
-    graph = load_graph(model, store)
+    graph = load_graph(model, store, as_of)
     _answer(
         lambda: attack_paths(graph, entry, target=to, k=k, changes=change or []),
         lambda found: [p.to_dict() for p in found],
@@ -138,11 +163,12 @@ def choke_command(
         float | None,
         typer.Option(help="Optional cap in seconds on the solver (a cut it stops is labelled 'found')."),
     ] = None,
+    as_of: AsOfOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """The flows, grants and shared realms whose removal cuts the entry off, ranked by people protected,
     and the fewest that cut it off entirely (proved, or labelled as found only)."""
-    graph = load_graph(model, store)
+    graph = load_graph(model, store, as_of)
     _answer(
         lambda: choke_points(graph, entry, budget_seconds=budget, node_limit=node_limit),
         ChokeReport.to_dict,
@@ -157,12 +183,13 @@ def whatif_command(
     model: ModelOption,
     change: ChangeOption = None,
     store: StoreOption = None,
+    as_of: AsOfOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """The blast radius before and after changes (separate a realm, block flows, end a contract…)."""
     if not change:
         raise _fail("give at least one --change")
-    graph = load_graph(model, store)
+    graph = load_graph(model, store, as_of)
     _answer(lambda: what_if(graph, entry, change), WhatIf.to_dict, print_what_if, json_out)
 
 
@@ -174,12 +201,13 @@ def draw_command(
     store: StoreOption = None,
     change: ChangeOption = None,
     k: Annotated[int, typer.Option("-k", help="Paths to draw.")] = 6,
+    as_of: AsOfOption = None,
 ) -> None:
     """Draw the attack paths and the data at stake (SVG/PNG), or write Cytoscape.js JSON."""
     from sekimori.graph.draw import draw
     from sekimori.graph.views import paths_view
 
-    graph = load_graph(model, store)
+    graph = load_graph(model, store, as_of)
     try:
         blast = blast_radius(graph, entry)
         found = attack_paths(graph, entry, k=k)
@@ -196,9 +224,9 @@ def draw_command(
 
 
 @paths_app.command("summary")
-def summary_command(model: ModelOption, store: StoreOption = None) -> None:
+def summary_command(model: ModelOption, store: StoreOption = None, as_of: AsOfOption = None) -> None:
     """Nodes and edges of the graph, per kind (JSON)."""
-    _emit(load_graph(model, store).summary())
+    _emit(load_graph(model, store, as_of).summary())
 
 
 # --- rendering, shared with the demo ---

@@ -75,3 +75,54 @@ def test_errors(tmp_path):
     assert result.exit_code == 2 and "none.yaml" in result.output
     result = runner.invoke(app, ["paths", "draw", "org:parent", "-m", MODEL, "-o", str(tmp_path / "x.gif")])
     assert result.exit_code == 2 and ".gif" in result.output
+
+
+# A contractor whose only way in is an application grant with a last day: by hand, the shop's 500 users
+# up to 2024-03-31 (its last valid day) and nobody from 2024-04-01.
+EXPIRING = """
+version: 1
+group: Expiring
+organisations:
+  - {id: p, name: Parent, kind: parent, country: JP}
+  - {id: c, name: Contractor, kind: contractor, country: JP}
+realms:
+  - {id: pnet, kind: ad_domain, name: P, owner: p, shared_by: [p]}
+  - {id: cnet, kind: ad_domain, name: C, owner: c, shared_by: [c]}
+zones:
+  - {id: cz, name: contractor, org: c}
+  - {id: pz, name: parent, org: p}
+hosts:
+  - {org: c, zone: cz, name_pattern: '^c-'}
+  - {org: p, zone: pz, name_pattern: '^p-'}
+systems:
+  - {id: web, name: Web shop, owner: p, zone: pz, hosts: [p-web1]}
+data_stores:
+  - {id: shop-db, name: Shop DB, system: web, owner: p, kind: database,
+     personal_data: [{category: user, items: [name], records: 500}]}
+flows: [{id: f-https, from: cz, to: pz, ports: [443], protocol: tcp}]
+grants: [{id: g-app, org: c, systems: [web], access: [application], expires: 2024-03-31, owner: IT}]
+"""
+
+
+def test_as_of_drops_the_grants_expired_before_the_day(tmp_path):
+    model = tmp_path / "expiring.yaml"
+    model.write_text(EXPIRING, encoding="utf-8")
+
+    def total(*extra: str) -> int:
+        result = runner.invoke(app, ["paths", "blast", "org:c", "-m", str(model), "--json", *extra])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["exposure"]["total"]
+
+    assert total() == 500  # every grant as the model states it
+    assert total("--as-of", "2024-03-31") == 500  # its last day
+    assert total("--as-of", "2024-04-01") == 0
+    attack = ["paths", "attack", "org:c", "-m", str(model), "--json", "--as-of"]
+    assert len(json.loads(runner.invoke(app, [*attack, "2024-03-31"]).stdout)) == 1
+    assert json.loads(runner.invoke(app, [*attack, "2024-04-01"]).stdout) == []
+    choke = runner.invoke(
+        app, ["paths", "choke", "org:c", "-m", str(model), "--json", "--as-of", "2024-04-01"]
+    )
+    assert json.loads(choke.stdout)["status"] == "nothing to cut"
+    for bad in ("2024-13-01", "01/04/2024", "tomorrow", "2024-4-1"):
+        result = runner.invoke(app, ["paths", "blast", "org:c", "-m", str(model), "--as-of", bad])
+        assert result.exit_code == 2 and "--as-of" in result.output and bad in result.output, bad

@@ -251,18 +251,18 @@ class _Gates:
         c1: list[str | None] = [None]
         c2: list[str | None] = [None]
         for flow in self.model.flows:
-            directions = [(flow.from_zone, flow.to_zone)]
+            # (source zone, destination zone, source hosts, destination hosts): the way back of a
+            # bidirectional flow goes from its destination hosts to its source hosts
+            directions = [(flow.from_zone, flow.to_zone, flow.from_hosts, flow.to_hosts)]
             if flow.bidirectional:
-                directions.append((flow.to_zone, flow.from_zone))
-            for a, z in directions:
+                directions.append((flow.to_zone, flow.from_zone, flow.to_hosts, flow.from_hosts))
+            for a, z, from_hosts, to_hosts in directions:
                 if z != zone or not flow_opens(flow.ports, flow.protocol, cls):
                     continue
-                if flow.to_hosts and not self._reaches(flow.to_hosts, targets, target_globs):
+                if to_hosts and not self._reaches(to_hosts, targets, target_globs):
                     continue
                 origins = (
-                    [f"host:{h}" for h in self._hosts_matching(flow.from_hosts)]
-                    if flow.from_hosts
-                    else [f"zone:{a}"]
+                    [f"host:{h}" for h in self._hosts_matching(from_hosts)] if from_hosts else [f"zone:{a}"]
                 )
                 src += origins
                 c1 += [f"flow:{flow.id}"] * len(origins)
@@ -382,14 +382,16 @@ def access_edges(
         for realm_id in sorted(accepts.get(system.id, ())):
             for org in sorted(shared[realm_id]):
                 if org != system.owner and (org, system.id) not in granted:
-                    # any logon the hosts accept: gated by the zone, as an observed logon is
-                    edge(
-                        "shared_realm",
-                        f"credential:{org}@{realm_id}",
-                        f"system:{system.id}",
-                        f"zone:{system.zone}",
-                        f"realm:{realm_id}",
-                    )
+                    # any logon the hosts accept: interactive (RDP, SSH) or network (SMB, WinRM, SSH),
+                    # each through the flows that carry its ports
+                    for cls in ("interactive", "network"):
+                        edge(
+                            "shared_realm",
+                            f"credential:{org}@{realm_id}",
+                            f"system:{system.id}",
+                            gates.gate("system", system.id, system.zone, system.hosts, cls),
+                            f"realm:{realm_id}",
+                        )
     # credentials held on hosts: whoever controls the host uses them
     for credential in model.credentials:
         for key in gates._hosts_matching([credential.on_host]):

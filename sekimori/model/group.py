@@ -232,7 +232,9 @@ class Flow(_Section):
     )
     protocol: Literal["tcp", "udp", "any"] = Field(description="Transport protocol.")
     bidirectional: bool = Field(
-        default=False, description="Whether connections are also allowed from 'to' to 'from'."
+        default=False,
+        description="Whether connections are also allowed from 'to' to 'from' (from its to_hosts to its "
+        "from_hosts when it names them).",
     )
     from_hosts: list[HostGlob] = Field(
         default_factory=list,

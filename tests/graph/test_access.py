@@ -205,3 +205,29 @@ def test_a_stores_people_count_every_population_once():
     blast = blast_radius(build_graph(model), "org:c")
     assert [(d["id"], d["people"]) for d in blast.data_stores] == [("hr-db", {"user": 120_000})]
     assert blast.exposure.people == {"user": 120_000}
+
+
+def test_a_bidirectional_flow_comes_back_from_its_destination_hosts_to_its_source_hosts():
+    # f-admin: from c-jump (cz) to p-web1 (pz), RDP, both ways. Going back it runs from p-web1 to
+    # c-jump: the parent's web host can RDP to the contractor's jump host (c's system), nothing else.
+    extra = """
+        systems_extra: []
+        flows: [{id: f-admin, from: cz, to: pz, ports: [3389], protocol: tcp, bidirectional: true,
+                 from_hosts: [c-jump], to_hosts: [p-web1]}]
+        grants: [{id: g-p, org: p, systems: [cjump], logon_types: [remote_interactive], owner: IT}]
+        """
+    model = load_model_text(
+        textwrap.dedent(BASE).replace(
+            "systems:\n",
+            "systems:\n  - {id: cjump, name: Jump, owner: c, zone: cz, hosts: [c-jump]}\n  "
+            "- {id: cpc, name: Desk, owner: c, zone: cz, hosts: [c-pc]}\n",
+        )
+        + textwrap.dedent(extra).replace("systems_extra: []\n", ""),
+        "b.yaml",
+    )
+    g = build_graph(model)
+    # the parent's people hold RDP onto c's jump host; from p-web1 the way back reaches it
+    from_web = blast_radius(g, "host:p-web1")
+    assert [s["id"] for s in from_web.systems] == ["cjump", "web"]
+    # from p-hr1 it does not: the way back starts at p-web1 only
+    assert [s["id"] for s in blast_radius(g, "host:p-hr1").systems] == ["hr"]

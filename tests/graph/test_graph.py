@@ -180,9 +180,10 @@ def test_choke_points_single_and_pair():
     # blocking the affiliate's flow protects the parent's people but not the affiliate's extract
     f_ap = next(p for p in report.singles if p.controls == ["flow:f-ap"])
     assert f_ap.people_protected == 1050 and f_ap.crown_jewels_cut == ["dc"] and not f_ap.cuts_off
-    # two parallel flows from the affiliate: no single flow cuts it off, the pair does
+    # two parallel flows from the affiliate, each carrying the logons (SMB, RDP): no single flow cuts it
+    # off, the pair does (an HTTPS-only second flow would not: a logon needs a logon port)
     parallel = CHAIN.replace(
-        "grants:", "  - {id: f-ap2, from: az, to: pz, ports: [443], protocol: tcp}\ngrants:"
+        "grants:", "  - {id: f-ap2, from: az, to: pz, ports: [445, 3389], protocol: tcp}\ngrants:"
     )
     # (the affiliate's extract moved to the parent's app, so that the affiliate host holds nothing itself)
     graph2 = build_graph(model(parallel, base=BASE.replace("system: aops", "system: app")))

@@ -77,6 +77,13 @@ IGNORED_PRINCIPALS = (
 )
 LOOPBACK = ("127.0.0.1", "::1", "localhost", "-")
 
+# The events that are logons for the graph: logons, uses of explicit credentials and RDP session
+# reconnects (4778). Their source is the client the ingest mapping gives: for RDP the client address
+# (``src_ip``), never the target's own name that Windows writes as WorkstationName (see
+# sekimori/ingest/logon_source.py); an address becomes the host name the logs pair it with. An RDP
+# logon over loopback (a tunnel through the host itself) has no known source: ``src`` is null.
+LOGON_ACTIVITIES = ("logon", "explicit_credentials", "session_reconnect")
+
 _LOGON_EVENTS_SQL = """
 WITH logons AS (
     SELECT e.time, e.principal, e.domain, e.principal_sid,
@@ -86,7 +93,7 @@ WITH logons AS (
            e.target_ip AS dst_ip, coalesce(e.logon_type, 0) AS logon_type,
            e.source_file, e.record_id, e.event_code
     FROM events e
-    WHERE e.category = 'authentication' AND e.activity IN ('logon', 'explicit_credentials')
+    WHERE e.category = 'authentication' AND e.activity IN ({activities})
       AND e.outcome IS DISTINCT FROM 'failure'
       AND e.principal IS NOT NULL AND upper(e.principal) NOT IN ({ignored})
       AND NOT ends_with(e.principal, '$')
@@ -94,14 +101,15 @@ WITH logons AS (
       AND lower(coalesce(e.target_host, e.host, e.target_ip)) NOT IN ({loopback}) {where}
 ),
 ip_names AS (  -- an address the logs pair with exactly one host name
-    SELECT src_ip AS ip, min(split_part(src_name, '.', 1)) AS name
+    SELECT src_ip AS ip, min(split_part(src_name, '.', 1)) AS name, min(src_shown) AS shown
     FROM logons WHERE src_ip IS NOT NULL AND src_name IS NOT NULL AND src_ip NOT IN ({loopback})
     GROUP BY src_ip HAVING count(DISTINCT split_part(src_name, '.', 1)) = 1
 )
 SELECT l.time, l.principal, l.domain, l.principal_sid,
        CASE WHEN l.src_ip IN ({loopback}) OR l.src_name IN ({loopback}) THEN NULL
             ELSE coalesce(split_part(l.src_name, '.', 1), n.name, l.src_ip) END AS src,
-       CASE WHEN l.src_ip IN ({loopback}) THEN NULL ELSE coalesce(l.src_shown, l.src_ip) END AS src_label,
+       CASE WHEN l.src_ip IN ({loopback}) THEN NULL ELSE coalesce(l.src_shown, n.shown, l.src_ip) END
+           AS src_label,
        l.src_ip, coalesce(split_part(l.dst_name, '.', 1), l.dst_ip) AS dst,
        coalesce(l.dst_shown, l.dst_ip) AS dst_label, l.dst_ip, l.logon_type,
        l.source_file, l.record_id, l.event_code
@@ -117,6 +125,7 @@ def logon_events_sql(where: str = "") -> str:
     return _LOGON_EVENTS_SQL.format(
         ignored=", ".join(f"'{v}'" for v in IGNORED_PRINCIPALS),
         loopback=", ".join(f"'{v}'" for v in LOOPBACK),
+        activities=", ".join(f"'{v}'" for v in LOGON_ACTIVITIES),
         where=where,
     )
 

@@ -33,6 +33,19 @@ import pyarrow.compute as pc
 
 from sekimori.ingest.base import Quarantine
 from sekimori.ingest.fit import INT64_MAX, INT64_MIN, BadValue, fit_batch, fits_int64, show, whole_number
+from sekimori.ingest.logon_source import (
+    client_address,
+    client_name,
+    logon_src_host,
+    session_logon_type,
+    source_markdown,
+    sysmon_src_host,
+    sysmon_src_ip,
+    sysmon_src_port,
+    sysmon_target_host,
+    sysmon_target_ip,
+    sysmon_target_port,
+)
 from sekimori.ingest.schema import (
     AUTHENTICATION,
     DATA_ACCESS,
@@ -51,10 +64,12 @@ from sekimori.ingest.schema import (
 SECURITY = "security"
 SYSMON = "microsoft-windows-sysmon/operational"
 SYSTEM = "system"
+RDP_CONNECTIONS = "microsoft-windows-terminalservices-remoteconnectionmanager/operational"
 
 Fields = Mapping[str, Any]
 # Where a column takes its value from (see the module docstring).
-Source = str | tuple[str, ...] | Callable[[Fields, Fields], Any]
+# A function takes (system, data), or also the Computer when it says ``needs_computer``.
+Source = str | tuple[str, ...] | Callable[[Fields, Fields], Any] | Callable[[Fields, Fields, Any], Any]
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,7 @@ _LOGON: dict[str, Source] = {
     "logon_type": "LogonType",
     "logon_id": "TargetLogonId",
     "auth_package": "AuthenticationPackageName",
-    "src_host": "WorkstationName",
+    "src_host": logon_src_host,  # not for RDP, where it is the target's own name: see logon_source
     "src_ip": "IpAddress",
     "src_port": "IpPort",
     "target_host": "@computer",
@@ -120,6 +135,18 @@ _KERBEROS: dict[str, Source] = {
     "outcome": "@status",
 }
 _SUCCESS: dict[str, Source] = {"outcome": f"'{SUCCESS}'"}
+# 4778/4779: the client of a reconnected or disconnected (RDP) session.
+_SESSION: dict[str, Source] = {
+    "principal": "AccountName",
+    "domain": "AccountDomain",
+    "logon_id": "LogonID",
+    "logon_type": session_logon_type,
+    "src_host": client_name,
+    "src_ip": client_address,
+    "target_host": "@computer",
+    "object": "SessionName",
+    "object_type": "'SESSION'",
+}
 
 WINDOWS_EVENTS: tuple[WindowsEvent, ...] = (
     WindowsEvent(
@@ -257,6 +284,40 @@ WINDOWS_EVENTS: tuple[WindowsEvent, ...] = (
     ),
     WindowsEvent(
         SECURITY,
+        4778,
+        "A session was reconnected to a Window Station",
+        AUTHENTICATION,
+        "session_reconnect",
+        3002,
+        {**_SESSION, **_SUCCESS},
+    ),
+    WindowsEvent(
+        SECURITY,
+        4779,
+        "A session was disconnected from a Window Station",
+        AUTHENTICATION,
+        "session_disconnect",
+        3002,
+        {**_SESSION, **_SUCCESS},
+    ),
+    WindowsEvent(
+        RDP_CONNECTIONS,
+        1149,
+        "Remote Desktop Services: user authentication succeeded",
+        AUTHENTICATION,
+        "rdp_authentication",
+        3002,
+        {
+            "principal": "Param1",
+            "domain": "Param2",
+            "src_ip": "Param3",
+            "target_host": "@computer",
+            "logon_type": "'10'",
+            **_SUCCESS,
+        },
+    ),
+    WindowsEvent(
+        SECURITY,
         5140,
         "A network share object was accessed",
         DATA_ACCESS,
@@ -334,12 +395,12 @@ WINDOWS_EVENTS: tuple[WindowsEvent, ...] = (
             "principal": "User",
             "process": "Image",
             "process_id": "ProcessId",
-            "src_host": "SourceHostname",
-            "src_ip": "SourceIp",
-            "src_port": "SourcePort",
-            "target_host": "DestinationHostname",
-            "target_ip": "DestinationIp",
-            "target_port": "DestinationPort",
+            "src_host": sysmon_src_host,
+            "src_ip": sysmon_src_ip,
+            "src_port": sysmon_src_port,
+            "target_host": sysmon_target_host,
+            "target_ip": sysmon_target_ip,
+            "target_port": sysmon_target_port,
             "protocol": "Protocol",
         },
     ),
@@ -695,6 +756,8 @@ class WindowsNormalizer:
             if callable(source):
                 name = f"_fn_{len(namespace)}"
                 namespace[name] = source
+                if getattr(source, "needs_computer", False):  # the Computer, already in the row
+                    return f"{name}(system, data, row[{_COLUMNS.index('host')}])"
                 return f"{name}(system, data)"
             if isinstance(source, tuple):
                 return "_first(" + ", ".join(expr(s) for s in source) + ")"
@@ -913,6 +976,7 @@ def mapping_markdown() -> str:
         for col, source in ev.columns.items():
             lines.append(f"| `{col}` | {_describe(source)} |")
         lines.append("")
+    lines += source_markdown()
     lines.append("## Any other event id")
     lines.append("")
     lines.append("| column | from |")

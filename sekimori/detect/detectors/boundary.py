@@ -88,13 +88,18 @@ def classify_accounts(model: GroupModel, rows: list[dict[str, Any]]) -> pa.Table
     return pa.Table.from_pylist(out, schema=schema)
 
 
-def classify_hosts(model: GroupModel, rows: list[dict[str, Any]]) -> pa.Table:
+def classify_hosts(
+    model: GroupModel, rows: list[dict[str, Any]], pairs: list[dict[str, Any]] | None = None
+) -> pa.Table:
     """Each (name, address) of the edges with its organisation, zone, and the systems, grants and data
     stores whose host names or globs match any name of the host (FQDN, short, NetBIOS, or an address
-    the logs pair with it: see :mod:`sekimori.model.keys`)."""
+    the logs pair with it: see :mod:`sekimori.model.keys`). ``pairs``: more (name, address) the logs
+    saw together (e.g. a session reconnect's client, a Zeek RDP client name), so that an RDP logon
+    known only by its client address is judged by the host that address belongs to. A loopback
+    address is every host's own and is never paired with a name."""
     directory = HostDirectory()
-    for row in rows:
-        directory.add(row["name"], row["ip"])
+    for row in [*rows, *(pairs or [])]:
+        directory.add(row["name"], None if _is_loopback(row["ip"]) else row["ip"])
     out = []
     for row in rows:
         name, ip = row["name"], row["ip"]
@@ -128,6 +133,11 @@ def classify_hosts(model: GroupModel, rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(out, schema=schema)
 
 
+def _is_loopback(ip: str | None) -> bool:
+    address = parse_ip(ip) if ip else None
+    return address is not None and address.is_loopback
+
+
 @register
 class BoundaryDetector(Detector):
     name = "boundary"
@@ -154,14 +164,15 @@ class BoundaryDetector(Detector):
                    UNION SELECT target, target_ip FROM _edges)"""
         ).to_arrow_table()
         con.register("_acct", classify_accounts(model, accounts.to_pylist()))
-        con.register("_hosts", classify_hosts(model, hosts.to_pylist()))
+        pairs = con.sql(_PAIRS_SQL.format(loopback=loopback)).to_arrow_table()
+        con.register("_hosts", classify_hosts(model, hosts.to_pylist(), pairs.to_pylist()))
         rules = [
             {"rule_id": k, "title": v["title"], "attack": v["attack"], "level": v["level"]}
             for k, v in self.rules.items()
         ]
         con.register("_rules", pa.Table.from_pylist(rules))
         # 3. judge the edges; 4. fetch the evidence events of the edges that alert only
-        con.execute(_CLASSIFIED_SQL)
+        con.execute(_CLASSIFIED_SQL.format(loopback=loopback))
         con.execute(_SHARE_PATH_MACRO)
         con.execute(_FINDINGS_SQL)
         if not con.sql("SELECT count(*) FROM _findings").fetchall()[0][0]:
@@ -174,9 +185,14 @@ class BoundaryDetector(Detector):
 # another; for network connections only the named destination (the recording host is the source).
 _TARGET = "CASE WHEN e.category = 'network' THEN e.target_host ELSE coalesce(e.target_host, e.host) END"
 
-# The events the rules look at, aggregated: successful logons and uses of explicit credentials, network
-# connections with a port, data access. Events whose principal is the system itself, machine accounts
-# and logons from the machine itself are not boundary crossings (a local read of personal data is).
+# The events the rules look at, aggregated: successful logons, RDP session reconnects and uses of
+# explicit credentials, network connections with a port, data access. Events whose principal is the
+# system itself, machine accounts and logons from the machine itself are not boundary crossings (a local
+# read of personal data is). A logon's source is the client the ingest mapping gives (`src_host`,
+# `src_ip`: for RDP the client address, never the target's own name; see
+# sekimori/ingest/logon_source.py). An RDP logon (type 10, 12) from a loopback address is kept: it
+# came through the host itself (a tunnel), so the account's crossing onto the host is still judged,
+# and said to be over loopback; other loopback logons are the host's own.
 _EDGES_SQL = """
 CREATE OR REPLACE TEMP TABLE _edges AS
 SELECT row_number() OVER () AS edge, *
@@ -187,9 +203,10 @@ FROM (
            any_value(e.src_host) AS src_host_shown, any_value({target}) AS target_shown,
            count(*) AS events, min(e.time) AS first_time, max(e.time) AS last_time, any_value(e.host) AS host
     FROM events e
-    WHERE ((e.category = 'authentication' AND e.activity IN ('logon', 'explicit_credentials')
+    WHERE ((e.category = 'authentication'
+            AND e.activity IN ('logon', 'explicit_credentials', 'session_reconnect')
             AND e.outcome IS DISTINCT FROM 'failure'
-            AND coalesce(e.src_ip, '') NOT IN ({loopback})
+            AND (coalesce(e.src_ip, '') NOT IN ({loopback}) OR e.logon_type IN (10, 12))
             AND lower(coalesce(e.target_host, e.host, '')) NOT IN ({loopback}))
            OR (e.category = 'network' AND e.target_port IS NOT NULL)
            OR e.category = 'data_access')
@@ -198,10 +215,21 @@ FROM (
 )
 """
 
+# Names and addresses the logs saw together (a logon's client, a session's, a connection's source),
+# beyond the edges: what pairs an RDP client's address with its host name.
+_PAIRS_SQL = """
+SELECT DISTINCT lower(src_host) AS name, src_ip AS ip FROM events
+WHERE src_host IS NOT NULL AND src_ip IS NOT NULL AND src_ip NOT IN ({loopback})
+  AND category IN ('authentication', 'network')
+"""
+
 # Edges with their account, source and target classified (hash joins on coalesced keys).
 _CLASSIFIED_SQL = """
 CREATE OR REPLACE TEMP TABLE _classified AS
 SELECT d.*, coalesce(d.src_host, d.src_ip) AS source, coalesce(d.src_host_shown, d.src_ip) AS source_shown,
+       CASE WHEN d.category = 'authentication' AND d.src_host IS NULL AND d.src_ip IN ({loopback})
+            THEN 'over loopback ' || d.src_ip || ' (RDP through the host itself, e.g. a tunnel: the client '
+                 || 'is not in the event)' END AS source_note,
        a.org AS account_org, a.realm AS account_realm,
        hs.org AS source_org, hs.zone AS source_zone,
        ht.org AS target_org, ht.zone AS target_zone, ht.systems AS target_systems,
@@ -265,7 +293,7 @@ SELECT 'boundary.logon_without_grant' AS rule_id, l.*, gr.grants, gr.expired,
        list_has_any(coalesce(l.target_systems, []), (SELECT ids FROM crown)) AS escalate,
        'no grant allows ' || l.account_org || ' accounts onto ' || l.target_shown || ' (' || l.target_org
            || coalesce(': ' || array_to_string(l.target_systems, ', '), '') || ')'
-           || coalesce('; ' || gr.expired, '') AS reason
+           || coalesce('; ' || gr.expired, '') || coalesce('; ' || l.source_note, '') AS reason
 FROM logons l LEFT JOIN granted gr USING (edge)
 WHERE l.target_org IS NOT NULL AND l.account_org <> l.target_org AND gr.grants IS NULL
 UNION ALL BY NAME
@@ -277,7 +305,8 @@ UNION ALL BY NAME
 SELECT 'boundary.shared_realm_crossing' AS rule_id, l.*, gr.grants, gr.expired,
        'realm ' || l.account_realm || ' (shared by ' || s.members || ' organisations) carries an account of '
            || l.account_org || ' onto ' || l.target_shown || ' of ' || l.target_org
-           || coalesce(' (allowed by ' || gr.grants || ')', ' (no grant)') AS reason
+           || coalesce(' (allowed by ' || gr.grants || ')', ' (no grant)')
+           || coalesce('; ' || l.source_note, '') AS reason
 FROM logons l JOIN shared s ON s.realm = l.account_realm LEFT JOIN granted gr USING (edge)
 WHERE l.target_org IS NOT NULL AND l.account_org <> l.target_org
 UNION ALL BY NAME

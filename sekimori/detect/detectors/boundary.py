@@ -6,7 +6,8 @@
 - ``boundary.shared_realm_crossing``: authentication through a realm shared by several organisations
   carries an account of one of them onto a host of another (alerted even when a grant allows it: the
   shared realm is the weakness the seed incident went through).
-- ``boundary.flow_not_allowed``: traffic between zones that no flow allows (port and protocol checked).
+- ``boundary.flow_not_allowed``: traffic between zones that no flow allows (port, protocol and the flow's
+  source and destination hosts checked).
 - ``boundary.first_personal_data_access``: the first access by an affiliate's or contractor's principal
   to a data store that holds personal data.
 
@@ -117,6 +118,9 @@ def classify_hosts(
                 "systems": [s.id for s in model.systems if any(glob_matches(g, names) for g in s.hosts)],
                 "grants": [g.id for g in model.grants if any(glob_matches(h, names) for h in g.hosts)],
                 "stores": [d.id for d in model.data_stores if any(glob_matches(h, names) for h in d.hosts)],
+                # the flows restricted to hosts that name this one as a source / as a destination
+                "flows_from": [f.id for f in model.flows if _names_any(f.from_hosts, names)],
+                "flows_to": [f.id for f in model.flows if _names_any(f.to_hosts, names)],
             }
         )
     schema = pa.schema(
@@ -128,9 +132,15 @@ def classify_hosts(
             ("systems", pa.list_(pa.string())),
             ("grants", pa.list_(pa.string())),
             ("stores", pa.list_(pa.string())),
+            ("flows_from", pa.list_(pa.string())),
+            ("flows_to", pa.list_(pa.string())),
         ]
     )
     return pa.Table.from_pylist(out, schema=schema)
+
+
+def _names_any(globs: list[str], names: frozenset[str]) -> bool:
+    return any(glob_matches(g, names) for g in globs)
 
 
 def _is_loopback(ip: str | None) -> bool:
@@ -171,6 +181,16 @@ class BoundaryDetector(Detector):
             for k, v in self.rules.items()
         ]
         con.register("_rules", pa.Table.from_pylist(rules))
+        con.register(
+            "_flow_hosts",
+            pa.table(
+                {
+                    "flow_id": pa.array([f.id for f in model.flows], pa.string()),
+                    "from_hosts": pa.array([bool(f.from_hosts) for f in model.flows], pa.bool_()),
+                    "to_hosts": pa.array([bool(f.to_hosts) for f in model.flows], pa.bool_()),
+                }
+            ),
+        )
         # 3. judge the edges; 4. fetch the evidence events of the edges that alert only
         con.execute(_CLASSIFIED_SQL.format(loopback=loopback))
         con.execute(_SHARE_PATH_MACRO)
@@ -233,7 +253,9 @@ SELECT d.*, coalesce(d.src_host, d.src_ip) AS source, coalesce(d.src_host_shown,
        a.org AS account_org, a.realm AS account_realm,
        hs.org AS source_org, hs.zone AS source_zone,
        ht.org AS target_org, ht.zone AS target_zone, ht.systems AS target_systems,
-       ht.grants AS target_grants, ht.stores AS target_stores
+       ht.grants AS target_grants, ht.stores AS target_stores,
+       coalesce(hs.flows_from, []) AS source_flows_from, coalesce(hs.flows_to, []) AS source_flows_to,
+       coalesce(ht.flows_from, []) AS target_flows_from, coalesce(ht.flows_to, []) AS target_flows_to
 FROM _edges d
 LEFT JOIN _acct a ON coalesce(a.principal, '') = coalesce(d.principal, '')
     AND coalesce(a.domain, '') = coalesce(d.domain, '')
@@ -312,14 +334,26 @@ WHERE l.target_org IS NOT NULL AND l.account_org <> l.target_org
 UNION ALL BY NAME
 SELECT 'boundary.flow_not_allowed' AS rule_id, c.*, NULL AS grants, NULL AS expired,
        'no flow allows ' || c.source_zone || ' → ' || c.target_zone || ' port ' || c.target_port
-           || coalesce('/' || c.protocol, '') AS reason
+           || coalesce('/' || c.protocol, '')
+           || coalesce('; ' || (
+                  SELECT string_agg(DISTINCT f.flow_id, ', ' ORDER BY f.flow_id) FROM model.flows f
+                  WHERE ((f.from_zone = c.source_zone AND f.to_zone = c.target_zone)
+                         OR (f.bidirectional AND f.from_zone = c.target_zone AND f.to_zone = c.source_zone))
+                    AND (f.port IS NULL OR f.port = c.target_port)
+                    AND (f.protocol = 'any' OR c.protocol IS NULL OR c.protocol = f.protocol))
+              || ' allows it between other hosts only', '') AS reason
 FROM _classified c
 WHERE c.category = 'network' AND c.source_zone IS NOT NULL AND c.target_zone IS NOT NULL
   AND c.source_zone <> c.target_zone
   AND NOT EXISTS (
-      SELECT 1 FROM model.flows f
-      WHERE ((f.from_zone = c.source_zone AND f.to_zone = c.target_zone)
-             OR (f.bidirectional AND f.from_zone = c.target_zone AND f.to_zone = c.source_zone))
+      SELECT 1 FROM model.flows f JOIN _flow_hosts fh USING (flow_id)
+      WHERE ((f.from_zone = c.source_zone AND f.to_zone = c.target_zone
+              AND (NOT fh.from_hosts OR list_contains(c.source_flows_from, f.flow_id))
+              AND (NOT fh.to_hosts OR list_contains(c.target_flows_to, f.flow_id)))
+             -- the way back of a bidirectional flow: from its destination hosts to its source hosts
+             OR (f.bidirectional AND f.from_zone = c.target_zone AND f.to_zone = c.source_zone
+                 AND (NOT fh.to_hosts OR list_contains(c.source_flows_to, f.flow_id))
+                 AND (NOT fh.from_hosts OR list_contains(c.target_flows_from, f.flow_id))))
         AND (f.port IS NULL OR f.port = c.target_port)
         AND (f.protocol = 'any' OR c.protocol IS NULL OR c.protocol = f.protocol))
 UNION ALL BY NAME

@@ -1,1 +1,47 @@
 """Detection: Sigma rules, trust-boundary rules and behavioural analytics, as alerts in one schema."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sekimori.detect.alerts import SOURCES, Alert, Evidence, alerts_from_table
+    from sekimori.detect.export import TimelineFormat, timeline
+    from sekimori.detect.run import DetectReport, run_detectors
+    from sekimori.detect.watch import watch as watch_store
+
+__all__ = [
+    "SOURCES",
+    "Alert",
+    "DetectReport",
+    "Evidence",
+    "TimelineFormat",
+    "alerts_from_table",
+    "run_detectors",
+    "timeline",
+    "watch_store",
+]
+
+
+# Names other stages use, imported when first asked for (a stage stays light to import).
+_LAZY = {
+    "SOURCES": "sekimori.detect.alerts",
+    "Alert": "sekimori.detect.alerts",
+    "Evidence": "sekimori.detect.alerts",
+    "alerts_from_table": "sekimori.detect.alerts",
+    "TimelineFormat": "sekimori.detect.export",
+    "timeline": "sekimori.detect.export",
+    "DetectReport": "sekimori.detect.run",
+    "run_detectors": "sekimori.detect.run",
+    "watch_store": "sekimori.detect.watch:watch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # "module:attr" when the public name differs from the module's (a name that is also a submodule).
+    module, _, attr = module.partition(":")
+    return getattr(importlib.import_module(module), attr or name)

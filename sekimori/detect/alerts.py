@@ -8,7 +8,10 @@ the log) plus their store uids. Scripts rely on the JSONL form (``sekimori alert
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -82,3 +85,105 @@ def conform(table: pa.Table) -> pa.Table:
         )
         out = out.set_column(out.schema.get_field_index("score"), "score", pc.coalesce(score, by_level))
     return out
+
+
+# -- typed alerts ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One event an alert fired on: its file and record id (as in the log) and its store uid."""
+
+    path: str | None = None
+    record_id: int | None = None
+    uid: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Evidence:
+        return cls(row.get("path"), row.get("record_id"), row.get("uid"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert as the stages after detection see it: a row of :data:`ALERT_SCHEMA`, typed. The field
+    names and order are the schema's (a test holds them together); ``time`` is aware UTC."""
+
+    alert_id: str
+    rule_id: str | None = None
+    title: str | None = None
+    source: str | None = None
+    level: str | None = None
+    score: float | None = None
+    attack: tuple[str, ...] = ()
+    time: datetime | None = None
+    last_time: datetime | None = None
+    host: str | None = None
+    account: str | None = None
+    domain: str | None = None
+    src_host: str | None = None
+    src_ip: str | None = None
+    target_host: str | None = None
+    organisations: tuple[str, ...] = ()
+    description: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+    details: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Alert:
+        """An alert from a row of the schema (``Table.to_pylist()``, JSONL); times may be datetimes or
+        ISO text, a naive time is UTC. Keys outside the schema are ignored."""
+        alert_id = row.get("alert_id")
+        if not alert_id:
+            raise ValueError(f"an alert without alert_id: {row.get('title')!r}")
+        return cls(
+            alert_id=str(alert_id),
+            rule_id=row.get("rule_id"),
+            title=row.get("title"),
+            source=row.get("source"),
+            level=row.get("level"),
+            score=row.get("score"),
+            attack=tuple(str(t) for t in row.get("attack") or ()),
+            time=_utc(row.get("time"), alert_id),
+            last_time=_utc(row.get("last_time"), alert_id),
+            host=row.get("host"),
+            account=row.get("account"),
+            domain=row.get("domain"),
+            src_host=row.get("src_host"),
+            src_ip=row.get("src_ip"),
+            target_host=row.get("target_host"),
+            organisations=tuple(str(o) for o in row.get("organisations") or ()),
+            description=row.get("description"),
+            evidence=tuple(Evidence.from_row(e) for e in row.get("evidence") or ()),
+            details=row.get("details"),
+        )
+
+    def to_row(self) -> dict[str, Any]:
+        """The alert as a row of the schema (lists for the list columns)."""
+        row = {f.name: getattr(self, f.name) for f in fields(self)}
+        row["attack"], row["organisations"] = list(self.attack), list(self.organisations)
+        row["evidence"] = [e.to_dict() for e in self.evidence]
+        return row
+
+
+def alerts_from_table(table: pa.Table) -> list[Alert]:
+    """The rows of an alerts table (the schema's columns; others ignored) as :class:`Alert` objects."""
+    return [Alert.from_row(row) for row in table.to_pylist()]
+
+
+def _utc(value: Any, alert_id: object) -> datetime | None:
+    """A time as an aware UTC datetime (from a datetime, ISO text or a pandas/Arrow scalar)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if not isinstance(value, datetime):
+        to_py = getattr(value, "to_pydatetime", None) or getattr(value, "as_py", None)
+        if to_py is None:
+            raise ValueError(f"alert {alert_id}: time {value!r} is not a datetime")
+        value = to_py()
+        if not isinstance(value, datetime):
+            raise ValueError(f"alert {alert_id}: time {value!r} is not a datetime")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

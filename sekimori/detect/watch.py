@@ -18,8 +18,7 @@ from typing import Any
 
 from sekimori.detect.run import run_detectors
 from sekimori.model import GroupModel
-from sekimori.store import Store
-from sekimori.store.store import iter_input_files
+from sekimori.store import Store, iter_input_files
 
 
 @dataclass

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from sekimori.graph.analysis import Entry, Exposure, enabled_edges, engine, exposure, resolve_entry
-from sekimori.graph.build import GroupGraph
+from sekimori.graph.blast import Exposure, enabled_edges, engine, exposure
 from sekimori.graph.cut import CutProgram
+from sekimori.graph.entry import Entry, resolve_entry
+from sekimori.graph.group_graph import GroupGraph
 
 KINDS = ("flow", "route", "grant", "realm", "contract", "admin")
 

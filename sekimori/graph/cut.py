@@ -72,7 +72,8 @@ class _Implications:
     @property
     def free(self) -> np.ndarray:
         """Rows no control can break, with one source that is not the constant."""
-        return (self.src2 < 0) & (self.xs < 0).all(axis=1) & (self.src1 != self.one)
+        free: np.ndarray = (self.src2 < 0) & (self.xs < 0).all(axis=1) & (self.src1 != self.one)
+        return free
 
 
 def _normalise(rows: _Implications, rep: np.ndarray) -> _Implications:

@@ -22,11 +22,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sekimori.model.access import GATE_CLASSES, INTERACTIVE_LOGON_TYPES, NETWORK_LOGON_TYPES, flow_opens
-from sekimori.model.keys import glob_forms, glob_matches, host_names
+from sekimori.model import (
+    GATE_CLASSES,
+    INTERACTIVE_LOGON_TYPES,
+    NETWORK_LOGON_TYPES,
+    flow_opens,
+    glob_forms,
+    glob_matches,
+    host_names,
+)
 
 if TYPE_CHECKING:
-    from sekimori.graph.build import _Builder
+    from sekimori.graph.builder import GraphBuilder
     from sekimori.model import GroupModel
 # --- edges ---
 
@@ -37,7 +44,8 @@ def glob_like(glob: str) -> str:
     return escaped.replace("*", "%").replace("?", "_")
 
 
-def _prefixed(kind: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
+def prefixed(kind: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Node keys ``kind:value`` of a column of values."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     return pc.binary_join_element_wise(kind, values.cast(pa.string()), ":")
@@ -47,11 +55,12 @@ def _realms_of(model: GroupModel, org: str) -> list[str]:
     return [r.id for r in model.realms if org in r.shared_by]
 
 
-def _shared(model: GroupModel) -> dict[str, set[str]]:
+def shared_realms(model: GroupModel) -> dict[str, set[str]]:
+    """The organisations of each realm, by realm id."""
     return {r.id: set(r.shared_by) for r in model.realms}
 
 
-def _contract_for(
+def contract_for(
     model: GroupModel, entrusted: str | None, entrusting: str | None, system: str | None
 ) -> str | None:
     """The contract under which ``entrusted`` works on ``entrusting``'s system, if any."""
@@ -65,7 +74,7 @@ def _contract_for(
     return None
 
 
-def model_edges(b: _Builder, model: GroupModel) -> None:
+def model_edges(b: GraphBuilder, model: GroupModel) -> None:
     """Organisations, flows between zones (for observed logons), realms, data stores, admin rights."""
     # organisations → their zones and credentials
     org_zones = {(z.org, z.id) for z in model.zones} | {(h.org, h.zone) for h in model.hosts}
@@ -171,11 +180,11 @@ def glob_match(table: pa.Table | HostIndex, glob: str) -> np.ndarray:
 
 
 def host_edges(
-    b: _Builder, model: GroupModel, hosts: pa.Table, index: HostIndex | None = None
+    b: GraphBuilder, model: GroupModel, hosts: pa.Table, index: HostIndex | None = None
 ) -> dict[str, list[str]]:
     """The hosts' edges; returns the systems of each host key (from the same glob matching)."""
     index = index or HostIndex(hosts)
-    keys = _prefixed("host", hosts["host"])
+    keys = prefixed("host", hosts["host"])
     plain = hosts["host"].combine_chunks() if isinstance(hosts["host"], pa.ChunkedArray) else hosts["host"]
     systems_of: dict[str, list[str]] = {}
     # hosts sit in zones; their organisation owns them; its people's credentials are cached on them
@@ -183,12 +192,12 @@ def host_edges(
     b.edges(
         "in_zone",
         keys.filter(pa.array(has_zone)),
-        _prefixed("zone", hosts["zone"].filter(pa.array(has_zone))),
+        prefixed("zone", hosts["zone"].filter(pa.array(has_zone))),
     )
     has_org = np.asarray(pc.is_valid(hosts["org"]))
     b.edges(
         "owns",
-        _prefixed("organisation", hosts["org"].filter(pa.array(has_org))),
+        prefixed("organisation", hosts["org"].filter(pa.array(has_org))),
         keys.filter(pa.array(has_org)),
     )
     for realm in model.realms:
@@ -226,7 +235,7 @@ class _Gates:
     them: presence in the target's zone, or a flow from a zone (or its ``from_hosts``) to that zone
     (with ``to_hosts``: to one of the target's hosts) allowing one of the class's ports."""
 
-    def __init__(self, b: _Builder, model: GroupModel, hosts: pa.Table, index: HostIndex) -> None:
+    def __init__(self, b: GraphBuilder, model: GroupModel, hosts: pa.Table, index: HostIndex) -> None:
         self.b, self.model, self.hosts, self.index = b, model, hosts, index
         self.made: set[str] = set()
         self.host_keys = hosts["host"].to_pylist()
@@ -283,7 +292,11 @@ class _Gates:
 
 
 def access_edges(
-    b: _Builder, model: GroupModel, hosts: pa.Table, as_of: date | None = None, index: HostIndex | None = None
+    b: GraphBuilder,
+    model: GroupModel,
+    hosts: pa.Table,
+    as_of: date | None = None,
+    index: HostIndex | None = None,
 ) -> None:
     """Grants (valid on ``as_of``), shared realms and held credentials, each as the access it is."""
     systems = {s.id: s for s in model.systems}
@@ -350,7 +363,7 @@ def access_edges(
         for realm_id in realm_ids:
             cred = f"credential:{grant.org}@{realm_id}"
             for system_id in grant.systems:
-                contract = _contract_for(model, grant.org, systems[system_id].owner, system_id)
+                contract = contract_for(model, grant.org, systems[system_id].owner, system_id)
                 accesses: list[str] = list(grant.access)
                 if codes & set(INTERACTIVE_LOGON_TYPES):
                     accesses.append("interactive")
@@ -377,7 +390,7 @@ def access_edges(
     for realm in model.realms:
         for system_id in realm.systems:
             accepts.setdefault(system_id, set()).add(realm.id)
-    shared = _shared(model)
+    shared = shared_realms(model)
     for system in model.systems:
         for realm_id in sorted(accepts.get(system.id, ())):
             for org in sorted(shared[realm_id]):
@@ -406,8 +419,11 @@ __all__ = [
     "GATE_CLASSES",
     "HostIndex",
     "access_edges",
+    "contract_for",
     "glob_like",
     "glob_match",
     "host_edges",
     "model_edges",
+    "prefixed",
+    "shared_realms",
 ]

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sekimori.model.matching import (
+from sekimori.model import (
+    account_key,
     clean_host,
     first_account_match,
     first_host_match,
+    host_key,
     parse_ip,
     split_principal,
 )
@@ -80,7 +82,7 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost", "-")
 # The events that are logons for the graph: logons, uses of explicit credentials and RDP session
 # reconnects (4778). Their source is the client the ingest mapping gives: for RDP the client address
 # (``src_ip``), never the target's own name that Windows writes as WorkstationName (see
-# sekimori/ingest/logon_source.py); an address becomes the host name the logs pair it with. An RDP
+# sekimori/ingest/windows/logon_source.py); an address becomes the host name the logs pair it with. An RDP
 # logon over loopback (a tunnel through the host itself) has no known source: ``src`` is null.
 LOGON_ACTIVITIES = ("logon", "explicit_credentials", "session_reconnect")
 
@@ -237,8 +239,6 @@ def register_data_access_keys(con: duckdb.DuckDBPyConnection, params: dict[str, 
     """Register ``_ids`` (domain, principal → account key) and ``_names`` (host name or address → host
     key) for the data-access events between ``$start`` and ``$end``: the distinct identities, keyed in
     Python by the graph's own functions so that the keys agree exactly; the events stay in DuckDB."""
-    from sekimori.graph.build import account_key, host_key  # build imports this module's schemas
-
     ids = con.execute(
         "SELECT DISTINCT domain, principal FROM events WHERE category = 'data_access' "
         "AND time BETWEEN $start AND $end AND principal IS NOT NULL",

@@ -14,21 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from sekimori.graph.analysis import (
-    _ALIASES,
-    Change,
-    Entry,
-    GraphError,
-    _node_mask,
-    apply_model_changes,
-    enabled_edges,
-    engine,
-    exposure,
-    parse_change,
-    resolve_entry,
-)
-from sekimori.graph.build import EDGE_COST, EDGE_KIND_NAMES, NODE_KINDS, GroupGraph, edge_text
+from sekimori.graph.blast import enabled_edges, engine, exposure, node_mask
+from sekimori.graph.changes import Change, apply_model_changes, parse_change
 from sekimori.graph.derivation import Derivation, Footholds
+from sekimori.graph.entry import KIND_ALIASES, Entry, GraphError, resolve_entry
+from sekimori.graph.group_graph import EDGE_COST, EDGE_KIND_NAMES, NODE_KINDS, GroupGraph, edge_text
 
 
 @dataclass
@@ -76,7 +66,7 @@ def targets_of(graph: GroupGraph, target: str | None) -> list[int]:
     every crown jewel."""
     if target is not None:
         kind, sep, ident = target.partition(":")
-        kind = _ALIASES.get(kind, kind)
+        kind = KIND_ALIASES.get(kind, kind)
         node = graph.index(f"{kind}:{ident}" if sep else f"data_store:{target}") or (
             graph.index(f"system:{target}") if not sep else None
         )
@@ -123,7 +113,7 @@ def attack_paths(
     )
     eng = engine(graph)
     reached = eng.reach(np.asarray(entry.nodes, np.int64), base_on[eng.edge_ids])
-    full_nodes = _node_mask(graph, reached, eng)
+    full_nodes = node_mask(graph, reached, eng)
     targets = [t for t in targets_of(graph, target) if full_nodes[t]]
     if not targets:
         return []

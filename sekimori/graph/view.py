@@ -1,8 +1,8 @@
 """A small, drawable piece of the group graph: what a picture or the web view shows.
 
 The analyses (blast radius, paths, what-if) return a :class:`GraphView` of the nodes and edges worth
-showing; :mod:`sekimori.graph.draw` turns it into SVG/PNG and Cytoscape.js JSON. It holds plain values
-only, so it can be built by hand in tests and serialised as is.
+showing; :mod:`sekimori.graph.draw` turns it into SVG/PNG, :mod:`sekimori.graph.cytoscape` into
+Cytoscape.js JSON. It holds plain values only, so it can be built by hand in tests and serialised as is.
 """
 
 from __future__ import annotations
@@ -51,3 +51,22 @@ class GraphView:
             "nodes": [asdict(n) for n in self.nodes],
             "edges": [asdict(e) for e in self.edges],
         }
+
+
+def unique_nodes(view: GraphView) -> list[ViewNode]:
+    """The view's nodes, each id once."""
+    # A repeated id would break Cytoscape and the layout; the first occurrence wins.
+    seen: set[str] = set()
+    out: list[ViewNode] = []
+    for node in view.nodes:
+        if node.id not in seen:
+            seen.add(node.id)
+            out.append(node)
+    return out
+
+
+def ordered_orgs(view: GraphView, nodes: list[ViewNode]) -> list[str]:
+    """Organisations that have nodes: those named in the view first (its order), then the rest sorted."""
+    used = {n.org for n in nodes if n.org is not None}
+    named = [org for org in view.organisations if org in used]
+    return named + sorted(used - set(named))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sekimori.graph.analysis import AttackPath, BlastRadius
-from sekimori.graph.build import NODE_KINDS, GroupGraph
+from sekimori.graph.blast import BlastRadius
+from sekimori.graph.group_graph import NODE_KINDS, GroupGraph
+from sekimori.graph.paths import AttackPath
 from sekimori.graph.view import GraphView, NodeKind, ViewEdge, ViewNode
 
 
@@ -20,8 +21,8 @@ def paths_view(
     (greyed when out of reach), and the systems holding them. Hops that depend on a control in
     ``removed`` are drawn as cut."""
     model = graph.model
-    reached_systems = {s["id"] for s in blast.systems}
-    reached_stores = {d["id"] for d in blast.data_stores}
+    reached_systems = {s.id for s in blast.systems}
+    reached_stores = {d.id for d in blast.data_stores}
     nodes: dict[str, ViewNode] = {}
 
     def add(key: str, entry: bool = False) -> None:

@@ -1,8 +1,20 @@
 """Readers (one plugin per log format) and the one normalized event schema."""
 
-from sekimori.ingest.base import Quarantine, Reader, detect, get_reader, readers, register
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from sekimori.ingest.base import Quarantine, Reader, detect, get_reader, register
+
+# Public under another name: `sekimori.ingest.readers` is the plugin folder, which would shadow it.
+from sekimori.ingest.base import readers as registered_readers
 from sekimori.ingest.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA, make_batch
 from sekimori.ingest.source import Source, SourceError, expand
+
+if TYPE_CHECKING:
+    from sekimori.ingest.fit import fits_int64, safe_str, text_safe
+    from sekimori.ingest.walk import input_paths
 
 __all__ = [
     "EVENT_SCHEMA",
@@ -13,8 +25,28 @@ __all__ = [
     "SourceError",
     "detect",
     "expand",
+    "fits_int64",
     "get_reader",
+    "input_paths",
     "make_batch",
-    "readers",
     "register",
+    "registered_readers",
+    "safe_str",
+    "text_safe",
 ]
+
+
+# Names other stages use, imported when first asked for (a stage stays light to import).
+_LAZY = {
+    "fits_int64": "sekimori.ingest.fit",
+    "safe_str": "sekimori.ingest.fit",
+    "text_safe": "sekimori.ingest.fit",
+    "input_paths": "sekimori.ingest.walk",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

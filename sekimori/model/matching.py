@@ -17,7 +17,8 @@ from sekimori.model.fields import ascii_lower, ascii_upper, parse_network
 from sekimori.model.regex import ModelRegex, model_regex
 
 if TYPE_CHECKING:
-    from sekimori.model.group import AccountRule, HostRule, Zone
+    from sekimori.model.network import HostRule, Zone
+    from sekimori.model.organisations import AccountRule
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

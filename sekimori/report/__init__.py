@@ -1,19 +1,56 @@
 """Breach reporting: affected people counted exactly, every report due (APPI/PPC, MIC, GDPR, SEC, notices)
 with its deadline, in Japanese and English, as HTML, PDF and JSON; recurrence-prevention measures and the
-public progress page."""
+public progress page. Report kinds are plugins (:class:`ReportKind`, one module per jurisdiction in
+``sekimori/report/kinds/``), each deciding from the facts whether it is due."""
 
-from sekimori.report.facts import AffectedCount, IncidentFacts, Measure, load_facts
-from sekimori.report.kinds import Document, applicable, build
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from sekimori.report.document import Document
+from sekimori.report.facts import AffectedCount, IncidentFacts, Measure, Text, TimelineEntry, load_facts
+from sekimori.report.kind import ReportKind, applicable, build, report_kinds
 from sekimori.report.produce import Produced, produce_reports
+
+if TYPE_CHECKING:
+    from sekimori.report.affected import affected_from_store
+    from sekimori.report.facts import facts_from_case
+    from sekimori.report.measures import MeasureBook
+    from sekimori.report.progress import build_progress_page
 
 __all__ = [
     "AffectedCount",
     "Document",
     "IncidentFacts",
     "Measure",
+    "MeasureBook",
     "Produced",
+    "ReportKind",
+    "Text",
+    "TimelineEntry",
+    "affected_from_store",
     "applicable",
     "build",
+    "build_progress_page",
+    "facts_from_case",
     "load_facts",
     "produce_reports",
+    "report_kinds",
 ]
+
+
+# Names other stages use, imported when first asked for (a stage stays light to import).
+_LAZY = {
+    "affected_from_store": "sekimori.report.affected",
+    "facts_from_case": "sekimori.report.facts",
+    "MeasureBook": "sekimori.report.measures",
+    "build_progress_page": "sekimori.report.progress",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

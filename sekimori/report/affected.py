@@ -9,9 +9,9 @@ Two levels of precision:
   people of the entries read are ``confirmed``; entries of stores reachable in the scope but not shown
   read are ``possible``. People are counted as the model says (docs/graph.md, "Counting people"):
   entries with the same ``population`` and category are the same people, the largest counts.
-* :func:`replay_reads` lists the people exactly: it re-runs the logged read statements
-  (:func:`statements_from_store`) read-only against the database and writes the distinct person keys
-  they return to a protected file.
+* :func:`sekimori.report.replay.replay_reads` lists the people exactly: it re-runs the logged read
+  statements (:func:`statements_from_store`) read-only against the database and writes the distinct
+  person keys they return to a protected file.
 
 The matching is one DuckDB query over the events; Python only touches the model's entries and the
 distinct identities of the events (to key them exactly as the scope does).
@@ -19,31 +19,25 @@ distinct identities of the events (to key them exactly as the scope does).
 
 from __future__ import annotations
 
-import csv
 import fnmatch
 import logging
-import os
-import stat
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from sekimori.graph.build import glob_like, host_key
-from sekimori.graph.observed import register_data_access_keys
+from sekimori.graph import glob_like, register_data_access_keys
+from sekimori.model import host_key
 from sekimori.report.facts import AffectedCount
 
 if TYPE_CHECKING:
     import duckdb
-    from sqlglot import exp
 
-    from sekimori.model import GroupModel
-    from sekimori.model.group import DataStore, PersonalData
-    from sekimori.respond.scope import Scope
+    from sekimori.model import DataStore, GroupModel, PersonalData
+    from sekimori.respond import Scope
     from sekimori.store import Store
 
 log = logging.getLogger(__name__)
@@ -349,339 +343,3 @@ def statements_from_store(store: Store, model: GroupModel, scope: Scope) -> list
             )
         )
     return out
-
-
-# --- replay ------------------------------------------------------------------------------------------
-
-
-class RefusedStatement(ValueError):
-    """The statement is not a plain read: it is not executed."""
-
-
-# Functions sqlglot does not type (exp.Anonymous) that are plain, side-effect-free computations; any
-# other untyped function (pg_sleep, dblink, lo_export, set_config, nextval, query_to_xml, user-defined
-# functions, …) refuses the statement unless the caller allows it by name.
-SAFE_FUNCTIONS = frozenset(
-    {
-        "age", "array_length", "array_to_string", "array_position", "btrim", "char_length",
-        "character_length", "concat_ws", "date_part", "encode", "decode", "format", "initcap",
-        "json_build_object", "jsonb_build_object", "json_extract_path_text", "jsonb_extract_path_text",
-        "lpad", "rpad", "md5", "octet_length", "regexp_matches", "regexp_split_to_array",
-        "row_to_json", "split_part", "string_to_array", "to_json", "to_jsonb", "translate", "unnest",
-        "to_char", "to_date", "to_timestamp", "to_number", "justify_days", "date_trunc", "left", "right",
-        "strpos", "position", "lower", "upper", "length", "substr", "substring", "replace", "concat",
-    }
-)  # fmt: skip
-
-
-def _forbidden_nodes() -> tuple[type[exp.Expression], ...]:
-    from sqlglot import exp
-
-    names = (
-        "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command", "Set", "Transaction",
-        "Commit", "Rollback", "Copy", "Grant", "Revoke", "TruncateTable", "Use", "Pragma", "Analyze",
-        "Into", "Lock", "LoadData", "Cache", "Uncache", "Refresh",
-    )  # fmt: skip
-    return tuple(getattr(exp, n) for n in names if isinstance(getattr(exp, n, None), type))
-
-
-def check_read_only(sql: str, allow_functions: Iterable[str] = ()) -> exp.Query:
-    """The statement as a query that only reads, or :class:`RefusedStatement`.
-
-    Accepted: one ``SELECT`` (with ``WITH``, set operations), or ``COPY (SELECT …) TO STDOUT`` /
-    ``COPY table [(columns)] TO STDOUT`` (as the equivalent ``SELECT``). Refused: anything else, more
-    than one statement, data-modifying ``WITH``, ``SELECT … INTO``, ``FOR UPDATE/SHARE``, parameters
-    (``$1``), functions outside :data:`SAFE_FUNCTIONS` and ``allow_functions``, and what does not parse.
-    """
-    import sqlglot
-    from sqlglot import exp
-    from sqlglot.errors import SqlglotError
-
-    try:
-        parsed = [p for p in sqlglot.parse(sql, read="postgres") if p is not None]
-    except SqlglotError as err:
-        raise RefusedStatement(f"does not parse: {type(err).__name__}") from None
-    if len(parsed) != 1:
-        raise RefusedStatement(f"{len(parsed)} statements, expected one")
-    node = parsed[0]
-    if isinstance(node, exp.Copy):
-        node = _copy_as_select(node)
-    if not isinstance(node, exp.Query):
-        raise RefusedStatement(f"not a SELECT: {node.key.upper()}")
-    allowed = SAFE_FUNCTIONS | {f.lower() for f in allow_functions}
-    forbidden = _forbidden_nodes()
-    for n in node.walk():
-        if isinstance(n, forbidden):
-            raise RefusedStatement(f"not a plain read: {n.key.upper()}")
-        if isinstance(n, exp.Select) and (n.args.get("into") or n.args.get("locks")):
-            raise RefusedStatement("SELECT … INTO or FOR UPDATE/SHARE")
-        if isinstance(n, exp.Placeholder | exp.Parameter):
-            raise RefusedStatement("has parameters ($n): the logged values are not replayed")
-        if isinstance(n, exp.Anonymous) and n.name.lower() not in allowed:
-            raise RefusedStatement(f"function {n.name!r} is not on the replay allow-list")
-    return node
-
-
-def _copy_as_select(node: exp.Copy) -> exp.Query | exp.Expression:
-    from sqlglot import exp
-
-    files = node.args.get("files") or []
-    to_stdout = node.args.get("kind") is False and len(files) == 1 and files[0].name.lower() == "stdout"
-    params = node.args.get("params") or []
-    if not to_stdout or any(p.name.lower() == "program" for p in params):
-        raise RefusedStatement("COPY other than COPY … TO STDOUT")
-    source = node.this
-    if isinstance(source, exp.Subquery) and isinstance(source.this, exp.Query):
-        return source.this
-    if isinstance(source, exp.Schema) and isinstance(source.this, exp.Table):
-        columns: list[exp.Expression] = [exp.column(c.name) for c in source.expressions] or [exp.Star()]
-        return exp.select(*columns).from_(source.this.copy())
-    if isinstance(source, exp.Table):
-        return exp.select("*").from_(source.copy())
-    raise RefusedStatement("COPY of something other than a query or a table")
-
-
-def _same_table(node: exp.Table, table: str) -> bool:
-    parts = [p.strip('"').lower() for p in table.split(".")]
-    if node.name.lower() != parts[-1]:
-        return False
-    return len(parts) < 2 or not node.db or node.db.lower() == parts[-2]
-
-
-def _listing(query: exp.Query, table: str, key: str) -> tuple[str, list[str]] | str:
-    """The SQL to run and the result columns that hold the person keys, or why the rows of ``table``
-    cannot be listed from the result (the caller then looks for ``key`` among the result's columns)."""
-    from sqlglot import exp
-
-    if not isinstance(query, exp.Select):
-        return "a set operation: its rows are listed only when they hold the key column"
-    if (
-        query.args.get("group")
-        or query.args.get("having")
-        or any(
-            isinstance(n, exp.AggFunc) and not n.find_ancestor(exp.Window)
-            for p in query.expressions
-            for n in p.walk()
-        )
-    ):
-        return "an aggregate: the result holds no rows of people"
-    sources = [query.args.get("from_"), *(query.args.get("joins") or [])]
-    tables = [s.this for s in sources if s is not None and isinstance(s.this, exp.Table)]
-    hits = [t for t in tables if _same_table(t, table)]
-    if not hits:
-        return "the table is read inside a subquery or view"
-    # Appending the key keeps the statement's rows (and ORDER BY positions): one key per row returned.
-    listing = query.copy()
-    names = []
-    for i, t in enumerate(hits):
-        name = f"__sekimori_key_{i}"
-        listing.select(exp.column(key, table=t.alias_or_name).as_(name), copy=False)
-        names.append(name)
-    return listing.sql(dialect="postgres"), names
-
-
-Status = Literal["replayed", "refused", "failed", "unlisted"]
-
-
-@dataclass
-class ReplayOutcome:
-    """What became of one distinct (database, statement, table); no statement text (it may hold people's
-    data): ``statements`` are the indices of the :class:`ReadStatement` s it stands for."""
-
-    statements: list[int]
-    table: str
-    database: str | None
-    status: Status
-    reason: str | None = None
-    rows: int = 0  # rows the statement returns now
-    keys: int = 0  # distinct person keys among them
-
-
-@dataclass
-class ReplayResult:
-    path: Path  # the protected file: category,population,table,key
-    replayed_at: datetime  # the listing shows the rows as they were then, not when the attacker read them
-    per_table: dict[str, int]  # distinct person keys per table
-    people: dict[str, int]  # distinct person keys per category, tables of one population together
-    outcomes: list[ReplayOutcome]
-
-    @property
-    def refused(self) -> list[ReplayOutcome]:
-        return [o for o in self.outcomes if o.status == "refused"]
-
-
-def _protected_file(out: Path) -> int:
-    """A new file only its owner can read, in a directory others cannot enter."""
-    parent = out.parent
-    if not parent.exists():
-        parent.mkdir(parents=True, mode=0o700)
-        parent.chmod(0o700)
-    mode = parent.stat().st_mode
-    if mode & (stat.S_IROTH | stat.S_IWOTH | stat.S_IXOTH):
-        raise PermissionError(
-            f"{parent} is open to other users (mode {stat.filemode(mode)}): use a private directory"
-        )
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(out, flags, 0o600)
-    os.fchmod(fd, 0o600)  # whatever the umask
-    return fd
-
-
-def _key_for(key_column: str | dict[str, str], table: str) -> str | None:
-    if isinstance(key_column, str):
-        return key_column
-    bare = table.split(".")[-1]
-    for name in (table, table.lower(), bare, bare.lower()):
-        if name in key_column:
-            return key_column[name]
-    return None
-
-
-def _groups(statements: list[ReadStatement]) -> Iterator[tuple[tuple[str | None, str, str], list[int]]]:
-    groups: dict[tuple[str | None, str, str], list[int]] = {}
-    for i, s in enumerate(statements):
-        groups.setdefault((s.database, s.statement, s.table), []).append(i)
-    yield from groups.items()
-
-
-def replay_reads(
-    dsn: str,
-    statements: list[ReadStatement],
-    key_column: str | dict[str, str],
-    out: Path,
-    *,
-    allow_functions: Iterable[str] = (),
-    timeout_seconds: int = 300,
-) -> ReplayResult:
-    """Re-run the logged read statements read-only and list the people they return.
-
-    Each distinct (database, statement, table) runs once, in its own ``READ ONLY`` transaction on a
-    connection with ``default_transaction_read_only``, through a server-side cursor (``DECLARE … CURSOR``
-    takes only a query, one statement, by the extended protocol), after :func:`check_read_only` accepted
-    it; what runs is sqlglot's rendering of the checked statement, with the table's key column appended to
-    a plain ``SELECT`` so that each row returned gives its person. Refused, failed and unlisted
-    statements (aggregates, reads inside subqueries whose result lacks the key) are reported in
-    ``outcomes``; errors by SQLSTATE only, since messages can quote the data.
-
-    ``key_column``: the person key column, one for all tables or per table (the model's name or the
-    bare name). The distinct keys go to ``out`` only (CSV ``category,population,table,key``, created
-    with ``O_EXCL``, mode 0600, in a directory closed to others); nothing of them is logged.
-
-    Caveat: a replay shows what the statement returns NOW (``replayed_at``), under the DSN's role (its
-    privileges and row-level security, not the attacker's); rows inserted, changed or deleted since the
-    read, and statements depending on time (``now()``) or randomness, may give other rows. With
-    ``DISTINCT`` the appended key lists every row behind the distinct values (with a ``LIMIT`` too, the
-    rows kept may differ from the attacker's).
-    """
-    import psycopg
-
-    fd = _protected_file(out)
-    replayed_at = datetime.now(UTC)
-    keys: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # (category, population, table) → keys
-    outcomes: list[ReplayOutcome] = []
-    try:
-        by_db: dict[str | None, list[tuple[tuple[str | None, str, str], list[int]]]] = defaultdict(list)
-        for group in _groups(statements):
-            by_db[group[0][0]].append(group)
-        for database, groups in by_db.items():
-            extra: dict[str, Any] = {"dbname": database} if database else {}
-            options = (
-                f"-c default_transaction_read_only=on -c statement_timeout={int(timeout_seconds * 1000)}"
-            )
-            with psycopg.connect(dsn, autocommit=False, options=options, **extra) as conn:
-                conn.read_only = True
-                for (db, sql, table), indices in groups:
-                    first = statements[indices[0]]
-                    outcome = ReplayOutcome(indices, table, db, "replayed")
-                    outcomes.append(outcome)
-                    found = _replay_one(
-                        conn, sql, table, _key_for(key_column, table), allow_functions, outcome
-                    )
-                    if outcome.status == "replayed":
-                        keys[(first.category or "", first.population or "", table)] |= found
-                    log.info(
-                        "replay of %d logged statement(s) on %s: %s, %d rows, %d keys",
-                        len(indices), table, outcome.status, outcome.rows, outcome.keys,
-                    )  # fmt: skip
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fd = -1
-            writer = csv.writer(fh)
-            writer.writerow(["category", "population", "table", "key"])
-            for (category, population, table), values in sorted(keys.items()):
-                writer.writerows([category, population, table, v] for v in sorted(values))
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        out.unlink(missing_ok=True)  # no partial list of people
-        raise
-    per_table: dict[str, set[str]] = defaultdict(set)
-    per_population: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for (category, population, table), values in keys.items():
-        per_table[table] |= values
-        per_population[(category, population or table)] |= values
-    people: dict[str, int] = defaultdict(int)
-    for (category, _), values in per_population.items():
-        people[category or "unknown"] += len(values)
-    return ReplayResult(
-        path=out,
-        replayed_at=replayed_at,
-        per_table={t: len(v) for t, v in sorted(per_table.items())},
-        people=dict(people),
-        outcomes=outcomes,
-    )
-
-
-def _replay_one(
-    conn: Any,
-    sql: str,
-    table: str,
-    key: str | None,
-    allow_functions: Iterable[str],
-    outcome: ReplayOutcome,
-) -> set[str]:
-    """The distinct person keys the statement returns; ``outcome`` says what became of it."""
-    import psycopg
-
-    if key is None:
-        outcome.status, outcome.reason = "unlisted", "no key column given for the table"
-        return set()
-    try:
-        query = check_read_only(sql, allow_functions)
-    except RefusedStatement as err:
-        outcome.status, outcome.reason = "refused", str(err)
-        return set()
-    listing = _listing(query, table, key)
-    if isinstance(listing, str):
-        text, columns, why = query.sql(dialect="postgres"), None, listing
-    else:
-        (text, columns), why = listing, None
-    found: set[str] = set()
-    try:
-        with conn.transaction():
-            with conn.cursor() as check:
-                check.execute("SET TRANSACTION READ ONLY")
-                row = check.execute("SHOW transaction_read_only").fetchone()
-                if not row or row[0] != "on":
-                    raise RuntimeError("the replay transaction is not read-only")
-            with conn.cursor(name="sekimori_replay") as cur:
-                cur.itersize = 10_000
-                cur.execute(text)
-                names = [d.name for d in cur.description or []]
-                wanted = (
-                    [names.index(c) for c in columns]
-                    if columns
-                    else [i for i, n in enumerate(names) if n == key]
-                )
-                if not wanted:
-                    outcome.status, outcome.reason = "unlisted", why
-                for record in cur:
-                    outcome.rows += 1
-                    found.update(str(record[i]) for i in wanted if record[i] is not None)
-    except psycopg.Error as err:
-        outcome.status = "failed"
-        outcome.reason = f"{type(err).__name__} (SQLSTATE {getattr(err, 'sqlstate', None)})"
-        return set()
-    outcome.keys = len(found) if outcome.status == "replayed" else 0
-    return found

@@ -9,9 +9,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sekimori.report.facts import IncidentFacts
-from sekimori.report.kinds import Document, applicable, build, category_notices
+from sekimori.report.document import Document, as_now
+from sekimori.report.facts import IncidentFacts, Text
+from sekimori.report.kind import applicable, build
+from sekimori.report.kinds.notices import category_notices
+from sekimori.report.progress import build_progress_page
 from sekimori.report.render import RenderError, render_html, render_json, render_pdf
+from sekimori.report.text import missing_text, text_in
 
 
 @dataclass
@@ -97,17 +101,23 @@ def produce_reports(
                 )
             )
     if facts.measures:
-        # the public progress page on the recurrence-prevention measures (no personal data on it)
-        from sekimori.report.progress import build_progress_page
-
+        # the public progress page on the recurrence-prevention measures (no personal data on it), with
+        # what was known of them on its date
+        moment = as_now(now)
+        title = facts.title or Text()
         page = build_progress_page(
-            facts.measures, facts.title, out_dir / "progress", lang=list(langs), as_of=now
+            facts.as_of(moment).measures,
+            text_in(title, "ja") or missing_text("件名", "ja"),
+            out_dir / "progress",
+            lang=list(langs),
+            title_en=text_in(title, "en") or missing_text("title", "en"),
+            as_of=moment,
         )
         produced.append(
             Produced(
                 kind="progress_page",
                 lang="/".join(langs),
-                title=facts.title,
+                title=" / ".join(dict.fromkeys(t for t in (title.ja, title.en) if t)),
                 files=[page],
                 deadlines=[],
                 missing=[],

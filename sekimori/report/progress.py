@@ -12,6 +12,7 @@ The template is Jinja2 with autoescape; ``template_dir`` may hold a ``progress.h
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -59,8 +60,20 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 STATUS: dict[str, dict[str, str]] = {
-    "ja": {"planned": "未着手", "in_progress": "実施中", "done": "完了", "cancelled": "中止"},
-    "en": {"planned": "Planned", "in_progress": "In progress", "done": "Done", "cancelled": "Cancelled"},
+    "ja": {
+        "planned": "未着手",
+        "in_progress": "実施中",
+        "done": "完了",
+        "cancelled": "中止",
+        "unknown": "未確認",
+    },
+    "en": {
+        "planned": "Planned",
+        "in_progress": "In progress",
+        "done": "Done",
+        "cancelled": "Cancelled",
+        "unknown": "Not recorded",
+    },
 }
 
 PAGE = """<!DOCTYPE html>
@@ -145,22 +158,31 @@ class _Row:
     overdue: bool
 
 
-def _tracked(measures: MeasureBook | Iterable[TrackedMeasure | Measure]) -> list[TrackedMeasure]:
+def _tracked(
+    measures: MeasureBook | Iterable[TrackedMeasure | Measure], unrecorded: set[str]
+) -> list[TrackedMeasure]:
+    """The measures as tracked ones; ``unrecorded`` gets the ids of those whose status or last update is
+    not recorded (shown as such, never as a status or a date they did not have)."""
     out: list[TrackedMeasure] = []
     for m in measures:
         if isinstance(m, TrackedMeasure):
             out.append(m)
             continue
         # a reports' Measure: its owner is taken as a role; % done known only when done
-        updated = m.updated or m.due
+        if m.updated is None:
+            unrecorded.add(f"{m.id}:updated")
+        if m.status not in STATUS["en"] or m.status == "unknown":
+            unrecorded.add(f"{m.id}:status")
+        updated = m.updated or m.due  # a placeholder the page does not show (see ``unrecorded``)
         out.append(
             TrackedMeasure(
                 id=m.id,
                 what=m.what,
                 what_en=m.what_en,
                 owner_role=m.owner,
+                owner_role_en=m.owner_en,
                 due=m.due.astimezone(JST).date() if m.due.tzinfo else m.due.date(),
-                status=m.status,  # type: ignore[arg-type]
+                status="planned" if f"{m.id}:status" in unrecorded else m.status,  # type: ignore[arg-type]
                 percent=100 if m.status == "done" else 0,
                 created=updated if updated.tzinfo else updated.replace(tzinfo=JST),
                 updated=updated if updated.tzinfo else updated.replace(tzinfo=JST),
@@ -169,8 +191,39 @@ def _tracked(measures: MeasureBook | Iterable[TrackedMeasure | Measure]) -> list
     return out
 
 
+def _known_at(measure: TrackedMeasure, as_of: datetime) -> TrackedMeasure | None:
+    """The measure as its history shows it at ``as_of``: none before it was created, and the status and
+    % done of the last changes by then (a page of a date shows no later update)."""
+    if measure.created > as_of:
+        return None
+    if measure.updated <= as_of:
+        return measure
+    status, percent, updated = "planned", 0, measure.created
+    for change in measure.history:
+        if change.at > as_of:
+            continue
+        if change.field == "status":
+            status = change.new
+        elif change.field == "percent":
+            percent = change.new
+        updated = max(updated, change.at)
+    return measure.model_copy(
+        update={
+            "status": status,
+            "percent": percent,
+            "updated": updated,
+            "evidence": [e for e in measure.evidence if e.at <= as_of],
+            "history": [c for c in measure.history if c.at <= as_of],
+        }
+    )
+
+
 def _rows(
-    measures: Sequence[TrackedMeasure], lang: str, as_of: datetime, known_percent: set[str]
+    measures: Sequence[TrackedMeasure],
+    lang: str,
+    as_of: datetime,
+    known_percent: set[str],
+    unrecorded: AbstractSet[str] = frozenset(),
 ) -> list[_Row]:
     rows = []
     for m in measures:
@@ -180,6 +233,7 @@ def _rows(
         role = m.owner_role_en if lang == "en" and m.owner_role_en else m.owner_role
         # a person's name is personal data: only when the owner agreed to be named (not private)
         owner = f"{role} ({m.owner_name})" if m.owner_name and not m.owner_private else role
+        status = "unknown" if f"{m.id}:status" in unrecorded else m.status
         rows.append(
             _Row(
                 id=m.id,
@@ -187,11 +241,13 @@ def _rows(
                 what_lang=what_lang,
                 owner=owner,
                 due=m.due.isoformat(),
-                status=m.status,
-                status_text=STATUS[lang][m.status],
-                percent=m.percent if m.id in known_percent else None,
-                updated=m.updated.astimezone(JST).date().isoformat(),
-                overdue=m.overdue(as_of),
+                status=status,
+                status_text=STATUS[lang][status],
+                percent=m.percent if m.id in known_percent and status != "unknown" else None,
+                updated=None
+                if f"{m.id}:updated" in unrecorded
+                else m.updated.astimezone(JST).date().isoformat(),
+                overdue=m.overdue(as_of) and status != "unknown",
             )
         )
     return rows
@@ -229,12 +285,13 @@ def build_progress_page(
     unknown = [x for x in lang if x not in TEXT]
     if unknown or not lang:
         raise ValueError(f"languages: expected some of {', '.join(TEXT)}, got {list(lang)}")
-    raw = list(measures)
-    tracked = _tracked(raw)
+    when = (as_of or datetime.now(JST)).astimezone(JST)
+    raw = [m for m in (_known_at(m, when) if isinstance(m, TrackedMeasure) else m for m in measures) if m]
+    unrecorded: set[str] = set()
+    tracked = _tracked(raw, unrecorded)
     known_percent = {m.id for m in raw if isinstance(m, TrackedMeasure)} | {
         m.id for m in tracked if m.status == "done"
     }
-    when = (as_of or datetime.now(JST)).astimezone(JST)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / CSS_NAME).write_text(CSS, encoding="utf-8")
@@ -244,7 +301,7 @@ def build_progress_page(
     paths = []
     for code in lang:
         t = TEXT[code]
-        rows = _rows(tracked, code, when, known_percent)
+        rows = _rows(tracked, code, when, known_percent, unrecorded)
         summary = t["summary"].format(
             total=len(tracked),
             done=sum(1 for m in tracked if m.status == "done"),

@@ -26,7 +26,8 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
-from sekimori.report.kinds import Document, fmt_dt
+from sekimori.report.document import Document
+from sekimori.report.text import fmt_dt
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FONT_ENV = "SEKIMORI_PDF_FONT"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sekimori.respond.tables import CaseError
+if TYPE_CHECKING:
+    from sekimori.detect import Alert
 
 DEFAULT_WINDOW = timedelta(hours=24)
 
@@ -37,31 +38,11 @@ _GENERIC_KEYS = frozenset(
 # -- grouping -------------------------------------------------------------------------------------------
 
 
-def alert_time(alert: dict[str, Any]) -> datetime | None:
-    """An alert's ``time`` as an aware UTC datetime (from a datetime or ISO text; naive means UTC)."""
-    value = alert.get("time")
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if not isinstance(value, datetime):
-        to_py = getattr(value, "to_pydatetime", None) or getattr(value, "as_py", None)
-        if to_py is None:
-            raise CaseError(f"alert {alert.get('alert_id')}: time {value!r} is not a datetime")
-        value = to_py()
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def alert_orgs(alert: dict[str, Any]) -> list[str]:
-    return [str(o) for o in (alert.get("organisations") or alert.get("orgs") or [])]
-
-
-def _keys(alert: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def _keys(alert: Alert) -> Iterator[tuple[str, str]]:
     # Hosts include the source and target of a movement, so the hop joins both ends' alerts.
-    candidates = [("account", alert.get("account"))]
-    candidates += [("host", alert.get(f)) for f in ("host", "src_host", "target_host")]
-    candidates += [("org", o) for o in alert_orgs(alert)]
+    candidates = [("account", alert.account)]
+    candidates += [("host", h) for h in (alert.host, alert.src_host, alert.target_host)]
+    candidates += [("org", o) for o in alert.organisations]
     for kind, value in candidates:
         if value is None:
             continue
@@ -70,14 +51,12 @@ def _keys(alert: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield kind, norm
 
 
-def group_alerts(
-    alerts: list[dict[str, Any]], window: timedelta = DEFAULT_WINDOW
-) -> list[list[dict[str, Any]]]:
+def group_alerts(alerts: Sequence[Alert], window: timedelta = DEFAULT_WINDOW) -> list[list[Alert]]:
     """Alerts that share an account, a host (``host``, ``src_host``, ``target_host``) or an organisation
     and lie within ``window`` of each other, in one group, transitively (connected components). Each
     group is sorted by time, the groups by their first alert. An alert without a time is a group of its
     own. Generic values (SYSTEM, localhost, '-') join nothing."""
-    times = [alert_time(a) for a in alerts]
+    times = [a.time for a in alerts]
     parent = list(range(len(alerts)))
 
     def find(i: int) -> int:

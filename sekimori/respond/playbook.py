@@ -103,7 +103,7 @@ def _model_address(model: GroupModel, host: str) -> str | None:
     """The address a host rule pins a host to (a /32 or /128 CIDR in a rule that names the host)."""
     import ipaddress
 
-    from sekimori.model.regex import model_regex  # RE2, as the model's classifiers: linear time
+    from sekimori.model import model_regex  # RE2, as the model's classifiers: linear time
 
     for rule in model.hosts:
         if rule.name_pattern and rule.cidr and model_regex(rule.name_pattern).search(host):

@@ -17,18 +17,20 @@ logons of the window are one DuckDB table; each round is one query over it.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from sekimori.graph.build import CACHING_LOGON_TYPES, account_key, host_key
-from sekimori.graph.observed import logon_events_sql, register_data_access_keys
+from sekimori.graph import CACHING_LOGON_TYPES, logon_events_sql, register_data_access_keys
+from sekimori.model import account_key, host_key
 
 if TYPE_CHECKING:
     import duckdb
 
+    from sekimori.detect import Alert
     from sekimori.model import GroupModel
     from sekimori.store import Store
 
@@ -156,22 +158,23 @@ GROUP BY ALL
 
 def scope_from_alerts(
     store: Store,
-    alerts: list[dict[str, Any]],
+    alerts: Sequence[Alert],
     model: GroupModel | None = None,
     before: timedelta = timedelta(days=1),
     after: timedelta = timedelta(days=90),
     max_rounds: int = 12,
 ) -> Scope:
-    """The scope of the alerts (ALERT_SCHEMA rows): compromised accounts and hosts, touched data
-    stores, in the window from ``before`` the first alert to ``after`` it."""
-    if not alerts:
-        raise ValueError("a scope needs at least one alert")
-    first = min(a["time"] for a in alerts)
+    """The scope of the alerts: compromised accounts and hosts, touched data stores, in the window from
+    ``before`` the first alert to ``after`` it. Alerts without a time name no one from any time."""
+    timed = sorted(((a.time, a) for a in alerts if a.time is not None), key=lambda pair: pair[0])
+    if not timed:
+        raise ValueError("a scope needs at least one alert (with a time)")
+    first = timed[0][0]
     window = (first - before, first + after)
     hosts: dict[str, Scoped] = {}
     accounts: dict[str, Scoped] = {}
-    for alert in sorted(alerts, key=lambda a: a["time"]):
-        _seed(alert, hosts, accounts)
+    for when, alert in timed:
+        _seed(alert, when, hosts, accounts)
     con = store.connect()
     try:
         params = {"start": window[0], "end": window[1]}
@@ -211,26 +214,23 @@ def scope_from_alerts(
     )
 
 
-def _seed(alert: dict[str, Any], hosts: dict[str, Scoped], accounts: dict[str, Scoped]) -> None:
-    t = alert["time"]
-    evidence = [
-        {"path": e.get("path"), "record_id": e.get("record_id")} for e in (alert.get("evidence") or [])
-    ][:5]
-    title = alert.get("title") or alert.get("rule_id")
+def _seed(alert: Alert, t: datetime, hosts: dict[str, Scoped], accounts: dict[str, Scoped]) -> None:
+    evidence = [{"path": e.path, "record_id": e.record_id} for e in alert.evidence][:5]
+    title = alert.title or alert.rule_id
     # The source an alert names is where the attacker acted from; the host it happened on is taken only
     # when the alert names neither a source nor an account (a process alert): a host logged on to or
     # read from joins the scope by the spread, in time order.
-    source = alert.get("src_host") or alert.get("src_ip")
-    names = [source] if source else []
-    if not source and not alert.get("account"):
-        names.append(alert.get("host"))
+    source = alert.src_host or alert.src_ip
+    names: list[str | None] = [source] if source else []
+    if not source and not alert.account:
+        names.append(alert.host)
     for name in names:
         if name:
             key = host_key(name)
             if key and (key not in hosts or t < hosts[key].since):
                 hosts[key] = Scoped(key, name, t, 0, f"{name}: named by alert '{title}'", evidence)
-    if alert.get("account"):
-        label = f"{alert['domain']}\\{alert['account']}" if alert.get("domain") else alert["account"]
+    if alert.account:
+        label = f"{alert.domain}\\{alert.account}" if alert.domain else alert.account
         key = account_key(label)
         if key not in accounts or t < accounts[key].since:
             accounts[key] = Scoped(key, label, t, 0, f"{label}: named by alert '{title}'", evidence)

@@ -19,8 +19,8 @@ Each source is named (``detected_source``: milestone | first alert; ``contained_
 action). A figure is never negative: when the data puts the later milestone first, the figure is left
 unknown and :attr:`Timeline.notes` says which milestone precedes which.
 
-It works on plain rows (alerts as in ALERT_SCHEMA, entries and actions as the case store gives them),
-so it can be built from any case store; :func:`timeline_of_case` reads them from a stored case.
+It reads only the few fields it needs of alerts, entries and actions (the protocols below), so it can
+be built from detected alerts or any case store; :func:`timeline_of_case` reads them from a stored case.
 """
 
 from __future__ import annotations
@@ -28,15 +28,67 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sekimori.respond.scope import Scope
+
+if TYPE_CHECKING:
+    from sekimori.respond.tables import Case, ContainmentAction
 
 MILESTONE_KINDS = ("detection", "judgment", "containment", "notification")
 DETECTED_BY_MILESTONE = "milestone"
 DETECTED_BY_FIRST_ALERT = "first alert"
 CONTAINED_BY_MILESTONE = "milestone"
 CONTAINED_BY_ACTION = "action"
+
+
+class AlertOnTimeline(Protocol):
+    """What the timeline reads of an alert (:class:`sekimori.detect.Alert`, a case's alert)."""
+
+    @property
+    def alert_id(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def level(self) -> str | None: ...
+    @property
+    def time(self) -> datetime | None: ...
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def account(self) -> str | None: ...
+
+
+class EntryOnTimeline(Protocol):
+    """What the timeline reads of an analyst's entry (a case's entry)."""
+
+    @property
+    def time(self) -> datetime: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+
+
+class ActionOnTimeline(Protocol):
+    """What the timeline reads of a containment action (a case's action)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def executed_at(self) -> datetime | None: ...
+    @property
+    def verified_at(self) -> datetime | None: ...
+    @property
+    def requested_by(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -64,6 +116,27 @@ def _span(start: datetime | None, end: datetime | None) -> timedelta | None:
     if start is None or end is None or end < start:
         return None
     return end - start
+
+
+def duration_text(span: timedelta | None, unknown: str | None = None) -> str:
+    """A span in words (``3 d 4 h``, ``2 h 5 min``, ``40 s``), or ``unknown`` (why it is not known)."""
+    if span is None:
+        return unknown or "not recorded"
+    days, rest = divmod(int(span.total_seconds()), 86400)
+    if days:
+        return f"{days} d {rest // 3600} h"
+    if rest < 60:
+        return f"{rest} s"
+    return f"{rest // 3600} h {rest % 3600 // 60} min"
+
+
+@dataclass(frozen=True)
+class TimelineFigures:
+    """A timeline's spans in words, each saying why it is unknown where it is."""
+
+    dwell_time: str
+    time_to_contain: str
+    time_to_triage: str | None  # None when the case's opening is not known
 
 
 @dataclass
@@ -94,6 +167,25 @@ class Timeline:
     def time_to_triage(self) -> timedelta | None:
         """Detection → the case's opening."""
         return _span(self.detected, self.opened)
+
+    def figures(self) -> TimelineFigures:
+        """The spans in words: a figure left unknown says whether the data puts the milestones in the
+        wrong order or a milestone is not recorded."""
+        known = self.detected is not None and self.first_activity is not None
+        dwell = duration_text(
+            self.dwell_time, "detection precedes the first activity in the data" if known else None
+        )
+        if self.contained is None:
+            contain = "not contained yet"
+        elif self.detected is None:
+            contain = "detection not recorded"
+        else:
+            contain = duration_text(self.time_to_contain, "containment precedes detection in the data")
+        triage = None
+        if self.opened is not None:
+            early = "opened before the detection" if self.detected is not None else None
+            triage = duration_text(self.time_to_triage, early)
+        return TimelineFigures(dwell, contain, triage)
 
     def to_dict(self) -> dict[str, Any]:
         def iso(t: datetime | None) -> str | None:
@@ -132,32 +224,27 @@ def _order(
 
 
 def build_timeline(
-    alerts: Iterable[dict[str, Any]],
-    entries: Iterable[dict[str, Any]] = (),
-    actions: Iterable[dict[str, Any]] = (),
+    alerts: Iterable[AlertOnTimeline],
+    entries: Iterable[EntryOnTimeline] = (),
+    actions: Iterable[ActionOnTimeline] = (),
     scope: Scope | None = None,
     detected: datetime | None = None,
     contained: datetime | None = None,
     opened: datetime | None = None,
     first_activity: datetime | None = None,
 ) -> Timeline:
-    """The timeline of a case. ``entries``: {time, kind, text, actor}; ``actions``: containment actions
-    {id, kind, target, status, executed_at | verified_at | updated, requested_by}; ``detected`` and
-    ``contained``: those milestones as recorded on the case (they win over the entries of kind detection
-    and containment); ``opened``: when the case was opened; ``first_activity``: as recorded on the case
-    (e.g. from the forensics), if earlier than the alerts. See the module's definitions."""
+    """The timeline of a case. ``alerts``: :class:`sekimori.detect.Alert` or a case's alerts (those
+    without a time are left out); ``entries``: the case's entries; ``actions``: its containment actions;
+    ``detected`` and ``contained``: those milestones as recorded on the case (they win over the entries
+    of kind detection and containment); ``opened``: when the case was opened; ``first_activity``: as
+    recorded on the case (e.g. from the forensics), if earlier than the alerts. See the module's
+    definitions."""
     items: list[TimelineItem] = []
-    alert_rows = list(alerts)
-    for a in alert_rows:
-        who = " ".join(x for x in (a.get("account") or "", f"on {a['host']}" if a.get("host") else "") if x)
+    alert_rows = [(a.time, a) for a in alerts if a.time is not None]
+    for time, a in alert_rows:
+        who = " ".join(x for x in (a.account or "", f"on {a.host}" if a.host else "") if x)
         items.append(
-            TimelineItem(
-                a["time"],
-                "alert",
-                f"{a.get('level', '')}: {a.get('title')} {who}".strip(),
-                "alert",
-                ref=a.get("alert_id"),
-            )
+            TimelineItem(time, "alert", f"{a.level}: {a.title} {who}".strip(), "alert", ref=a.alert_id)
         )
     if scope is not None:
         for group in (scope.hosts, scope.accounts, scope.data_stores):
@@ -166,31 +253,29 @@ def build_timeline(
                     items.append(TimelineItem(s.since, "scope", s.via, "scope"))
     milestones: dict[str, list[datetime]] = {k: [] for k in MILESTONE_KINDS}
     for e in entries:
-        kind = e.get("kind") or "note"
-        items.append(TimelineItem(e["time"], kind, e.get("text") or "", "analyst", actor=e.get("actor")))
+        kind = e.kind or "note"
+        items.append(TimelineItem(e.time, kind, e.text or "", "analyst", actor=e.actor))
         if kind in milestones:
-            milestones[kind].append(e["time"])
+            milestones[kind].append(e.time)
     verified: list[datetime] = []
     for act in actions:
-        status = act.get("status")
-        when = act.get("verified_at") or act.get("executed_at") or act.get("updated")
+        when = act.verified_at or act.executed_at
         if when is None:
             continue
-        text = f"{act.get('kind')} {act.get('target')}: {status}"
         items.append(
             TimelineItem(
                 when,
-                "containment" if status in ("executed", "verified") else "action",
-                text,
+                "containment" if act.status in ("executed", "verified") else "action",
+                f"{act.kind} {act.target}: {act.status}",
                 "action",
-                actor=act.get("requested_by"),
-                ref=str(act.get("id")),
+                actor=act.requested_by,
+                ref=str(act.id),
             )
         )
-        if status == "verified" and act.get("verified_at") is not None:
-            verified.append(act["verified_at"])
+        if act.status == "verified" and act.verified_at is not None:
+            verified.append(act.verified_at)
 
-    starts = [a["time"] for a in alert_rows]
+    starts = [time for time, _ in alert_rows]
     if scope is not None and scope.first_activity is not None:
         starts.append(scope.first_activity)
     if first_activity is not None:
@@ -203,15 +288,15 @@ def build_timeline(
         if detection not in milestones["detection"]:
             items.append(TimelineItem(detection, "detection", "detected (milestone of the case)", "case"))
     elif alert_rows:
-        earliest = min(alert_rows, key=lambda a: a["time"])
-        detection, detected_source = earliest["time"], DETECTED_BY_FIRST_ALERT
+        detection, earliest = min(alert_rows, key=lambda pair: pair[0])
+        detected_source = DETECTED_BY_FIRST_ALERT
         items.append(
             TimelineItem(
                 detection,
                 "detection",
-                f"detected: the case's first alert ({earliest.get('title')})",
+                f"detected: the case's first alert ({earliest.title})",
                 "alert",
-                ref=earliest.get("alert_id"),
+                ref=earliest.alert_id,
             )
         )
     containment, contained_source = contained or min(milestones["containment"], default=None), None
@@ -255,7 +340,7 @@ def build_timeline(
 # -- from a stored case ---------------------------------------------------------------------------------
 
 
-def recorded_detection(case: Any) -> datetime | None:
+def recorded_detection(case: Case) -> datetime | None:
     """The ``detected`` milestone recorded on a case (:class:`sekimori.respond.cases.Case`), or None.
 
     Opening a case fills its ``detected`` column with the opening time; that is not a detection. The
@@ -266,14 +351,14 @@ def recorded_detection(case: Any) -> datetime | None:
     return min((e.time for e in case.entries if e.kind == "detection"), default=None)
 
 
-def recorded_containment(case: Any) -> datetime | None:
+def recorded_containment(case: Case) -> datetime | None:
     """The ``contained`` milestone recorded on a case, or None (then the first verified action counts)."""
     if case.contained is not None:
         return case.contained
     return min((e.time for e in case.entries if e.kind == "containment"), default=None)
 
 
-def detection_of(case: Any) -> tuple[datetime | None, str | None]:
+def detection_of(case: Case) -> tuple[datetime | None, str | None]:
     """When a case's activity was detected, and the source: the recorded milestone, else its first
     alert."""
     recorded = recorded_detection(case)
@@ -283,7 +368,9 @@ def detection_of(case: Any) -> tuple[datetime | None, str | None]:
     return (min(times), DETECTED_BY_FIRST_ALERT) if times else (None, None)
 
 
-def containment_of(case: Any, actions: Iterable[Any] = ()) -> tuple[datetime | None, str | None]:
+def containment_of(
+    case: Case, actions: Iterable[ContainmentAction] = ()
+) -> tuple[datetime | None, str | None]:
     """When a case was contained, and the source: the recorded milestone, else the first containment
     action verified (and not rolled back since); (None, None) when not contained yet."""
     recorded = recorded_containment(case)
@@ -293,29 +380,14 @@ def containment_of(case: Any, actions: Iterable[Any] = ()) -> tuple[datetime | N
     return (min(times), CONTAINED_BY_ACTION) if times else (None, None)
 
 
-def timeline_of_case(case: Any, actions: Iterable[Any] = ()) -> Timeline:
+def timeline_of_case(case: Case, actions: Iterable[ContainmentAction] = ()) -> Timeline:
     """The timeline of a stored case (:class:`sekimori.respond.cases.Case`) and its containment actions
     (:meth:`CaseStore.actions`)."""
-    names = ("alert_id", "rule_id", "title", "level", "time", "host", "account")
-    alerts = [{n: getattr(a, n) for n in names} for a in case.alerts if a.time is not None]
-    entries = [{"time": e.time, "kind": e.kind, "text": e.text, "actor": e.actor} for e in case.entries]
-    rows = [
-        {
-            "id": a.id,
-            "kind": a.kind,
-            "target": a.target,
-            "status": a.status,
-            "verified_at": a.verified_at,
-            "executed_at": a.executed_at,
-            "requested_by": a.requested_by,
-        }
-        for a in actions
-    ]
     scope = Scope.from_dict(case.scope) if case.scope else None
     return build_timeline(
-        alerts,
-        entries,
-        rows,
+        case.alerts,
+        case.entries,
+        actions,
         scope,
         detected=recorded_detection(case),
         contained=recorded_containment(case),

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from sekimori.detect.alerts import ALERT_SCHEMA
 from sekimori.detect.base import DetectContext, detectors
-from sekimori.detect.behaviour import BehaviourConfig, _macros, run_behaviour
+from sekimori.detect.behaviour import BehaviourConfig, run_behaviour
+from sekimori.detect.behaviour.staging import create_macros
 from sekimori.detect.run import run_detectors
 from sekimori.store import Store
 from tests.conftest import DATA
@@ -192,7 +193,7 @@ def test_invalid_settings_are_rejected() -> None:
 
 def test_host_and_ip_normalisation() -> None:
     con = duckdb.connect()
-    _macros(con, BehaviourConfig())
+    create_macros(con, BehaviourConfig())
     got = con.execute(
         "SELECT _bh_host('\\\\PC01.Example.Corp'), _bh_host('pc01'), _bh_host('10.0.2.17'), "
         "_bh_host('fe80::1'), _bh_host('localhost'), _bh_host('-'), "
@@ -214,7 +215,7 @@ def test_host_and_ip_normalisation() -> None:
         False,
         True,
     )
-    _macros(con, BehaviourConfig(strip_host_domain=False, account_key="user@domain"))
+    create_macros(con, BehaviourConfig(strip_host_domain=False, account_key="user@domain"))
     got = con.execute("SELECT _bh_host('PC01.Example.Corp'), _bh_acct('Bob', 'EXAMPLE.corp')").fetchall()[0]
     assert got == ("pc01.example.corp", "bob@example")
 

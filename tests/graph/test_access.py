@@ -50,7 +50,7 @@ def test_using_an_application_gives_its_data_not_its_hosts():
         """
     )
     blast = blast_radius(g, "org:c")
-    assert [d["id"] for d in blast.data_stores] == ["shop-db"]
+    assert [d.id for d in blast.data_stores] == ["shop-db"]
     assert blast.systems == [] and blast.hosts == 0  # not the web server, nor what is cached on it
     assert blast.exposure.people == {"user": 500}
 
@@ -83,18 +83,18 @@ def test_only_an_interactive_or_admin_logon_controls_the_hosts():
         flows + "grants: [{id: g-n, org: c, systems: [web], logon_types: [network], owner: IT}]\n"
     )
     blast = blast_radius(session, "org:c")
-    assert blast.systems == [] and [d["id"] for d in blast.data_stores] == ["shop-db"]
+    assert blast.systems == [] and [d.id for d in blast.data_stores] == ["shop-db"]
     rdp = graph(flows + "grants: [{id: g-r, org: c, systems: [web], logon_types: [10], owner: IT}]\n")
     blast = blast_radius(rdp, "org:c")
     # the web server's hosts: and the parent's credentials cached there, hence HR too
-    assert [s["id"] for s in blast.systems] == ["web"]
+    assert [s.id for s in blast.systems] == ["web"]
     assert blast.exposure.people == {"user": 500}  # no grant gives the parent's people HR's hosts
     admin = graph(
         flows
         + "grants: [{id: g-n, org: c, systems: [web], logon_types: [network], owner: IT}]\n"
         + "admin_rights: [{id: a-web, org: c, systems: [web]}]\n"
     )
-    assert [s["id"] for s in blast_radius(admin, "org:c").systems] == ["web"]
+    assert [s.id for s in blast_radius(admin, "org:c").systems] == ["web"]
 
 
 def test_an_account_rules_realm_is_informative():
@@ -132,7 +132,7 @@ def test_a_service_credential_on_a_host_opens_its_system_database():
     # RDP to p-hr1 (f-rdp, g-hr) controls HR's host, hence HR's database; the shop's database credential
     # on it is used from inside pz, where f-sql carries 1433 to the shop's MSSQL: both stores.
     blast = blast_radius(g, "org:c")
-    assert [d["id"] for d in blast.data_stores] == ["shop-db", "hr-db"]
+    assert [d.id for d in blast.data_stores] == ["shop-db", "hr-db"]
     assert blast.exposure.people == {"employee": 70, "user": 500}
 
 
@@ -148,7 +148,7 @@ def test_a_flow_restricted_to_a_source_host_opens_only_from_it():
     g = graph(extra.format(source="c-jump"))
     pc_alone, jump = blast_radius(g, "host:c-pc"), blast_radius(g, "host:c-jump")
     assert (pc_alone.systems, pc_alone.exposure.people) == ([], {})
-    assert ([s["id"] for s in jump.systems], jump.exposure.people) == (["web"], {"user": 500})
+    assert ([s.id for s in jump.systems], jump.exposure.people) == (["web"], {"user": 500})
     # the organisation holds both: RDP from c-jump into pz, then c-pc's credential from inside pz
     assert blast_radius(g, "org:c").exposure.people == {"employee": 70, "user": 500}
     from_pc = graph(extra.format(source="c-pc"))
@@ -170,7 +170,7 @@ def test_a_flow_restricted_to_a_destination_host_opens_only_that_hosts_systems()
         grants: [{id: g-web, org: c, systems: [web], logon_types: [remote_interactive], owner: IT}]
         """
     )
-    assert [s["id"] for s in blast_radius(to_web, "org:c").systems] == ["web"]
+    assert [s.id for s in blast_radius(to_web, "org:c").systems] == ["web"]
 
 
 def test_expired_grants_give_nothing_as_of_a_later_day():
@@ -203,7 +203,7 @@ def test_a_stores_people_count_every_population_once():
     model = load_model_text(text, "p.yaml")
     assert model.data_stores[1].people() == {"user": 120_000}
     blast = blast_radius(build_graph(model), "org:c")
-    assert [(d["id"], d["people"]) for d in blast.data_stores] == [("hr-db", {"user": 120_000})]
+    assert [(d.id, d.people) for d in blast.data_stores] == [("hr-db", {"user": 120_000})]
     assert blast.exposure.people == {"user": 120_000}
 
 
@@ -228,6 +228,6 @@ def test_a_bidirectional_flow_comes_back_from_its_destination_hosts_to_its_sourc
     g = build_graph(model)
     # the parent's people hold RDP onto c's jump host; from p-web1 the way back reaches it
     from_web = blast_radius(g, "host:p-web1")
-    assert [s["id"] for s in from_web.systems] == ["cjump", "web"]
+    assert [s.id for s in from_web.systems] == ["cjump", "web"]
     # from p-hr1 it does not: the way back starts at p-web1 only
-    assert [s["id"] for s in blast_radius(g, "host:p-hr1").systems] == ["hr"]
+    assert [s.id for s in blast_radius(g, "host:p-hr1").systems] == ["hr"]

@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from sekimori.cli_paths import print_choke
+from sekimori.cli.paths import print_choke
 from sekimori.graph import build_graph, choke_points, what_if
-from sekimori.graph.analysis import enabled_edges, engine, exposure, resolve_entry
-from sekimori.graph.build import GroupGraph
+from sekimori.graph.blast import enabled_edges, engine, exposure
 from sekimori.graph.cut import minimum_cuts
+from sekimori.graph.entry import resolve_entry
+from sekimori.graph.group_graph import GroupGraph
 from sekimori.model import load_model_text
 from tests.graph.groups import groups
 from tests.graph.test_reach import _engine, reference

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from sekimori.graph.draw import MAX_LABEL, _layout, _unique_nodes, draw, to_cytoscape, truncate
-from sekimori.graph.view import GraphView, ViewEdge, ViewNode
+from sekimori.graph.cytoscape import to_cytoscape
+from sekimori.graph.draw import draw
+from sekimori.graph.figure import MAX_LABEL, truncate
+from sekimori.graph.layout import layout
+from sekimori.graph.view import GraphView, ViewEdge, ViewNode, unique_nodes
 
 ORGS = {"hq": "Sekimori Holdings", "sub": "関森商事", "vendor": "Acme IT Services"}
 TITLE = "Blast radius from PC-hq-01"
@@ -171,8 +174,8 @@ def test_draw_writes_cytoscape_json(view: GraphView, tmp_path: Path) -> None:
 
 
 def test_layout_puts_nodes_apart_and_inside_their_box(view: GraphView) -> None:
-    nodes = _unique_nodes(view)
-    lay = _layout(view, nodes, legend_entries=12)
+    nodes = unique_nodes(view)
+    lay = layout(view, nodes, legend_entries=12)
     assert [b.name for b in lay.boxes] == [*ORGS.values(), "unknown / outside"]
     points = [lay.positions[n.id] for n in nodes]
     for i, (x1, y1) in enumerate(points):

@@ -100,7 +100,7 @@ def test_the_chain_contractor_affiliate_shared_realm_parent():
     # contractor → (flow f-ca, grant g-c) affiliate ops host → affiliate credentials cached there →
     # (flow f-ap) grant g-a onto the parent app, and the shared realm onto the DC
     assert blast.crown_jewels == ["dc"]
-    assert {d["id"] for d in blast.data_stores} == {"users-db", "users-copy", "staff"}
+    assert {d.id for d in blast.data_stores} == {"users-db", "users-copy", "staff"}
     assert blast.exposure.people == {"employee": 50, "user": 1000 + 300}
     assert blast.exposure.secrecy_of_communications == {"user": 40}
     paths = attack_paths(graph, "org:c", target="data_store:users-db")
@@ -225,8 +225,8 @@ def test_observed_logons_join_the_model_and_are_judged():
     )
     graph = build_graph(model(CHAIN), rows)
     summary = graph.summary()
-    assert summary["node_kinds"]["account"] == 2
-    assert summary["observed_not_allowed"] >= 1  # the parent admin onto the affiliate host
+    assert summary.node_kinds["account"] == 2
+    assert summary.observed_not_allowed >= 1  # the parent admin onto the affiliate host
     # the admin's credentials are left on a-ops1 (RDP caches them): from the contractor PC the admin
     # account, and with it the parent's grants (none here) and the realm's admin rights are in reach
     from_pc = blast_radius(graph, "host:c-pc1")

@@ -32,7 +32,7 @@ def test_blast_radius_equals_the_oracle_with_and_without_as_of(group):
     for as_of in (None, AS_OF):
         blast = blast_radius(build_graph(group, as_of=as_of), "org:c")
         expected = Oracle(group, as_of, DOCUMENTED).answer(ENTRY)
-        assert sorted(d["id"] for d in blast.data_stores) == expected.stores, as_of
+        assert sorted(d.id for d in blast.data_stores) == expected.stores, as_of
         assert blast.exposure.people == expected.people, as_of
         assert sorted(blast.crown_jewels) == expected.crown_jewels, as_of
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sekimori.graph import attack_paths, build_graph
-from sekimori.graph.build import EDGE_KIND, GroupGraph
 from sekimori.graph.derivation import Footholds
+from sekimori.graph.group_graph import EDGE_KIND, GroupGraph
 from sekimori.graph.paths import AttackPath
 from sekimori.graph.reach import Engine
 from sekimori.model import load_model_text
@@ -132,7 +132,7 @@ def test_every_step_of_every_path_is_valid_on_random_groups(group, entry):
 
 
 def _entry_nodes(graph: GroupGraph, spec: str) -> tuple[int, ...]:
-    from sekimori.graph.analysis import resolve_entry
+    from sekimori.graph.entry import resolve_entry
 
     return resolve_entry(graph, spec).nodes
 

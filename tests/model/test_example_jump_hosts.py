@@ -8,6 +8,7 @@ code's to explain (see the README's "Checking" section).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,16 @@ import pytest
 import yaml
 
 from sekimori.detect.run import run_detectors
-from sekimori.graph import attack_paths, blast_radius, build_graph, choke_points, what_if
-from sekimori.graph.build import EDGE_KIND, GroupGraph
+from sekimori.graph import (
+    ReachedDataStore,
+    ReachedSystem,
+    attack_paths,
+    blast_radius,
+    build_graph,
+    choke_points,
+    what_if,
+)
+from sekimori.graph.group_graph import EDGE_KIND, GroupGraph
 from sekimori.model import GroupModel, json_schema, load_model
 from sekimori.store import Store
 from tests.model.test_model_schema import _check
@@ -77,8 +86,8 @@ def test_blast_radius(graph: GroupGraph, entry: str) -> None:
     assert blast.exposure.total == 120_750
     assert blast.exposure.secrecy_of_communications == {"user": 8000}
     assert blast.exposure.sensitive == {}
-    assert [(d["id"], d["people"]) for d in blast.data_stores] == STORE_PEOPLE
-    assert [s["id"] for s in blast.systems] == ["jump-east", "jump-west", "crm-dr"]
+    assert [(d.id, d.people) for d in blast.data_stores] == STORE_PEOPLE
+    assert [s.id for s in blast.systems] == ["jump-east", "jump-west", "crm-dr"]
     assert blast.crown_jewels == []  # crm's data, not crm: no logon onto its hosts
     assert blast.hosts == 3 and blast.accounts == 0
     assert blast.zones == ["kumo-office", "osaka", "tokyo"]
@@ -191,8 +200,8 @@ def test_choke_points(graph: GroupGraph, entry: str) -> None:
 # --- §5 what-ifs ---
 
 
-def _ids(items: list[dict[str, Any]]) -> list[str]:
-    return [i["id"] for i in items]
+def _ids(items: Sequence[ReachedSystem | ReachedDataStore]) -> list[str]:
+    return [i.id for i in items]
 
 
 def test_what_ifs(graph: GroupGraph) -> None:

@@ -17,15 +17,9 @@ from typing import Any
 import pytest
 
 from sekimori.model import GroupModel
-from sekimori.report.affected import (
-    ReadStatement,
-    RefusedStatement,
-    affected_from_store,
-    check_read_only,
-    count_affected,
-    replay_reads,
-    statements_from_store,
-)
+from sekimori.report.affected import ReadStatement, affected_from_store, count_affected, statements_from_store
+from sekimori.report.read_only import RefusedStatement, check_read_only
+from sekimori.report.replay import replay_reads
 from sekimori.respond.scope import Scope, Scoped
 from sekimori.store import Store
 

@@ -6,9 +6,10 @@ from datetime import datetime
 
 import pytest
 
-from sekimori.report import kinds
+from sekimori.report import appi_items, kind
 from sekimori.report.deadlines import ET, JST
-from sekimori.report.facts import AffectedCount, IncidentFacts, Measure
+from sekimori.report.facts import AffectedCount, IncidentFacts, Measure, Text
+from sekimori.report.kinds import notices
 
 APPI_ITEMS_JA = [
     "概要",
@@ -50,6 +51,12 @@ def seed_facts(**changes: object) -> IncidentFacts:
                 "employee": ["氏名", "社員番号", "メールアドレス", "所属部署"],
                 "secrecy_of_communications": ["送受信者の社内ID", "メッセージ種別", "通話種別・時刻"],
             },
+            item_names={
+                "氏名": Text("氏名", "name"),
+                "社員番号": Text("社員番号", "employee number"),
+                "メールアドレス": Text("メールアドレス", "email address"),
+                "所属部署": Text("所属部署", "department"),
+            },
         ),
         measures=[
             Measure(
@@ -84,58 +91,58 @@ def small_facts(people: int, **flags: object) -> IncidentFacts:
 
 
 def test_999_people_without_flags_are_not_reportable() -> None:
-    mandatory, reasons = kinds.appi_assessment(small_facts(999))
+    mandatory, reasons = appi_items.appi_assessment(small_facts(999))
     assert mandatory is False
     assert "規則7条各号のいずれにも該当しない" in reasons[0]
-    assert kinds.applicable(small_facts(999)) == []
+    assert kind.applicable(small_facts(999)) == []
 
 
 def test_1000_people_are_not_more_than_1000() -> None:
-    assert kinds.appi_assessment(small_facts(1000))[0] is False
+    assert appi_items.appi_assessment(small_facts(1000))[0] is False
 
 
 def test_1001_people_are_reportable() -> None:
-    mandatory, reasons = kinds.appi_assessment(small_facts(1001))
+    mandatory, reasons = appi_items.appi_assessment(small_facts(1001))
     assert mandatory is True
     assert any("1,001人" in r and "規則7条4号" in r for r in reasons)
-    assert kinds.applicable(small_facts(1001)) == ["ppc_preliminary", "ppc_final", "individual_notice"]
+    assert kind.applicable(small_facts(1001)) == ["ppc_preliminary", "ppc_final", "individual_notice"]
 
 
 def test_possible_leaks_count_toward_the_threshold() -> None:
     facts = small_facts(600)
     facts.affected.possible = {"user": 401}
-    assert kinds.appi_assessment(facts)[0] is True
+    assert appi_items.appi_assessment(facts)[0] is True
 
 
 def test_one_person_with_sensitive_data_is_reportable() -> None:
     facts = small_facts(1)
     facts.affected.sensitive = {"user": 1}
-    mandatory, reasons = kinds.appi_assessment(facts, "en")
+    mandatory, reasons = appi_items.appi_assessment(facts, "en")
     assert mandatory is True and "Rule 7 no. 1" in reasons[0]
 
 
 def test_unauthorized_purpose_and_financial_damage_are_reportable_for_one_person() -> None:
-    assert kinds.appi_assessment(small_facts(1, unauthorized_purpose=True))[0] is True
-    assert kinds.appi_assessment(small_facts(1, financial_damage_risk=True))[0] is True
+    assert appi_items.appi_assessment(small_facts(1, unauthorized_purpose=True))[0] is True
+    assert appi_items.appi_assessment(small_facts(1, financial_damage_risk=True))[0] is True
 
 
 def test_unknown_flags_leave_the_duty_undecided() -> None:
-    mandatory, reasons = kinds.appi_assessment(small_facts(10, unauthorized_purpose=None))
+    mandatory, reasons = appi_items.appi_assessment(small_facts(10, unauthorized_purpose=None))
     assert mandatory is None
     assert any("未判断" in r for r in reasons)
-    assert kinds.appi_assessment(IncidentFacts(case_id="C", title="t"))[0] is None
+    assert appi_items.appi_assessment(IncidentFacts(case_id="C", title="t"))[0] is None
 
 
 def test_strong_encryption_exempts() -> None:
-    facts = small_facts(5000, extra={"strongly_encrypted": True})
-    assert kinds.appi_assessment(facts)[0] is False
+    facts = small_facts(5000, strongly_encrypted=True)
+    assert appi_items.appi_assessment(facts)[0] is False
 
 
 # --- the seed case ---
 
 
 def test_seed_case_applicable_reports() -> None:
-    assert kinds.applicable(seed_facts()) == [
+    assert kind.applicable(seed_facts()) == [
         "ppc_preliminary",
         "ppc_final",
         "individual_notice",
@@ -146,12 +153,12 @@ def test_seed_case_applicable_reports() -> None:
 
 def test_seed_case_ppc_deadlines() -> None:
     now = jst(2023, 10, 30, 12, 0)
-    pre = kinds.build("ppc_preliminary", seed_facts(), "ja", now)
+    pre = kind.build("ppc_preliminary", seed_facts(), "ja", now)
     (d,) = pre.deadlines
     assert d.clock_start == jst(2023, 10, 27, 18, 0)
     assert d.due == jst(2023, 11, 1, 23, 59, 59)
     assert d.status(now) == "due_soon"
-    final = kinds.build("ppc_final", seed_facts(), "ja", now)
+    final = kind.build("ppc_final", seed_facts(), "ja", now)
     (f,) = final.deadlines
     assert f.due == jst(2023, 12, 26, 23, 59, 59)  # 60 days: unauthorized purpose
     assert "60日" in f.basis
@@ -161,20 +168,20 @@ def test_seed_case_ppc_deadlines() -> None:
 
 def test_seed_case_mic_reports() -> None:
     now = jst(2023, 11, 2)
-    first = kinds.build("mic_first", seed_facts(), "ja", now)
+    first = kind.build("mic_first", seed_facts(), "ja", now)
     assert first.mandatory is True
     assert first.deadlines[0].status(now) == "overdue"
     people = first.fields["漏えい等した情報に係る本人の数"]
     assert "22,239人" in people
     assert "送受信者の社内ID" in first.fields["漏えい等をした情報の内容"]
     assert "登録又は届出番号" in first.missing  # not in the facts: never invented
-    detailed = kinds.build("mic_detailed", seed_facts(), "ja", now)
+    detailed = kind.build("mic_detailed", seed_facts(), "ja", now)
     assert detailed.deadlines[0].due == jst(2023, 11, 27, 23, 59, 59)
     assert "様式第50の2" in " ".join(detailed.notes)
 
 
 def test_seed_case_final_report_has_all_nine_items_with_the_figures() -> None:
-    doc = kinds.build("ppc_final", seed_facts(), "ja", jst(2023, 11, 10))
+    doc = kind.build("ppc_final", seed_facts(), "ja", jst(2023, 11, 10))
     labels = list(doc.fields)
     positions = [labels.index(item) for item in APPI_ITEMS_JA]
     assert positions == sorted(positions)  # in the rule's order
@@ -187,7 +194,7 @@ def test_seed_case_final_report_has_all_nine_items_with_the_figures() -> None:
 
 
 def test_missing_fields_are_listed_and_marked_not_invented() -> None:
-    doc = kinds.build("ppc_final", seed_facts(), "ja", jst(2023, 11, 10))
+    doc = kind.build("ppc_final", seed_facts(), "ja", jst(2023, 11, 10))
     for label in (
         "二次被害又はそのおそれの有無及びその内容",
         "本人への対応の実施状況",
@@ -197,13 +204,13 @@ def test_missing_fields_are_listed_and_marked_not_invented() -> None:
         assert label in doc.missing
         assert doc.fields[label] == f"【未記入: {label}】"
     assert "原因" not in doc.missing and "概要" not in doc.missing
-    en = kinds.build("ppc_final", seed_facts(), "en", jst(2023, 11, 10))
+    en = kind.build("ppc_final", seed_facts(), "en", jst(2023, 11, 10))
     assert en.fields["Public announcement"] == "[missing: Public announcement]"
     assert "Public announcement" in en.missing
 
 
 def test_preliminary_report_leaves_unknown_items_under_investigation() -> None:
-    doc = kinds.build("ppc_preliminary", seed_facts(cause=None), "ja", jst(2023, 10, 28))
+    doc = kind.build("ppc_preliminary", seed_facts(cause=None), "ja", jst(2023, 10, 28))
     assert doc.fields["原因"].startswith("調査中")
     assert "原因" in doc.missing
     assert set(APPI_ITEMS_JA) <= set(doc.fields)
@@ -211,14 +218,14 @@ def test_preliminary_report_leaves_unknown_items_under_investigation() -> None:
 
 
 def test_missing_learned_at_makes_the_deadline_unknown() -> None:
-    doc = kinds.build("ppc_final", seed_facts(learned_at=None), "en", jst(2023, 11, 10))
+    doc = kind.build("ppc_final", seed_facts(learned_at=None), "en", jst(2023, 11, 10))
     assert doc.deadlines[0].status(doc.as_of) == "unknown"
     assert "When the business learned of it" in doc.missing
 
 
 def test_submitted_reports_are_done() -> None:
-    facts = seed_facts(extra={"submitted": {"ppc_preliminary": "2023-10-30T10:00:00+09:00"}})
-    doc = kinds.build("ppc_preliminary", facts, "ja", jst(2023, 11, 5))
+    facts = seed_facts(submitted={"ppc_preliminary": jst(2023, 10, 30, 10, 0)})
+    doc = kind.build("ppc_preliminary", facts, "ja", jst(2023, 11, 5))
     assert doc.deadlines[0].status(doc.as_of) == "done"
 
 
@@ -229,16 +236,16 @@ def test_every_kind_builds_in_both_languages() -> None:
     facts = seed_facts(
         eu_residents=True, sec_registrant=True, materiality_at=datetime(2023, 11, 1, 9, tzinfo=ET)
     )
-    for kind in kinds.KINDS:
+    for name in kind.report_kinds():
         for lang in ("ja", "en"):
-            doc = kinds.build(kind, facts, lang, jst(2023, 11, 1))
-            assert doc.kind == kind and doc.lang == lang and doc.title and doc.fields
+            doc = kind.build(name, facts, lang, jst(2023, 11, 1))
+            assert doc.kind == name and doc.lang == lang and doc.title and doc.fields
             assert set(doc.missing) <= set(doc.fields) | {"氏名", "name"}
             assert doc.to_dict()["fields"][0]["label"] == next(iter(doc.fields))
 
 
 def test_english_labels_are_english() -> None:
-    doc = kinds.build("ppc_final", seed_facts(), "en", jst(2023, 11, 1))
+    doc = kind.build("ppc_final", seed_facts(), "en", jst(2023, 11, 1))
     assert "Number of people whose personal data is affected" in doc.fields
     assert "Total 519,506 people" in doc.fields["Number of people whose personal data is affected"]
     assert doc.addressee.startswith("Personal Information Protection Commission")
@@ -246,8 +253,8 @@ def test_english_labels_are_english() -> None:
 
 def test_entrusted_notice() -> None:
     facts = seed_facts(entrusting_company="委託元株式会社", telecom_carrier=False)
-    assert kinds.applicable(facts) == ["entrusted_notice"]
-    doc = kinds.build("entrusted_notice", facts, "ja", jst(2023, 10, 28))
+    assert kind.applicable(facts) == ["entrusted_notice"]
+    doc = kind.build("entrusted_notice", facts, "ja", jst(2023, 10, 28))
     assert doc.addressee == "委託元株式会社"
     assert doc.fields["委託元"] == "委託元株式会社"
     assert set(APPI_ITEMS_JA) <= set(doc.fields)
@@ -257,32 +264,32 @@ def test_entrusted_notice() -> None:
 def test_gdpr_counts_eea_residents_and_asks_for_delay_reasons_when_late() -> None:
     facts = seed_facts(eu_residents=True)
     facts.affected.countries = {"JP": 500_000, "DE": 120, "FR": 30, "US": 10}
-    assert "gdpr_art33" in kinds.applicable(facts)
-    on_time = kinds.build("gdpr_art33", facts, "en", jst(2023, 10, 28))
+    assert "gdpr_art33" in kind.applicable(facts)
+    on_time = kind.build("gdpr_art33", facts, "en", jst(2023, 10, 28))
     assert (
         "About 150 people resident in the EEA"
         in on_time.fields["Categories and approximate number of data subjects"]
     )
     assert on_time.deadlines[0].due == jst(2023, 10, 30, 18, 0)
     assert "Reasons for the delay" not in on_time.fields
-    late = kinds.build("gdpr_art33", facts, "en", jst(2023, 11, 1))
+    late = kind.build("gdpr_art33", facts, "en", jst(2023, 11, 1))
     assert "Reasons for the delay" in late.missing
 
 
 def test_gdpr_art34_needs_the_high_risk_judgment() -> None:
-    doc = kinds.build("gdpr_art34", seed_facts(eu_residents=True), "en", jst(2023, 11, 1))
+    doc = kind.build("gdpr_art34", seed_facts(eu_residents=True), "en", jst(2023, 11, 1))
     assert doc.mandatory is None
-    assert "gdpr_art34" in kinds.applicable(seed_facts(eu_residents=True, extra={"high_risk": True}))
+    assert "gdpr_art34" in kind.applicable(seed_facts(eu_residents=True, high_risk=True))
 
 
 def test_sec_8k_due_four_business_days_after_materiality() -> None:
     facts = seed_facts(sec_registrant=True, materiality_at=datetime(2023, 11, 22, 11, 0, tzinfo=ET))
-    assert "sec_8k_105" in kinds.applicable(facts)
-    doc = kinds.build("sec_8k_105", facts, "en", jst(2023, 11, 23))
+    assert "sec_8k_105" in kind.applicable(facts)
+    doc = kind.build("sec_8k_105", facts, "en", jst(2023, 11, 23))
     # Wed 11/22 → Fri 11/24 (Thanksgiving skipped), Mon 27, Tue 28, Wed 29.
     assert doc.deadlines[0].due == datetime(2023, 11, 29, 17, 30, tzinfo=ET)
     assert "Material impact or reasonably likely material impact" in doc.missing
-    undecided = kinds.build("sec_8k_105", seed_facts(sec_registrant=True), "en", jst(2023, 11, 23))
+    undecided = kind.build("sec_8k_105", seed_facts(sec_registrant=True), "en", jst(2023, 11, 23))
     assert undecided.mandatory is None and undecided.deadlines[0].status(undecided.as_of) == "unknown"
 
 
@@ -292,7 +299,9 @@ def test_individual_notices_mail_merge_uses_each_persons_items() -> None:
         {"name": "Jane Doe", "items": ["email address"], "email": "jane@example.com"},
         {"category": "employee"},
     ]
-    docs = list(kinds.individual_notices(seed_facts(contact="0120-000-000"), people, "ja", jst(2023, 11, 27)))
+    docs = list(
+        notices.individual_notices(seed_facts(contact="0120-000-000"), people, "ja", jst(2023, 11, 27))
+    )
     assert [d.recipient for d in docs] == ["山田太郎 様", "Jane Doe 様", "【未記入: 氏名】"]
     item_label = "漏えい等が発生し、又は発生したおそれがある個人データの項目"
     assert docs[0].fields[item_label] == "国、性別、年代、通話回数、購入履歴、社内ID"
@@ -311,22 +320,24 @@ def test_individual_notices_mail_merge_uses_each_persons_items() -> None:
 
 
 def test_category_notices() -> None:
-    docs = kinds.category_notices(seed_facts(), "en", jst(2023, 11, 27))
+    docs = notices.category_notices(seed_facts(), "en", jst(2023, 11, 27))
     assert [d.recipient for d in docs] == ["To our users", "To our business partners", "To our employees"]
     assert "employee number" not in docs[0].fields["Your personal data concerned"]
-    assert "社員番号" in docs[2].fields["Your personal data concerned"]
+    # the items in English (the Japanese names are never shown in an English notice)
+    assert "employee number" in docs[2].fields["Your personal data concerned"]
+    assert "社員番号" not in docs[2].fields["Your personal data concerned"]
 
 
 def test_public_notice_when_individual_notice_is_difficult() -> None:
-    facts = seed_facts(extra={"individual_notice_difficult": True})
-    assert "public_notice" in kinds.applicable(facts)
-    doc = kinds.build("public_notice", facts, "ja", jst(2023, 11, 27))
+    facts = seed_facts(individual_notice_difficult=True)
+    assert "public_notice" in kind.applicable(facts)
+    doc = kind.build("public_notice", facts, "ja", jst(2023, 11, 27))
     assert doc.mandatory is True
     assert "お問合せ窓口" in doc.missing
 
 
 def test_unknown_kind_and_language() -> None:
     with pytest.raises(KeyError, match="unknown report kind"):
-        kinds.build("nope", seed_facts())
+        kind.build("nope", seed_facts())
     with pytest.raises(ValueError, match="expected 'ja' or 'en'"):
-        kinds.build("ppc_final", seed_facts(), "fr")
+        kind.build("ppc_final", seed_facts(), "fr")

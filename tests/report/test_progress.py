@@ -160,3 +160,22 @@ def test_progress_page_from_report_measures_and_one_language(tmp_path):
     assert "hreflang" not in html  # one language: no switch
     with pytest.raises(ValueError, match="languages"):
         build_progress_page(measures, "件名", tmp_path, lang=("fr",))
+
+
+def test_progress_page_as_of_an_earlier_day_shows_the_state_of_that_day(tmp_path):
+    book = _book()
+    book.update_status("M1", "in_progress", percent=40, at=T0 + timedelta(days=3))
+    book.update_status("M3", "done", at=T0 + timedelta(days=5))
+    book.add("M9", "後から追加した対策", "監査部", date(2024, 12, 31), at=T0 + timedelta(days=30))
+    as_of = T0 + timedelta(days=4)  # M1 in progress at 40 %, M3 not done yet, M9 not there
+    build_progress_page(book, "件名", tmp_path, lang=("ja",), as_of=as_of)
+    ja = (tmp_path / "progress.ja.html").read_text()
+    rows = {
+        m.group(1): m.group(0) for m in re.finditer(r"<tr class=[^>]*>\s*<td>(M\d)</td>.*?</tr>", ja, re.S)
+    }
+    assert sorted(rows) == ["M1", "M2", "M3"]
+    assert 'value="40"' in rows["M1"] and "実施中" in rows["M1"]
+    assert "完了" not in rows["M3"] and "未着手" in rows["M3"]
+    for row in rows.values():  # the last column: the last update, none after the page's day
+        last_update = re.findall(r'<time datetime="(\d{4}-\d{2}-\d{2})">', row)[-1]
+        assert last_update <= as_of.date().isoformat()

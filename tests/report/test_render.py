@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from sekimori.report import kinds, render
+from sekimori.report import kind, render
+from sekimori.report.kinds import notices
 from sekimori.report.render import FontNotFoundError, RenderError, render_html, render_json, render_pdf
 from tests.report.test_kinds import jst, seed_facts
 
@@ -45,13 +46,13 @@ def pdf_ready() -> Path:
 
 def test_html_escapes_user_text() -> None:
     facts = seed_facts(summary='<script>alert("x")</script> & <b>bold</b>', cause="a < b")
-    html = render_html(kinds.build("ppc_final", facts, "ja", jst(2023, 11, 1)))
+    html = render_html(kind.build("ppc_final", facts, "ja", jst(2023, 11, 1)))
     assert "<script>" not in html and "<b>bold</b>" not in html
     assert "&lt;script&gt;" in html and "&amp; &lt;b&gt;" in html and "a &lt; b" in html
 
 
 def test_html_has_every_item_and_marks_missing_values() -> None:
-    html = render_html(kinds.build("ppc_final", seed_facts(), "ja", jst(2023, 11, 1)))
+    html = render_html(kind.build("ppc_final", seed_facts(), "ja", jst(2023, 11, 1)))
     assert "本人の数" in html and "302,980人" in html and "再発防止のための措置" in html
     assert 'class="missing">【未記入: 公表の実施状況】' in html
     assert "size: A4" in html
@@ -63,21 +64,21 @@ def test_company_templates_replace_the_packages(tmp_path: Path) -> None:
         '{% extends "base.html.j2" %}{% block body %}<h1>社内様式</h1>{{ doc.fields["原因"] }}{% endblock %}',
         encoding="utf-8",
     )
-    doc = kinds.build("ppc_final", seed_facts(cause="<x>"), "ja", jst(2023, 11, 1))
+    doc = kind.build("ppc_final", seed_facts(cause="<x>"), "ja", jst(2023, 11, 1))
     html = render_html(doc, tmp_path)
     assert "<h1>社内様式</h1>" in html and "&lt;x&gt;" in html
     # Other kinds still come from the package.
-    assert "報告事項" in render_html(kinds.build("mic_first", seed_facts(), "ja", jst(2023, 11, 1)), tmp_path)
+    assert "報告事項" in render_html(kind.build("mic_first", seed_facts(), "ja", jst(2023, 11, 1)), tmp_path)
 
 
 def test_english_html_and_letter_template() -> None:
-    (notice,) = kinds.individual_notices(seed_facts(), [{"name": "Jane <Doe>", "category": "user"}], "en")
+    (notice,) = notices.individual_notices(seed_facts(), [{"name": "Jane <Doe>", "category": "user"}], "en")
     html = render_html(notice)
     assert "Dear Jane &lt;Doe&gt;" in html and "Your personal data concerned" in html
 
 
 def test_json_round_trips() -> None:
-    doc = kinds.build("ppc_preliminary", seed_facts(), "ja", jst(2023, 10, 30))
+    doc = kind.build("ppc_preliminary", seed_facts(), "ja", jst(2023, 10, 30))
     data = json.loads(render_json(doc))
     assert data["kind"] == "ppc_preliminary" and data["mandatory"] is True
     assert data["deadlines"][0]["status"] == "due_soon"
@@ -114,7 +115,7 @@ def _font_files(pdf: Path) -> list[str]:
 def test_pdf_has_the_japanese_text_and_embeds_the_font(pdf_ready: Path, tmp_path: Path) -> None:
     from pypdf import PdfReader
 
-    doc = kinds.build("ppc_final", seed_facts(), "ja", jst(2023, 11, 1))
+    doc = kind.build("ppc_final", seed_facts(), "ja", jst(2023, 11, 1))
     out = render_pdf(doc, tmp_path / "ppc_final.pdf")
     assert out.read_bytes().startswith(b"%PDF-")
     text = "".join(page.extract_text() for page in PdfReader(str(out)).pages)
@@ -128,10 +129,13 @@ def test_pdf_has_the_japanese_text_and_embeds_the_font(pdf_ready: Path, tmp_path
 def test_pdf_in_english(pdf_ready: Path, tmp_path: Path) -> None:
     from pypdf import PdfReader
 
-    doc = kinds.build("mic_detailed", seed_facts(), "en", jst(2023, 11, 1))
+    doc = kind.build("mic_detailed", seed_facts(), "en", jst(2023, 11, 1))
     out = render_pdf(doc, tmp_path / "mic.pdf")
     text = "".join("".join(page.extract_text() for page in PdfReader(str(out)).pages).split())
-    assert "22,239" in text and "送受信者の社内ID" in text  # facts in Japanese still render
+    # Japanese still renders in an English PDF (the form's name); the facts given only in Japanese are
+    # marked untranslated, never shown
+    assert "22,239" in text and "様式第50の2" in text
+    assert "送受信者の社内ID" not in text and "[missing:Englishtranslation]" in text
 
 
 def test_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -142,7 +146,7 @@ def test_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path
     with pytest.raises(FontNotFoundError, match="matplotlib-fontja"):
         render.find_japanese_font()
     with pytest.raises(RenderError, match="no Japanese font"):
-        render_pdf(kinds.build("ppc_final", seed_facts(), "ja", jst(2023, 11, 1)), tmp_path / "x.pdf")
+        render_pdf(kind.build("ppc_final", seed_facts(), "ja", jst(2023, 11, 1)), tmp_path / "x.pdf")
 
 
 def test_font_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import text
 
+from sekimori.detect import Alert
 from sekimori.respond.actions import Action, ActionKind, Connector, ConnectorError, Outcome, Plan
 from sekimori.respond.audit import AuditError
 from sekimori.respond.cases import ActionStatus, CaseError, CaseStore, group_alerts
 from sekimori.respond.principals import Principal
+from sekimori.respond.scope import Scope, Scoped
 from tests.respond.conftest import Database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -29,18 +32,20 @@ def who(login: str) -> Principal:
     return Principal("os", login, login.strip())
 
 
-def alert(aid: str, minutes: float, **fields: Any) -> dict[str, Any]:
-    return {
-        "alert_id": aid,
-        "rule_id": f"rule-{aid}",
-        "title": f"alert {aid}",
-        "source": "sigma",
-        "level": "high",
-        "attack": ["T1078"],
-        "time": T0 + timedelta(minutes=minutes),
-        "evidence": [{"path": "Security.evtx", "record_id": 7, "uid": f"u-{aid}"}],
-        **fields,
-    }
+def alert(aid: str, minutes: float, **fields: Any) -> Alert:
+    return Alert.from_row(
+        {
+            "alert_id": aid,
+            "rule_id": f"rule-{aid}",
+            "title": f"alert {aid}",
+            "source": "sigma",
+            "level": "high",
+            "attack": ["T1078"],
+            "time": T0 + timedelta(minutes=minutes),
+            "evidence": [{"path": "Security.evtx", "record_id": 7, "uid": f"u-{aid}"}],
+            **fields,
+        }
+    )
 
 
 # -- fake connectors -----------------------------------------------------------------------------------
@@ -147,8 +152,8 @@ def proposed(
 # -- grouping ------------------------------------------------------------------------------------------
 
 
-def ids(groups: list[list[dict[str, Any]]]) -> list[list[str]]:
-    return [[a["alert_id"] for a in g] for g in groups]
+def ids(groups: list[list[Alert]]) -> list[list[str]]:
+    return [[a.alert_id for a in g] for g in groups]
 
 
 def test_group_by_shared_account_host_and_org() -> None:
@@ -190,9 +195,9 @@ def test_group_ignores_generic_values_and_untimed_alerts() -> None:
         alert("s1", 0, account="NT AUTHORITY\\SYSTEM", host="A"),
         alert("s2", 1, account="SYSTEM", host="B"),
         alert("s3", 2, account="-", host="localhost"),
-        {**alert("untimed", 0, account="CORP\\alice"), "time": None},
+        replace(alert("untimed", 0, account="CORP\\alice"), time=None),
         alert("t1", 3, account="CORP\\alice"),
-        {**alert("iso", 4, account="CORP\\alice"), "time": "2026-03-02T09:04:00Z"},
+        alert("iso", 4, account="CORP\\alice", time="2026-03-02T09:04:00Z"),
     ]
     assert ids(group_alerts(alerts)) == [["s1"], ["s2"], ["s3"], ["t1", "iso"], ["untimed"]]
 
@@ -221,13 +226,20 @@ def test_open_add_get_round_trip(open_store: Callable[..., CaseStore]) -> None:
     store.add_entry(
         case.id, "judgment", "true positive", who("bob"), time=T0 + timedelta(hours=2), data={"tp": True}
     )
-    store.set_scope(case.id, {"accounts": ["CORP\\alice"], "hosts": ["WS1"]}, who("scoper"))
+    scope = Scope(
+        window=(T0 - timedelta(days=1), T0 + timedelta(days=90)),
+        accounts=[Scoped("corp\\alice", "CORP\\alice", T0, 0, "CORP\\alice: named by alert 'alert a1'")],
+        hosts=[Scoped("ws1", "WS1", T0 + timedelta(minutes=30), 0, "WS1: named by alert 'alert a2'")],
+        data_stores=[],
+        rounds=1,
+    )
+    store.set_scope(case.id, scope, who("scoper"))
     got = store.get(case.id)
     assert [e.kind for e in got.entries] == ["judgment", "note"]  # by when it happened
     assert got.entries[0].data == {"tp": True} and got.entries[0].actor == "bob"
     assert got.entries[0].recorded > got.entries[0].time
     assert got.judged == T0 + timedelta(hours=2)
-    assert got.scope == {"accounts": ["CORP\\alice"], "hosts": ["WS1"]}
+    assert got.scope == scope.to_dict() and Scope.from_dict(got.scope) == scope
 
     second = store.open_case("another", [], who("carol"))
     assert second.id == f"CASE-{year}-0002"

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from sekimori.demo import build_demo_store, demo_model, detect
+from sekimori.detect import Alert, alerts_from_table
+from sekimori.respond import ContainmentAction, Entry
 from sekimori.respond.actions import ActionKind
 from sekimori.respond.playbook import propose_containment
 from sekimori.respond.scope import _path_matches, _table_matches, scope_from_alerts
@@ -22,13 +24,13 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def demo(tmp_path_factory):
     store, _ = build_demo_store(tmp_path_factory.mktemp("demo") / "store")
     model = demo_model()
-    alerts = detect(store, model).alerts.to_pylist()
+    alerts = alerts_from_table(detect(store, model).alerts)
     return store, model, alerts
 
 
 def test_scope_follows_the_chain_in_the_real_logs(demo):
     store, model, alerts = demo
-    crossing = [a for a in alerts if a["rule_id"] == "boundary.account_from_foreign_host"]
+    crossing = [a for a in alerts if a.rule_id == "boundary.account_from_foreign_host"]
     assert crossing, "the demo's boundary alert: admin01 used from the contractor's PC02"
     scope = scope_from_alerts(store, crossing[:1], model)
     hosts = {h.key: h for h in scope.hosts}
@@ -52,7 +54,7 @@ def test_scope_follows_the_chain_in_the_real_logs(demo):
 
 def test_containment_and_timeline_from_the_scope(demo):
     store, model, alerts = demo
-    crossing = [a for a in alerts if a["rule_id"] == "boundary.account_from_foreign_host"][:1]
+    crossing = [a for a in alerts if a.rule_id == "boundary.account_from_foreign_host"][:1]
     scope = scope_from_alerts(store, crossing, model)
     proposals = propose_containment(scope, model)
     kinds = {(p.action.kind, p.action.target) for p in proposals}
@@ -64,28 +66,23 @@ def test_containment_and_timeline_from_the_scope(demo):
     assert (ActionKind.block_route, "10.0.2.17/32->10.0.2.0/24") in kinds  # affiliate net → parent net
     assert {p.connector for p in proposals} <= {"ldap", "nftables"}
 
-    detected = crossing[0]["time"] + timedelta(days=33)
+    detected = crossing[0].time + timedelta(days=33)
     entries = [
-        {"time": detected, "kind": "detection", "text": "suspicious access detected", "actor": "soc"},
-        {
-            "time": detected + timedelta(days=10),
-            "kind": "judgment",
-            "text": "judged external",
-            "actor": "ciso",
-        },
+        Entry(time=detected, kind="detection", text="suspicious access detected", actor="soc"),
+        Entry(time=detected + timedelta(days=10), kind="judgment", text="judged external", actor="ciso"),
     ]
     actions = [
-        {
-            "id": 1,
-            "kind": "reset_password",
-            "target": "EXAMPLE\\admin01",
-            "status": "verified",
-            "verified_at": detected + timedelta(days=10, hours=2),
-            "requested_by": "soc",
-        }
+        ContainmentAction(
+            id=1,
+            kind="reset_password",
+            target="EXAMPLE\\admin01",
+            status="verified",
+            verified_at=detected + timedelta(days=10, hours=2),
+            requested_by="soc",
+        )
     ]
     timeline = build_timeline(crossing, entries, actions, scope)
-    assert timeline.first_activity == min(scope.first_activity, crossing[0]["time"])
+    assert timeline.first_activity == min(scope.first_activity, crossing[0].time)
     assert timeline.dwell_time == detected - timeline.first_activity
     assert timeline.time_to_contain == timedelta(days=10, hours=2)
     assert timeline.missing == ["notification"]
@@ -118,16 +115,19 @@ def test_time_order_a_logon_before_the_compromise_does_not_spread(tmp_path, monk
             "400,U3@DOM1,U3@DOM1,C3,C5,Kerberos,Network,LogOn,Success",
         ],
     )
-    alert = {
-        "time": datetime(2024, 1, 1, 0, 3, 20, tzinfo=UTC),
-        "title": "test",
-        "rule_id": "t",
-        "account": "U2",
-        "domain": "DOM1",
-        "src_host": "C1",
-        "host": "C9",
-        "evidence": [],
-    }
+    alert = Alert.from_row(
+        {
+            "alert_id": "a",
+            "time": datetime(2024, 1, 1, 0, 3, 20, tzinfo=UTC),
+            "title": "test",
+            "rule_id": "t",
+            "account": "U2",
+            "domain": "DOM1",
+            "src_host": "C1",
+            "host": "C9",
+            "evidence": [],
+        }
+    )
     scope = scope_from_alerts(store, [alert])
     assert {h.key for h in scope.hosts} == {"c1", "c3", "c5"}
     assert {a.key for a in scope.accounts} == {"dom1\\u2", "dom1\\u3"}

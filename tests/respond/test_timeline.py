@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from sekimori.cli_respond import case_timeline, print_timeline
+from sekimori.cli.respond import print_timeline
 from sekimori.demo import build_demo_store, demo_model, detect
+from sekimori.detect import Alert, alerts_from_table
 from sekimori.report.facts import facts_from_case
+from sekimori.respond import Entry, case_timeline
 from sekimori.respond.actions import Action, ActionKind
 from sekimori.respond.audit import utcnow
 from sekimori.respond.cases import CaseStore, group_alerts
@@ -51,12 +53,12 @@ def demo_case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, l
     store, _ = build_demo_store(folder / "store")
     model = demo_model()
     detect(store, model)
-    alerts = store.sql("SELECT * FROM alerts WHERE source = 'boundary' ORDER BY time").to_pylist()
-    group = next(g for g in group_alerts(alerts) if any(a["src_host"] for a in g))
+    alerts = alerts_from_table(store.sql("SELECT * FROM alerts WHERE source = 'boundary' ORDER BY time"))
+    group = next(g for g in group_alerts(alerts) if any(a.src_host for a in g))
     cases = CaseStore(f"sqlite:///{folder / 'cases.db'}")
     case = cases.open_case("Contractor PC → affiliate → shared domain → parent", group, ANALYST)
-    cases.set_scope(case.id, scope_from_alerts(store, group, model).to_dict(), ANALYST)
-    yield store, [a["alert_id"] for a in group], cases
+    cases.set_scope(case.id, scope_from_alerts(store, group, model), ANALYST)
+    yield store, [a.alert_id for a in group], cases
     cases.close()
 
 
@@ -104,16 +106,18 @@ def test_demo_case_dwell_time_runs_to_the_first_alert_not_to_the_case_opening(de
 def _case(cases: CaseStore, start: datetime) -> str:
     """A case of two alerts, at ``start`` and 10 minutes later."""
     alerts = [
-        {
-            "alert_id": f"a{n}",
-            "rule_id": "r",
-            "title": f"alert {n}",
-            "source": "sigma",
-            "level": "high",
-            "time": start + timedelta(minutes=10 * n),
-            "account": "CORP\\mallory",
-            "evidence": [],
-        }
+        Alert.from_row(
+            {
+                "alert_id": f"a{n}",
+                "rule_id": "r",
+                "title": f"alert {n}",
+                "source": "sigma",
+                "level": "high",
+                "time": start + timedelta(minutes=10 * n),
+                "account": "CORP\\mallory",
+                "evidence": [],
+            }
+        )
         for n in (1, 0)
     ]
     return cases.open_case("intrusion", alerts, ANALYST).id
@@ -190,10 +194,10 @@ def test_time_to_contain_from_the_first_verified_action(db: Database) -> None:
 
 def test_containment_before_detection_is_said_not_counted_negative() -> None:
     start = datetime(2023, 9, 24, 1, 0, tzinfo=UTC)
-    alerts = [{"alert_id": "a", "title": "x", "level": "high", "time": start}]
+    alerts = [Alert.from_row({"alert_id": "a", "title": "x", "level": "high", "time": start})]
     entries = [
-        {"time": start + timedelta(hours=5), "kind": "detection", "text": "ticket", "actor": "soc"},
-        {"time": start + timedelta(hours=1), "kind": "containment", "text": "port shut", "actor": "noc"},
+        Entry(time=start + timedelta(hours=5), kind="detection", text="ticket", actor="soc"),
+        Entry(time=start + timedelta(hours=1), kind="containment", text="port shut", actor="noc"),
     ]
     timeline = build_timeline(alerts, entries)
     assert timeline.detected == start + timedelta(hours=5)

@@ -170,11 +170,11 @@ def test_parallel_ingest_gives_exactly_what_a_serial_one_gives(tmp_path):
 
 
 def test_a_large_file_spills_to_parquet_parts_with_the_same_content(tmp_path, monkeypatch):
-    from sekimori.store import store as store_module
+    from sekimori.store import reading as reading_module
 
     normal = Store(tmp_path / "normal")
     normal.ingest([str(p) for p in JSON])
-    monkeypatch.setattr(store_module, "SPILL_BYTES", 1)  # every batch goes to a part file
+    monkeypatch.setattr(reading_module, "SPILL_BYTES", 1)  # every batch goes to a part file
     spilled = Store(tmp_path / "spilled")
     spilled.ingest([str(p) for p in JSON])
     parts = [p for p in spilled.event_files() if "events-spill-" in p]

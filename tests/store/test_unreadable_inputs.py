@@ -31,7 +31,7 @@ CHILD = """
 import json, sys
 from dataclasses import asdict
 from sekimori.store import Store
-from sekimori.store.store import iter_input_files
+from sekimori.store import iter_input_files
 store = Store(sys.argv[1])
 paths = sys.argv[3:]
 # "listed": as the CLI does, list the files first and hand the list to ingest

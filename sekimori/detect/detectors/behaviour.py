@@ -1,4 +1,5 @@
-"""The ``behaviour`` detector: lateral-movement and credential-access analytics (``detect/behaviour.py``).
+"""The ``behaviour`` detector: lateral-movement and credential-access analytics (``detect/behaviour/``,
+one plugin each in ``detect/analytics/``).
 
 Settings (``ctx.settings("behaviour")``) override ``BehaviourConfig`` fields, e.g.
 ``{"baseline_days": 7, "fan_out_min_hosts": 15, "rules": ["fan_out", "password_spray"]}``.

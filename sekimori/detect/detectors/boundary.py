@@ -26,12 +26,13 @@ import pyarrow as pa
 
 from sekimori.detect.alerts import BOUNDARY
 from sekimori.detect.base import DetectContext, Detector, register
-from sekimori.model import GroupModel
-from sekimori.model.keys import HostDirectory, glob_matches
-from sekimori.model.matching import (
+from sekimori.model import (
+    GroupModel,
+    HostDirectory,
     clean_host,
     first_account_match,
     first_host_match,
+    glob_matches,
     parse_ip,
     split_principal,
 )
@@ -210,7 +211,7 @@ _TARGET = "CASE WHEN e.category = 'network' THEN e.target_host ELSE coalesce(e.t
 # system itself, machine accounts and logons from the machine itself are not boundary crossings (a local
 # read of personal data is). A logon's source is the client the ingest mapping gives (`src_host`,
 # `src_ip`: for RDP the client address, never the target's own name; see
-# sekimori/ingest/logon_source.py). An RDP logon (type 10, 12) from a loopback address is kept: it
+# sekimori/ingest/windows/logon_source.py). An RDP logon (type 10, 12) from a loopback address is kept: it
 # came through the host itself (a tunnel), so the account's crossing onto the host is still judged,
 # and said to be over loopback; other loopback logons are the host's own.
 _EDGES_SQL = """

@@ -1,2 +1,3 @@
-"""Sigma rules compiled to DuckDB SQL: ``rules`` (load, compile), ``engine`` (one pass per log source),
-``correlation`` (Sigma v2 correlations), ``run`` (alerts), ``reference`` (pySigma SQLite, for tests)."""
+"""Sigma rules compiled to DuckDB SQL: ``ruleset`` (the compiled forms, plain data), ``rules`` (load,
+compile), ``engine`` (one pass per log source), ``correlation`` (Sigma v2 correlations), ``run`` (alerts),
+``reference`` (pySigma SQLite, for tests)."""

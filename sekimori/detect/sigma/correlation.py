@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -25,7 +24,7 @@ import pyarrow as pa
 from sekimori.detect.alerts import LEVEL_SCORE
 from sekimori.detect.sigma.backend import col, sql_str
 from sekimori.detect.sigma.engine import MATCH_COLUMNS, field_expressions
-from sekimori.detect.sigma.rules import Correlation, Ruleset, attack_ids
+from sekimori.detect.sigma.ruleset import Correlation, Ruleset, attack_ids
 
 _OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "=", "neq": "<>"}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -185,22 +184,3 @@ def run_correlations(
     if not tables:
         return pa.table({})
     return pa.concat_tables(tables, promote_options="permissive")
-
-
-def parse_correlation(doc: dict[str, Any], path: str) -> Correlation:
-    body = doc.get("correlation") or {}
-    rules = body.get("rules") or []
-    return Correlation(
-        id=str(doc.get("id") or doc.get("name") or path),
-        title=str(doc.get("title") or ""),
-        level=str(doc.get("level") or "medium").lower(),
-        tags=[str(t) for t in doc.get("tags") or []],
-        path=path,
-        type=str(body.get("type") or ""),
-        rules=[str(r) for r in ([rules] if isinstance(rules, str) else rules)],
-        group_by=[str(g) for g in body.get("group-by") or []],
-        timespan=str(body.get("timespan") or "0s"),
-        condition=dict(body.get("condition") or {}),
-        aliases=dict(body.get("aliases") or {}),
-        name=doc.get("name"),
-    )

@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from sekimori.detect.sigma.backend import RAW_FIELD, col, sql_str
-from sekimori.detect.sigma.rules import CompiledRule, LogsourceFilter, RuleFailure
+from sekimori.detect.sigma.ruleset import CompiledRule, LogsourceFilter, RuleFailure
 
 WINDOWS_FORMATS = ("evtx", "windows_json")
 # System fields read from typed store columns.

@@ -124,10 +124,10 @@ def reference_matches(
     db: ReferenceDB, sources: Iterable[str | Path | None], only: set[str] | None = None
 ) -> ReferenceResult:
     """(rule id, uid) matches of the Windows rules in ``sources`` by pySigma's SQLite backend."""
-    from sigma.backends.sqlite import sqliteBackend
+    from sigma.backends.sqlite.sqlite import sqliteBackend
     from sigma.collection import SigmaCollection
-    from sigma.pipelines.sysmon import sysmon_pipeline
-    from sigma.pipelines.windows import windows_logsource_pipeline
+    from sigma.pipelines.sysmon.sysmon import sysmon_pipeline
+    from sigma.pipelines.windows.windows import windows_logsource_pipeline
     from sigma.rule import SigmaRule
 
     result = ReferenceResult()

@@ -13,10 +13,8 @@ import hashlib
 import importlib.metadata
 import os
 import pickle
-import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,95 +22,28 @@ from typing import Any
 import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
-from sigma.pipelines.sysmon import sysmon_pipeline
-from sigma.pipelines.windows import windows_logsource_pipeline
+from sigma.pipelines.sysmon.sysmon import sysmon_pipeline
+from sigma.pipelines.windows.windows import windows_logsource_pipeline
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaDetectionItem, SigmaRule
 
 from sekimori.detect.sigma.backend import DuckDBBackend
+from sekimori.detect.sigma.ruleset import (
+    WINDOWS,
+    CompiledRule,
+    LogsourceFilter,
+    RuleFailure,
+    Ruleset,
+    attack_ids,
+    parse_correlation,
+)
 
 BUNDLED = Path(__file__).resolve().parent / "sigmahq-rules.zip"
-LEVELS = ("informational", "low", "medium", "high", "critical")
-WINDOWS = "windows"
-
-# A log source filter: sorted ((field, (values…)), …) from the pipelines' added conditions.
-LogsourceFilter = tuple[tuple[str, tuple[str, ...]], ...]
-
-
-@dataclass
-class CompiledRule:
-    index: int  # position in the ruleset
-    id: str
-    title: str
-    level: str
-    status: str
-    path: str  # file the rule came from
-    product: str | None
-    category: str | None
-    service: str | None
-    tags: list[str]
-    attack: list[str]  # ATT&CK technique ids from the tags
-    filter: LogsourceFilter
-    sql: str  # the detection as a DuckDB boolean over the o:/l: field columns
-    fields: set[str]
-    regexes: list[str] = field(default_factory=list)
-    name: str | None = None  # Sigma ``name`` (correlation rules may refer to it)
-
-    @property
-    def windows(self) -> bool:
-        return self.product == WINDOWS
-
-
-@dataclass
-class Correlation:
-    """A Sigma v2 correlation rule, as plain data (see ``correlation.py``)."""
-
-    id: str
-    title: str
-    level: str
-    tags: list[str]
-    path: str
-    type: str  # event_count | value_count | temporal | temporal_ordered
-    rules: list[str]  # referenced rule ids or names
-    group_by: list[str]
-    timespan: str
-    condition: dict[str, Any]
-    aliases: dict[str, Any] = field(default_factory=dict)
-    name: str | None = None
-
-
-@dataclass
-class RuleFailure:
-    path: str
-    id: str | None
-    title: str | None
-    reason: str
-
-
-@dataclass
-class Ruleset:
-    rules: list[CompiledRule] = field(default_factory=list)
-    failures: list[RuleFailure] = field(default_factory=list)
-    correlations: list[Correlation] = field(default_factory=list)
-    files: int = 0
-
-    def by_id(self) -> dict[str, CompiledRule]:
-        return {r.id: r for r in self.rules}
-
-
-def attack_ids(tags: Iterable[str]) -> list[str]:
-    """``attack.t1003.001`` → ``T1003.001``; other tags (tactics, groups, software) are left out."""
-    out = []
-    for tag in tags:
-        m = re.fullmatch(r"attack\.(t\d{4}(?:\.\d{3})?)", tag.lower())
-        if m and m.group(1).upper() not in out:
-            out.append(m.group(1).upper())
-    return out
 
 
 def _pipeline(placeholders: Mapping[str, list[str]] | None = None) -> ProcessingPipeline:
-    pipeline = sysmon_pipeline() + windows_logsource_pipeline()
+    pipeline: ProcessingPipeline = sysmon_pipeline() + windows_logsource_pipeline()
     if placeholders:
         from sigma.processing.pipeline import ProcessingItem
 
@@ -198,8 +129,6 @@ def compile_rules(
 
 
 def _add_correlations(out: Ruleset, text: str, path: str) -> None:
-    from sekimori.detect.sigma.correlation import parse_correlation
-
     try:
         docs = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
@@ -307,7 +236,7 @@ def load_ruleset(
         return compile_rules(sources, placeholders)
     digest = hashlib.sha256()
     digest.update(importlib.metadata.version("pysigma").encode())
-    for module in ("backend.py", "rules.py"):
+    for module in ("backend.py", "ruleset.py", "rules.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     digest.update(repr(sorted((placeholders or {}).items())).encode())
     for source in sources:

@@ -11,7 +11,7 @@ import pyarrow as pa
 from sekimori.detect.alerts import LEVEL_SCORE
 from sekimori.detect.sigma.correlation import run_correlations
 from sekimori.detect.sigma.engine import groups, run_groups
-from sekimori.detect.sigma.rules import LEVELS, CompiledRule, RuleFailure, Ruleset
+from sekimori.detect.sigma.ruleset import LEVELS, CompiledRule, RuleFailure, Ruleset
 
 RULES_SCHEMA = pa.schema(
     [

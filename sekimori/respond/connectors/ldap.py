@@ -183,7 +183,7 @@ class LdapConnector(Connector):
 
     def _find(
         self, conn: ldap3.Connection, target: str, attributes: list[str]
-    ) -> tuple[str, dict[str, list]]:
+    ) -> tuple[str, dict[str, list[str]]]:
         """The one entry ``target`` names: (DN, raw attribute values as str)."""
         target = target.strip()
         if not target:

@@ -25,9 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sekimori.ingest.base import Quarantine, detect
-from sekimori.ingest.readers.zeek import NORMALIZER_INPUTS, NORMALIZERS, ZeekReader, infer_path
+from sekimori.ingest.readers.zeek import ZeekReader
 from sekimori.ingest.schema import EVENT_SCHEMA
 from sekimori.ingest.source import expand
+from sekimori.ingest.zeek.fields import infer_path
+from sekimori.ingest.zeek.normalize import NORMALIZER_INPUTS, NORMALIZERS
 from tests.conftest import DATA
 
 ZEEK = DATA / "zeek"

@@ -1,0 +1,5 @@
+"""``python -m sekimori``: the command line."""
+
+from sekimori.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""What the commands share: the consoles, the store and wait options, the error exit, JSON output, opening
+a store, loading a model with its problems shown."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+if TYPE_CHECKING:
+    from sekimori.model import GroupModel
+    from sekimori.store import Store
+
+console = Console(stderr=True)  # tables and progress for people; stdout stays for machine output
+out = Console()
+
+StoreOption = Annotated[
+    Path,
+    typer.Option("--store", "-s", envvar="SEKIMORI_STORE", help="Store directory.", show_default=True),
+]
+DEFAULT_STORE = Path("sekimori-store")
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="Seconds to wait while another process writes to the store (0: refuse at once).",
+        min=0,
+    ),
+]
+DEFAULT_WAIT = 600.0
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print the error for a person and return the exit to raise."""
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    return typer.Exit(code)
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    return str(value)
+
+
+def emit(payload: Any) -> None:
+    """One JSON document on stdout."""
+    print(json.dumps(payload, ensure_ascii=False, default=json_default))
+
+
+def load_model_or_fail(path: Path) -> GroupModel:
+    """The group model at ``path``; on problems each is printed (file, line, field) and the command exits."""
+    from sekimori.model import ModelError, load_model
+
+    try:
+        return load_model(path)
+    except ModelError as exc:
+        for issue in exc.issues:
+            console.print(escape(str(issue)), soft_wrap=True, highlight=False)
+        raise fail(f"{path}: not a valid group model") from exc
+    except OSError as exc:
+        raise fail(f"{path}: {exc.strerror or exc}") from exc
+
+
+def writer(store: Path, wait: float) -> Store:
+    """The store opened for writing: one writer at a time; waiting for another is said once."""
+    from sekimori.store import Store
+
+    return Store(
+        store, lock_wait=wait, on_wait=lambda message: console.print(f"[yellow]{escape(message)}[/]")
+    )
+
+
+def open_store(store: Path) -> Store:
+    """The store opened for reading, or a clear error if there is none at ``store``."""
+    from sekimori.store import Store
+
+    if not (store / "segments").is_dir():
+        raise fail(f"{store}: not a sekimori store (run `sekimori ingest PATH --store {store}` first)")
+    return Store(store)

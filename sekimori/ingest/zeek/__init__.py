@@ -1,0 +1,7 @@
+"""Support modules of the Zeek reader (``sekimori.ingest.readers.zeek``), kept out of the plugin folder.
+
+The registry imports every module of ``sekimori.ingest.readers`` as a plugin, so the reader's parts
+live here: ``values`` (Zeek's value syntax), ``fields`` (the field lists of the known logs and telling
+a record's log), ``normalize`` (records to event columns), ``header`` (TSV header blocks and their
+column plans) and ``vector`` (the column-wise TSV path). Nothing outside the ingest stage imports them.
+"""

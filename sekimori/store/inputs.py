@@ -1,0 +1,51 @@
+"""The input files of a run: walking the paths given, their content digest and decompressed size."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from sekimori.ingest import input_paths
+
+
+def file_digest(path: Path, prefix_size: int | None = None) -> tuple[str, str | None]:
+    """SHA-256 of the file and, given ``prefix_size``, of its first ``prefix_size`` bytes, in one read."""
+    full = hashlib.sha256()
+    prefix = hashlib.sha256() if prefix_size is not None else None
+    remaining = prefix_size or 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            full.update(block)
+            if prefix is not None and remaining:
+                prefix.update(block[:remaining])
+                remaining -= min(remaining, len(block))
+    return full.hexdigest(), (prefix.hexdigest() if prefix is not None and not remaining else None)
+
+
+def iter_input_files(paths: Iterable[str]) -> Iterator[str]:
+    """Files named, and files under directories named, in a stable order; paths kept as given.
+
+    Paths that cannot be read (a folder that cannot be listed, a FIFO, a broken link) are yielded too:
+    ``Store.ingest`` reports each as failed (see ``sekimori.ingest.walk``)."""
+    for path, _ in input_paths(paths):
+        yield path
+
+
+def input_size(path: str, size: int) -> int:
+    """The decompressed size of a file, cheaply: zip directory sizes, gzip trailer, else the size."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+            if magic.startswith(b"PK\x03\x04"):
+                with zipfile.ZipFile(fh) as zf:
+                    return sum(info.file_size for info in zf.infolist())
+            if magic.startswith(b"\x1f\x8b") and size >= 18:
+                fh.seek(-4, os.SEEK_END)
+                isize = int.from_bytes(fh.read(4), "little")  # size mod 2**32
+                return max(isize, size)
+    except (OSError, zipfile.BadZipFile, ValueError):
+        pass
+    return size

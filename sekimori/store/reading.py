@@ -1,0 +1,296 @@
+"""Reading input files into events: one file with the reader its content calls for (bad records to the
+quarantine, large outputs spilled to Parquet parts), and many files by a pool of worker processes."""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import sys
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sekimori.ingest import (
+    EVENT_SCHEMA,
+    Quarantine,
+    Reader,
+    Source,
+    SourceError,
+    detect,
+    expand,
+    fits_int64,
+    get_reader,
+    safe_str,
+    text_safe,
+)
+from sekimori.store.results import FileOutcome, FileResult, Resume
+from sekimori.store.segments import COMPRESSION, COMPRESSION_LEVEL, ROW_GROUP_ROWS
+
+SPILL_BYTES = 64 * 1024 * 1024  # a file's events beyond this go to Parquet parts, not memory
+# In a worker, a file's events beyond this are written to its own part by the worker: shipping them
+# through a pipe (pickle both ends) would cost more than the parse.
+WORKER_SPILL_BYTES = 4 * 1024 * 1024
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024  # of decompressed input: smaller runs end before workers start
+CHUNK_BYTES = 8 * 1024 * 1024  # files are handed to workers in chunks of about this much input
+CHUNK_FILES = 64
+
+Todo = tuple[str, str, int]  # (path, digest, decompressed size estimate)
+Task = tuple[str, str, int, "Resume | None"]  # (path, digest, size, what of it is already stored)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Parsing allocates millions of short-lived containers; generational GC passes over them cost
+    # ~40% of the JSON parse time and find nothing to free.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def auto_workers(todo: list[Todo]) -> int:
+    env = os.environ.get("SEKIMORI_WORKERS")
+    if env:
+        return max(1, int(env))
+    if len(todo) < 2 or sum(size for _, _, size in todo) < PARALLEL_MIN_BYTES:
+        return 1
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is not None and not os.path.exists(main_file):
+        return 1  # e.g. `python -` : spawned workers could not re-import the main module
+    return max(1, min(os.cpu_count() or 1, len(todo)))
+
+
+def _chunks(todo: list[Task]) -> Iterator[list[Task]]:
+    chunk: list[Task] = []
+    chunk_bytes = 0
+    for item in todo:
+        chunk.append(item)
+        chunk_bytes += item[2]
+        if chunk_bytes >= CHUNK_BYTES or len(chunk) >= CHUNK_FILES:
+            yield chunk
+            chunk, chunk_bytes = [], 0
+    if chunk:
+        yield chunk
+
+
+def _read_chunk(chunk: list[Task], reader: str | None, spill_dir: str) -> list[FileOutcome]:
+    return [
+        read_file(path, digest, size, reader, spill_dir, WORKER_SPILL_BYTES, resume)
+        for path, digest, size, resume in chunk
+    ]
+
+
+def read_all(todo: list[Task], reader: str | None, spill_dir: Path, workers: int) -> Iterator[FileOutcome]:
+    """Outcomes in input order; with ``workers`` > 1 chunks of files are read by a pool of processes."""
+    if workers <= 1:
+        for path, digest, size, resume in todo:
+            yield read_file(path, digest, size, reader, str(spill_dir), resume=resume)
+        return
+    # spawn, not fork: this process may hold Arrow/DuckDB threads, which fork would copy mid-lock.
+    ctx = multiprocessing.get_context("spawn")
+    window = 2 * workers  # bounded read-ahead keeps memory flat
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        chunks = _chunks(todo)
+        pending: deque[tuple[list[Task], Future[list[FileOutcome]]]] = deque()
+
+        def submit() -> None:
+            chunk = next(chunks, None)
+            if chunk is not None:
+                pending.append((chunk, pool.submit(_read_chunk, chunk, reader, str(spill_dir))))
+
+        for _ in range(window):
+            submit()
+        while pending:
+            chunk, future = pending.popleft()
+            try:
+                outcomes = future.result()
+            except BrokenProcessPool:  # a worker died (out of memory, killed): read the rest here
+                outcomes = _read_chunk(chunk, reader, str(spill_dir))
+                for rest, _ in pending:
+                    outcomes += _read_chunk(rest, reader, str(spill_dir))
+                pending.clear()
+                for rest_chunk in chunks:
+                    outcomes += _read_chunk(rest_chunk, reader, str(spill_dir))
+            yield from outcomes
+            if pending or outcomes:
+                submit()
+
+
+def read_file(
+    path: str,
+    digest: str,
+    size: int,
+    reader: str | None,
+    spill_dir: str,
+    spill_bytes: int | None = None,
+    resume: Resume | None = None,
+) -> FileOutcome:
+    """Read one file with the reader its content calls for; never raises for bad content.
+
+    ``resume``: the file grew since it was ingested; what the store already holds is left out.
+    Runs in a worker process as well as in-process, so it only takes and returns picklable values.
+    """
+    result = FileResult(path, digest, size)
+    skip_events = resume.skip_events if resume else 0
+    after_record = resume.after_record if resume else None
+    if resume is not None:
+        result.grown_from = resume.previous_digest
+    outcome = FileOutcome(result)
+    forced = get_reader(reader) if reader else None
+    uid_prefix = digest[:16]
+    ordinal = 0
+    pending_bytes = 0
+    writer: pq.ParquetWriter | None = None
+
+    def spill() -> None:
+        nonlocal writer, pending_bytes
+        if writer is None:
+            Path(spill_dir).mkdir(parents=True, exist_ok=True)
+            part = os.path.join(spill_dir, f"{uid_prefix}-{uuid.uuid4().hex[:8]}.parquet")
+            writer = pq.ParquetWriter(
+                part, EVENT_SCHEMA, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL
+            )
+            outcome.spilled.append(part)
+        writer.write_table(
+            pa.Table.from_batches(outcome.batches, EVENT_SCHEMA), row_group_size=ROW_GROUP_ROWS
+        )
+        outcome.batches = []
+        pending_bytes = 0
+
+    try:
+        sources = list(expand(path))
+    except SourceError as exc:
+        outcome.quarantine.append(_quarantine_row(path, None, None, str(exc)))
+        result.quarantined = 1
+        result.status = "failed"
+        result.note = str(exc)
+        return outcome
+    try:
+        for source in sources:
+            quarantine = Quarantine(source)
+            cls: type[Reader] | None = None
+            try:
+                cls = forced or detect(source.head(), source)
+            except SourceError as exc:
+                quarantine.add(str(exc))
+            else:
+                if cls is None:
+                    quarantine.add("no reader recognises this content")
+            if cls is not None:
+                result.readers.append(cls.name)
+                try:
+                    with _gc_paused():
+                        for batch in cls().read(source, quarantine):
+                            n = batch.num_rows
+                            start = ordinal
+                            ordinal += n  # ordinals count every event read, kept or not: uids stay unique
+                            if skip_events:
+                                drop = min(skip_events, n)
+                                batch, skip_events, start = (
+                                    batch.slice(drop),
+                                    skip_events - drop,
+                                    start + drop,
+                                )
+                                result.skipped_events += drop
+                            if after_record is not None and batch.num_rows:
+                                ids = batch.column("record_id")
+                                keep = pc.or_kleene(pc.is_null(ids), pc.greater(ids, after_record))
+                                result.skipped_events += (
+                                    batch.num_rows - pc.sum(keep.cast(pa.int64())).as_py()
+                                )
+                                batch = batch.filter(keep)
+                            n = batch.num_rows
+                            if n == 0:
+                                continue
+                            outcome.batches.append(
+                                _with_provenance(batch, source, cls.name, uid_prefix, start)
+                            )
+                            result.events += n
+                            pending_bytes += batch.nbytes
+                            if pending_bytes >= (spill_bytes or SPILL_BYTES):
+                                spill()
+                except SourceError as exc:
+                    quarantine.add(str(exc))
+                except Exception as exc:  # a reader bug must not lose the run: keep what was read
+                    quarantine.add(f"reader {cls.name} failed: {type(exc).__name__}: {exc}")
+                    result.status = "partial"
+            reader_name = cls.name if cls else None
+            outcome.quarantine.extend(
+                _quarantine_row(
+                    path, source.member, reader_name, b.reason, b.record, b.offset, b.field, b.excerpt
+                )
+                for b in quarantine.records
+            )
+        if writer is not None and outcome.batches:
+            spill()
+    finally:
+        if writer is not None:
+            writer.close()
+    if resume is not None:  # the earlier versions' quarantine rows are stored already
+        if resume.after_record is not None:
+            outcome.quarantine = [
+                q for q in outcome.quarantine if q["record"] is None or q["record"] > resume.after_record
+            ]
+        else:
+            outcome.quarantine = outcome.quarantine[resume.skip_quarantined :]
+    result.quarantined = len(outcome.quarantine)
+    result.readers = sorted(set(result.readers))
+    return outcome
+
+
+def _with_provenance(
+    batch: pa.RecordBatch, source: Source, reader: str, uid_prefix: str, start: int
+) -> pa.RecordBatch:
+    n = batch.num_rows
+    cols = {name: batch.column(i) for i, name in enumerate(batch.schema.names)}
+    cols["uid"] = pa.array([f"{uid_prefix}:{i}" for i in range(start, start + n)], pa.string())
+    cols["source_format"] = pa.array([reader] * n, pa.string())
+    cols["source_file"] = pa.array([safe_str(source.path)] * n, pa.string())
+    cols["source_member"] = pa.array([text_safe(source.member)] * n, pa.string())
+    return pa.RecordBatch.from_arrays([cols[f.name] for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
+
+
+def failed_outcome(path: str, note: str) -> FileOutcome:
+    """A path that could not be read at all: a failed file with one quarantine row saying why."""
+    result = FileResult(path, "", 0, quarantined=1, status="failed", note=note)
+    return FileOutcome(result, quarantine=[_quarantine_row(path, None, None, note)])
+
+
+def _quarantine_row(
+    path: str,
+    member: str | None,
+    reader: str | None,
+    reason: str,
+    record: int | None = None,
+    offset: int | None = None,
+    field_name: str | None = None,
+    excerpt: str | None = None,
+) -> dict[str, Any]:
+    # Every value must fit QUARANTINE_SCHEMA here: one that does not would fail the segment's commit.
+    if record is not None and not fits_int64(record):
+        reason, record = f"{reason} (record number {record!r} does not fit int64)", None
+    if offset is not None and not fits_int64(offset):
+        reason, offset = f"{reason} (offset {offset!r} does not fit int64)", None
+    return {
+        "source_file": text_safe(path),
+        "source_member": text_safe(member),
+        "source_format": text_safe(reader),
+        "record": record,
+        "offset": offset,
+        "field": text_safe(field_name),
+        "reason": text_safe(reason),
+        "excerpt": text_safe(excerpt),
+    }

@@ -1,0 +1,80 @@
+"""What ingesting gives, file by file: the results recorded in a segment's manifest, how a grown file is
+resumed, and what reading one file produced before it is written into a segment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from sekimori.ingest import safe_str
+
+
+@dataclass
+class FileResult:
+    """What one input file gave."""
+
+    path: str  # as given
+    digest: str
+    size: int
+    events: int = 0
+    quarantined: int = 0
+    readers: list[str] = field(default_factory=list)
+    status: str = "ingested"  # ingested | skipped (same content already in the store) | failed | partial
+    note: str | None = None
+    grown_from: str | None = None  # digest of the earlier version this one appends to
+    skipped_events: int = 0  # events of the earlier versions, already in the store
+
+    def __post_init__(self) -> None:
+        # A file name that is not UTF-8 is kept escaped: the manifest feeds the ``files`` view.
+        self.path = safe_str(self.path)
+
+
+@dataclass(frozen=True)
+class Resume:
+    """How to read a file that grew since it was ingested: what is already in the store.
+
+    ``skip_events``/``skip_quarantined``: the file still starts with the bytes ingested before (an
+    append-only log), so its first events and quarantine rows are the stored ones. ``after_record``:
+    an EVTX log rewrites its header as it grows, so records up to the stored highest EventRecordID are
+    the stored ones.
+    """
+
+    previous_digest: str
+    skip_events: int = 0
+    skip_quarantined: int = 0
+    after_record: int | None = None
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def events(self) -> int:
+        return sum(f.events for f in self.files if f.status != "skipped")
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files if f.status != "skipped")
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for f in self.files if f.status == "skipped")
+
+
+# (path, file size, events read from it so far, whether the file is finished)
+ProgressCallback = Callable[[str, int, int, bool], None]
+
+
+@dataclass
+class FileOutcome:
+    """What reading one file gave: events in memory, events spilled to Parquet, quarantine rows."""
+
+    result: FileResult
+    batches: list[pa.RecordBatch] = field(default_factory=list)
+    spilled: list[str] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)

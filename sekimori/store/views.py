@@ -1,0 +1,77 @@
+"""The DuckDB views over a store's files (``events``, ``quarantine``, ``files``, derived tables) and the
+sandbox a connection for user SQL runs in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from sekimori.ingest import EVENT_SCHEMA, QUARANTINE_SCHEMA
+
+# The ``files`` view: one row per file of every manifest (the manifest holds more; these are for queries).
+FILES_SCHEMA = pa.schema(
+    [
+        ("path", pa.string()),
+        ("digest", pa.string()),
+        ("size", pa.int64()),
+        ("events", pa.int64()),
+        ("quarantined", pa.int64()),
+        ("status", pa.string()),
+    ]
+)
+STORE_VIEWS = ("events", "quarantine", "files")
+
+
+def sql_str(path: Path | str) -> str:
+    return str(path).replace("'", "''")
+
+
+def create_view(con: duckdb.DuckDBPyConnection, name: str, files: list[str], schema: pa.Schema) -> None:
+    if files:
+        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}])")
+    else:
+        con.register(f"_{name}_empty", schema.empty_table())
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}_empty")
+
+
+def create_store_views(
+    con: duckdb.DuckDBPyConnection,
+    event_files: list[str],
+    quarantine_files: list[str],
+    files: Sequence[Mapping[str, Any]],
+    tables: Mapping[str, Path],
+) -> None:
+    """The views ``events``, ``quarantine`` and ``files``, and one view per derived table."""
+    create_view(con, "events", event_files, EVENT_SCHEMA)
+    create_view(con, "quarantine", quarantine_files, QUARANTINE_SCHEMA)
+    rows = pa.Table.from_pylist(
+        [{k: f.get(k) for k in FILES_SCHEMA.names} for f in files], schema=FILES_SCHEMA
+    )
+    con.register("_files", rows)
+    con.execute("CREATE VIEW files AS SELECT * FROM _files")
+    for name, path in tables.items():
+        if name not in STORE_VIEWS:
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{sql_str(path)}')")
+
+
+def sandbox_connection(con: duckdb.DuckDBPyConnection, folders: Sequence[Path], scratch: str | None) -> None:
+    """Let ``con`` read ``folders`` and nothing else: no other files, no writes, no extensions, no network;
+    DuckDB's spill files in ``scratch`` (None: no spilling at all)."""
+    allowed = ", ".join(f"'{sql_str(str(f.resolve()))}/'" for f in folders)
+    con.execute(f"SET temp_directory = '{sql_str(scratch or '')}'")  # '': no spilling at all
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute(f"SET allowed_directories = [{allowed}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")  # the query cannot undo the settings above
+
+
+def view_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The views a query may name (those starting with ``_`` are the store's own plumbing)."""
+    rows = con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    return [r[0] for r in rows if not r[0].startswith("_")]

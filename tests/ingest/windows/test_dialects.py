@@ -1,0 +1,71 @@
+"""The JSON shapes of a Windows record (sekimori.ingest.windows.dialects)."""
+
+from __future__ import annotations
+
+from sekimori.ingest.windows.dialects import DIALECTS
+
+HEADER = ("Security", 4624, "Microsoft-Windows-Security-Auditing", "DC01", 17, "2024-01-02T03:04:05Z")
+
+
+def test_every_dialect_finds_the_same_header():
+    records = {
+        "evtx": {
+            "Event": {
+                "System": {
+                    "Channel": "Security",
+                    "EventID": {"#text": 4624},
+                    "Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing"}},
+                    "Computer": "DC01",
+                    "EventRecordID": 17,
+                    "TimeCreated": {"#attributes": {"SystemTime": "2024-01-02T03:04:05Z"}},
+                },
+                "EventData": {"TargetUserName": "alice"},
+            }
+        },
+        "flat": {
+            "Channel": "Security",
+            "EventID": 4624,
+            "SourceName": "Microsoft-Windows-Security-Auditing",
+            "Hostname": "DC01",
+            "RecordNumber": 17,
+            "TimeCreated": "2024-01-02T03:04:05Z",
+            "TargetUserName": "alice",
+        },
+        "beat": {
+            "@timestamp": "2024-01-02T03:04:05Z",
+            "winlog": {
+                "channel": "Security",
+                "event_id": 4624,
+                "provider_name": "Microsoft-Windows-Security-Auditing",
+                "computer_name": "DC01",
+                "record_id": 17,
+                "event_data": {"TargetUserName": "alice"},
+            },
+        },
+        "beat6": {
+            "@timestamp": "2024-01-02T03:04:05Z",
+            "log_name": "Security",
+            "event_id": 4624,
+            "source_name": "Microsoft-Windows-Security-Auditing",
+            "computer_name": "DC01",
+            "record_number": 17,
+            "event_data": {"TargetUserName": "alice"},
+        },
+    }
+    assert set(records) == set(DIALECTS)
+    for name, record in records.items():
+        dialect = DIALECTS[name]
+        system, data = dialect.split(record)
+        assert dialect.header(system) == HEADER, name
+        assert data["TargetUserName"] == "alice", name
+
+
+def test_evtx_user_data_stands_in_for_event_data():
+    record = {"Event": {"System": {}, "UserData": {"EventXML": {"Param1": "alice"}}}}
+    _system, data = DIALECTS["evtx"].split(record)
+    assert data == {"Param1": "alice"}
+
+
+def test_a_record_without_its_shape_splits_into_nothing():
+    assert DIALECTS["evtx"].split({"Event": "text"}) == ({}, {})
+    assert DIALECTS["beat"].split({"winlog": None}) == ({}, {})

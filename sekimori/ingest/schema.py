@@ -84,6 +84,16 @@ EVENT_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("object_type", pa.string(), "FILE, SHARE, TABLE, SERVICE, PROCESS, …"),
     ("action", pa.string(), "operation on the object: READ, SELECT, INSTALL…"),
     ("database", pa.string(), "database name for data-access events"),
+    # Identity providers and cloud audit (sign-ins, role assumptions): who came from which tenant into which.
+    ("tenant", pa.string(), "the principal's home tenant / account (Entra tenant id, Okta org, AWS account)"),
+    ("resource_tenant", pa.string(), "tenant / account of the resource signed in to (recipient account)"),
+    ("cross_tenant", pa.string(), "cross-tenant access type (b2bCollaboration, b2bDirectConnect, …)"),
+    ("application", pa.string(), "application signed in to or called (app name or id, AWS eventSource)"),
+    ("user_agent", pa.string(), "client user agent"),
+    ("mfa_used", pa.bool_(), "a second factor was used (null: the log does not say)"),
+    ("mfa_method", pa.string(), "how: the factor or authentication method (push, totp, fido2, …)"),
+    ("conditional_access", pa.string(), "conditional-access / policy result (success, failure, notApplied)"),
+    ("role", pa.string(), "role assumed or granted (AWS role ARN, directory role)"),
     ("raw", pa.string(), "the full original record as JSON"),
 )
 

@@ -31,11 +31,16 @@ def sql_str(path: Path | str) -> str:
 
 
 def create_view(con: duckdb.DuckDBPyConnection, name: str, files: list[str], schema: pa.Schema) -> None:
+    con.register(f"_{name}_empty", schema.empty_table())
     if files:
+        # By name, with the schema's own columns added: a segment written before a column was added to
+        # the schema reads that column as null, and the view always has every column of the schema.
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}])")
+        con.execute(
+            f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}], union_by_name = true) "
+            f"UNION ALL BY NAME SELECT * FROM _{name}_empty"
+        )
     else:
-        con.register(f"_{name}_empty", schema.empty_table())
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}_empty")
 
 

@@ -33,3 +33,28 @@ def test_derived_tables_are_views_but_never_replace_a_store_view(tmp_path: Path)
     assert con.sql("SELECT count(*) FROM events").fetchall() == [(0,)]  # still the (empty) event view
     assert con.sql("SELECT path, events FROM files").fetchall() == [("a.log", 2)]
     assert sorted(view_names(con)) == ["alerts", "events", "files", "quarantine"]
+
+
+def test_a_segment_written_before_a_column_was_added_reads_that_column_as_null(tmp_path: Path) -> None:
+    """Stores outlive schema versions: a segment without the identity-provider columns (written before
+    they existed) and one with them are read together, by name, with every column of today's schema."""
+    old_columns = [n for n in EVENT_SCHEMA.names if n not in ("tenant", "mfa_used", "role")]
+    old = pa.table(
+        {n: pa.array(["old"] if n == "uid" else [None], EVENT_SCHEMA.field(n).type) for n in old_columns}
+    )
+    new = pa.table(
+        {
+            n: pa.array(
+                {"uid": ["new"], "tenant": ["t-1"], "mfa_used": [True]}.get(n, [None]),
+                EVENT_SCHEMA.field(n).type,
+            )
+            for n in EVENT_SCHEMA.names
+        }
+    )
+    pq.write_table(old, tmp_path / "old.parquet")
+    pq.write_table(new, tmp_path / "new.parquet")
+    con = duckdb.connect()
+    create_store_views(con, [str(tmp_path / "old.parquet"), str(tmp_path / "new.parquet")], [], [], {})
+    rows = con.sql("SELECT uid, tenant, mfa_used, role FROM events ORDER BY uid").fetchall()
+    assert rows == [("new", "t-1", True, None), ("old", None, None, None)]
+    assert set(con.sql("SELECT * FROM events").columns) == set(EVENT_SCHEMA.names)

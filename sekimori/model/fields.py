@@ -229,6 +229,25 @@ UpnSuffixList = Annotated[
     list[UpnSuffix], BeforeValidator(_one_or_many), Field(min_length=1), OneOrManyJsonSchema()
 ]
 ZoneCidrs = Annotated[list[Cidr], BeforeValidator(_one_or_many), OneOrManyJsonSchema()]
+# How identity-provider and cloud logs name a tenant: an Entra tenant id (GUID), an Okta org
+# (acme.okta.com), a Google Workspace customer id (C01abc2de), an AWS account id (12 digits). Compared
+# case-insensitively (GUIDs are written in either case).
+TenantId = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"),
+    AfterValidator(ascii_lower),
+]
+TenantIdList = Annotated[list[TenantId], BeforeValidator(_one_or_many), OneOrManyJsonSchema()]
+
+
+# An application as sign-in and cloud logs name it: display name or id (Entra appDisplayName / appId,
+# Okta app instance, AWS eventSource such as s3.amazonaws.com); compared case-insensitively.
+def _application_key(value: str) -> str:
+    return value.strip().casefold()
+
+
+ApplicationName = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_application_key)]
+ApplicationList = Annotated[list[ApplicationName], BeforeValidator(_one_or_many), OneOrManyJsonSchema()]
 SidPrefixList = Annotated[
     list[SidPrefix], BeforeValidator(_one_or_many), Field(min_length=1), OneOrManyJsonSchema()
 ]

@@ -8,7 +8,16 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from sekimori.model.fields import Country, DomainList, Id, Regex, SidPrefixList, Text, UpnSuffixList
+from sekimori.model.fields import (
+    Country,
+    DomainList,
+    Id,
+    Regex,
+    SidPrefixList,
+    TenantIdList,
+    Text,
+    UpnSuffixList,
+)
 from sekimori.model.section import Section
 
 
@@ -67,9 +76,10 @@ class Realm(Section):
     """An identity realm: where accounts live and are authenticated."""
 
     id: Id = Field(description="Unique id of the realm.")
-    kind: Literal["ad_domain", "idp_tenant", "ldap", "local"] = Field(
+    kind: Literal["ad_domain", "idp_tenant", "cloud_account", "ldap", "local"] = Field(
         description="ad_domain: an Active Directory domain; idp_tenant: a cloud identity provider tenant "
-        "(Entra ID, Okta…); ldap: an LDAP directory; local: the local accounts of machines."
+        "(Entra ID, Okta, Google Workspace); cloud_account: a cloud account whose users and roles live in "
+        "it (an AWS account); ldap: an LDAP directory; local: the local accounts of machines."
     )
     name: Text = Field(
         description="Name of the realm: the AD DNS domain (CORP.EXAMPLE.JP), the tenant's domain, the LDAP "
@@ -81,6 +91,15 @@ class Realm(Section):
         "realm is a shared trust boundary.",
     )
     owner: Id | None = Field(default=None, description="Id of the organisation that runs the realm.")
+    tenant_ids: TenantIdList = Field(
+        default_factory=list,
+        description="How sign-in and cloud audit logs name this realm: Entra tenant id (GUID), Okta org "
+        "(acme.okta.com), Google Workspace customer id, AWS account id (12 digits). A sign-in whose home "
+        "or resource tenant is one of these belongs to this realm.",
+    )
+    org_unit: str | None = Field(
+        default=None, description="The cloud organisation unit the account sits in (AWS OU), informative."
+    )
     systems: list[Id] = Field(
         default_factory=list,
         description="Ids of the systems that run the realm (domain controllers, the IdP): whoever controls "

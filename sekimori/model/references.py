@@ -67,6 +67,8 @@ def reference_errors(model: GroupModel) -> Iterator[InitErrorDetails]:
     for i, system in enumerate(model.systems):
         yield from orgs.check(("systems", i, "owner"), system.owner)
         yield from zones.check(("systems", i, "zone"), system.zone)
+        yield from realms.check(("systems", i, "tenant"), system.tenant)
+    yield from _tenant_errors(model)
     for i, grant in enumerate(model.grants):
         yield from orgs.check(("grants", i, "org"), grant.org)
         yield from systems.check_all(("grants", i, "systems"), grant.systems)
@@ -80,6 +82,17 @@ def reference_errors(model: GroupModel) -> Iterator[InitErrorDetails]:
         yield from systems.check_all(("admin_rights", i, "systems"), right.systems)
     for i, credential in enumerate(model.credentials):
         yield from systems.check(("credentials", i, "for_system"), credential.for_system)
+
+
+def _tenant_errors(model: GroupModel) -> Iterator[InitErrorDetails]:
+    """A tenant id names one realm: the same id in two realms would make a sign-in's realm ambiguous."""
+    first: dict[str, str] = {}
+    for i, realm in enumerate(model.realms):
+        for j, tenant in enumerate(realm.tenant_ids):
+            if tenant in first and first[tenant] != realm.id:
+                message = f"tenant id {tenant!r} is already realm {first[tenant]!r}'s"
+                yield _error("duplicate_tenant", ("realms", i, "tenant_ids", j), message, tenant)
+            first.setdefault(tenant, realm.id)
 
 
 class _Known:

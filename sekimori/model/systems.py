@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from sekimori.model.fields import Count, HostGlob, Id, Text
+from sekimori.model.fields import ApplicationList, Count, HostGlob, Id, Text
 from sekimori.model.section import Section
 
 DatabaseEngine = Literal["mssql", "postgresql", "mysql", "oracle", "mongodb", "redis"]
@@ -23,6 +23,16 @@ class System(Section):
         default_factory=list,
         description="Host names or globs ('*' any characters, '?' one) of the system's hosts, matched "
         "case-insensitively against the full and the short host name.",
+    )
+    applications: ApplicationList = Field(
+        default_factory=list,
+        description="How identity-provider and cloud logs name the system's applications (Entra "
+        "appDisplayName or appId, an Okta app, an AWS service such as s3.amazonaws.com); a sign-in to one "
+        "of them is a sign-in to this system. Case-insensitive.",
+    )
+    tenant: Id | None = Field(
+        default=None,
+        description="Id of the realm (IdP tenant or cloud account) its applications sign in through.",
     )
     crown_jewel: bool = Field(
         default=False, description="Whether compromise of this system is a top-level risk."

@@ -43,6 +43,9 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
         [("id", _S), ("kind", _S), ("name", _S), ("owner", _S), ("systems", _LIST), ("description", _S)]
     ),
     "realm_members": pa.schema([("realm", _S), ("org", _S)]),
+    # How sign-in and cloud logs name each realm (lower case), and the applications of each system.
+    "realm_tenants": pa.schema([("realm", _S), ("tenant_id", _S)]),
+    "system_applications": pa.schema([("system", _S), ("application", _S), ("tenant", _S)]),
     # One row per matcher value; a rule matches when, for each kind it has, one of its values matches.
     "account_rules": pa.schema(
         [
@@ -142,6 +145,8 @@ def model_tables(model: GroupModel) -> dict[str, pa.Table]:
         "contracts": _contracts,
         "realms": _realms,
         "realm_members": _realm_members,
+        "realm_tenants": _realm_tenants,
+        "system_applications": _system_applications,
         "account_rules": _account_rules,
         "host_rules": _host_rules,
         "zones": _zones,
@@ -193,6 +198,18 @@ def _realm_members(model: GroupModel) -> Iterator[Row]:
     for realm in model.realms:
         for org in realm.shared_by:
             yield {"realm": realm.id, "org": org}
+
+
+def _realm_tenants(model: GroupModel) -> Iterator[Row]:
+    for realm in model.realms:
+        for tenant in realm.tenant_ids:
+            yield {"realm": realm.id, "tenant_id": tenant}
+
+
+def _system_applications(model: GroupModel) -> Iterator[Row]:
+    for system in model.systems:
+        for application in system.applications:
+            yield {"system": system.id, "application": application, "tenant": system.tenant}
 
 
 def _account_rules(model: GroupModel) -> Iterator[Row]:

@@ -43,7 +43,7 @@ def test_logs_and_alerts(demo):
         ("process", "PC01.example.corp"): 31,
         ("process", "WIN-77LTAPHIQ1R.example.corp"): 6,
     }
-    assert found.detected.counts() == {"behaviour": 1, "boundary": 10, "sigma": 26}
+    assert found.detected.counts() == {"behaviour": 1, "boundary": 10, "sigma": 26, "tenant_boundary": 0}
     rules = Counter(a.rule_id for a in found.detected.alerts if a.source != "sigma")
     assert rules == {
         "boundary.account_from_foreign_host": 5,

@@ -163,6 +163,7 @@ def test_without_a_model_the_boundary_rules_are_skipped_not_failed(tmp_path):
     runs = {r.name: r.skipped for r in report.runs}
     assert runs == {
         "boundary": "needs a group model (--model)",
+        "tenant_boundary": "needs a group model (--model)",  # the same source: chosen with it
         "behaviour": "not chosen (--only)",
         "sigma": "not chosen (--only)",
     }

@@ -1,0 +1,304 @@
+"""Trust-boundary rules for identity-provider sign-ins and cloud role assumptions, judged as the AD
+logons are (``boundary`` source, next to the rules of :mod:`sekimori.detect.detectors.boundary`):
+
+- ``boundary.cross_tenant_signin``: an account of organisation A signs in to an application, tenant or
+  cloud account of organisation B (a B2B guest, direct connect, a service provider, an AWS role assumed
+  across accounts) and no unexpired grant with ``access: application`` lets A's principals use that
+  system (when the application is not in the model: a system of B that signs in through that tenant; a
+  grant of host logons only does not cover signing in to an application).
+- ``boundary.shared_tenant_crossing``: the sign-in went through a tenant shared by several organisations
+  and carries an account of one of them into a system of another (alerted even when a grant allows it:
+  a shared authentication platform is the weakness the seed incident went through).
+- ``boundary.signin_from_foreign_network``: an account of A signs in from an address in a zone of another
+  organisation.
+
+Whose an account is: the model's account rules (domain, UPN suffix, …), else the organisation of its home
+tenant when only one organisation has accounts there. Whose the resource is: the system whose
+``applications`` name the sign-in's application, else the owner of the resource tenant (for an AWS role,
+the account in the role's ARN). Classification is per distinct sign-in (bounded by accounts ×
+applications, not events); everything per event is SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from sekimori.detect.alerts import BOUNDARY
+from sekimori.detect.base import DetectContext, Detector, register
+from sekimori.model import GroupModel, first_account_match, first_host_match, parse_ip, split_principal
+
+RULES: dict[str, dict[str, Any]] = {
+    "boundary.cross_tenant_signin": {
+        "title": "Sign-in across organisations' tenants that no grant allows",
+        "attack": ["T1199", "T1078.004"],
+        "level": "high",
+    },
+    "boundary.shared_tenant_crossing": {
+        "title": "Sign-in through a shared tenant crosses organisations",
+        "attack": ["T1078.004", "T1199"],
+        "level": "medium",
+    },
+    "boundary.signin_from_foreign_network": {
+        "title": "Sign-in from a network of another organisation",
+        "attack": ["T1078.004", "T1199"],
+        "level": "medium",
+    },
+}
+EVIDENCE_CAP = 100
+_ROLE_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
+
+# Successful (or not-failed) sign-ins and role assumptions that name a tenant, an application or a role,
+# one row per distinct crossing.
+_SIGNINS_SQL = """
+CREATE OR REPLACE TEMP TABLE _signins AS
+SELECT row_number() OVER () AS edge, *
+FROM (
+    SELECT principal, domain, lower(tenant) AS tenant, lower(resource_tenant) AS resource_tenant,
+           cross_tenant, lower(trim(application)) AS application, role, src_ip,
+           count(*) AS events, min(time) AS first_time, max(time) AS last_time, any_value(host) AS host,
+           any_value(application) AS application_shown
+    FROM events
+    WHERE category = 'authentication' AND outcome IS DISTINCT FROM 'failure' AND principal IS NOT NULL
+      AND (tenant IS NOT NULL OR resource_tenant IS NOT NULL OR role IS NOT NULL)
+    GROUP BY ALL
+)
+"""
+
+_EVIDENCE_SQL = """
+SELECT f.rule_id, f.edge, list({{'path': e.source_file, 'record_id': e.record_id, 'uid': e.uid}}
+                                ORDER BY e.time, e.record_id)[1:{cap}] AS evidence
+FROM events e JOIN _tenant_findings f
+  ON e.principal = f.principal AND coalesce(e.domain, '') = coalesce(f.domain, '')
+ AND coalesce(lower(e.tenant), '') = coalesce(f.tenant, '')
+ AND coalesce(lower(e.resource_tenant), '') = coalesce(f.resource_tenant, '')
+ AND coalesce(lower(trim(e.application)), '') = coalesce(f.application, '')
+ AND coalesce(e.role, '') = coalesce(f.role, '') AND coalesce(e.src_ip, '') = coalesce(f.src_ip, '')
+ AND coalesce(e.cross_tenant, '') = coalesce(f.cross_tenant, '')
+WHERE e.category = 'authentication' AND e.outcome IS DISTINCT FROM 'failure'
+GROUP BY f.rule_id, f.edge
+"""
+
+
+@dataclass(frozen=True)
+class _Directory:
+    """The model's tenants and applications, looked up by the names the logs use (lower case)."""
+
+    realm_of_tenant: dict[str, str]
+    realm_orgs: dict[str, list[str]]
+    realm_owner: dict[str, str | None]
+    system_of_application: dict[str, str]
+    system_owner: dict[str, str]
+    crown_jewels: frozenset[str]
+
+    @classmethod
+    def of(cls, model: GroupModel) -> _Directory:
+        return cls(
+            realm_of_tenant={t: r.id for r in model.realms for t in r.tenant_ids},
+            realm_orgs={r.id: list(r.shared_by) for r in model.realms},
+            realm_owner={
+                r.id: r.owner or (r.shared_by[0] if len(r.shared_by) == 1 else None) for r in model.realms
+            },
+            system_of_application={a: s.id for s in model.systems for a in s.applications},
+            system_owner={s.id: s.owner for s in model.systems},
+            crown_jewels=frozenset(s.id for s in model.systems if s.crown_jewel),
+        )
+
+
+def _account_org(model: GroupModel, directory: _Directory, row: dict[str, Any]) -> str | None:
+    principal, domain = row["principal"], row["domain"]
+    tries = [split_principal(principal, domain, None)]
+    if domain and "@" not in principal:
+        tries.append(split_principal(f"{principal}@{domain}", None, None))  # a UPN split by the reader
+    for attempt in tries:
+        match = first_account_match(model.account_matchers, attempt)
+        if match is not None:
+            return match.org
+    realm = directory.realm_of_tenant.get(row["tenant"] or "")
+    orgs = directory.realm_orgs.get(realm or "", [])
+    return orgs[0] if len(orgs) == 1 else None
+
+
+def _resource(directory: _Directory, row: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(system, organisation, realm) the sign-in reaches."""
+    system = directory.system_of_application.get(row["application"] or "")
+    match = _ROLE_ACCOUNT.match(row["role"] or "")
+    tenant = match.group(1) if match else row["resource_tenant"]
+    realm = directory.realm_of_tenant.get(tenant or "")
+    if system is not None:
+        return system, directory.system_owner[system], realm
+    return None, directory.realm_owner.get(realm or ""), realm
+
+
+def _granted(
+    model: GroupModel, org: str, system: str | None, resource_org: str, realm: str | None, on: date
+) -> list[str]:
+    """Grants with ``access: application`` letting ``org``'s principals use ``system`` (or, when the
+    application is not in the model, a system of ``resource_org`` signed in to through that tenant),
+    valid on ``on``. A grant of host logons only does not cover signing in to an application."""
+    if system is not None:
+        systems = {system}
+    else:
+        systems = {
+            s.id for s in model.systems if s.owner == resource_org and (realm is None or s.tenant == realm)
+        }
+    return sorted(
+        g.id
+        for g in model.grants
+        if g.org == org and "application" in g.access and systems & set(g.systems) and g.valid_on(on)
+    )
+
+
+def judge(model: GroupModel, signins: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings of the rules for each distinct sign-in (Python: one row per crossing, not per event)."""
+    directory = _Directory.of(model)
+    shared = {r for r, orgs in directory.realm_orgs.items() if len(orgs) > 1}
+    findings = []
+    for row in signins:
+        org = _account_org(model, directory, row)
+        if org is None:
+            continue
+        system, resource_org, resource_realm = _resource(directory, row)
+        home_realm = directory.realm_of_tenant.get(row["tenant"] or "")
+        base = {**row, "account_org": org, "resource_org": resource_org, "system": system}
+        what = row["application_shown"] or row["role"] or row["resource_tenant"] or "a tenant"
+        escalate = system in directory.crown_jewels
+        if resource_org is not None and resource_org != org:
+            grants = _granted(model, org, system, resource_org, resource_realm, row["last_time"].date())
+            if not grants:
+                where = f"{resource_org}" + (f": {system}" if system else "")
+                how = f" ({row['cross_tenant']})" if row["cross_tenant"] else ""
+                reason = f"no grant lets {org} accounts sign in to {what} ({where}){how}"
+                findings.append(
+                    {
+                        **base,
+                        "rule_id": "boundary.cross_tenant_signin",
+                        "reason": reason,
+                        "escalate": escalate,
+                    }
+                )
+            realm = (
+                resource_realm if resource_realm in shared else home_realm if home_realm in shared else None
+            )
+            if realm is not None:
+                reason = (
+                    f"tenant {realm} (shared by {len(directory.realm_orgs[realm])} organisations) "
+                    f"carries an account of {org} into {what} of {resource_org}"
+                    + (f" (grant {', '.join(grants)})" if grants else " (no grant)")
+                )
+                findings.append(
+                    {
+                        **base,
+                        "rule_id": "boundary.shared_tenant_crossing",
+                        "reason": reason,
+                        "escalate": False,
+                    }
+                )
+        address = parse_ip(row["src_ip"])
+        network = first_host_match(model.host_matchers, None, address) if address else None
+        if network is not None and network.org != org:
+            reason = (
+                f"{org} account signed in to {what} from {row['src_ip']}, in {network.zone} of {network.org}"
+            )
+            findings.append(
+                {
+                    **base,
+                    "rule_id": "boundary.signin_from_foreign_network",
+                    "reason": reason,
+                    "escalate": False,
+                    "source_org": network.org,
+                }
+            )
+    return findings
+
+
+_FINDINGS_SCHEMA = pa.schema(
+    [
+        ("rule_id", pa.string()),
+        ("edge", pa.int64()),
+        ("principal", pa.string()),
+        ("domain", pa.string()),
+        ("tenant", pa.string()),
+        ("resource_tenant", pa.string()),
+        ("cross_tenant", pa.string()),
+        ("application", pa.string()),
+        ("role", pa.string()),
+        ("src_ip", pa.string()),
+    ]
+)
+
+
+@register
+class TenantBoundaryDetector(Detector):
+    name = "tenant_boundary"
+    source = BOUNDARY
+    description = (
+        "Trust-boundary rules for IdP sign-ins and cloud role assumptions (tenants, grants, networks)"
+    )
+    needs_model = True
+    rules: ClassVar[dict[str, dict[str, Any]]] = RULES
+
+    def run(self, ctx: DetectContext) -> pa.Table:
+        assert ctx.model is not None
+        con = ctx.con
+        con.execute(_SIGNINS_SQL)
+        findings = judge(ctx.model, con.sql("SELECT * FROM _signins").to_arrow_table().to_pylist())
+        if not findings:
+            return pa.table({"rule_id": pa.array([], pa.string())})
+        con.register(
+            "_tenant_findings",
+            pa.Table.from_pylist(
+                [{k: f[k] for k in _FINDINGS_SCHEMA.names} for f in findings], _FINDINGS_SCHEMA
+            ),
+        )
+        evidence = {
+            (r["rule_id"], r["edge"]): r["evidence"]
+            for r in con.sql(_EVIDENCE_SQL.format(cap=EVIDENCE_CAP)).to_arrow_table().to_pylist()
+        }
+        return pa.Table.from_pylist(
+            [_alert(f, evidence.get((f["rule_id"], f["edge"]), [])) for f in findings]
+        )
+
+
+def _alert(finding: dict[str, Any], evidence: list[dict[str, Any]]) -> dict[str, Any]:
+    rule = RULES[finding["rule_id"]]
+    orgs = [o for o in (finding["account_org"], finding.get("source_org"), finding["resource_org"]) if o]
+    details = {
+        "events": finding["events"],
+        "account_org": finding["account_org"],
+        "resource_org": finding["resource_org"],
+        "system": finding["system"],
+        "tenant": finding["tenant"],
+        "resource_tenant": finding["resource_tenant"],
+        "cross_tenant": finding["cross_tenant"],
+        "role": finding["role"],
+    }
+    key = "|".join(
+        str(finding[k] or "")
+        for k in ("rule_id", "principal", "domain", "tenant", "application", "role", "src_ip")
+    )
+    return {
+        "alert_id": hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()[:24],
+        "rule_id": finding["rule_id"],
+        "title": rule["title"],
+        "source": BOUNDARY,
+        "level": "critical" if finding["escalate"] else rule["level"],
+        "attack": rule["attack"],
+        "time": finding["first_time"],
+        "last_time": finding["last_time"],
+        "host": finding["host"],
+        "account": finding["principal"],
+        "domain": finding["domain"],
+        "src_ip": finding["src_ip"],
+        "target_host": finding["application_shown"] or finding["role"] or finding["resource_tenant"],
+        "organisations": list(dict.fromkeys(orgs)),
+        "description": finding["reason"],
+        "evidence": evidence,
+        "details": json.dumps(details, ensure_ascii=False),
+    }

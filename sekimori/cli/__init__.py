@@ -12,6 +12,7 @@ from sekimori.cli import store  # isort: skip
 from sekimori.cli import demo, detect, model  # noqa: F401  # isort: skip
 from sekimori.cli.app import app
 from sekimori.cli.paths import paths_app
+from sekimori.cli.posture import posture_app
 from sekimori.cli.report import report_app
 from sekimori.cli.respond import audit_app, case_app
 
@@ -20,6 +21,7 @@ app.add_typer(paths_app, name="paths")
 app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
+app.add_typer(posture_app, name="posture")
 
 __all__ = ["app", "main"]
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sekimori.detect.alerts import SOURCES, Alert, Evidence, alerts_from_table
     from sekimori.detect.export import TimelineFormat, timeline
+    from sekimori.detect.posture import SigninPosture, TenantPosture, signin_posture
     from sekimori.detect.run import DetectReport, run_detectors
     from sekimori.detect.watch import watch as watch_store
 
@@ -16,9 +17,12 @@ __all__ = [
     "Alert",
     "DetectReport",
     "Evidence",
+    "SigninPosture",
+    "TenantPosture",
     "TimelineFormat",
     "alerts_from_table",
     "run_detectors",
+    "signin_posture",
     "timeline",
     "watch_store",
 ]
@@ -32,6 +36,9 @@ _LAZY = {
     "alerts_from_table": "sekimori.detect.alerts",
     "TimelineFormat": "sekimori.detect.export",
     "timeline": "sekimori.detect.export",
+    "SigninPosture": "sekimori.detect.posture",
+    "TenantPosture": "sekimori.detect.posture",
+    "signin_posture": "sekimori.detect.posture",
     "DetectReport": "sekimori.detect.run",
     "run_detectors": "sekimori.detect.run",
     "watch_store": "sekimori.detect.watch:watch",

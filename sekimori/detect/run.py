@@ -80,7 +80,7 @@ def _run(
         ctx.close()
     alerts = pa.concat_tables(tables) if tables else ALERT_SCHEMA.empty_table()
     if save:
-        kept = _kept_alerts(store, [r for r in report.runs if r.skipped])
+        kept = _kept_alerts(store, report.runs)
         alerts = pa.concat_tables([alerts, kept]) if kept.num_rows else alerts
     alerts = alerts.sort_by([("time", "ascending"), ("rule_id", "ascending")])
     report.alerts = alerts
@@ -89,17 +89,27 @@ def _run(
     return report
 
 
-def _kept_alerts(store: Store, skipped: list[DetectorRun]) -> pa.Table:
-    """The stored alerts of the detectors that did not run now (their latest result stays)."""
+def _kept_alerts(store: Store, runs: list[DetectorRun]) -> pa.Table:
+    """The stored alerts of the detectors that did not run now (their latest result stays). Two
+    detectors may share a source (``boundary`` and ``tenant_boundary``): an alert of a skipped source is
+    kept unless its rule is one a detector that ran now owns (that detector's fresh result replaces it)."""
+    skipped = [r for r in runs if r.skipped]
     stored = store.tables().get("alerts")
-    ran_sources = {r.source for r in skipped}
-    if stored is None or not ran_sources:
+    skipped_sources = {r.source for r in skipped}
+    if stored is None or not skipped_sources:
         return ALERT_SCHEMA.empty_table()
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    ran_rules = sorted(
+        {rule for r in runs if not r.skipped for rule in getattr(detectors()[r.name], "rules", {})}
+    )
     table = conform(pq.read_table(stored))
-    kept = table.filter(pc.is_in(table["source"], pa.array(sorted(ran_sources))))
+    keep = pc.and_(
+        pc.is_in(table["source"], pa.array(sorted(skipped_sources))),
+        pc.invert(pc.is_in(table["rule_id"], pa.array(ran_rules, pa.string()))),
+    )
+    kept = table.filter(keep)
     for run in skipped:
         run.kept = int(pc.sum(pc.equal(kept["source"], run.source)).as_py() or 0)
     return kept

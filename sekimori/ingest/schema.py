@@ -31,6 +31,7 @@ OCSF_CLASSES: dict[int, str] = {
     0: "Base Event",
     1001: "File System Activity",
     1007: "Process Activity",
+    3001: "Account Change",
     3002: "Authentication",
     3003: "Authorize Session",
     4001: "Network Activity",

@@ -31,7 +31,7 @@ def sql_str(path: Path | str) -> str:
 
 
 def create_view(con: duckdb.DuckDBPyConnection, name: str, files: list[str], schema: pa.Schema) -> None:
-    con.register(f"_{name}_empty", schema.empty_table())
+    con.from_arrow(schema.empty_table()).create(f"_{name}_empty")  # a table: the cursors see it too
     if files:
         # By name, with the schema's own columns added: a segment written before a column was added to
         # the schema reads that column as null, and the view always has every column of the schema.

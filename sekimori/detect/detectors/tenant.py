@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
@@ -32,7 +30,8 @@ import pyarrow as pa
 
 from sekimori.detect.alerts import BOUNDARY
 from sekimori.detect.base import DetectContext, Detector, register
-from sekimori.model import GroupModel, first_account_match, first_host_match, parse_ip, split_principal
+from sekimori.detect.signins import TenantDirectory, signin_account_org, signin_resource
+from sekimori.model import GroupModel, first_host_match, parse_ip
 
 RULES: dict[str, dict[str, Any]] = {
     "boundary.cross_tenant_signin": {
@@ -52,7 +51,6 @@ RULES: dict[str, dict[str, Any]] = {
     },
 }
 EVIDENCE_CAP = 100
-_ROLE_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
 
 # Successful (or not-failed) sign-ins and role assumptions that name a tenant, an application or a role,
 # one row per distinct crossing.
@@ -86,56 +84,6 @@ GROUP BY f.rule_id, f.edge
 """
 
 
-@dataclass(frozen=True)
-class _Directory:
-    """The model's tenants and applications, looked up by the names the logs use (lower case)."""
-
-    realm_of_tenant: dict[str, str]
-    realm_orgs: dict[str, list[str]]
-    realm_owner: dict[str, str | None]
-    system_of_application: dict[str, str]
-    system_owner: dict[str, str]
-    crown_jewels: frozenset[str]
-
-    @classmethod
-    def of(cls, model: GroupModel) -> _Directory:
-        return cls(
-            realm_of_tenant={t: r.id for r in model.realms for t in r.tenant_ids},
-            realm_orgs={r.id: list(r.shared_by) for r in model.realms},
-            realm_owner={
-                r.id: r.owner or (r.shared_by[0] if len(r.shared_by) == 1 else None) for r in model.realms
-            },
-            system_of_application={a: s.id for s in model.systems for a in s.applications},
-            system_owner={s.id: s.owner for s in model.systems},
-            crown_jewels=frozenset(s.id for s in model.systems if s.crown_jewel),
-        )
-
-
-def _account_org(model: GroupModel, directory: _Directory, row: dict[str, Any]) -> str | None:
-    principal, domain = row["principal"], row["domain"]
-    tries = [split_principal(principal, domain, None)]
-    if domain and "@" not in principal:
-        tries.append(split_principal(f"{principal}@{domain}", None, None))  # a UPN split by the reader
-    for attempt in tries:
-        match = first_account_match(model.account_matchers, attempt)
-        if match is not None:
-            return match.org
-    realm = directory.realm_of_tenant.get(row["tenant"] or "")
-    orgs = directory.realm_orgs.get(realm or "", [])
-    return orgs[0] if len(orgs) == 1 else None
-
-
-def _resource(directory: _Directory, row: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(system, organisation, realm) the sign-in reaches."""
-    system = directory.system_of_application.get(row["application"] or "")
-    match = _ROLE_ACCOUNT.match(row["role"] or "")
-    tenant = match.group(1) if match else row["resource_tenant"]
-    realm = directory.realm_of_tenant.get(tenant or "")
-    if system is not None:
-        return system, directory.system_owner[system], realm
-    return None, directory.realm_owner.get(realm or ""), realm
-
-
 def _granted(
     model: GroupModel, org: str, system: str | None, resource_org: str, realm: str | None, on: date
 ) -> list[str]:
@@ -157,14 +105,14 @@ def _granted(
 
 def judge(model: GroupModel, signins: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The findings of the rules for each distinct sign-in (Python: one row per crossing, not per event)."""
-    directory = _Directory.of(model)
+    directory = TenantDirectory.of(model)
     shared = {r for r, orgs in directory.realm_orgs.items() if len(orgs) > 1}
     findings = []
     for row in signins:
-        org = _account_org(model, directory, row)
+        org = signin_account_org(model, directory, row)
         if org is None:
             continue
-        system, resource_org, resource_realm = _resource(directory, row)
+        system, resource_org, resource_realm = signin_resource(directory, row)
         home_realm = directory.realm_of_tenant.get(row["tenant"] or "")
         base = {**row, "account_org": org, "resource_org": resource_org, "system": system}
         what = row["application_shown"] or row["role"] or row["resource_tenant"] or "a tenant"

@@ -1,0 +1,143 @@
+"""JSON records as cloud audit APIs hand them out: one object per line, or one JSON array of objects.
+
+An array (an API page saved as is, ``ConvertTo-Json`` output) is decoded one element at a time from a
+sliding buffer, so memory stays flat in the file size; a line-per-record file is parsed with orjson.
+Each record comes with its number (line, or position in the array), its byte offset and its original
+text, which becomes the event's ``raw`` column unchanged.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from sekimori.ingest.base import Quarantine
+from sekimori.ingest.rows import iter_lines
+from sekimori.ingest.source import Source, SourceError
+
+_WS = b"\xef\xbb\xbf \t\r\n"
+_CHUNK = 1 << 20
+# Whitespace and the commas between array elements.
+_SEPARATORS = re.compile(r"[\s,]*")
+_DECODER = json.JSONDecoder()
+_LONGEST_TOKEN = 16
+
+
+def starts_array(head: bytes) -> bool:
+    return head.lstrip(_WS).startswith(b"[")
+
+
+def first_object(head: bytes) -> dict[str, Any] | None:
+    """The first JSON object of a line-per-record file or of an array, from the first bytes only."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        text = text[1:].lstrip()
+    if not text.startswith("{"):
+        return None
+    try:
+        doc, _ = _DECODER.raw_decode(text)
+    except json.JSONDecodeError:
+        # A first record longer than the head: its first line may still be the whole record.
+        try:
+            doc = orjson.loads(text.split("\n", 1)[0])
+        except orjson.JSONDecodeError:
+            return None
+    return doc if isinstance(doc, dict) else None
+
+
+def lower_keys(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with its keys lower-cased: camelCase, PascalCase and data-lake lower case read alike."""
+    return {k.lower(): v for k, v in doc.items()} if isinstance(doc, dict) else {}
+
+
+def iter_json_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, int, str, dict[str, Any]]]:
+    """(record number from 1, byte offset or -1, original text, object) for each JSON object.
+
+    Lines / elements that are not JSON objects go to the quarantine with their number; the run goes on.
+    """
+    try:
+        with source.open() as fh:
+            start = fh.read(4096)
+    except (SourceError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+        quarantine.add(f"cannot read: {exc}", record=1, offset=0)
+        return
+    if starts_array(start):
+        yield from _array_docs(source, quarantine)
+        return
+    for lineno, offset, text in iter_lines(source, quarantine, encoding="utf-8-sig"):
+        try:
+            doc = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            quarantine.add(f"not JSON: {exc}", record=lineno, offset=offset, field="record", data=text)
+            continue
+        if not isinstance(doc, dict):
+            quarantine.add("not a JSON object", record=lineno, offset=offset, field="record", data=text)
+            continue
+        yield lineno, offset, text, doc
+
+
+def _array_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, int, str, dict[str, Any]]]:
+    number = 0
+    buffer = ""
+    pos = 0
+    eof = False
+    try:
+        fh = source.open()
+    except SourceError as exc:
+        quarantine.add(str(exc), record=1, offset=0)
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    with fh:
+
+        def more() -> bool:
+            nonlocal buffer, pos, eof
+            try:
+                chunk = fh.read(_CHUNK)
+            except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+                quarantine.add(f"stream broke off: {exc}", record=number + 1, field="record")
+                chunk = b""
+            if not chunk:
+                eof = True
+                return False
+            buffer = buffer[pos:] + decoder.decode(chunk)
+            pos = 0
+            return True
+
+        more()
+        pos = len(buffer) - len(buffer.lstrip("\ufeff \t\r\n")) + 1  # past the '['
+        while True:
+            pos = _SEPARATORS.match(buffer, pos).end()  # type: ignore[union-attr]
+            while pos >= len(buffer) and not eof:
+                more()
+                pos = _SEPARATORS.match(buffer, pos).end()  # type: ignore[union-attr]
+            if pos >= len(buffer):
+                quarantine.add("JSON array not closed (truncated file)", record=number + 1, field="record")
+                return
+            if buffer[pos] == "]":
+                return
+            try:
+                doc, end = _DECODER.raw_decode(buffer, pos)
+            except json.JSONDecodeError as exc:
+                # Cut by the buffer's end: inside a string, or in a literal/number (``fa`` of false).
+                cut_short = exc.pos >= len(buffer) - _LONGEST_TOKEN or exc.msg.startswith("Unterminated")
+                if cut_short and not eof and more():
+                    continue  # the element runs past the buffer: read on and decode it again
+                number += 1
+                quarantine.add(
+                    f"not JSON: {exc.msg}", record=number, field="record", data=buffer[pos : pos + 200]
+                )
+                return  # nothing after a broken element can be placed reliably
+            number += 1
+            text = buffer[pos:end]
+            pos = end
+            if not isinstance(doc, dict):
+                quarantine.add("not a JSON object", record=number, field="record", data=text[:200])
+                continue
+            yield number, -1, text, doc

@@ -1,0 +1,284 @@
+"""One CloudTrail record → the event columns (``record_event``).
+
+Field names follow the CloudTrail record contents reference (camelCase: ``eventName``,
+``userIdentity.sessionContext.attributes.mfaAuthenticated``). A record written in the all-lowercase
+spelling of CloudTrail Lake's SQL schema and data-lake exports (``eventname``, ``useridentity.username``)
+is read through ``camel_case``; its ``raw`` keeps it as written.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sekimori.ingest.schema import AUTHENTICATION, DATA_ACCESS, FAILURE, GENERIC, SUCCESS
+
+OCSF_AUTHENTICATION = 3002
+OCSF_API_ACTIVITY = 6003
+# Calls that hand out credentials or a console session: OCSF Authentication, category authentication.
+AUTH_EVENT_NAMES = frozenset({"ConsoleLogin", "GetSessionToken", "GetFederationToken"})
+ROLE_EVENT_PREFIX = "AssumeRole"  # AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity, AssumeRoot
+CROSS_ACCOUNT = "crossAccount"
+ANONYMOUS = "ANONYMOUS_PRINCIPAL"
+YES = {"yes": True, "true": True, "no": False, "false": False}
+
+
+class RecordError(ValueError):
+    """A record that cannot be an event; ``field`` names the CloudTrail field at fault."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+# The fields read here, by their all-lowercase spelling (CloudTrail Lake SQL, data-lake exports).
+FIELD_NAMES = {
+    name.lower(): name
+    for name in [
+        "eventVersion",
+        "userIdentity",
+        "type",
+        "principalId",
+        "arn",
+        "accountId",
+        "accessKeyId",
+        "userName",
+        "sessionContext",
+        "attributes",
+        "mfaAuthenticated",
+        "creationDate",
+        "sessionIssuer",
+        "invokedBy",
+        "onBehalfOf",
+        "userId",
+        "eventTime",
+        "eventSource",
+        "eventName",
+        "awsRegion",
+        "sourceIPAddress",
+        "userAgent",
+        "errorCode",
+        "errorMessage",
+        "requestParameters",
+        "responseElements",
+        "additionalEventData",
+        "MFAUsed",
+        "MfaType",
+        "LoginTo",
+        "ConsoleLogin",
+        "recipientAccountId",
+        "eventType",
+        "eventCategory",
+        "sharedEventID",
+        "vpcEndpointId",
+        "tlsDetails",
+        "readOnly",
+        "resources",
+        "roleArn",
+        "eventID",
+        "managementEvent",
+    ]
+}
+
+
+def camel_case(doc: Any) -> Any:
+    """``doc`` with the all-lowercase keys of known fields given their CloudTrail spelling (a copy)."""
+    if isinstance(doc, dict):
+        return {FIELD_NAMES.get(k, k) if isinstance(k, str) else k: camel_case(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [camel_case(v) for v in doc]
+    return doc
+
+
+def get(doc: Any, name: str) -> Any:
+    """``doc[name]``; None when absent or ``doc`` is no object."""
+    return doc.get(name) if isinstance(doc, dict) else None
+
+
+def text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def parse_time(value: Any) -> datetime:
+    """``eventTime``: ISO 8601 in UTC (``2019-01-01T00:00:00Z``), also without the ``Z`` (CloudTrail
+    Lake ``yyyy-MM-ddTHH:mm:ss``) or with a space (data-lake exports ``2023-01-10 21:04:02``)."""
+    if not isinstance(value, str):
+        raise RecordError("eventTime", f"eventTime {value!r} is not a time stamp text")
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise RecordError("eventTime", f"eventTime {value[:40]!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)  # CloudTrail times are UTC
+    return moment.astimezone(UTC)
+
+
+@lru_cache(maxsize=4096)
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def arn_parts(arn: Any) -> list[str] | None:
+    """``arn:partition:service:region:account:resource`` split in six, or None."""
+    if not isinstance(arn, str) or not arn.startswith("arn:"):
+        return None
+    parts = arn.split(":", 5)
+    return parts if len(parts) == 6 else None
+
+
+def arn_account(arn: Any) -> str | None:
+    parts = arn_parts(arn)
+    return parts[4] or None if parts else None
+
+
+def _after(value: Any, sep: str) -> str | None:
+    if not isinstance(value, str) or sep not in value:
+        return None
+    return value.rsplit(sep, 1)[1] or None
+
+
+def principal_of(identity: Any) -> str | None:
+    """The user name the identity stands for (see docs/formats/cloudtrail.md, "principal")."""
+    if not isinstance(identity, dict):
+        return None
+    kind = get(identity, "type")
+    name = text(get(identity, "userName"))
+    arn = get(identity, "arn")
+    parts = arn_parts(arn)
+    resource = parts[5] if parts else ""
+    if kind == "AssumedRole":
+        # arn:aws:sts::123456789012:assumed-role/RoleName/SessionName; principalId ROLEID:SessionName
+        segments = resource.split("/")
+        if len(segments) >= 3 and segments[0] == "assumed-role":
+            return segments[-1] or None
+        return _after(get(identity, "principalId"), ":") or name
+    if name:
+        return name
+    if kind == "Root":
+        return "root"
+    if kind == "IAMUser" and resource.startswith("user/"):
+        return resource.rsplit("/", 1)[1] or None
+    if kind == "FederatedUser":
+        if resource.startswith("federated-user/"):
+            return resource.split("/", 1)[1] or None
+        return _after(get(identity, "principalId"), ":")
+    if kind == "IdentityCenterUser":
+        return text(get(get(identity, "onBehalfOf"), "userId"))
+    return None
+
+
+def _mfa(record: dict[str, Any], identity: Any) -> bool | None:
+    extra = get(record, "additionalEventData")
+    used = get(extra, "MFAUsed")
+    if isinstance(used, str) and used.lower() in YES:
+        return YES[used.lower()]
+    attributes = get(get(identity, "sessionContext"), "attributes")
+    flag = get(attributes, "mfaAuthenticated")
+    if isinstance(flag, bool):
+        return flag
+    if isinstance(flag, str) and flag.lower() in YES:
+        return YES[flag.lower()]
+    return None
+
+
+def _outcome(record: dict[str, Any], event_name: str) -> tuple[str, str | None]:
+    error = text(get(record, "errorCode"))
+    if event_name == "ConsoleLogin":
+        result = get(get(record, "responseElements"), "ConsoleLogin")
+        if result == "Failure" or (result is None and error):
+            return FAILURE, error or text(get(record, "errorMessage"))
+        if result == "Success":
+            return SUCCESS, None
+    if error:
+        return FAILURE, error
+    return SUCCESS, None
+
+
+def record_event(record: dict[str, Any], record_id: int, raw: str) -> dict[str, Any]:
+    """The event columns of one CloudTrail record; raises ``RecordError`` for a record that is none."""
+    if "eventName" not in record and "eventname" in record:
+        record = camel_case(record)
+    event_name = record.get("eventName")
+    if not isinstance(event_name, str) or not event_name:
+        keys = ", ".join(sorted(str(k) for k in record)[:8])
+        raise RecordError(
+            "eventName", f"not a CloudTrail event: no eventName (the record holds only: {keys})"
+        )
+    when = get(record, "eventTime")
+    if when is None:
+        when = record.get("@timestamp")  # Logstash / Elastic output renames eventTime
+    identity = get(record, "userIdentity")
+    tenant = text(get(identity, "accountId")) or arn_account(get(identity, "arn"))
+    principal = principal_of(identity)
+    if tenant == ANONYMOUS:  # an unauthenticated request (S3 data events): no account
+        tenant, principal = None, "anonymous"
+    recipient = text(get(record, "recipientAccountId"))
+    source_ip = text(get(record, "sourceIPAddress"))
+    invoked_by = text(get(identity, "invokedBy"))
+    outcome, status = _outcome(record, event_name)
+
+    role = None
+    if event_name.startswith(ROLE_EVENT_PREFIX):
+        role = text(get(get(record, "requestParameters"), "roleArn"))
+    crossing = bool(tenant and recipient and tenant != recipient)
+    role_account = arn_account(role)
+    if role_account and tenant and role_account != tenant:
+        crossing = True
+
+    if event_name in AUTH_EVENT_NAMES or role is not None or event_name.startswith(ROLE_EVENT_PREFIX):
+        category, ocsf = AUTHENTICATION, OCSF_AUTHENTICATION
+    elif get(record, "eventCategory") == "Data":
+        category, ocsf = DATA_ACCESS, OCSF_API_ACTIVITY
+    else:
+        category, ocsf = GENERIC, OCSF_API_ACTIVITY
+
+    object_name = object_type = None
+    if role is not None:
+        object_name, object_type = role, "AWS::IAM::Role"
+    else:
+        resources = get(record, "resources")
+        if isinstance(resources, list) and resources and isinstance(resources[0], dict):
+            object_name = text(get(resources[0], "ARN") or get(resources[0], "arn"))
+            object_type = text(get(resources[0], "type"))
+    read_only = get(record, "readOnly")
+    extra = get(record, "additionalEventData")
+
+    ip_ok = source_ip is not None and is_ip(source_ip)
+    return {
+        "time": None if when is None else parse_time(when),
+        "record_id": record_id,
+        "channel": text(get(record, "eventType")),
+        "provider": text(get(record, "eventSource")),
+        "event_code": event_name,
+        "category": category,
+        "activity": event_name,
+        "ocsf_class_uid": ocsf,
+        "principal": principal,
+        "logon_id": text(get(identity, "accessKeyId")),
+        "outcome": outcome,
+        "status": status,
+        "src_ip": source_ip if ip_ok else None,
+        # A service calling on the principal's behalf writes its name where the address goes.
+        "src_host": (source_ip if not ip_ok else None) or invoked_by,
+        "object": object_name,
+        "object_type": object_type,
+        "action": None if read_only is None else ("READ" if str(read_only).lower() == "true" else "WRITE"),
+        "tenant": tenant,
+        "resource_tenant": recipient,
+        "cross_tenant": CROSS_ACCOUNT if crossing else None,
+        "application": text(get(record, "eventSource")),
+        "user_agent": text(get(record, "userAgent")),
+        "mfa_used": _mfa(record, identity),
+        "mfa_method": text(get(extra, "MfaType")),
+        "role": role,
+        "raw": raw,
+    }

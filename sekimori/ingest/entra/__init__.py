@@ -1,0 +1,28 @@
+"""Support code of the Entra ID reader (``sekimori.ingest.readers.entra``): export shapes, value parsing
+and the mapping of sign-in and directory-audit records to event columns."""
+
+from sekimori.ingest.entra.events import audit_event, directory_tenant, signin_event
+from sekimori.ingest.entra.shapes import (
+    AUDIT,
+    CHANNELS,
+    SIGNIN,
+    Shape,
+    classify,
+    containers,
+    csv_kind,
+    csv_record,
+)
+
+__all__ = [
+    "AUDIT",
+    "CHANNELS",
+    "SIGNIN",
+    "Shape",
+    "audit_event",
+    "classify",
+    "containers",
+    "csv_kind",
+    "csv_record",
+    "directory_tenant",
+    "signin_event",
+]

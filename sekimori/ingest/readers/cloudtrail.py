@@ -1,0 +1,198 @@
+"""AWS CloudTrail: the S3 delivery files (``{"Records": […]}``), one record per line (Lake / SIEM
+exports, all-lowercase keys too), EventBridge events, CloudWatch Logs payloads and exports,
+``lookup-events`` output and CSV downloads; digest files are recognised and skipped.
+
+The shapes are in ``sekimori.ingest.cloudtrail.shapes``, the CSV forms in ``….csvform`` and what a
+record means in ``….mapping`` (documented in ``docs/formats/cloudtrail.md``). ``raw`` is the CloudTrail
+record itself (an envelope's ``detail`` / ``message``), so Sigma's ``aws/cloudtrail`` rules read
+``eventSource``, ``eventName``, ``userIdentity.type`` … where they expect them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from sekimori.ingest.base import Quarantine, Reader, register
+from sekimori.ingest.cloudtrail.csvform import is_cloudtrail_header, row_record, sniff_csv
+from sekimori.ingest.cloudtrail.mapping import RecordError, record_event
+from sekimori.ingest.cloudtrail.shapes import (
+    CONTROL,
+    DIGEST,
+    TEXT_SHAPES,
+    sniff_json,
+    strip_export_prefix,
+    unwrap,
+)
+from sekimori.ingest.rows import BatchBuilder, iter_lines
+from sekimori.ingest.source import Source, SourceError
+
+log = logging.getLogger(__name__)
+_WS = b"\xef\xbb\xbf \t\r\n"
+
+
+@register
+class CloudTrailReader(Reader):
+    name = "cloudtrail"
+    description = "AWS CloudTrail records: S3 delivery files, JSON lines, EventBridge, CloudWatch Logs, CSV"
+    batch_size = 8192
+
+    def __init__(self) -> None:
+        # Why a source gave no events without being bad (a digest file): said here and in the log.
+        self.notes: list[str] = []
+
+    @classmethod
+    def sniff(cls, head: bytes, source: Source) -> float:
+        return max(sniff_json(head), sniff_csv(head))
+
+    def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
+        try:
+            head = source.head(4096)
+        except SourceError:
+            head = b""  # the line reader reports where the stream breaks
+        builder = BatchBuilder(self.batch_size, quarantine)
+        if sniff_csv(head) > 0:
+            rows = self._csv(source, quarantine)
+        else:
+            first = head.lstrip(_WS).split(b"\n", 1)[0].rstrip()
+            whole = first.startswith(b"[") or (first.startswith(b"{") and not first.endswith(b"}"))
+            rows = self._document(source, quarantine) if whole else self._lines(source, quarantine)
+        for values in rows:
+            batch = builder.add(**values)
+            if batch is not None:
+                yield batch
+        batch = builder.flush()
+        if batch is not None:
+            yield batch
+
+    # -- one JSON document per line (and the one-line S3 delivery file) ---------------------------
+    def _lines(self, source: Source, quarantine: Quarantine) -> Iterator[dict[str, Any]]:
+        ordinal = 0
+        for lineno, offset, line in iter_lines(source, quarantine, encoding="utf-8-sig"):
+            text = strip_export_prefix(line)
+            try:
+                doc = orjson.loads(text)
+            except orjson.JSONDecodeError as exc:
+                quarantine.add(f"not JSON: {exc}", record=lineno, offset=offset, data=line)
+                continue
+            shape, items = unwrap(doc)
+            if shape == "record":
+                # one record per line: the record number is the line number
+                yield from self._events([(doc, text)], lineno, offset, quarantine, numbered=False)
+                continue
+            self._note(shape, source)
+            first = ordinal + 1
+            ordinal += len(items)
+            yield from self._events(self._parsed(shape, items), first, offset, quarantine, numbered=True)
+
+    def _document(self, source: Source, quarantine: Quarantine) -> Iterator[dict[str, Any]]:
+        # A pretty-printed object or a JSON array has to be parsed whole (CloudTrail's own S3 files
+        # are one line each, read as lines above).
+        try:
+            with source.open() as fh:
+                data = fh.read()
+            doc = orjson.loads(data)
+        except (OSError, EOFError, SourceError) as exc:
+            quarantine.add(f"stream broke off: {exc}", record=1, offset=0)
+            return
+        except orjson.JSONDecodeError as exc:
+            quarantine.add(f"not a JSON document: {exc}", record=1, offset=exc.pos, data=data[:200])
+            return
+        shape, items = unwrap(doc)
+        self._note(shape, source)
+        if shape == "record":
+            yield from self._events([(doc, None)], 1, 0, quarantine, numbered=False)
+            return
+        yield from self._events(self._parsed(shape, items), 1, None, quarantine, numbered=True)
+
+    def _note(self, shape: str, source: Source) -> None:
+        if shape == DIGEST:
+            what = "CloudTrail digest file (log-file hashes and signatures, no events)"
+            note = f"{source.display}: {what}: skipped"
+        elif shape == CONTROL:
+            note = f"{source.display}: CloudWatch Logs control message (no events): skipped"
+        else:
+            return
+        self.notes.append(note)
+        log.info("%s", note)
+
+    @staticmethod
+    def _parsed(shape: str, items: list[Any]) -> Iterator[tuple[Any, str | None]]:
+        """(record or parse failure, its JSON text when the envelope held it as text)."""
+        for item in items:
+            if isinstance(item, str) and shape in TEXT_SHAPES:
+                try:
+                    yield orjson.loads(strip_export_prefix(item)), item
+                except orjson.JSONDecodeError as exc:
+                    yield exc, item
+            else:
+                yield item, None
+
+    def _events(
+        self,
+        items: Iterator[tuple[Any, str | None]] | list[tuple[Any, str | None]],
+        first: int,
+        offset: int | None,
+        quarantine: Quarantine,
+        numbered: bool,
+    ) -> Iterator[dict[str, Any]]:
+        for n, (record, text) in enumerate(items, start=first):
+            where = {"record": n, "offset": None if numbered else offset}
+            if isinstance(record, orjson.JSONDecodeError):
+                quarantine.add(f"record text is not JSON: {record}", field="message", data=text, **where)
+                continue
+            if not isinstance(record, dict):
+                data = text if text is not None else orjson.dumps(record)
+                quarantine.add("not a JSON object", field="Records", data=data, **where)
+                continue
+            raw = text if text is not None else orjson.dumps(record).decode()
+            try:
+                yield record_event(record, n, raw)
+            except RecordError as err:
+                quarantine.add(err.reason, field=err.field, data=raw, **where)
+
+    # -- CSV --------------------------------------------------------------------------------------
+    def _csv(self, source: Source, quarantine: Quarantine) -> Iterator[dict[str, Any]]:
+        try:
+            fh = source.open()
+        except SourceError as exc:
+            quarantine.add(str(exc), record=1, offset=0)
+            return
+        with fh, io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="") as text:
+            reader = csv.reader(text)
+            try:
+                header = next(reader)
+            except (StopIteration, csv.Error, OSError, EOFError) as exc:
+                quarantine.add(f"no CSV header: {exc}", record=1, field="header")
+                return
+            if not is_cloudtrail_header(header):
+                quarantine.add("CSV header names no CloudTrail fields", record=1, field="header")
+                return
+            line = reader.line_num + 1
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except (csv.Error, OSError, EOFError) as exc:
+                    quarantine.add(f"CSV reading stopped: {exc}", record=line)
+                    return
+                start, line = line, reader.line_num + 1
+                if not any(cell.strip() for cell in row):
+                    continue
+                if len(row) != len(header):
+                    reason = f"{len(row)} fields where the header has {len(header)}"
+                    quarantine.add(reason, record=start, field="record", data=",".join(row))
+                    continue
+                record = row_record(header, row)
+                raw = orjson.dumps(record).decode()
+                try:
+                    yield record_event(record, start, raw)
+                except RecordError as err:
+                    quarantine.add(err.reason, record=start, field=err.field, data=raw)

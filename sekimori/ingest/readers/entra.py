@@ -1,0 +1,259 @@
+"""Microsoft Entra ID sign-in and directory-audit logs, in every export shape Microsoft documents.
+
+* Microsoft Graph ``/auditLogs/signIns`` and ``/auditLogs/directoryAudits`` JSON (camelCase): one object
+  per line, a JSON array (the portal's JSON download) or a page ``{"value": [...]}``;
+* the Azure Monitor diagnostic-settings envelope ``{time, category, properties: {...}}`` for the
+  categories SignInLogs, NonInteractiveUserSignInLogs, ServicePrincipalSignInLogs,
+  ManagedIdentitySignInLogs and AuditLogs, one per line (storage) or wrapped in ``{"records": [...]}``
+  (Event Hub);
+* Log Analytics / Sentinel exports of the tables SigninLogs, AADNonInteractiveUserSignInLogs,
+  AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs and AuditLogs (PascalCase, nested fields as
+  JSON strings);
+* the portal's CSV download of sign-ins and of audit logs.
+
+Each record's shape is recognised on its own (``sekimori.ingest.entra.shapes``), so files mixing shapes
+read. Sign-ins become ``authentication`` events (OCSF 3002), directory audits ``generic`` events (OCSF
+6003 API Activity); the mapping is ``sekimori.ingest.entra.events`` and ``docs/formats/entra.md``.
+Records that are not JSON objects, are not sign-ins or audits, or carry an unreadable time, error code
+or nested JSON string go to the quarantine with their record number and field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from sekimori.ingest.base import Quarantine, Reader, register
+from sekimori.ingest.entra import (
+    SIGNIN,
+    audit_event,
+    classify,
+    containers,
+    csv_kind,
+    csv_record,
+    signin_event,
+)
+from sekimori.ingest.fit import BadValue
+from sekimori.ingest.rows import BatchBuilder, iter_lines
+from sekimori.ingest.source import Source, SourceError
+
+_LEAD = b"\xef\xbb\xbf \t\r\n"
+_MARKERS = re.compile(
+    rb'"(?:category|Category)"\s*:\s*"(?:SignInLogs|NonInteractiveUserSignInLogs|ServicePrincipalSignInLogs'
+    rb'|ManagedIdentitySignInLogs|ADFSSignInLogs|AuditLogs)"'
+    rb'|"Type"\s*:\s*"(?:SigninLogs|AADNonInteractiveUserSignInLogs|AADServicePrincipalSignInLogs'
+    rb'|AADManagedIdentitySignInLogs|ADFSSignInLogs|AuditLogs)"'
+    rb"|\$metadata#auditLogs/(?:signIns|directoryAudits)",
+    re.IGNORECASE,
+)
+_NOT_ENTRA = (
+    "not an Entra sign-in or audit record (no sign-in/audit category, Log Analytics table or "
+    "Graph signIn/directoryAudit fields)"
+)
+
+
+def _first_doc(data: bytes) -> Any:
+    """The first JSON value of ``data`` that parses: its first line, else all of it; None if neither."""
+    for line in data.splitlines():
+        if line.strip():
+            try:
+                return orjson.loads(line)
+            except orjson.JSONDecodeError:
+                break
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
+@register
+class EntraReader(Reader):
+    name = "entra"
+    description = (
+        "Microsoft Entra ID sign-in and audit logs: Graph JSON, Azure Monitor, Log Analytics, portal CSV"
+    )
+    batch_size = 4096
+
+    @classmethod
+    def sniff(cls, head: bytes, source: Source) -> float:
+        stripped = head.lstrip(_LEAD)
+        if stripped[:1] in (b"{", b"["):
+            doc = _first_doc(stripped)
+            if doc is not None:
+                items = doc if isinstance(doc, list) else containers(doc)
+                sample = items[0] if items else doc
+                inner = containers(sample)
+                sample = inner[0] if inner else sample
+                return 0.95 if classify(sample) is not None else 0.0
+            # A head that ends inside a pretty-printed document: look for the category / table names.
+            return 0.8 if _MARKERS.search(stripped[:16384]) else 0.0
+        line = stripped.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+        try:
+            header = next(csv.reader([line]))
+        except (csv.Error, StopIteration):
+            return 0.0
+        return 0.95 if csv_kind(header) is not None else 0.0
+
+    def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
+        start = _first_line(source)
+        builder = BatchBuilder(self.batch_size, quarantine)
+        if start[:1] == b"[" or (start[:1] == b"{" and not _parses(start)):
+            batches = self._read_document(source, quarantine, builder)
+        elif start[:1] == b"{":
+            batches = self._read_lines(source, quarantine, builder)
+        else:
+            batches = self._read_csv(source, quarantine, builder)
+        yield from batches
+        last = builder.flush()
+        if last is not None:
+            yield last
+
+    # -- shapes of file ---------------------------------------------------------------------------
+
+    def _read_lines(
+        self, source: Source, quarantine: Quarantine, builder: BatchBuilder
+    ) -> Iterator[pa.RecordBatch]:
+        for lineno, offset, line in iter_lines(source, quarantine, encoding="utf-8-sig"):
+            try:
+                doc = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                quarantine.add(f"not JSON: {exc}", record=lineno, offset=offset, data=line)
+                continue
+            items = containers(doc)
+            if items is None:
+                batch = self._record(doc, line, lineno, offset, "", builder, quarantine)
+                if batch is not None:
+                    yield batch
+                continue
+            for index, item in enumerate(items):
+                raw = orjson.dumps(item).decode()
+                batch = self._record(item, raw, lineno, offset, f"records[{index}].", builder, quarantine)
+                if batch is not None:
+                    yield batch
+
+    def _read_document(
+        self, source: Source, quarantine: Quarantine, builder: BatchBuilder
+    ) -> Iterator[pa.RecordBatch]:
+        # A JSON array or a pretty-printed page has to be parsed whole.
+        try:
+            with source.open() as fh:
+                data = fh.read()
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile, SourceError) as exc:
+            quarantine.add(f"stream broke off: {exc}", record=1)
+            return
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            quarantine.add(
+                f"not a JSON document: {exc}", record=1, offset=getattr(exc, "pos", None), data=data[:200]
+            )
+            return
+        items = doc if isinstance(doc, list) else containers(doc)
+        if items is None:
+            items = [doc]
+        # An array of Event Hub messages holds {"records": [...]} objects: their records are the events.
+        flat = [inner for item in items for inner in (containers(item) or [item])]
+        for number, item in enumerate(flat, start=1):
+            batch = self._record(item, orjson.dumps(item).decode(), number, None, "", builder, quarantine)
+            if batch is not None:
+                yield batch
+
+    def _read_csv(
+        self, source: Source, quarantine: Quarantine, builder: BatchBuilder
+    ) -> Iterator[pa.RecordBatch]:
+        with source.open() as fh:
+            stream = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
+            reader = csv.reader(stream)
+            try:
+                header = next(reader)
+            except (StopIteration, csv.Error, OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+                quarantine.add(f"no CSV header: {exc}", record=1, field="header")
+                return
+            kind = csv_kind(header)
+            if kind is None:
+                quarantine.add(
+                    "not an Entra portal CSV header", record=1, field="header", data=",".join(header)
+                )
+                return
+            line = reader.line_num
+            while True:
+                start = line + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except (csv.Error, OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+                    quarantine.add(f"CSV broke off: {exc}", record=start, field="row")
+                    return
+                line = reader.line_num
+                if not any(cell.strip() for cell in row):
+                    continue
+                raw, record = csv_record(kind, header, row)
+                raw_text = orjson.dumps(raw).decode()
+                if len(row) != len(header):
+                    quarantine.add(
+                        f"{len(row)} fields where the header has {len(header)}",
+                        record=start,
+                        field="row",
+                        data=raw_text,
+                    )
+                    continue
+                batch = self._record(record, raw_text, start, None, "", builder, quarantine, kind=kind)
+                if batch is not None:
+                    yield batch
+
+    # -- one record -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _record(
+        doc: Any,
+        raw: str,
+        number: int,
+        offset: int | None,
+        where: str,
+        builder: BatchBuilder,
+        quarantine: Quarantine,
+        kind: str | None = None,
+    ) -> pa.RecordBatch | None:
+        if not isinstance(doc, dict):
+            quarantine.add("not a JSON object", record=number, offset=offset, field=where or None, data=raw)
+            return None
+        shape = classify(doc, "csv" if kind else None)
+        if shape is None:
+            quarantine.add(_NOT_ENTRA, record=number, offset=offset, field=f"{where}category", data=raw)
+            return None
+        try:
+            columns = signin_event(shape) if shape.kind == SIGNIN else audit_event(shape)
+        except BadValue as exc:
+            quarantine.add(exc.reason, record=number, offset=offset, field=f"{where}{exc.field}", data=raw)
+            return None
+        return builder.add(record_id=number, raw=raw, **columns)
+
+
+def _first_line(source: Source) -> bytes:
+    """The first non-blank line of the stream (BOM and blanks stripped); b"" when there is none."""
+    try:
+        with source.open() as fh:
+            for line in fh:
+                stripped = line.strip(_LEAD)
+                if stripped:
+                    return stripped
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, SourceError):
+        return b""  # the line reader reports where the stream broke
+    return b""
+
+
+def _parses(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True

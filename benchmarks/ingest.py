@@ -9,6 +9,10 @@
    of every line).
 3. Memory: ingests NDJSON files of ~1/4 and 1x ``--memory-mb`` (built by repeating real OTRF lines) in
    child processes and prints their peak RSS: flat memory means the two peaks are about equal.
+4. Identity and cloud formats (Entra ID, Okta, Google Workspace, CloudTrail): a JSON Lines file of about
+   ``--identity-mb`` built by repeating the real sample lines of ../shared/data/identity-cloud, raw
+   ``orjson.loads`` per line against sekimori's ingest of the same file, with the peak RSS of each ingest
+   at that size and a quarter of it (in child processes).
 """
 
 from __future__ import annotations
@@ -146,6 +150,67 @@ def memory(data: Path, target_mb: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+IDENTITY_SAMPLES = {
+    "entra": "entra-signin/panther_azure_audit.jsonl",
+    "okta": "okta/panther_okta_systemlog.jsonl",
+    "google_workspace": "google-workspace/panther_gsuite_activityevent.jsonl",
+    "cloudtrail": "cloudtrail/panther_aws_cloudtrail.jsonl",
+}
+
+
+def _ingest_in_child(store: Path, path: Path) -> tuple[int, int, float, int]:
+    """(events, quarantined, seconds, peak RSS kB) of one ingest in a fresh process."""
+    code = (
+        "import re, sys, time; from sekimori.store import Store; t = time.perf_counter(); "
+        "r = Store(sys.argv[1]).ingest([sys.argv[2]]); s = time.perf_counter() - t; "
+        "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+        "print(r.events, r.quarantined, s, hwm)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(store), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout.split()
+    return int(out[0]), int(out[1]), float(out[2]), int(out[3])
+
+
+def identity_formats(data: Path, target_mb: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="sekimori-idp-"))
+    print(f"\n== identity and cloud formats: JSON Lines of ~{target_mb} MB from the real samples, repeated")
+    try:
+        for name, relative in IDENTITY_SAMPLES.items():
+            lines = [
+                line
+                for line in (data / "identity-cloud" / relative).read_bytes().splitlines()
+                if line.strip()
+            ]
+            block = b"\n".join(lines) + b"\n"
+            sizes = {}
+            for mb in (max(1, target_mb // 4), target_mb):
+                path = tmp / f"{name}-{mb}.jsonl"
+                with open(path, "wb") as fh:
+                    for _ in range(max(1, mb * 1_000_000 // len(block))):
+                        fh.write(block)
+                sizes[mb] = path
+            big = sizes[target_mb]
+            start = time.perf_counter()
+            raw_n = sum(1 for line in big.read_bytes().splitlines() if line.strip() and orjson.loads(line))
+            raw_s = time.perf_counter() - start
+            small = _ingest_in_child(tmp / f"store-{name}-small", sizes[max(1, target_mb // 4)])
+            events, quarantined, seconds, rss = _ingest_in_child(tmp / f"store-{name}", big)
+            print(
+                f"  {name:<17} {big.stat().st_size / 1e6:5.0f} MB  raw {raw_n / raw_s:>9,.0f} records/s  "
+                f"sekimori {(events + quarantined) / seconds:>9,.0f} records/s "
+                f"({events:,} events, {quarantined:,} quarantined)  "
+                f"ratio {((events + quarantined) / seconds) / (raw_n / raw_s):.0%}  "
+                f"peak RSS {small[3] / 1024:,.0f} MB at 1/4 size, {rss / 1024:,.0f} MB at full size"
+            )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -153,6 +218,8 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--memory-mb", type=int, default=400, help="0 skips the memory check")
+    parser.add_argument("--identity-mb", type=int, default=40, help="0 skips the identity formats")
+    parser.add_argument("--only-identity", action="store_true", help="run section 4 only")
     args = parser.parse_args()
     evtx_dir = args.data / "evtx-attack-samples"
     json_dir = args.data / "security-datasets" / "datasets" / "atomic" / "windows"
@@ -164,6 +231,9 @@ def main() -> int:
         )
         return 2
     print(f"sekimori ingest benchmark  (cpus: {os.cpu_count()}, python {sys.version.split()[0]})")
+    if args.only_identity:
+        identity_formats(args.data, args.identity_mb)
+        return 0
     evtx_files = sorted(evtx_dir.rglob("*.evtx"))
     compare(
         "EVTX corpus (evtx-attack-samples)",
@@ -184,6 +254,8 @@ def main() -> int:
     )
     if args.memory_mb:
         memory(args.data, args.memory_mb)
+    if args.identity_mb:
+        identity_formats(args.data, args.identity_mb)
     rusage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"\nthis process: peak RSS {rusage.ru_maxrss / 1024:,.0f} MB")
     return 0

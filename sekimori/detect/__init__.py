@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sekimori.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sekimori.detect.alerts import SOURCES, Alert, Evidence, alerts_from_table
@@ -45,10 +46,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    # "module:attr" when the public name differs from the module's (a name that is also a submodule).
-    module, _, attr = module.partition(":")
-    return getattr(importlib.import_module(module), attr or name)
+__getattr__ = lazy_exports(__name__, _LAZY)

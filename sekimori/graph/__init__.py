@@ -9,8 +9,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sekimori.graph.blast import (
     BlastRadius,
@@ -28,6 +27,7 @@ from sekimori.graph.group_graph import GraphSummary, GroupGraph
 from sekimori.graph.observed import HOST_SCHEMA, LOGON_SCHEMA, observed_logons
 from sekimori.graph.paths import AttackPath, Hop, attack_paths
 from sekimori.graph.whatif import WhatIf, what_if
+from sekimori.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sekimori.graph.draw import draw as draw_graph
@@ -83,10 +83,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    # "module:attr" when the public name differs from the module's (a name that is also a submodule).
-    module, _, attr = module.partition(":")
-    return getattr(importlib.import_module(module), attr or name)
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sekimori.ingest.base import Quarantine, Reader, detect, get_reader, register
 
@@ -11,6 +10,7 @@ from sekimori.ingest.base import Quarantine, Reader, detect, get_reader, registe
 from sekimori.ingest.base import readers as registered_readers
 from sekimori.ingest.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA, make_batch
 from sekimori.ingest.source import Source, SourceError, expand
+from sekimori.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sekimori.ingest.fit import fits_int64, safe_str, text_safe
@@ -45,8 +45,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

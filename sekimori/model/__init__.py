@@ -8,9 +8,9 @@ see an attacker cross a trust boundary.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sekimori.lazy import lazy_exports
 from sekimori.model.errors import Issue, ModelError
 from sekimori.model.grants import AdminRight, Credential, Grant
 from sekimori.model.group import GroupModel
@@ -102,8 +102,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -5,9 +5,9 @@ public progress page. Report kinds are plugins (:class:`ReportKind`, one module 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sekimori.lazy import lazy_exports
 from sekimori.report.document import Document
 from sekimori.report.facts import AffectedCount, IncidentFacts, Measure, Text, TimelineEntry, load_facts
 from sekimori.report.kind import ReportKind, applicable, build, report_kinds
@@ -49,8 +49,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -3,8 +3,9 @@ two-person approval, the principals who act, and the audit chain."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sekimori.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sekimori.respond.actions import CONNECTORS, Action, ActionKind, ConnectorError
@@ -137,8 +138,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

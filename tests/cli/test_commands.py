@@ -84,7 +84,10 @@ def test_detect_alerts_jsonl_and_timelines(tmp_path):
     for alert in alerts:  # the contract scripts rely on
         assert {"rule_id", "title", "source", "level", "attack", "time", "evidence"} <= set(alert)
         assert alert["source"] == "boundary" and alert["attack"]
-        assert all({"path", "record_id"} <= set(e) and e["path"].endswith(".evtx") for e in alert["evidence"])
+        assert all(
+            {"path", "record_id"} <= set(e) and e["path"].endswith((".evtx", ".json"))
+            for e in alert["evidence"]
+        )
 
     out = tmp_path / "timeline.csv"
     result = runner.invoke(

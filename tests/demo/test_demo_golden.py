@@ -2,9 +2,12 @@
 31d5303, read off `sekimori demo` by hand): the same logs, alerts, graph answers, case and reports. A golden
 test of the figures, not of the layout.
 
-The one change on purpose: the seed case's reports are judged as of 2023-10-30, and the publication of
+Changes on purpose since: the seed case's reports are judged as of 2023-10-30, and the publication of
 2023-11-27 was not known then, so each report to an authority now lists 'Public announcement' as missing
-(issue 11: a report as of a date shows only what was known by that date).
+(issue 11: a report as of a date shows only what was known by that date); the demo gained two real Entra ID
+sign-in records (logs/entra-signins.json) and the group's cloud tenants, which add 2 events and 3 alerts of
+the sign-in rules (issue 12); Windows' own process-creation events are judged by the Sigma rules of that
+category (issue 12), which adds Sigma alerts.
 """
 
 from collections import Counter
@@ -14,6 +17,8 @@ from typer.testing import CliRunner
 
 from sekimori.cli import app
 from sekimori.demo import CaseStory, DemoPart, Detected, GraphStory, ReportsStory, StoredLogs, run_demo
+
+SIGMA_ALERTS = 28
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +37,11 @@ def test_parts_are_shown_in_the_order_of_the_story(demo):
 def test_logs_and_alerts(demo):
     found, _ = demo
     ingest = found.logs.ingest
-    assert (len(ingest.files), ingest.events, ingest.quarantined) == (7, 235, 0)
+    assert (len(ingest.files), ingest.events, ingest.quarantined) == (8, 237, 0)
     assert {(r.category, r.host): r.events for r in found.logs.overview} == {
         ("authentication", "WIN-77LTAPHIQ1R.example.corp"): 21,
         ("authentication", "PC01.example.corp"): 14,
+        ("authentication", None): 2,  # the Entra ID sign-ins: recorded by the cloud, no host
         ("data_access", "WIN-77LTAPHIQ1R.example.corp"): 21,
         ("generic", "PC01.example.corp"): 92,
         ("generic", "WIN-77LTAPHIQ1R.example.corp"): 8,
@@ -43,7 +49,12 @@ def test_logs_and_alerts(demo):
         ("process", "PC01.example.corp"): 31,
         ("process", "WIN-77LTAPHIQ1R.example.corp"): 6,
     }
-    assert found.detected.counts() == {"behaviour": 1, "boundary": 10, "sigma": 26, "tenant_boundary": 0}
+    assert found.detected.counts() == {
+        "behaviour": 1,
+        "boundary": 10,
+        "sigma": SIGMA_ALERTS,
+        "tenant_boundary": 3,
+    }
     rules = Counter(a.rule_id for a in found.detected.alerts if a.source != "sigma")
     assert rules == {
         "boundary.account_from_foreign_host": 5,
@@ -52,12 +63,16 @@ def test_logs_and_alerts(demo):
         "boundary.logon_without_grant": 1,
         "boundary.shared_realm_crossing": 1,
         "behaviour.new_source": 1,
+        # the Entra ID sign-ins into the parent's mail: the contractor's eve (a guest, no grant) and the
+        # affiliate's homer (no grant, through the tenant the affiliate shares with the parent)
+        "boundary.cross_tenant_signin": 2,
+        "boundary.shared_tenant_crossing": 1,
     }
     sigma = Counter(a.title for a in found.detected.alerts if a.source == "sigma")
     assert sigma["Security Eventlog Cleared"] == 5 and sigma["RDP over Reverse SSH Tunnel WFP"] == 4
     # boundary crossings first, then behaviour, then Sigma
     sources = [a.source for a in found.detected.alerts]
-    assert sources == ["boundary"] * 10 + ["behaviour"] + ["sigma"] * 26
+    assert sources == ["boundary"] * 13 + ["behaviour"] + ["sigma"] * SIGMA_ALERTS
 
 
 def test_graph(demo):
@@ -145,4 +160,5 @@ def test_help_lists_the_same_commands():
         "case",
         "audit",
         "report",
+        "posture",  # added since (issue 12)
     ]

@@ -119,7 +119,8 @@ def test_a_contractor_guest_from_its_own_okta_into_the_parents_tenant(model):
         src_ip="203.0.113.7",
     )
     findings = {f["rule_id"]: f for f in judge(model, [row])}
-    assert set(findings) == {"boundary.cross_tenant_signin", "boundary.shared_tenant_crossing"}
+    # corp-idp is shared, but not with the contractor: a guest's crossing, not a shared tenant's
+    assert set(findings) == {"boundary.cross_tenant_signin"}
     assert findings["boundary.cross_tenant_signin"]["resource_org"] == "parent"
     assert "(b2bCollaboration)" in findings["boundary.cross_tenant_signin"]["reason"]
 

@@ -121,7 +121,8 @@ def judge(model: GroupModel, signins: list[dict[str, Any]]) -> list[dict[str, An
             grants = _granted(model, org, system, resource_org, resource_realm, row["last_time"].date())
             if not grants:
                 where = f"{resource_org}" + (f": {system}" if system else "")
-                how = f" ({row['cross_tenant']})" if row["cross_tenant"] else ""
+                kind = row["cross_tenant"]
+                how = f" ({kind})" if kind and kind.lower() != "none" else ""
                 reason = f"no grant lets {org} accounts sign in to {what} ({where}){how}"
                 findings.append(
                     {
@@ -131,8 +132,10 @@ def judge(model: GroupModel, signins: list[dict[str, Any]]) -> list[dict[str, An
                         "escalate": escalate,
                     }
                 )
-            realm = (
-                resource_realm if resource_realm in shared else home_realm if home_realm in shared else None
+            # a tenant shared by several organisations, the account's among them, into another's system
+            realm = next(
+                (r for r in (resource_realm, home_realm) if r in shared and org in directory.realm_orgs[r]),
+                None,
             )
             if realm is not None:
                 reason = (

@@ -60,6 +60,16 @@ def _names(field: str) -> list[str]:
     return [field] if spaced == field else [field, spaced]
 
 
+def _elements(value: str) -> str:
+    """A field given several times (``<Data>a</Data><Data>b</Data>``, which the evtx crate writes as
+    ``{"#text": ["a", "b"]}``) reads as its values joined by a space, not as that JSON text: the JSON
+    escapes (``\\\\`` for each backslash) would match values the record does not hold."""
+    return (
+        f"CASE WHEN starts_with({value}, '{{\"#text\":[') AND json_valid({value}) "
+        f"THEN array_to_string(json_extract_string({value}, '$.\"#text\"[*]'), ' ') ELSE {value} END"
+    )
+
+
 def field_expressions(fields: Iterable[str]) -> tuple[list[str], dict[str, str]]:
     """SQL that gives each field's text value per event: (extraction columns, field → expression).
 
@@ -95,7 +105,8 @@ def field_expressions(fields: Iterable[str]) -> tuple[list[str], dict[str, str]]
         evtx_value = ", ".join([f"_ev[{i}]" for i in ev] + [f"_ud[{i}]" for i in ud])
         other_value = ", ".join(f"_js[{i}]" for i in js)
         exprs[d] = (
-            f"CASE WHEN source_format = 'evtx' THEN coalesce({evtx_value}) ELSE coalesce({other_value}) END"
+            f"CASE WHEN source_format = 'evtx' THEN {_elements(f'coalesce({evtx_value})')} "
+            f"ELSE coalesce({other_value}) END"
         )
     for f in system:
         # An EventData field of the same name (e.g. ProcessID) comes first, as in the flat shapes.
@@ -173,11 +184,16 @@ class Group:
 
 
 def groups(rules: Iterable[CompiledRule]) -> list[Group]:
-    """Windows rules grouped by log source filter (rules of other products have no store mapping)."""
+    """Windows rules grouped by log source filter (rules of other products have no store mapping).
+
+    A rule with variants (its reading on the built-in audit event) is in one group per variant, under
+    the same index: an event is in one group only, so it is matched once.
+    """
     by: dict[LogsourceFilter, list[CompiledRule]] = defaultdict(list)
     for r in rules:
         if r.windows:
-            by[r.filter].append(r)
+            for v in (r, *r.variants):
+                by[v.filter].append(v)
     return [Group(k, v) for k, v in sorted(by.items(), key=lambda kv: str(kv[0]))]
 
 
@@ -209,24 +225,21 @@ def validate(
     rule by rule.
     """
     table = _empty_table(con)
-    good: list[CompiledRule] = []
-    bad: list[RuleFailure] = []
+    bad: dict[int, RuleFailure] = {}
     for g in groups(rules):
         try:
             con.sql(g.sql(table)).to_arrow_table()
-            good.extend(g.rules)
             continue
         except duckdb.Error:
             pass
         for r in g.rules:
             try:
                 con.sql(Group(g.filter, [r]).sql(table)).to_arrow_table()
-                good.append(r)
             except duckdb.Error as exc:
-                bad.append(RuleFailure(r.path, r.id, r.title, f"DuckDB: {str(exc).splitlines()[0]}"))
-    good.extend(r for r in rules if not r.windows)
-    good.sort(key=lambda r: r.index)
-    return good, bad
+                reason = f"DuckDB: {str(exc).splitlines()[0]}"
+                bad.setdefault(r.index, RuleFailure(r.path, r.id, r.title, reason))
+    good = sorted((r for r in rules if r.index not in bad), key=lambda r: r.index)
+    return good, list(bad.values())
 
 
 def _matches(cur: duckdb.DuckDBPyConnection, group: Group, source: str) -> pa.Table:

@@ -1,13 +1,16 @@
 """The reference evaluator, for the differential test and the benchmark (the Zircolite way).
 
 Events are flattened in Python into one SQLite table (one TEXT COLLATE NOCASE column per field name,
-as Zircolite does) and each rule is converted by pySigma's SQLite backend with the same Sysmon and
-Windows log source pipelines, then run as its own query. Slow by design: it is the yardstick, not
-the engine.
+as Zircolite does) and each rule is converted by pySigma's SQLite backend with pySigma's own Sysmon and
+Windows log source pipelines, and (process_creation, registry_*) with its Windows audit pipeline, all
+unchanged, then run as its own query. Slow by design: it is the yardstick, not the engine. The one
+reading it shares with the engine is the flattening of a field given several times (unnamed
+``<Data>``): its values, space-separated (the tests hold that reading to a plain-Python one).
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -18,6 +21,7 @@ from typing import Any
 import duckdb
 import orjson
 
+from sekimori.detect.sigma.logsources import AUDIT_CATEGORIES
 from sekimori.detect.sigma.rules import iter_rule_files
 
 _SKIP = {"Event", "System", "EventData", "UserData", "#attributes", "#text"}
@@ -36,6 +40,9 @@ def flatten(raw: str) -> dict[str, str]:
             return
         if isinstance(value, bool):
             out[key] = "true" if value else "false"
+        elif isinstance(value, list) and all(not isinstance(v, list | dict) for v in value):
+            # A field given several times (unnamed ``<Data>`` elements): its values, space-separated.
+            out[key] = " ".join(str(v) for v in value if v is not None)
         elif isinstance(value, list | dict):
             out[key] = orjson.dumps(value).decode()
         else:
@@ -103,8 +110,10 @@ def build_sqlite(rows: Iterable[tuple[str, str]]) -> ReferenceDB:
     return ReferenceDB(con, len(flat), len(names))
 
 
-def store_rows(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    query = "SELECT uid, raw FROM events WHERE source_format = 'evtx' ORDER BY uid"
+def store_rows(con: duckdb.DuckDBPyConnection, formats: tuple[str, ...] = ("evtx",)) -> list[tuple[str, str]]:
+    """(uid, raw) of the store's events of these formats (evtx-crate JSON; flat NXLog/OTRF JSON)."""
+    listing = ", ".join("'" + f.replace("'", "''") + "'" for f in formats)
+    query = f"SELECT uid, raw FROM events WHERE source_format IN ({listing}) ORDER BY uid"
     return [(uid, raw) for uid, raw in con.sql(query).fetchall()]
 
 
@@ -113,6 +122,7 @@ class ReferenceResult:
     matches: set[tuple[str, str]] = field(default_factory=set)  # (rule id, event uid)
     converted: set[str] = field(default_factory=set)  # rule ids the reference could run
     failures: dict[str, str] = field(default_factory=dict)  # rule id → why not
+    variant_failures: dict[str, str] = field(default_factory=dict)  # rule id → why no audit reading
 
 
 def _rule_docs(sources: Iterable[str | Path | None]) -> Iterator[tuple[str, str]]:
@@ -123,11 +133,16 @@ def _rule_docs(sources: Iterable[str | Path | None]) -> Iterator[tuple[str, str]
 def reference_matches(
     db: ReferenceDB, sources: Iterable[str | Path | None], only: set[str] | None = None
 ) -> ReferenceResult:
-    """(rule id, uid) matches of the Windows rules in ``sources`` by pySigma's SQLite backend."""
+    """(rule id, uid) matches of the Windows rules in ``sources`` by pySigma's SQLite backend.
+
+    Each rule is converted with the Sysmon + Windows log source pipelines and, where pySigma's
+    ``windows_audit_pipeline`` maps its category (process_creation, registry_*), once more with that
+    pipeline + the log source pipeline, both unchanged; the rule's matches are the union.
+    """
     from sigma.backends.sqlite.sqlite import sqliteBackend
     from sigma.collection import SigmaCollection
     from sigma.pipelines.sysmon.sysmon import sysmon_pipeline
-    from sigma.pipelines.windows.windows import windows_logsource_pipeline
+    from sigma.pipelines.windows.windows import windows_audit_pipeline, windows_logsource_pipeline
     from sigma.rule import SigmaRule
 
     result = ReferenceResult()
@@ -142,21 +157,37 @@ def reference_matches(
             rid = str(rule.id)
             if only is not None and rid not in only:
                 continue
-            backend = sqliteBackend(sysmon_pipeline() + windows_logsource_pipeline())
-            try:
-                queries = backend.convert_rule(rule)
-            except Exception as exc:
-                result.failures[rid] = f"{type(exc).__name__}: {exc}"[:200]
-                continue
-            result.converted.add(rid)
-            for q in queries:
-                sql = str(q).replace("SELECT * FROM logs", "SELECT row_uid FROM logs", 1)
-                try:
-                    result.matches.update((rid, uid) for (uid,) in _execute(db, sql))
-                except sqlite3.Error as exc:
-                    result.failures[rid] = f"sqlite: {exc}"[:200]
-                    result.converted.discard(rid)
+            audit = rule.logsource.category in AUDIT_CATEGORIES
+            for variant in ("sysmon", "audit") if audit else ("sysmon",):
+                pipeline = (windows_audit_pipeline() if variant == "audit" else sysmon_pipeline()) + (
+                    windows_logsource_pipeline()
+                )
+                why = _run_rule(db, sqliteBackend(pipeline), copy.deepcopy(rule), rid, result)
+                if why is None:
+                    if variant == "sysmon":
+                        result.converted.add(rid)
+                elif variant == "sysmon":
+                    result.failures[rid] = why
+                else:
+                    result.variant_failures[rid] = why
     return result
+
+
+def _run_rule(db: ReferenceDB, backend: Any, rule: Any, rid: str, result: ReferenceResult) -> str | None:
+    """Add the rule's matches to ``result``; why it could not run, if it could not."""
+    try:
+        queries = backend.convert_rule(rule)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:200]
+    found: set[tuple[str, str]] = set()
+    for q in queries:
+        sql = str(q).replace("SELECT * FROM logs", "SELECT row_uid FROM logs", 1)
+        try:
+            found.update((rid, uid) for (uid,) in _execute(db, sql))
+        except sqlite3.Error as exc:
+            return f"sqlite: {exc}"[:200]
+    result.matches |= found
+    return None
 
 
 def _execute(db: ReferenceDB, sql: str) -> list[tuple[str]]:

@@ -3,8 +3,12 @@
 Each rule is parsed by pySigma. Its log source goes through pySigma's Sysmon and Windows log source
 pipelines (category → EventID, service → Channel); the conditions those pipelines add become the
 rule's *log source filter*, kept apart from its detection so that rules sharing a filter are evaluated
-together in one pass (``engine.py``). The detection is compiled by ``DuckDBBackend``. A rule that
-does not compile is kept with the reason (``Ruleset.failures``), never dropped silently.
+together in one pass (``engine.py``). The detection is compiled by ``DuckDBBackend``. A rule of a
+category that pySigma's Windows audit pipeline maps to a built-in audit event (process_creation →
+Security 4688, registry_* → 4657) gets a second reading, with that pipeline's field names and filter
+(``logsources.py``, ``CompiledRule.variants``). A rule that does not compile is kept with the reason
+(``Ruleset.failures``), never dropped silently; a rule without an audit reading is listed with the
+reason in ``Ruleset.variant_failures``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import pickle
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,7 @@ from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaDetectionItem, SigmaRule
 
 from sekimori.detect.sigma.backend import DuckDBBackend
+from sekimori.detect.sigma.logsources import audit_variant, has_audit_variant
 from sekimori.detect.sigma.ruleset import (
     WINDOWS,
     CompiledRule,
@@ -169,32 +175,55 @@ def _compile_one(
             placeholders.apply(rule)
         if _has_placeholder(rule):
             raise ValueError("unresolved placeholder (expand modifier): give its values in settings")
+        audit = _audit_variant(out, backend, rule, path, rid)
         sql, fields, regexes = backend.rule_expression(rule)
     except Exception as exc:
         out.failures.append(RuleFailure(path, rid, rule.title, f"{type(exc).__name__}: {exc}"))
         return
     tags = [str(t) for t in rule.tags or []]
     level = str(rule.level.name).lower() if rule.level else "medium"
-    out.rules.append(
-        CompiledRule(
-            index=len(out.rules),
-            id=rid,
-            title=rule.title,
-            level=level,
-            status=str(rule.status.name).lower() if rule.status else "",
-            path=path,
-            product=ls.product,
-            category=ls.category,
-            service=ls.service,
-            tags=tags,
-            attack=attack_ids(tags),
-            filter=logsource_filter(ls.product, ls.category, ls.service) if ls.product == WINDOWS else (),
-            sql=sql,
-            fields=fields,
-            regexes=regexes,
-            name=getattr(rule, "name", None),
-        )
+    compiled = CompiledRule(
+        index=len(out.rules),
+        id=rid,
+        title=rule.title,
+        level=level,
+        status=str(rule.status.name).lower() if rule.status else "",
+        path=path,
+        product=ls.product,
+        category=ls.category,
+        service=ls.service,
+        tags=tags,
+        attack=attack_ids(tags),
+        filter=logsource_filter(ls.product, ls.category, ls.service) if ls.product == WINDOWS else (),
+        sql=sql,
+        fields=fields,
+        regexes=regexes,
+        name=getattr(rule, "name", None),
     )
+    if audit is not None:
+        flt, (a_sql, a_fields, a_regexes) = audit
+        compiled.variants.append(
+            replace(compiled, filter=flt, sql=a_sql, fields=a_fields, regexes=a_regexes, variants=[])
+        )
+    out.rules.append(compiled)
+
+
+def _audit_variant(
+    out: Ruleset, backend: DuckDBBackend, rule: SigmaRule, path: str, rid: str
+) -> tuple[LogsourceFilter, tuple[str, set[str], list[str]]] | None:
+    """The rule's reading on the built-in audit event of its category (``logsources.py``), if any.
+
+    A rule the audit pipeline cannot read (a 4657 rule on a field 4657 lacks) still runs on Sysmon's
+    event; why it has no audit reading is listed in ``Ruleset.variant_failures``.
+    """
+    if not has_audit_variant(rule):
+        return None
+    try:
+        variant, flt = audit_variant(rule)
+        return flt, backend.rule_expression(variant)
+    except Exception as exc:
+        out.variant_failures.append(RuleFailure(path, rid, rule.title, f"audit: {type(exc).__name__}: {exc}"))
+        return None
 
 
 def _has_placeholder(rule: SigmaRule) -> bool:
@@ -229,14 +258,15 @@ def load_ruleset(
     """``compile_rules`` with an on-disk cache keyed by the rule files' content and the compiler.
 
     Parsing ~3,700 rules with pySigma takes seconds; the compiled form is reused while the rules, the
-    placeholder values, pySigma and this package's compiler are unchanged.
+    placeholder values, pySigma and its Windows pipelines and this package's compiler are unchanged.
     """
     sources = list(sources)
     if not cache:
         return compile_rules(sources, placeholders)
     digest = hashlib.sha256()
-    digest.update(importlib.metadata.version("pysigma").encode())
-    for module in ("backend.py", "ruleset.py", "rules.py"):
+    for package in ("pysigma", "pysigma-pipeline-sysmon", "pysigma-pipeline-windows"):
+        digest.update(importlib.metadata.version(package).encode())
+    for module in ("backend.py", "ruleset.py", "rules.py", "logsources.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     digest.update(repr(sorted((placeholders or {}).items())).encode())
     for source in sources:

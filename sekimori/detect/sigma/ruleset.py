@@ -37,6 +37,9 @@ class CompiledRule:
     fields: set[str]
     regexes: list[str] = field(default_factory=list)
     name: str | None = None  # Sigma ``name`` (correlation rules may refer to it)
+    # The same rule on other events of its log source (the built-in audit event of its category, see
+    # ``logsources.py``): same index and id, their own filter, SQL and fields.
+    variants: list[CompiledRule] = field(default_factory=list)
 
     @property
     def windows(self) -> bool:
@@ -75,6 +78,8 @@ class Ruleset:
     failures: list[RuleFailure] = field(default_factory=list)
     correlations: list[Correlation] = field(default_factory=list)
     files: int = 0
+    # Rules that run, but not on every event of their log source (no audit reading), with the reason.
+    variant_failures: list[RuleFailure] = field(default_factory=list)
 
     def by_id(self) -> dict[str, CompiledRule]:
         return {r.id: r for r in self.rules}

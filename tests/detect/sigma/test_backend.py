@@ -56,9 +56,14 @@ def _matches(tmp_path, detection: str, records: list[dict[str, object]]) -> list
     rs = compile_rules([tmp_path / "r.yml"])
     assert not rs.failures, rs.failures
     con = _events(records)
-    (g,) = groups(rs.rules)
+    sysmon, _security_4688 = groups(rs.rules)  # the rule on Sysmon 1, and on Security 4688
+    g = sysmon
+    assert g.filter == SYSMON_1
     return sorted(int(u) for _, u in con.execute(f"SELECT rule_index, uid FROM ({g.sql()})").fetchall())
 
+
+SYSMON_1 = (("Channel", ("Microsoft-Windows-Sysmon/Operational",)), ("EventID", ("1",)))
+SECURITY_4688 = (("Channel", ("Security",)), ("EventID", ("4688",)))
 
 CMD = [
     {"CommandLine": "CMD.EXE /c whoami", "Image": "C:\\Windows\\System32\\cmd.exe"},
@@ -144,8 +149,9 @@ def test_one_pass_per_group(tmp_path):
             f"detection:\n  sel:\n    Image|endswith: '{img}'\n  condition: sel\n"
         )
     rs = compile_rules([tmp_path])
-    (g,) = groups(rs.rules)
-    assert isinstance(g, Group) and len(g.rules) == 2
+    g, audit = groups(rs.rules)
+    assert isinstance(g, Group) and len(g.rules) == 2 and g.filter == SYSMON_1
+    assert audit.filter == SECURITY_4688 and [r.index for r in audit.rules] == [0, 1]
     con = _events([{"Image": "x\\a.exe"}, {"Image": "y\\B.EXE"}])
     got = sorted(con.execute(f"SELECT rule_index, uid FROM ({g.sql()})").fetchall())
     assert got == [(0, "0"), (1, "1")]

@@ -60,7 +60,7 @@ from sekimori.graph import (  # noqa: E402
     choke_points,
     what_if,
 )
-from sekimori.graph.analysis import engine  # noqa: E402
+from sekimori.graph.blast import engine  # noqa: E402
 from sekimori.model import GroupModel  # noqa: E402
 
 T = TypeVar("T")

@@ -854,7 +854,7 @@ def main() -> int:
         )
         figures["prepare_s"] = round(seconds, 3)
         rss["after_build_gb"] = peak_rss_gb()
-        summary = graph.summary()
+        summary = graph.summary().to_dict()
         figures["graph"] = summary
         console.print(
             f"  graph: {summary['nodes']:,} nodes, {summary['edges']:,} edges, "

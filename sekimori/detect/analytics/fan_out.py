@@ -38,7 +38,7 @@ def _contacts_sql(cfg: BehaviourConfig) -> str:
     if cfg.fan_out_hosts == "new":
         return """
 SELECT l.scope, l.acct, l.dst, min(l.t0) AS t, arg_min(l.src, l.t0) AS src, bool_or(l.ntlm_net) AS ntlm,
-  arg_min(l.ev, l.t0) AS ev, mode(l.domain) AS domain, max(l.t1) AS t1
+  arg_min(l.ev, l.t0) AS ev, _bh_mode(l.domain) AS domain, max(l.t1) AS t1
 FROM _bh_l l JOIN _bh_pair p USING (scope, acct, dst)
 WHERE l.remote AND l.t0 IS NOT NULL AND p.base_logons = 0
 GROUP BY ALL"""
@@ -122,7 +122,7 @@ def _alerts_sql(cfg: BehaviourConfig) -> str:
     thr, cap = cfg.fan_out_min_hosts, cfg.evidence_cap
     return f"""
 SELECT '{FanOut.rule_id()}' AS rule_id, min(cw.t) AS time, max(cw.t1) AS last_time, cw.acct AS account,
-  mode(cw.domain) AS domain, CASE WHEN count(DISTINCT cw.src) = 1 THEN any_value(cw.src) END AS src_host,
+  _bh_mode(cw.domain) AS domain, CASE WHEN count(DISTINCT cw.src) = 1 THEN any_value(cw.src) END AS src_host,
   NULL AS src_ip, NULL AS target_host,
   least(1.0, 0.5 + 0.3 * least(1.0, (count(DISTINCT cw.dst) - {thr}) / (2.0 * {thr}))
     + 0.2 * (avg(cw.ntlm::INT) > 0.5)::INT) AS score,

@@ -34,7 +34,7 @@ class FirstSeenLogon(Analytic):
         )
         return f"""
 SELECT '{self.rule_id()}' AS rule_id, min(l.t0) AS time, max(l.t1) AS last_time, l.acct AS account,
-  mode(l.domain) AS domain, l.src AS src_host, any_value(l.src_ip) AS src_ip, l.dst AS target_host,
+  _bh_mode(l.domain) AS domain, l.src AS src_host, min(l.src_ip) AS src_ip, l.dst AS target_host,
   least(1.0, 0.25 + 0.25 * (any_value(p.base_logons) = 0)::INT
     + 0.15 * (coalesce(any_value(d.base_accounts), 0) <= 1)::INT
     + 0.15 * bool_or(l.ntlm_net)::INT + 0.1 * bool_or(l.logon_type = 10)::INT) AS score,

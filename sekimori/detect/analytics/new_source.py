@@ -22,7 +22,7 @@ class NewSource(Analytic):
         cap = cfg.evidence_cap
         return f"""
 SELECT '{self.rule_id()}' AS rule_id, min(l.t0) AS time, max(l.t1) AS last_time, l.acct AS account,
-  mode(l.domain) AS domain, l.src AS src_host, any_value(l.src_ip) AS src_ip,
+  _bh_mode(l.domain) AS domain, l.src AS src_host, min(l.src_ip) AS src_ip,
   CASE WHEN count(DISTINCT l.dst) = 1 THEN any_value(l.dst) END AS target_host,
   least(1.0, 0.4 + 0.2 * (coalesce(any_value(e.base_logons), 0) = 0)::INT + 0.15 * bool_or(l.ntlm_net)::INT
     + 0.15 * least(1.0, (count(DISTINCT l.dst) - 1) / 4.0) + 0.1 * bool_or(l.logon_type = 10)::INT) AS score,

@@ -48,7 +48,7 @@ c AS (
   WHERE l.logon_type IS NOT NULL AND l.t0 IS NOT NULL
 )
 SELECT '{self.rule_id()}' AS rule_id, min(t0) AS time, max(t1) AS last_time, acct AS account,
-  mode(domain) AS domain, CASE WHEN count(DISTINCT src) = 1 THEN any_value(src) END AS src_host,
+  _bh_mode(domain) AS domain, CASE WHEN count(DISTINCT src) = 1 THEN any_value(src) END AS src_host,
   CASE WHEN count(DISTINCT src_ip) = 1 THEN any_value(src_ip) END AS src_ip,
   CASE WHEN count(DISTINCT dst) = 1 THEN any_value(dst) END AS target_host,
   least(1.0, 0.3 + 0.2 * (bool_or(rare_acct) AND bool_or(rare_dst))::INT

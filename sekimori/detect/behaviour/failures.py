@@ -106,7 +106,7 @@ ok AS (  -- successes that follow the failures
 )
 SELECT '{rule_id}' AS rule_id, min(f.time) AS time,
   greatest(max(f.t_last), any_value(ok.first_success)) AS last_time,
-  {fw.account} AS account, mode(f.domain) AS domain,
+  {fw.account} AS account, _bh_mode(f.domain) AS domain,
   {fw.src_host} AS src_host,
   CASE WHEN count(DISTINCT f.si) = 1 THEN any_value(f.si) END AS src_ip,
   CASE WHEN count(DISTINCT f.dst) = 1 THEN any_value(f.dst) END AS target_host,

@@ -39,6 +39,12 @@ def create_macros(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> None:
     # Plain expressions (a macro with a subquery would run once per row).
     x = "ltrim(lower(trim(h)), '\\')"
     short = f"split_part({x}, '.', 1)" if cfg.strip_host_domain else x
+    # The most frequent value, the smallest of those on a tie: DuckDB's mode() picks either of two equally
+    # frequent values from run to run, and an alert's fields must not change between runs.
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO _bh_mode(x) AS list_sort(list_transform(map_entries(histogram(x)), "
+        "lambda e: {'n': -CAST(e.value AS BIGINT), 'k': e.key}))[1].k"
+    )
     con.execute(
         f"""
 CREATE OR REPLACE TEMP MACRO _bh_host(h) AS CASE

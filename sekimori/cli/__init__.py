@@ -15,6 +15,7 @@ from sekimori.cli.paths import paths_app
 from sekimori.cli.posture import posture_app
 from sekimori.cli.report import report_app
 from sekimori.cli.respond import audit_app, case_app
+from sekimori.cli.sigma import sigma_app
 
 app.command("readers")(store.list_readers)
 app.add_typer(paths_app, name="paths")
@@ -22,6 +23,7 @@ app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(posture_app, name="posture")
+app.add_typer(sigma_app, name="sigma")
 
 __all__ = ["app", "main"]
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from sekimori.detect.export import TimelineFormat, timeline
     from sekimori.detect.posture import SigninPosture, TenantPosture, signin_posture
     from sekimori.detect.run import DetectReport, run_detectors
+    from sekimori.detect.sigma.coverage import SigmaCoverage, sigma_coverage
     from sekimori.detect.watch import watch as watch_store
 
 __all__ = [
@@ -18,11 +19,13 @@ __all__ = [
     "Alert",
     "DetectReport",
     "Evidence",
+    "SigmaCoverage",
     "SigninPosture",
     "TenantPosture",
     "TimelineFormat",
     "alerts_from_table",
     "run_detectors",
+    "sigma_coverage",
     "signin_posture",
     "timeline",
     "watch_store",
@@ -42,6 +45,8 @@ _LAZY = {
     "signin_posture": "sekimori.detect.posture",
     "DetectReport": "sekimori.detect.run",
     "run_detectors": "sekimori.detect.run",
+    "SigmaCoverage": "sekimori.detect.sigma.coverage",
+    "sigma_coverage": "sekimori.detect.sigma.coverage",
     "watch_store": "sekimori.detect.watch:watch",
 }
 

@@ -161,4 +161,5 @@ def test_help_lists_the_same_commands():
         "audit",
         "report",
         "posture",  # added since (issue 12)
+        "sigma",  # added since (issue 12)
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -74,6 +74,16 @@ class BatchBuilder:
         """Add one event; returns a full batch when ``size`` rows are reached."""
         self._rows.append(values)
         return self.flush() if len(self._rows) >= self.size else None
+
+    def batches(self, rows: Iterable[dict[str, Any]]) -> Iterator[pa.RecordBatch]:
+        """Every batch of ``rows`` (one dict of columns each), the last, partial one included."""
+        for values in rows:
+            batch = self.add(**values)
+            if batch is not None:
+                yield batch
+        last = self.flush()
+        if last is not None:
+            yield last
 
     def flush(self) -> pa.RecordBatch | None:
         rows = self._rows

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sekimori.ingest.fit import BadValue
+
 HEADER_RE = re.compile(
     r"^(?:node=(?P<node>\S+) )?type=(?P<type>\S+) (?:msg=)?audit\((?P<sec>\d+)(?:\.(?P<frac>\d+))?"
     r":(?P<serial>\d+)\):?\s?(?P<body>.*)$",
@@ -47,15 +49,6 @@ ENCODED = frozenset(
     }
 )  # fmt: skip
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class RecordError(ValueError):
-    """A line that is not an audit record (no header, bad stamp); ``field`` names what is wrong."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 @dataclass
@@ -168,17 +161,17 @@ def _time(sec: str, frac: str | None) -> datetime:
     micros = int((frac or "0")[:6].ljust(6, "0"))
     seconds = int(sec)
     if seconds > 253402300799:  # after 9999-12-31
-        raise RecordError("msg", f"time stamp {sec} is beyond the year 9999")
+        raise BadValue("msg", f"time stamp {sec} is beyond the year 9999")
     return _EPOCH + timedelta(seconds=seconds, microseconds=micros)
 
 
 def parse_record(line: str) -> AuditRecord:
-    """One audit record line; raises ``RecordError`` when it has no ``type=… msg=audit(t:serial):``."""
+    """One audit record line; raises ``BadValue`` when it has no ``type=… msg=audit(t:serial):``."""
     m = HEADER_RE.match(line)
     if m is None:
         if not line.startswith(("type=", "node=")):
-            raise RecordError("type", "not an audit record (no type=… msg=audit(…) header)")
-        raise RecordError("msg", "no audit(time:serial) stamp")
+            raise BadValue("type", "not an audit record (no type=… msg=audit(…) header)")
+        raise BadValue("msg", "no audit(time:serial) stamp")
     body = m.group("body")
     enriched = ""
     if ENRICHED_SEP in body:

@@ -13,12 +13,13 @@ import json
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
 
 from sekimori.ingest.base import Quarantine
+from sekimori.ingest.fit import BadValue
 from sekimori.ingest.rows import iter_lines
 from sekimori.ingest.source import Source, SourceError
 
@@ -141,3 +142,19 @@ def _array_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, i
                 quarantine.add("not a JSON object", record=number, field="record", data=text[:200])
                 continue
             yield number, -1, text, doc
+
+
+def mapped_rows(
+    records: Iterable[tuple[int, int | None, str, dict[str, Any]]],
+    to_row: Callable[[dict[str, Any]], dict[str, Any]],
+    quarantine: Quarantine,
+) -> Iterator[dict[str, Any]]:
+    """The event columns of each (number, offset, original text, record), with ``record_id`` and ``raw``;
+    a record ``to_row`` refuses (``BadValue``) goes to the quarantine naming its number and field."""
+    for number, offset, raw, record in records:
+        try:
+            row = to_row(record)
+        except BadValue as bad:
+            quarantine.add(bad.reason, record=number, offset=offset, field=bad.field, data=raw)
+            continue
+        yield {"record_id": number, "raw": raw, **row}

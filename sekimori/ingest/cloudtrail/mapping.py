@@ -9,10 +9,11 @@ is read through ``camel_case``; its ``raw`` keeps it as written.
 from __future__ import annotations
 
 import ipaddress
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from sekimori.ingest.cloud.values import parse_time
+from sekimori.ingest.fit import BadValue
 from sekimori.ingest.schema import AUTHENTICATION, DATA_ACCESS, FAILURE, GENERIC, SUCCESS
 
 OCSF_AUTHENTICATION = 3002
@@ -23,15 +24,6 @@ ROLE_EVENT_PREFIX = "AssumeRole"  # AssumeRole, AssumeRoleWithSAML, AssumeRoleWi
 CROSS_ACCOUNT = "crossAccount"
 ANONYMOUS = "ANONYMOUS_PRINCIPAL"
 YES = {"yes": True, "true": True, "no": False, "false": False}
-
-
-class RecordError(ValueError):
-    """A record that cannot be an event; ``field`` names the CloudTrail field at fault."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 # The fields read here, by their all-lowercase spelling (CloudTrail Lake SQL, data-lake exports).
@@ -102,20 +94,6 @@ def text(value: Any) -> str | None:
     if value is None or value == "":
         return None
     return value if isinstance(value, str) else str(value)
-
-
-def parse_time(value: Any) -> datetime:
-    """``eventTime``: ISO 8601 in UTC (``2019-01-01T00:00:00Z``), also without the ``Z`` (CloudTrail
-    Lake ``yyyy-MM-ddTHH:mm:ss``) or with a space (data-lake exports ``2023-01-10 21:04:02``)."""
-    if not isinstance(value, str):
-        raise RecordError("eventTime", f"eventTime {value!r} is not a time stamp text")
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise RecordError("eventTime", f"eventTime {value[:40]!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)  # CloudTrail times are UTC
-    return moment.astimezone(UTC)
 
 
 @lru_cache(maxsize=4096)
@@ -204,15 +182,13 @@ def _outcome(record: dict[str, Any], event_name: str) -> tuple[str, str | None]:
 
 
 def record_event(record: dict[str, Any], record_id: int, raw: str) -> dict[str, Any]:
-    """The event columns of one CloudTrail record; raises ``RecordError`` for a record that is none."""
+    """The event columns of one CloudTrail record; raises ``BadValue`` for a record that is none."""
     if "eventName" not in record and "eventname" in record:
         record = camel_case(record)
     event_name = record.get("eventName")
     if not isinstance(event_name, str) or not event_name:
         keys = ", ".join(sorted(str(k) for k in record)[:8])
-        raise RecordError(
-            "eventName", f"not a CloudTrail event: no eventName (the record holds only: {keys})"
-        )
+        raise BadValue("eventName", f"not a CloudTrail event: no eventName (the record holds only: {keys})")
     when = get(record, "eventTime")
     if when is None:
         when = record.get("@timestamp")  # Logstash / Elastic output renames eventTime
@@ -254,7 +230,7 @@ def record_event(record: dict[str, Any], record_id: int, raw: str) -> dict[str, 
 
     ip_ok = source_ip is not None and is_ip(source_ip)
     return {
-        "time": None if when is None else parse_time(when),
+        "time": None if when is None else parse_time(when, "eventTime"),
         "record_id": record_id,
         "channel": text(get(record, "eventType")),
         "provider": text(get(record, "eventSource")),

@@ -29,8 +29,9 @@ import pyarrow as pa
 
 from sekimori.ingest.auditd.assemble import AuditEvent, Reassembler
 from sekimori.ingest.auditd.events import event_columns
-from sekimori.ingest.auditd.records import HEADER_RE, RecordError, parse_record
+from sekimori.ingest.auditd.records import HEADER_RE, parse_record
 from sekimori.ingest.base import Quarantine, Reader, register
+from sekimori.ingest.fit import BadValue
 from sekimori.ingest.rows import BatchBuilder, iter_lines
 from sekimori.ingest.source import Source
 
@@ -94,7 +95,7 @@ class AuditdReader(Reader):
                 continue  # no data of their own: the records below carry the stamp
             try:
                 done = self._push(joiner, lineno, line)
-            except RecordError as err:
+            except BadValue as err:
                 quarantine.add(err.reason, record=lineno, offset=offset, field=err.field, data=line)
                 continue
             for event in done:
@@ -116,10 +117,10 @@ class AuditdReader(Reader):
         try:
             row = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise RecordError("row", f"not JSON: {exc}") from exc
+            raise BadValue("row", f"not JSON: {exc}") from exc
         message = _row_message(row) if isinstance(row, dict) else None
         if message is None:
-            raise RecordError("SyslogMessage", "JSON row without a SyslogMessage")
+            raise BadValue("SyslogMessage", "JSON row without a SyslogMessage")
         record = parse_record(message.strip())
         if record.node is None:
             node = record.fields.get("node")

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
 from sekimori.ingest.cloudtrail.csvform import is_cloudtrail_header, row_record, sniff_csv
-from sekimori.ingest.cloudtrail.mapping import RecordError, record_event
+from sekimori.ingest.cloudtrail.mapping import record_event
 from sekimori.ingest.cloudtrail.shapes import (
     CONTROL,
     DIGEST,
@@ -30,6 +30,7 @@ from sekimori.ingest.cloudtrail.shapes import (
     strip_export_prefix,
     unwrap,
 )
+from sekimori.ingest.fit import BadValue
 from sekimori.ingest.rows import BatchBuilder, iter_lines
 from sekimori.ingest.source import Source, SourceError
 
@@ -63,13 +64,7 @@ class CloudTrailReader(Reader):
             first = head.lstrip(_WS).split(b"\n", 1)[0].rstrip()
             whole = first.startswith(b"[") or (first.startswith(b"{") and not first.endswith(b"}"))
             rows = self._document(source, quarantine) if whole else self._lines(source, quarantine)
-        for values in rows:
-            batch = builder.add(**values)
-            if batch is not None:
-                yield batch
-        batch = builder.flush()
-        if batch is not None:
-            yield batch
+        yield from builder.batches(rows)
 
     # -- one JSON document per line (and the one-line S3 delivery file) ---------------------------
     def _lines(self, source: Source, quarantine: Quarantine) -> Iterator[dict[str, Any]]:
@@ -154,7 +149,7 @@ class CloudTrailReader(Reader):
             raw = text if text is not None else orjson.dumps(record).decode()
             try:
                 yield record_event(record, n, raw)
-            except RecordError as err:
+            except BadValue as err:
                 quarantine.add(err.reason, field=err.field, data=raw, **where)
 
     # -- CSV --------------------------------------------------------------------------------------
@@ -194,5 +189,5 @@ class CloudTrailReader(Reader):
                 raw = orjson.dumps(record).decode()
                 try:
                     yield record_event(record, start, raw)
-                except RecordError as err:
+                except BadValue as err:
                     quarantine.add(err.reason, record=start, field=err.field, data=raw)

@@ -23,8 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.cloud.jsondocs import first_object, iter_json_docs, lower_keys
-from sekimori.ingest.fit import BadValue
+from sekimori.ingest.cloud.jsondocs import first_object, iter_json_docs, lower_keys, mapped_rows
 from sekimori.ingest.m365.records import TIME_KEYS, WORKLOAD_KEYS, m365_row
 from sekimori.ingest.m365.wrapped import WrappedError, is_csv_header, iter_csv_records, unwrap
 from sekimori.ingest.rows import BatchBuilder
@@ -64,19 +63,8 @@ class M365Reader(Reader):
         return 0.95 if doc is not None and _shape(doc) is not None else 0.0
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
-        builder = BatchBuilder(self.batch_size, quarantine)
-        for number, offset, raw, record in self._records(source, quarantine):
-            try:
-                row = m365_row(record)
-            except BadValue as bad:
-                quarantine.add(bad.reason, record=number, offset=offset, field=bad.field, data=raw)
-                continue
-            batch = builder.add(record_id=number, raw=raw, **row)
-            if batch is not None:
-                yield batch
-        batch = builder.flush()
-        if batch is not None:
-            yield batch
+        rows = mapped_rows(self._records(source, quarantine), m365_row, quarantine)
+        yield from BatchBuilder(self.batch_size, quarantine).batches(rows)
 
     def _records(
         self, source: Source, quarantine: Quarantine

@@ -25,8 +25,7 @@ import orjson
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.cloud.jsondocs import first_object, iter_json_docs
-from sekimori.ingest.fit import BadValue
+from sekimori.ingest.cloud.jsondocs import first_object, iter_json_docs, mapped_rows
 from sekimori.ingest.okta.events import okta_row, pick
 from sekimori.ingest.rows import BatchBuilder
 from sekimori.ingest.source import Source
@@ -76,25 +75,14 @@ class OktaReader(Reader):
         return 0.95 if okta_shape else 0.0
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
-        builder = BatchBuilder(self.batch_size, quarantine)
-        for number, offset, raw, doc in iter_json_docs(source, quarantine):
-            event = event_of(doc)
-            if event is not doc:
-                doc, raw = event, orjson.dumps(event).decode()
-            try:
-                row = okta_row(doc)
-            except BadValue as bad:
-                quarantine.add(
-                    bad.reason,
-                    record=number,
-                    offset=None if offset < 0 else offset,
-                    field=bad.field,
-                    data=raw,
-                )
-                continue
-            batch = builder.add(record_id=number, raw=raw, **row)
-            if batch is not None:
-                yield batch
-        batch = builder.flush()
-        if batch is not None:
-            yield batch
+        rows = mapped_rows(_events(source, quarantine), okta_row, quarantine)
+        yield from BatchBuilder(self.batch_size, quarantine).batches(rows)
+
+
+def _events(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, int | None, str, dict[str, Any]]]:
+    """Each LogEvent (taken out of its EventBridge envelope, its own text then the raw) and where it is."""
+    for number, offset, raw, doc in iter_json_docs(source, quarantine):
+        event = event_of(doc)
+        if event is not doc:
+            doc, raw = event, orjson.dumps(event).decode()
+        yield number, None if offset < 0 else offset, raw, doc

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sekimori.ingest.auditd.records import RecordError, decode_saddr, execve_args, parse_record
+from sekimori.ingest.auditd.records import decode_saddr, execve_args, parse_record
+from sekimori.ingest.fit import BadValue
 from tests.conftest import corpus
 
 AUPARSE = [
@@ -44,7 +45,7 @@ def test_fields_agree_with_go_libaudit_auparse_golden(name):
     compared = 0
     for line, expected in _pairs(name):
         if expected is None:  # go-libaudit could not parse it either
-            with pytest.raises(RecordError):
+            with pytest.raises(BadValue):
                 parse_record(line)
             continue
         rec = parse_record(line)
@@ -168,7 +169,7 @@ def test_sockaddr_decoded_by_hand():
     ],
 )
 def test_lines_that_are_not_records(line, field):
-    with pytest.raises(RecordError) as err:
+    with pytest.raises(BadValue) as err:
         parse_record(line)
     assert err.value.field == field
 
@@ -182,7 +183,7 @@ def test_any_body_parses_or_is_refused_cleanly(body):
     for head in ("type=EXECVE msg=audit(1.000:1): ", "type=SOCKADDR msg=audit(99999999999999999999.1:2): "):
         try:
             rec = parse_record(head + body)
-        except RecordError as err:
+        except BadValue as err:
             assert err.field == "msg"  # only the far-future stamp is refused
             continue
         assert all(isinstance(k, str) for k in rec.fields)

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from sekimori.ingest.cloudtrail.mapping import RecordError, record_event
+from sekimori.ingest.cloudtrail.mapping import record_event
+from sekimori.ingest.fit import BadValue
 
 
 def _event(record: dict) -> dict:
@@ -160,6 +161,6 @@ def test_error_code_is_the_status() -> None:
 
 @pytest.mark.parametrize(("when", "field"), [("yesterday", "eventTime"), (1700000000, "eventTime")])
 def test_bad_time_names_the_field(when: object, field: str) -> None:
-    with pytest.raises(RecordError) as err:
+    with pytest.raises(BadValue) as err:
         _event({"eventName": "X", "eventTime": when})
     assert err.value.field == field

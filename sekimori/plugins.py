@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
@@ -23,6 +24,8 @@ class Registry(Generic[T]):
         self.entry_point_group = entry_point_group
         self._classes: dict[str, T] = {}
         self._loaded = False
+        # Threads may ask at once (the Sigma engine's groups): one loads, the others wait for it.
+        self._lock = threading.RLock()
 
     def register(self, cls: T) -> T:
         """Class decorator: make ``cls`` available by its ``name`` attribute."""
@@ -37,14 +40,15 @@ class Registry(Generic[T]):
 
     def all(self) -> dict[str, T]:
         """Every registered class by name, sorted; plugins are loaded on the first call."""
-        if not self._loaded:
-            self._loaded = True
-            package = importlib.import_module(self.package)
-            for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
-                importlib.import_module(module.name)
-            for entry in entry_points(group=self.entry_point_group):
-                self.register(entry.load())
-        return dict(sorted(self._classes.items()))
+        with self._lock:
+            if not self._loaded:
+                self._loaded = True  # set first: a plugin module may itself ask for the registry
+                package = importlib.import_module(self.package)
+                for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+                    importlib.import_module(module.name)
+                for entry in entry_points(group=self.entry_point_group):
+                    self.register(entry.load())
+            return dict(sorted(self._classes.items()))
 
     def get(self, name: str) -> T:
         available = self.all()

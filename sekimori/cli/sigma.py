@@ -24,7 +24,12 @@ def coverage_command(
     rules: Annotated[
         str | None, typer.Option(help="Rules (directory, zip, file); default the bundled.")
     ] = None,
-    unrunnable: Annotated[bool, typer.Option("--unrunnable", help="List each rule that cannot run.")] = False,
+    unrunnable: Annotated[
+        bool,
+        typer.Option(
+            "--unrunnable", help="List each rule that cannot run, or runs without some of its fields."
+        ),
+    ] = False,
     json_out: Annotated[
         bool, typer.Option("--json", help="Everything as one JSON object on stdout.")
     ] = False,
@@ -66,7 +71,7 @@ def coverage_command(
     out.print(table)
     if unrunnable:
         for row in found.rows:
-            for rule in row.not_runnable:
+            for rule in [*row.not_runnable, *row.partial]:
                 what = f"{rule.id or '–'}  {rule.title or rule.path}"
                 out.print(f"{escape(row.logsource)}  {escape(what)}: {escape(rule.reason)}", highlight=False)
     elif any(row.not_runnable for row in found.rows):

@@ -95,7 +95,9 @@ class GraphBuilder:
         found = pc.take(ids, pc.index_in(values, value_set=distinct))
         return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False)).astype(np.int32)
 
-    def finish(self, model: GroupModel, logons: pa.Table, hosts: pa.Table) -> GroupGraph:
+    def finish(
+        self, model: GroupModel, logons: pa.Table, hosts: pa.Table, signins: pa.Table | None = None
+    ) -> GroupGraph:
         keys = pa.concat_arrays([c[0] for c in self.node_chunks]).cast(pa.string())
         kinds = np.concatenate([np.full(len(c[0]), c[1], np.int8) for c in self.node_chunks])
         labels = pa.concat_arrays([c[2] for c in self.node_chunks])
@@ -142,4 +144,5 @@ class GraphBuilder:
             controls=list(self.controls),
             logons=logons,
             hosts=hosts,
+            signins=signins,
         )

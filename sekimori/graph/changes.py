@@ -131,4 +131,4 @@ def apply_model_changes(graph: GroupGraph, changes: Sequence[Change]) -> GroupGr
     updated = model.model_copy(
         update={"flows": [*model.flows, *new_flows], "grants": [*model.grants, *new_grants]}
     )
-    return build_graph(updated, graph.logons, graph.hosts)
+    return build_graph(updated, graph.logons, graph.hosts, signins=graph.signins)

@@ -230,7 +230,7 @@ def host_edges(
 # --- access: what each way in gives, gated by the ports the flows let through ---
 
 
-class _Gates:
+class Gates:
     """Gate nodes ``zone:Z/system:S@CLASS`` / ``zone:Z/host:H@CLASS`` and the network edges that open
     them: presence in the target's zone, or a flow from a zone (or its ``from_hosts``) to that zone
     (with ``to_hosts``: to one of the target's hosts) allowing one of the class's ports."""
@@ -297,14 +297,17 @@ def access_edges(
     hosts: pa.Table,
     as_of: date | None = None,
     index: HostIndex | None = None,
-) -> None:
-    """Grants (valid on ``as_of``), shared realms and held credentials, each as the access it is."""
+) -> Gates:
+    """Grants (valid on ``as_of``), shared realms and held credentials, each as the access it is; returns
+    the gates made, for the tenants' edges (:mod:`sekimori.graph.tenant_edges`), which add to them. An
+    application a tenant serves (a system with a ``tenant``) is signed in to: its grants' ``application``
+    access is that module's."""
     systems = {s.id: s for s in model.systems}
     stores_of: dict[str, list[tuple[str, str, str | None]]] = {}
     for d in model.data_stores:
         stores_of.setdefault(d.system, []).append((d.id, d.kind, d.engine))
     admins = {(r.org, s) for r in model.admin_rights if r.accounts is None for s in r.systems}
-    gates = _Gates(b, model, hosts, index or HostIndex(hosts))
+    gates = Gates(b, model, hosts, index or HostIndex(hosts))
     out: dict[str, list[list[str | None]]] = {}
 
     def edge(kind: str, src: str, dst: str, gate: str, c1: str | None, c2: str | None = None) -> None:
@@ -370,6 +373,8 @@ def access_edges(
                 if codes & set(NETWORK_LOGON_TYPES):
                     accesses.append("network_admin" if (grant.org, system_id) in admins else "network")
                 for access in accesses:
+                    if access == "application" and systems[system_id].tenant is not None:
+                        continue  # a sign-in through the tenant: tenant_edges
                     system_access(cred, system_id, access, grant.org, f"grant:{grant.id}", contract)
             if codes & set(INTERACTIVE_LOGON_TYPES):  # hosts outside systems: an interactive logon only
                 for key in gates._hosts_matching(grant.hosts):
@@ -413,10 +418,12 @@ def access_edges(
             )
     for kind, (src, dst, gate_col, c1, c2) in out.items():
         b.edges(kind, src, dst, gate=gate_col, control1=c1, control2=c2)
+    return gates
 
 
 __all__ = [
     "GATE_CLASSES",
+    "Gates",
     "HostIndex",
     "access_edges",
     "contract_for",

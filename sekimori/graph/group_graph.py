@@ -65,6 +65,20 @@ EDGE_KINDS: dict[str, tuple[float, str]] = {
     "logon": (1.0, "{src} logged on to {dst}"),
     "used_from": (1.0, "{dst} was used from {src}: its credentials were on {src}"),
     "left_on": (1.5, "{dst} logged on to {src} interactively: its credentials are cached there"),
+    # Tenants (sekimori.graph.tenant_edges, sekimori.graph.signin_edges): signing in to an application
+    # gives the data it serves as the user; an assumed cloud role, the role's account.
+    "guest_app": (
+        1.0,
+        "{granted} lets {org}'s principals sign in as guests to the application of {dst_org}: the data of "
+        "{dst} as them",
+    ),
+    "shared_tenant": (
+        3.0,
+        "shared tenant {control} lets {org}'s accounts sign in to the application of {dst_org} holding "
+        "{dst}, though no grant allows it",
+    ),
+    "signin": (1.0, "{src} signed in to the application holding {dst}"),
+    "assume_role": (1.0, "{src} assumed a role in cloud account {realm}: it acts as {dst}"),
 }
 EDGE_KIND_NAMES = tuple(EDGE_KINDS)
 EDGE_KIND = {name: code for code, name in enumerate(EDGE_KIND_NAMES)}
@@ -117,6 +131,7 @@ class GroupGraph:
     controls: list[str]  # 'flow:f1', 'realm:corp', …
     logons: pa.Table  # LOGON_SCHEMA
     hosts: pa.Table  # HOST_SCHEMA: every host node with the model's view of it
+    signins: pa.Table | None = None  # SIGNIN_SCHEMA: the observed sign-ins and role assumptions
     _index: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
@@ -202,6 +217,8 @@ def edge_text(graph: GroupGraph, edge: int) -> str:
         text += f" ({how}, {logon['count']}×, {_day(logon['first_seen'])} – {_day(logon['last_seen'])})"
         if not graph.allowed[edge]:
             text += "; no grant allows it"
+    elif kind in ("signin", "assume_role") and not graph.allowed[edge]:  # observed, no logon row
+        text += " (observed; no grant allows it)"
     return text
 
 

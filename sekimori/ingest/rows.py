@@ -57,6 +57,62 @@ def iter_lines(
             yield lineno, start, text
 
 
+_BLOCK = 1 << 20
+
+
+def iter_lines_bom(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, int, str]]:
+    """``iter_lines(source, quarantine, "utf-8-sig")``, the same lines and quarantine rows, faster.
+
+    A plain file is read in blocks of 1 MiB split at newlines in C (no ``readline`` call and no Python
+    codec per line); archive members and gzip streams go through ``iter_lines``, which also places
+    where such a stream breaks off.
+    """
+    if not source.is_plain_file():
+        yield from iter_lines(source, quarantine, encoding="utf-8-sig")
+        return
+    offset = 0
+    lineno = 0
+    pieces: list[bytes] = []  # the start of a line whose end is not read yet
+    with source.open() as fh:
+        while True:
+            try:
+                block = fh.read(_BLOCK)
+            except (OSError, EOFError) as exc:
+                quarantine.add(f"stream broke off: {exc}", record=lineno + 1, offset=offset)
+                return
+            if block:
+                cut = block.rfind(b"\n")
+                if cut < 0:
+                    pieces.append(block)  # a line longer than a block: joined once, when it ends
+                    continue
+                lines = b"".join([*pieces, block[:cut]]).split(b"\n")
+                pieces = [block[cut + 1 :]]
+            else:
+                lines = [b"".join(pieces)]  # the last line, without a newline
+            for raw in lines:
+                lineno += 1
+                start = offset
+                offset += len(raw) + 1
+                stripped = raw.rstrip(b"\r\n")
+                if not stripped.strip():
+                    continue
+                try:
+                    text = stripped.decode()
+                except UnicodeDecodeError as exc:
+                    quarantine.add(
+                        f"not utf-8-sig text: {exc.reason}", record=lineno, offset=start, data=stripped
+                    )
+                    continue
+                if text[:1] == "\ufeff":  # what utf-8-sig drops
+                    text = text[1:]
+                if "\x00" in text:
+                    quarantine.add("NUL byte in a text line", record=lineno, offset=start, data=stripped)
+                    continue
+                yield lineno, start, text
+            if not block:
+                return
+
+
 class BatchBuilder:
     """Accumulates events (one dict of columns each) and hands out Arrow batches of ``size`` rows."""
 
@@ -101,3 +157,52 @@ class BatchBuilder:
 
     def __len__(self) -> int:
         return len(self._rows)
+
+
+class TupleBatches:
+    """Like ``BatchBuilder``, for readers whose mapping gives each event as a tuple of values in the
+    order of ``columns`` (fixed per reader): no dict per event, and a batch's columns come out of one
+    ``zip`` (a transpose in C) instead of a lookup per row and column."""
+
+    def __init__(self, columns: tuple[str, ...], size: int = 16_384, quarantine: Quarantine | None = None):
+        unknown = set(columns) - BatchBuilder._known
+        if unknown:
+            raise KeyError(f"not event columns: {sorted(unknown)}")
+        self.columns = columns
+        self.size = size
+        self.quarantine = quarantine
+        self.rows: list[tuple[Any, ...]] = []
+
+    def append(self, row: tuple[Any, ...]) -> pa.RecordBatch | None:
+        """Add one event; returns a full batch when ``size`` rows are reached."""
+        rows = self.rows
+        rows.append(row)
+        return self.flush() if len(rows) >= self.size else None
+
+    def batches(self, rows: Iterable[tuple[Any, ...]]) -> Iterator[pa.RecordBatch]:
+        """Every batch of ``rows``, the last, partial one included."""
+        size = self.size
+        pending = self.rows
+        for row in rows:
+            pending.append(row)
+            if len(pending) >= size:
+                batch = self.flush()
+                pending = self.rows  # flush starts a new list
+                if batch is not None:
+                    yield batch
+        last = self.flush()
+        if last is not None:
+            yield last
+
+    def flush(self) -> pa.RecordBatch | None:
+        rows = self.rows
+        if not rows:
+            return None
+        self.rows = []
+        columns = dict(zip(self.columns, map(list, zip(*rows, strict=True)), strict=True))
+        if self.quarantine is None:
+            return make_batch(columns, len(rows))
+        return fit_batch(make_batch, columns, len(rows), self.quarantine)
+
+    def __len__(self) -> int:
+        return len(self.rows)

@@ -7,7 +7,10 @@ Changes on purpose since: the seed case's reports are judged as of 2023-10-30, a
 (issue 11: a report as of a date shows only what was known by that date); the demo gained two real Entra ID
 sign-in records (logs/entra-signins.json) and the group's cloud tenants, which add 2 events and 3 alerts of
 the sign-in rules (issue 12); Windows' own process-creation events are judged by the Sigma rules of that
-category (issue 12), which adds Sigma alerts.
+category (issue 12), which adds Sigma alerts; and SigmaHQ's Entra ID sign-in rules run on the two sign-ins
+(issue 12): "Azure AD Only Single Factor Authentication Required", "Sign-ins by Unknown Devices" and
+"Potential MFA Bypass Using Legacy Client Authentication" fire on both (each record: error code 0,
+singleFactorAuthentication, no device id, no network location, user agent BAV2ROPC), 6 alerts.
 """
 
 from collections import Counter
@@ -18,7 +21,7 @@ from typer.testing import CliRunner
 from sekimori.cli import app
 from sekimori.demo import CaseStory, DemoPart, Detected, GraphStory, ReportsStory, StoredLogs, run_demo
 
-SIGMA_ALERTS = 28
+SIGMA_ALERTS = 34
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +73,9 @@ def test_logs_and_alerts(demo):
     }
     sigma = Counter(a.title for a in found.detected.alerts if a.source == "sigma")
     assert sigma["Security Eventlog Cleared"] == 5 and sigma["RDP over Reverse SSH Tunnel WFP"] == 4
+    assert sigma["Azure AD Only Single Factor Authentication Required"] == 2
+    assert sigma["Sign-ins by Unknown Devices"] == 2
+    assert sigma["Potential MFA Bypass Using Legacy Client Authentication"] == 2
     # boundary crossings first, then behaviour, then Sigma
     sources = [a.source for a in found.detected.alerts]
     assert sources == ["boundary"] * 13 + ["behaviour"] + ["sigma"] * SIGMA_ALERTS
@@ -154,6 +160,7 @@ def test_help_lists_the_same_commands():
         "watch",
         "alerts",
         "timeline",
+        "serve",  # added since (issue 14)
         "readers",
         "model",
         "paths",
@@ -162,4 +169,5 @@ def test_help_lists_the_same_commands():
         "report",
         "posture",  # added since (issue 12)
         "sigma",  # added since (issue 12)
+        "govern",  # added since (issue 13)
     ]

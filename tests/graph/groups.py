@@ -43,7 +43,7 @@ ACCESS: tuple[list[str], ...] = ([], [], ["application"], ["database"], ["applic
 
 
 @st.composite
-def groups(draw: st.DrawFn, access: bool = True) -> GroupModel:
+def groups(draw: st.DrawFn, access: bool = True, tenants: bool = False) -> GroupModel:
     """A parent, an affiliate and a contractor: a realm the parent may share, one or two zones each, a
     few systems with hosts, data stores with people, and random flows, grants, contracts and admin
     rights between them.
@@ -53,7 +53,11 @@ def groups(draw: st.DrawFn, access: bool = True) -> GroupModel:
     onto hosts outside any system; flows with ports (or all), tcp/udp, some restricted to hosts; service
     credentials held on hosts; stores of every kind, databases with or without an engine, sharing
     populations; a domain controller system and realm admins; local realms. ``access=False`` draws the
-    groups of before (every flow any port, logon grants only)."""
+    groups of before (every flow any port, logon grants only).
+
+    With ``tenants`` (issue 12), also an IdP tenant of the parent that the affiliate and the contractor
+    may share, sometimes the contractor's own IdP tenant, and systems whose applications sign in through
+    the parent's tenant, some of them cloud services with no hosts."""
     orgs = [o for o, _ in ORGS]
     shared = ["p"] + [o for o in ("a", "c") if draw(st.booleans())]
     realms: list[dict[str, Any]] = [
@@ -238,4 +242,19 @@ def groups(draw: st.DrawFn, access: bool = True) -> GroupModel:
             }
             for i in range(draw(st.integers(0, 2)))
         ]
+    if tenants:
+        members = ["p"] + [o for o in ("a", "c") if draw(st.integers(0, 2)) == 0]
+        realms.append(
+            {"id": "idp", "kind": "idp_tenant", "name": "idp.example", "owner": "p", "shared_by": members}
+        )
+        if "c" not in members and draw(st.booleans()):  # the contractor's own tenant: its guests' identity
+            realms.append(
+                {"id": "cidp", "kind": "idp_tenant", "name": "c.example", "owner": "c", "shared_by": ["c"]}
+            )
+        for system in systems:
+            if draw(st.booleans()):
+                system["tenant"] = "idp"
+                system["applications"] = [f"app {system['id']}"]
+                if draw(st.booleans()):  # a cloud service
+                    system["hosts"] = []
     return load_model_text(yaml.safe_dump(document, sort_keys=False), "random.yaml")

@@ -43,6 +43,14 @@ The rules (docs/graph.md "What the graph says", docs/model.md, ``sekimori/model/
    any logon: a connection to S on a logon port (RDP, SSH, SMB, WinRM).
 8. a credential held on a host → what its kind opens on its system (as in 6), for whoever controls the
    host; no control.
+9. tenants (issue 12; sekimori/graph/tenant_edges.py's docstring): a system with a ``tenant`` is signed
+   in to, so ``access: application`` on it is not rule 6's. A valid grant of O with application access
+   → every store of S: from O's credentials in the tenant when O has accounts there, else (a guest)
+   from O's credentials in its home realms (O's realms of the tenant's kind, else its IdP tenants and
+   cloud accounts, else its realms but local ones); controls ``grant:G`` and the contract. A tenant
+   shared by two or more organisations: O's credentials in it → every store of a system of another
+   organisation it serves that no valid application grant of O covers; control ``realm:T``. Either is
+   gated by HTTPS to the system when it has hosts; a system with none is a cloud service: no gate.
 
 People: per category, one figure per population (an entry's ``population``, default
 ``<store>.<category>``), the largest entry of it; summed over the populations reached.
@@ -383,6 +391,8 @@ class Oracle:
                     if codes & NETWORK_CODES:
                         kinds.append("network_admin" if (grant.org, s_id) in admins else "network")
                     for kind in kinds:
+                        if kind == "application" and self.systems[s_id].tenant is not None:
+                            continue  # 9.
                         self._access(cred, s_id, kind, controls, f"grant {grant.id} {kind}")
                 if codes & INTERACTIVE_CODES:
                     for h in self.matching(grant.hosts):
@@ -419,6 +429,51 @@ class Oracle:
         for c in m.credentials:
             for h in self.matching([c.on_host]):
                 self._access(("host", h), c.for_system, c.kind, [], f"credential {c.id}")
+        # 9. tenants
+        self._tenant_rules()
+
+    def _home_realms(self, org: str, kind: str) -> list[str]:
+        realms = [r for r in self.model.realms if org in r.shared_by and r.kind != "local"]
+        for wanted in ({kind}, {"idp_tenant", "cloud_account"}):
+            found = [r.id for r in realms if r.kind in wanted]
+            if found:
+                return found
+        return [r.id for r in realms]
+
+    def _tenant_rules(self) -> None:
+        m = self.model
+        realms = {r.id: r for r in m.realms}
+        app_granted: set[tuple[str, str]] = set()
+        for grant in m.grants:
+            if not self.grant_valid(grant) or "application" not in grant.access:
+                continue
+            for s_id in grant.systems:
+                s = self.systems[s_id]
+                if s.tenant is None:
+                    continue
+                app_granted.add((grant.org, s_id))
+                tenant = realms[s.tenant]
+                if grant.org in tenant.shared_by:
+                    creds = [("cred", grant.org, tenant.id)]
+                else:
+                    creds = [("cred", grant.org, r) for r in self._home_realms(grant.org, tenant.kind)]
+                need = self._system_need(s_id, HTTPS) if s.hosts else None
+                for cred in creds:
+                    for d in m.data_stores:
+                        if d.system == s_id:
+                            controls = [f"grant:{grant.id}", self.contract_for(grant.org, s_id)]
+                            self._add(("store", d.id), [cred], need, controls, f"tenant grant {grant.id}")
+        for s in m.systems:
+            if s.tenant is None or len(realms[s.tenant].shared_by) < 2:
+                continue
+            need = self._system_need(s.id, HTTPS) if s.hosts else None
+            for o_id in realms[s.tenant].shared_by:
+                if o_id == s.owner or (o_id, s.id) in app_granted:
+                    continue
+                for d in m.data_stores:
+                    if d.system == s.id:
+                        cred = ("cred", o_id, s.tenant)
+                        self._add(("store", d.id), [cred], need, [f"realm:{s.tenant}"], "shared tenant")
 
     # --- connections and the fixed point ---
 

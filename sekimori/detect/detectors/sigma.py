@@ -6,8 +6,11 @@ Settings (``ctx.settings("sigma")``):
   copy, ``sekimori/detect/sigma/sigmahq-rules.zip``);
 - ``levels``: the minimum level to run (``informational`` … ``critical``; default all);
 - ``status``: rule statuses to run (e.g. ``[stable, test]``; default all);
-- ``placeholders``: values for ``|expand`` placeholders, e.g. ``{Admins_Workstations: [ws1, ws2]}``;
-- ``cache``: reuse the compiled ruleset across runs (default true).
+- ``placeholders``: values for ``|expand`` placeholders, e.g. ``{Admins_Workstations: [ws1, ws2]}``, on
+  top of those the group model gives (``sigma/placeholders.py``: ``known_cdcs``, ``home_tenant_ids``…);
+- ``cache``: reuse the compiled ruleset across runs (default true);
+- ``incremental``: judge only the segments the last run did not, keeping its matches (default true;
+  the alerts are those of a full run, see ``sigma/incremental.py``); false: every segment, nothing kept.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from typing import ClassVar
 import pyarrow as pa
 
 from sekimori.detect.alerts import SIGMA
-from sekimori.detect.base import DetectContext, Detector, register
+from sekimori.detect.base import DetectContext, Detector, DetectProgress, register
+from sekimori.detect.sigma.engine import SigmaPass
+from sekimori.detect.sigma.incremental import run_incremental
+from sekimori.detect.sigma.placeholders import placeholders_for
 from sekimori.detect.sigma.rules import load_ruleset
 from sekimori.detect.sigma.run import run_sigma, select_rules
 
@@ -32,9 +38,19 @@ class SigmaDetector(Detector):
         settings = ctx.settings("sigma")
         rules = settings.get("rules")
         sources = [None] if rules is None else ([rules] if isinstance(rules, str) else list(rules))
-        ruleset = load_ruleset(sources, settings.get("placeholders"), bool(settings.get("cache", True)))
+        values = placeholders_for(ctx.model, settings.get("placeholders"))
+        ruleset = load_ruleset(sources, values, bool(settings.get("cache", True)))
         status = settings.get("status")
         chosen = select_rules(
             ruleset, settings.get("levels"), [status] if isinstance(status, str) else status
         )
-        return run_sigma(ctx.con, ruleset, chosen).alerts
+
+        def on_pass(p: SigmaPass) -> None:
+            ctx.notify(DetectProgress(self.name, "pass", p.logsource, p.rules, p.events, p.seconds))
+
+        if settings.get("incremental", True) is False:
+            return run_sigma(ctx.con, ruleset, chosen, on_pass=on_pass).alerts
+        run = run_incremental(
+            ctx.con, ctx.store, ruleset, chosen, ctx.connect_segments, on_pass, full=ctx.full, save=ctx.save
+        )
+        return run.alerts

@@ -2,10 +2,11 @@
 compiled, how many run on the store's events, and how many fired on the current store. A rule that
 cannot run is listed with the reason, never dropped silently.
 
-A rule runs when a pipeline maps its log source to the store's events: today the Windows log sources
-(Sysmon and the Windows channels, with the built-in audit events of ``logsources.py``). Rules of other
-products compile but have no mapping yet; those whose product a reader produces are said to be waiting
-for a pipeline, the others to have no reader.
+A rule runs when its log source is mapped to the store's events: the Windows log sources (Sysmon and
+the Windows channels, with the built-in audit events of ``logsources.py``), and the sources of
+``source.py`` (cloud and identity logs, Linux audit and syslog, Zeek). A rule of a product a reader
+produces whose log source no source maps is said so; the others have no reader. A rule that runs but
+uses fields its source has no value for is runnable, with those fields named (``partial``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from sekimori.detect.sigma.ruleset import WINDOWS, CompiledRule, Ruleset
+from sekimori.detect.sigma.source import unreadable
 
 if TYPE_CHECKING:
     from sekimori.store import Store
@@ -49,6 +51,8 @@ class LogsourceCoverage:
     runnable: int = 0
     fired: int = 0
     not_runnable: list[UnrunnableRule] = field(default_factory=list)
+    # Runnable rules using fields the source has no value for (they cannot match on those).
+    partial: list[UnrunnableRule] = field(default_factory=list)
 
 
 @dataclass
@@ -89,10 +93,19 @@ def _why_not(rule: CompiledRule) -> str | None:
         return None
     if rule.product == WINDOWS:
         return "a Windows rule of no log source the Windows pipelines map (no channel to run it on)"
+    if any(v.source for v in rule.readings()):
+        return None
     readers = READ_PRODUCTS.get(rule.product or "")
     if readers:
-        return f"no pipeline maps {logsource_of(rule)} to the store's events yet (read by: {readers})"
-    return f"no reader produces {rule.product or 'rules without a product'} logs"
+        return f"no source maps {logsource_of(rule)} to the events of its readers ({readers})"
+    return f"no reader produces {logsource_of(rule)} logs"
+
+
+def _missing_fields(rule: CompiledRule) -> str | None:
+    missing = sorted({f for v in rule.readings() if v.source for f in unreadable(v.source, v.fields)})
+    if not missing:
+        return None
+    return f"runs, but its source has no value for {', '.join(missing)}"
 
 
 def coverage_of(ruleset: Ruleset, fired_rule_ids: set[str] | None = None) -> SigmaCoverage:
@@ -107,6 +120,9 @@ def coverage_of(ruleset: Ruleset, fired_rule_ids: set[str] | None = None) -> Sig
         if reason is None:
             row.runnable += 1
             row.fired += rule.id in fired
+            note = _missing_fields(rule)
+            if note:
+                row.partial.append(UnrunnableRule(rule.id, rule.title, rule.path, note))
         else:
             row.not_runnable.append(UnrunnableRule(rule.id, rule.title, rule.path, reason))
     for failure in ruleset.failures:

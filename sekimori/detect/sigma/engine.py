@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ import pyarrow as pa
 
 from sekimori.detect.sigma.backend import RAW_FIELD, col, sql_str
 from sekimori.detect.sigma.ruleset import CompiledRule, LogsourceFilter, RuleFailure
+from sekimori.detect.sigma.source import resolve
 
 WINDOWS_FORMATS = ("evtx", "windows_json")
 # System fields read from typed store columns.
@@ -149,52 +151,108 @@ def filter_sql(flt: LogsourceFilter) -> str:
     return " AND ".join(parts)
 
 
+def source_expressions(key: str, fields: Iterable[str], table: str) -> tuple[str, dict[str, str]]:
+    """The rows of a non-Windows source (``source.py``) with one JSON extraction column ``_js`` for
+    the fields read by path, and each field's expression over them."""
+    src, kind = resolve(key)
+    paths: list[str] = []
+    exprs: dict[str, str] = {}
+    for f in sorted(fields):
+        read = src.read_field(kind, f)
+        if read.sql is not None:
+            exprs[f] = f"({read.sql})"
+        elif read.paths:
+            start = len(paths) + 1
+            paths.extend(read.paths)
+            exprs[f] = "coalesce(" + ", ".join(f"_js[{start + i}]" for i in range(len(read.paths))) + ")"
+        else:
+            exprs[f] = "NULL::VARCHAR"
+    rows = src.rows(kind, table)
+    if paths:
+        listed = "[" + ", ".join(sql_str(p) for p in paths) + "]"
+        rows = f"SELECT *, json_extract_string(_doc, {listed}) AS _js FROM ({rows})"
+    return rows, exprs
+
+
 @dataclass
 class Group:
     filter: LogsourceFilter
     rules: list[CompiledRule]
+    source: str | None = None  # a non-Windows source's key; None: Windows events by ``filter``
 
     def fields_sql(self, table: str = "events") -> str:
         """The group's events with one ``o:``/``l:`` column per field its rules use."""
         fields: set[str] = set()
         for r in self.rules:
             fields |= r.fields
-        extract, exprs = field_expressions(fields)
         lower = sorted({f for r in self.rules for f in r.fields if col(f, True) in r.sql})
-        values = [f"{exprs[f]} AS {col(f, False)}" for f in sorted(fields)]
         lowered = [f"lower({col(f, False)}) AS {col(f, True)}" for f in lower]
         base = ", ".join(MATCH_COLUMNS)
-        src = (
-            f"SELECT {base}, source_format, raw, channel, provider, event_code FROM {table} "
-            f"WHERE {filter_sql(self.filter)}"
-        )
-        stage1 = f"SELECT *{''.join(', ' + e for e in extract)} FROM ({src})"
+        if self.source is not None:
+            stage1, exprs = source_expressions(self.source, fields, table)
+        else:
+            extract, exprs = field_expressions(fields)
+            src = (
+                f"SELECT {base}, source_format, raw, channel, provider, event_code FROM {table} "
+                f"WHERE {filter_sql(self.filter)}"
+            )
+            stage1 = f"SELECT *{''.join(', ' + e for e in extract)} FROM ({src})"
+        values = [f"{exprs[f]} AS {col(f, False)}" for f in sorted(fields)]
         stage2 = f"SELECT {base}{''.join(', ' + v for v in values)} FROM ({stage1})"
         return f"SELECT *{''.join(', ' + v for v in lowered)} FROM ({stage2})"
 
+    @property
+    def label(self) -> str:
+        """The log source the group reads, for progress and timings (``Channel=Security EventID=4688``,
+        ``entra:signinlogs``)."""
+        if self.source is not None:
+            return self.source
+        return " ".join(f"{k}={'|'.join(v)}" for k, v in self.filter) or "windows (no channel)"
+
+    def part(self, rules: list[CompiledRule]) -> Group:
+        return Group(self.filter, rules, self.source)
+
     def match_sql(self, source: str) -> str:
-        """(rule_index, event columns) of every match, over ``source`` (``fields_sql`` or its table)."""
+        """(rule_index, event columns) of every match, over ``source`` (``fields_sql`` or its table).
+
+        A source that gives several rows per event (auditd records) reports a rule's match of an event
+        once."""
         cases = ", ".join(f"CASE WHEN {r.sql} THEN {r.index} END" for r in self.rules)
         base = ", ".join(MATCH_COLUMNS)
         hits = f"SELECT {base}, list_filter([{cases}], lambda x: x IS NOT NULL) AS _m FROM {source}"
-        return f"SELECT unnest(_m) AS rule_index, {base} FROM ({hits}) WHERE len(_m) > 0"
+        distinct = "DISTINCT " if self.source is not None and _distinct(self.source) else ""
+        return f"SELECT {distinct}unnest(_m) AS rule_index, {base} FROM ({hits}) WHERE len(_m) > 0"
 
     def sql(self, table: str = "events") -> str:
         return self.match_sql(f"({self.fields_sql(table)})")
 
 
-def groups(rules: Iterable[CompiledRule]) -> list[Group]:
-    """Windows rules grouped by log source filter (rules of other products have no store mapping).
+def _distinct(key: str) -> bool:
+    src, kind = resolve(key)
+    return src.distinct(kind)
 
-    A rule with variants (its reading on the built-in audit event) is in one group per variant, under
-    the same index: an event is in one group only, so it is matched once.
+
+def groups(rules: Iterable[CompiledRule]) -> list[Group]:
+    """Rules grouped by the events they read: Windows rules by log source filter, others by source.
+
+    A rule with variants (its reading on the built-in audit event, on Zeek's logs) is in one group per
+    reading, under the same index: an event is in one group only, so it is matched once.
     """
-    by: dict[LogsourceFilter, list[CompiledRule]] = defaultdict(list)
+    by: dict[tuple[LogsourceFilter, str], list[CompiledRule]] = defaultdict(list)
     for r in rules:
-        if r.windows:
-            for v in (r, *r.variants):
-                by[v.filter].append(v)
-    return [Group(k, v) for k, v in sorted(by.items(), key=lambda kv: str(kv[0]))]
+        for v in r.readings():
+            by[(v.filter, v.source or "")].append(v)
+    return [Group(k[0], v, k[1] or None) for k, v in sorted(by.items(), key=lambda kv: str(kv[0]))]
+
+
+@dataclass(frozen=True)
+class SigmaPass:
+    """One pass of the engine: a log source group read once and its rules evaluated."""
+
+    logsource: str
+    rules: int
+    events: int
+    seconds: float
 
 
 MATCH_SCHEMA = pa.schema(
@@ -234,7 +292,7 @@ def validate(
             pass
         for r in g.rules:
             try:
-                con.sql(Group(g.filter, [r]).sql(table)).to_arrow_table()
+                con.sql(g.part([r]).sql(table)).to_arrow_table()
             except duckdb.Error as exc:
                 reason = f"DuckDB: {str(exc).splitlines()[0]}"
                 bad.setdefault(r.index, RuleFailure(r.path, r.id, r.title, reason))
@@ -257,8 +315,10 @@ def run_groups(
     threads: int | None = None,
     chunk: int = CHUNK,
     failures: list[RuleFailure] | None = None,
+    on_pass: Callable[[SigmaPass], None] | None = None,
 ) -> pa.Table:
-    """Every (rule, event) match of the Windows rules, as ``MATCH_SCHEMA``.
+    """Every (rule, event) match of the rules, as ``MATCH_SCHEMA``; ``on_pass`` is told of each pass
+    as it ends (from the worker threads).
 
     Per log source group, one pass over the store reads the group's events and extracts every field
     its rules use into a temporary table (one JSON parse per event); the rules are then evaluated
@@ -272,10 +332,14 @@ def run_groups(
         n, g = job
         cur = con.cursor()
         name = f"_sigma_fields_{n}"
+        started = time.perf_counter()
         try:
             cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {g.fields_sql(table)}")
-            if not cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]:
+            events = int(cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+            if not events:
                 cur.execute(f"DROP TABLE IF EXISTS {name}")
+                if on_pass is not None:
+                    on_pass(SigmaPass(g.label, len(g.rules), 0, time.perf_counter() - started))
                 return []  # no event of this log source: nothing to plan
             # The rule queries are wide boolean expressions over a small table: the optimizers (made
             # for joins and scans) cost more to run on them than they save. Off on this cursor only.
@@ -283,18 +347,20 @@ def run_groups(
             cur.execute(f"SET disabled_optimizers = '{','.join(optimizers)}'")
             out = []
             for i in range(0, len(g.rules), chunk):
-                part = Group(g.filter, g.rules[i : i + chunk])
+                part = g.part(g.rules[i : i + chunk])
                 try:
                     out.append(_matches(cur, part, name))
                 except duckdb.Error:
                     for r in part.rules:
                         try:
-                            out.append(_matches(cur, Group(g.filter, [r]), name))
+                            out.append(_matches(cur, part.part([r]), name))
                         except duckdb.Error as exc:
                             if failures is not None:
                                 reason = f"DuckDB: {str(exc).splitlines()[0]}"
                                 failures.append(RuleFailure(r.path, r.id, r.title, reason))
             cur.execute(f"DROP TABLE IF EXISTS {name}")
+            if on_pass is not None:
+                on_pass(SigmaPass(g.label, len(g.rules), events, time.perf_counter() - started))
             return out
         finally:
             cur.close()

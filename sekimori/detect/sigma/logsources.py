@@ -9,10 +9,16 @@ creation`` → Security 4688 (``Image`` → ``NewProcessName``, ``ParentImage`` 
 ``EventType``, ``NewName`` or ``User`` has no 4657 reading). ``ps_module``/``ps_script``/
 ``ps_classic_*`` are mapped to the PowerShell channels by ``windows_logsource_pipeline`` itself.
 
-Such a rule therefore has two readings: the Sysmon one (the rule as compiled by ``rules.py``) and the
-*audit variant* made here: the rule after ``windows_audit_pipeline`` + ``windows_logsource_pipeline``,
-with the pipelines' ``Channel``/``EventID`` conditions taken out as its log source filter (evaluated
-once per group by the engine) and any other added condition (``OperationType``) kept in its detection.
+A Windows rule of the audit categories therefore has two readings: the Sysmon one (the rule as
+compiled by ``rules.py``) and the *audit variant* made here: the rule after
+``windows_audit_pipeline`` + ``windows_logsource_pipeline``, with the pipelines' ``Channel``/``EventID``
+conditions taken out as its log source filter (evaluated once per group by the engine) and any other
+added condition (``OperationType``) kept in its detection.
+
+Rules of Zeek, and of the generic ``dns``, ``proxy``, ``webserver``, ``firewall`` and ``accounting``
+categories, have a *Zeek variant* (:func:`zeek_variant`): the rule after pySigma's ``zeek_raw`` pipeline
+(pySigma-backend-elasticsearch), which maps the category to Zeek's log (``proxy`` → ``http``) and the
+fields to Zeek's names, its ``@stream`` condition taken out as the Zeek log to run on.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import copy
 import re
 from typing import cast
 
+from sigma.pipelines.elasticsearch.zeek import ecs_zeek_beats_category_service_mapping, zeek_raw
 from sigma.pipelines.windows.windows import (
     generic_logsource_to_windows_audit_event_mapping,
     windows_audit_pipeline,
@@ -36,6 +43,9 @@ from sekimori.detect.sigma.ruleset import WINDOWS, LogsourceFilter
 # (The package annotates the mapping as ``ast.Dict``, by mistake: hence the cast.)
 AUDIT_CATEGORIES = frozenset(cast("dict[str, object]", generic_logsource_to_windows_audit_event_mapping))
 FILTER_FIELDS = frozenset({"EventID", "Channel", "Provider_Name"})
+ZEEK = "zeek"
+ZEEK_CATEGORIES = frozenset(ecs_zeek_beats_category_service_mapping)
+ZEEK_STREAM = "@stream"
 # Event 4657's OperationType as the raw record holds it: the message-table references that the
 # pipeline's texts are the rendering of (%%1904 "New registry value created", %%1905 "Existing
 # registry value modified"). The evtx crate, like the EVTX file, keeps the reference.
@@ -47,6 +57,22 @@ OPERATION_TYPE_CODES = {
 
 def has_audit_variant(rule: SigmaRule) -> bool:
     return rule.logsource.product == WINDOWS and rule.logsource.category in AUDIT_CATEGORIES
+
+
+def has_zeek_variant(rule: SigmaRule) -> bool:
+    ls = rule.logsource
+    return ls.product == ZEEK or (ls.product is None and ls.category in ZEEK_CATEGORIES)
+
+
+def zeek_variant(rule: SigmaRule) -> tuple[SigmaRule, str]:
+    """The rule as ``zeek_raw`` reads it, and the Zeek log (``dns``, ``http``…) it runs on."""
+    variant = copy.deepcopy(rule)
+    zeek_raw().apply(variant)
+    flt = dict(_take_filter(variant, frozenset({ZEEK_STREAM})))
+    streams = flt.get(ZEEK_STREAM) or ((variant.logsource.service,) if variant.logsource.service else ())
+    if len(streams) != 1:
+        raise ValueError("the rule names no single Zeek log")
+    return variant, streams[0]
 
 
 def audit_pipeline() -> ProcessingPipeline:
@@ -78,8 +104,8 @@ def audit_variant(rule: SigmaRule) -> tuple[SigmaRule, LogsourceFilter]:
     return variant, _take_filter(variant)
 
 
-def _take_filter(rule: SigmaRule) -> LogsourceFilter:
-    """Move the pipelines' Channel/EventID conditions out of the detection into a filter."""
+def _take_filter(rule: SigmaRule, fields: frozenset[str] = FILTER_FIELDS) -> LogsourceFilter:
+    """Move the pipelines' conditions on ``fields`` (Channel/EventID) out of the detection into a filter."""
     conds: dict[str, set[str]] = {}
     detections = rule.detection.detections
     removed: set[str] = set()
@@ -87,7 +113,7 @@ def _take_filter(rule: SigmaRule) -> LogsourceFilter:
         det = detections[name]
         kept: list[SigmaDetectionItem | SigmaDetection] = []
         for item in det.detection_items:
-            if isinstance(item, SigmaDetectionItem) and item.field in FILTER_FIELDS:
+            if isinstance(item, SigmaDetectionItem) and item.field in fields:
                 conds.setdefault(item.field, set()).update(str(v) for v in item.value)
             else:
                 kept.append(item)

@@ -34,7 +34,7 @@ from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaDetectionItem, SigmaRule
 
 from sekimori.detect.sigma.backend import DuckDBBackend
-from sekimori.detect.sigma.logsources import audit_variant, has_audit_variant
+from sekimori.detect.sigma.logsources import audit_variant, has_audit_variant, has_zeek_variant, zeek_variant
 from sekimori.detect.sigma.ruleset import (
     WINDOWS,
     CompiledRule,
@@ -44,20 +44,25 @@ from sekimori.detect.sigma.ruleset import (
     attack_ids,
     parse_correlation,
 )
+from sekimori.detect.sigma.source import source_key
 
 BUNDLED = Path(__file__).resolve().parent / "sigmahq-rules.zip"
 
 
-def _pipeline(placeholders: Mapping[str, list[str]] | None = None) -> ProcessingPipeline:
+def _pipeline() -> ProcessingPipeline:
     pipeline: ProcessingPipeline = sysmon_pipeline() + windows_logsource_pipeline()
-    if placeholders:
-        from sigma.processing.pipeline import ProcessingItem
-
-        pipeline = pipeline + ProcessingPipeline(
-            items=[ProcessingItem(ValueListPlaceholderTransformation(list(placeholders)))],
-            vars={k: list(v) for k, v in placeholders.items()},
-        )
     return pipeline
+
+
+def _placeholder_pipeline(placeholders: Mapping[str, list[str]]) -> ProcessingPipeline:
+    """Only the ``|expand`` values: the log source pipelines are applied apart (``logsource_filter``,
+    the variants), so that a rule's SQL is its detection alone whether or not values are given."""
+    from sigma.processing.pipeline import ProcessingItem
+
+    return ProcessingPipeline(
+        items=[ProcessingItem(ValueListPlaceholderTransformation(list(placeholders)))],
+        vars={k: list(v) for k, v in placeholders.items()},
+    )
 
 
 @lru_cache(maxsize=512)
@@ -110,7 +115,7 @@ def compile_rules(
     """Parse and compile every rule under ``sources`` (directories, zips, files; None = bundled)."""
     out = Ruleset()
     backend = DuckDBBackend()
-    placeholder_pipeline = _pipeline(placeholders) if placeholders else None
+    placeholder_pipeline = _placeholder_pipeline(placeholders) if placeholders else None
     for source in sources:
         for path, text in iter_rule_files(source):
             out.files += 1
@@ -176,6 +181,7 @@ def _compile_one(
         if _has_placeholder(rule):
             raise ValueError("unresolved placeholder (expand modifier): give its values in settings")
         audit = _audit_variant(out, backend, rule, path, rid)
+        zeek = _zeek_variant(out, backend, rule, path, rid)
         sql, fields, regexes = backend.rule_expression(rule)
     except Exception as exc:
         out.failures.append(RuleFailure(path, rid, rule.title, f"{type(exc).__name__}: {exc}"))
@@ -195,6 +201,11 @@ def _compile_one(
         tags=tags,
         attack=attack_ids(tags),
         filter=logsource_filter(ls.product, ls.category, ls.service) if ls.product == WINDOWS else (),
+        # The store's events a rule of another product runs on (``source.py``); a Zeek rule runs
+        # through its zeek_raw variant only.
+        source=None
+        if ls.product == WINDOWS or has_zeek_variant(rule)
+        else source_key(ls.product, ls.category, ls.service),
         sql=sql,
         fields=fields,
         regexes=regexes,
@@ -205,7 +216,31 @@ def _compile_one(
         compiled.variants.append(
             replace(compiled, filter=flt, sql=a_sql, fields=a_fields, regexes=a_regexes, variants=[])
         )
+    if zeek is not None:
+        key, (z_sql, z_fields, z_regexes) = zeek
+        compiled.variants.append(
+            replace(
+                compiled, filter=(), source=key, sql=z_sql, fields=z_fields, regexes=z_regexes, variants=[]
+            )
+        )
     out.rules.append(compiled)
+
+
+def _zeek_variant(
+    out: Ruleset, backend: DuckDBBackend, rule: SigmaRule, path: str, rid: str
+) -> tuple[str, tuple[str, set[str], list[str]]] | None:
+    """The rule's reading on Zeek's logs (``logsources.zeek_variant``) and its source key, if any."""
+    if not has_zeek_variant(rule):
+        return None
+    try:
+        variant, stream = zeek_variant(rule)
+        key = source_key("zeek", None, stream)
+        if key is None:  # pragma: no cover - the zeek source reads every Zeek log
+            raise ValueError(f"no source reads Zeek's {stream} log")
+        return key, backend.rule_expression(variant)
+    except Exception as exc:
+        out.variant_failures.append(RuleFailure(path, rid, rule.title, f"zeek: {type(exc).__name__}: {exc}"))
+        return None
 
 
 def _audit_variant(
@@ -264,10 +299,18 @@ def load_ruleset(
     if not cache:
         return compile_rules(sources, placeholders)
     digest = hashlib.sha256()
-    for package in ("pysigma", "pysigma-pipeline-sysmon", "pysigma-pipeline-windows"):
+    packages = (
+        "pysigma",
+        "pysigma-pipeline-sysmon",
+        "pysigma-pipeline-windows",
+        "pysigma-backend-elasticsearch",
+    )
+    for package in packages:
         digest.update(importlib.metadata.version(package).encode())
-    for module in ("backend.py", "ruleset.py", "rules.py", "logsources.py"):
-        digest.update((Path(__file__).parent / module).read_bytes())
+    here = Path(__file__).parent
+    modules = [here / m for m in ("backend.py", "ruleset.py", "rules.py", "logsources.py", "source.py")]
+    for module in [*modules, *sorted((here / "sources").glob("*.py"))]:
+        digest.update(module.read_bytes())
     digest.update(repr(sorted((placeholders or {}).items())).encode())
     for source in sources:
         for path, text in iter_rule_files(source):

@@ -40,10 +40,16 @@ class CompiledRule:
     # The same rule on other events of its log source (the built-in audit event of its category, see
     # ``logsources.py``): same index and id, their own filter, SQL and fields.
     variants: list[CompiledRule] = field(default_factory=list)
+    # A rule of another product: ``<source>:<kind>`` of the source that reads its events (``source.py``).
+    source: str | None = None
 
     @property
     def windows(self) -> bool:
         return self.product == WINDOWS
+
+    def readings(self) -> list[CompiledRule]:
+        """The rule and its variants that run on the store's events (a Windows reading or a source)."""
+        return [v for v in (self, *self.variants) if (v.windows and v.source is None) or v.source]
 
 
 @dataclass

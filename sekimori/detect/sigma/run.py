@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from sekimori.detect.alerts import LEVEL_SCORE
 from sekimori.detect.sigma.correlation import run_correlations
-from sekimori.detect.sigma.engine import groups, run_groups
+from sekimori.detect.sigma.engine import SigmaPass, groups, run_groups
 from sekimori.detect.sigma.ruleset import LEVELS, CompiledRule, RuleFailure, Ruleset
 
 RULES_SCHEMA = pa.schema(
@@ -80,10 +80,27 @@ ORDER BY m.time, r.rule_id, m.uid
 
 
 def run_sigma(
-    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, rules: list[CompiledRule], table: str = "events"
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    rules: list[CompiledRule],
+    table: str = "events",
+    on_pass: Callable[[SigmaPass], None] | None = None,
 ) -> SigmaResult:
     failures: list[RuleFailure] = []
-    matches = run_groups(con, rules, table, failures=failures)
+    matches = run_groups(con, rules, table, failures=failures, on_pass=on_pass)
+    alerts = alerts_of_matches(con, ruleset, rules, matches, table)
+    return SigmaResult(alerts, matches, len(groups(rules)), sum(1 for r in rules if r.readings()), failures)
+
+
+def alerts_of_matches(
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    rules: list[CompiledRule],
+    matches: pa.Table,
+    table: str = "events",
+) -> pa.Table:
+    """The alerts of base-rule ``matches`` (``MATCH_SCHEMA``), one per (rule, event), and of the
+    ruleset's correlations over them; ``table``: the events the correlations read group-by fields of."""
     con.register("_sigma_matches", matches)
     con.register("_sigma_rules", rules_table(rules))
     try:
@@ -94,4 +111,4 @@ def run_sigma(
         con.unregister("_sigma_rules")
     if corr.num_rows:
         alerts = pa.concat_tables([alerts, corr.select(alerts.column_names).cast(alerts.schema)])
-    return SigmaResult(alerts, matches, len(groups(rules)), sum(1 for r in rules if r.windows), failures)
+    return alerts

@@ -20,7 +20,7 @@ import orjson
 
 from sekimori.ingest.base import Quarantine
 from sekimori.ingest.fit import BadValue
-from sekimori.ingest.rows import iter_lines
+from sekimori.ingest.rows import iter_lines_bom
 from sekimori.ingest.source import Source, SourceError
 
 _WS = b"\xef\xbb\xbf \t\r\n"
@@ -54,8 +54,30 @@ def first_object(head: bytes) -> dict[str, Any] | None:
 
 
 def lower_keys(doc: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` with its keys lower-cased: camelCase, PascalCase and data-lake lower case read alike."""
-    return {k.lower(): v for k, v in doc.items()} if isinstance(doc, dict) else {}
+    """``doc`` with its keys lower-cased: camelCase, PascalCase and data-lake lower case read alike.
+
+    A dict whose keys are lower case already is handed back as it is (the mappings only read them);
+    anything but a dict is empty.
+    """
+    if not isinstance(doc, dict):
+        return {}
+    keys = tuple(doc)
+    lowered = _LOWERED.get(keys)
+    if lowered is None:
+        if len(_LOWERED) >= _LOWERED_MAX:
+            _LOWERED.clear()  # bounded: memory stays flat whatever the records' key sets
+        folded = tuple(map(str.lower, keys))
+        lowered = _LOWERED[keys] = () if folded == keys else folded
+    if not lowered:
+        return doc
+    return dict(zip(lowered, doc.values(), strict=True))
+
+
+# Records of one export repeat the same key sets: their lower-cased spelling is worked out once per set
+# (JSON keys are strings; orjson hands out the same key objects, so the look-up compares identities);
+# () stands for a set already in lower case.
+_LOWERED: dict[tuple[str, ...], tuple[str, ...]] = {}
+_LOWERED_MAX = 4096
 
 
 def iter_json_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, int, str, dict[str, Any]]]:
@@ -72,7 +94,7 @@ def iter_json_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int
     if starts_array(start):
         yield from _array_docs(source, quarantine)
         return
-    for lineno, offset, text in iter_lines(source, quarantine, encoding="utf-8-sig"):
+    for lineno, offset, text in iter_lines_bom(source, quarantine):
         try:
             doc = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
@@ -144,17 +166,17 @@ def _array_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, i
             yield number, -1, text, doc
 
 
-def mapped_rows(
+def mapped_values(
     records: Iterable[tuple[int, int | None, str, dict[str, Any]]],
-    to_row: Callable[[dict[str, Any]], dict[str, Any]],
+    to_values: Callable[[dict[str, Any]], tuple[Any, ...]],
     quarantine: Quarantine,
-) -> Iterator[dict[str, Any]]:
-    """The event columns of each (number, offset, original text, record), with ``record_id`` and ``raw``;
-    a record ``to_row`` refuses (``BadValue``) goes to the quarantine naming its number and field."""
+) -> Iterator[tuple[Any, ...]]:
+    """``(record_id, raw, *to_values(record))`` of each (number, offset, original text, record); a record
+    ``to_values`` refuses (``BadValue``) goes to the quarantine naming its number and field."""
     for number, offset, raw, record in records:
         try:
-            row = to_row(record)
+            values = to_values(record)
         except BadValue as bad:
             quarantine.add(bad.reason, record=number, offset=offset, field=bad.field, data=raw)
             continue
-        yield {"record_id": number, "raw": raw, **row}
+        yield (number, raw, *values)

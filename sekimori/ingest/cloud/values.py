@@ -16,9 +16,13 @@ _IPV4 = re.compile(r"^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0
 
 def text(value: Any) -> str | None:
     """A non-empty string, or None (placeholders such as Okta's ``unknown`` count as none)."""
+    if value is None:
+        return None
     if isinstance(value, str):
         out = value.strip()
-    elif value is None or isinstance(value, dict | list):
+        if len(out) > 7:
+            return out  # the common case: longer than any placeholder
+    elif isinstance(value, dict | list):
         return None
     else:
         out = str(value).strip()

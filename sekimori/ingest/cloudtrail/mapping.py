@@ -128,17 +128,16 @@ def principal_of(identity: Any) -> str | None:
     """The user name the identity stands for (see docs/formats/cloudtrail.md, "principal")."""
     if not isinstance(identity, dict):
         return None
-    kind = get(identity, "type")
-    name = text(get(identity, "userName"))
-    arn = get(identity, "arn")
-    parts = arn_parts(arn)
+    kind = identity.get("type")
+    name = text(identity.get("userName"))
+    parts = arn_parts(identity.get("arn"))
     resource = parts[5] if parts else ""
     if kind == "AssumedRole":
         # arn:aws:sts::123456789012:assumed-role/RoleName/SessionName; principalId ROLEID:SessionName
         segments = resource.split("/")
         if len(segments) >= 3 and segments[0] == "assumed-role":
             return segments[-1] or None
-        return _after(get(identity, "principalId"), ":") or name
+        return _after(identity.get("principalId"), ":") or name
     if name:
         return name
     if kind == "Root":
@@ -148,15 +147,14 @@ def principal_of(identity: Any) -> str | None:
     if kind == "FederatedUser":
         if resource.startswith("federated-user/"):
             return resource.split("/", 1)[1] or None
-        return _after(get(identity, "principalId"), ":")
+        return _after(identity.get("principalId"), ":")
     if kind == "IdentityCenterUser":
-        return text(get(get(identity, "onBehalfOf"), "userId"))
+        return text(get(identity.get("onBehalfOf"), "userId"))
     return None
 
 
-def _mfa(record: dict[str, Any], identity: Any) -> bool | None:
-    extra = get(record, "additionalEventData")
-    used = get(extra, "MFAUsed")
+def _mfa(extra: Any, identity: Any) -> bool | None:
+    used = extra.get("MFAUsed") if isinstance(extra, dict) else None
     if isinstance(used, str) and used.lower() in YES:
         return YES[used.lower()]
     attributes = get(get(identity, "sessionContext"), "attributes")
@@ -169,11 +167,11 @@ def _mfa(record: dict[str, Any], identity: Any) -> bool | None:
 
 
 def _outcome(record: dict[str, Any], event_name: str) -> tuple[str, str | None]:
-    error = text(get(record, "errorCode"))
+    error = text(record.get("errorCode"))
     if event_name == "ConsoleLogin":
-        result = get(get(record, "responseElements"), "ConsoleLogin")
+        result = get(record.get("responseElements"), "ConsoleLogin")
         if result == "Failure" or (result is None and error):
-            return FAILURE, error or text(get(record, "errorMessage"))
+            return FAILURE, error or text(record.get("errorMessage"))
         if result == "Success":
             return SUCCESS, None
     if error:
@@ -181,38 +179,76 @@ def _outcome(record: dict[str, Any], event_name: str) -> tuple[str, str | None]:
     return SUCCESS, None
 
 
+# The columns ``record_values`` gives, in its order.
+COLUMNS = (
+    "time",
+    "record_id",
+    "channel",
+    "provider",
+    "event_code",
+    "category",
+    "activity",
+    "ocsf_class_uid",
+    "principal",
+    "logon_id",
+    "outcome",
+    "status",
+    "src_ip",
+    "src_host",
+    "object",
+    "object_type",
+    "action",
+    "tenant",
+    "resource_tenant",
+    "cross_tenant",
+    "application",
+    "user_agent",
+    "mfa_used",
+    "mfa_method",
+    "role",
+    "raw",
+)
+
+
 def record_event(record: dict[str, Any], record_id: int, raw: str) -> dict[str, Any]:
     """The event columns of one CloudTrail record; raises ``BadValue`` for a record that is none."""
+    return dict(zip(COLUMNS, record_values(record, record_id, raw), strict=True))
+
+
+def record_values(record: dict[str, Any], record_id: int, raw: str) -> tuple[Any, ...]:
+    """``record_event`` as a tuple in the order of ``COLUMNS`` (what the reader batches)."""
     if "eventName" not in record and "eventname" in record:
         record = camel_case(record)
     event_name = record.get("eventName")
     if not isinstance(event_name, str) or not event_name:
         keys = ", ".join(sorted(str(k) for k in record)[:8])
         raise BadValue("eventName", f"not a CloudTrail event: no eventName (the record holds only: {keys})")
-    when = get(record, "eventTime")
+    when = record.get("eventTime")
     if when is None:
         when = record.get("@timestamp")  # Logstash / Elastic output renames eventTime
-    identity = get(record, "userIdentity")
-    tenant = text(get(identity, "accountId")) or arn_account(get(identity, "arn"))
+    identity = record.get("userIdentity")
+    ident = identity if isinstance(identity, dict) else {}
+    tenant = text(ident.get("accountId")) or arn_account(ident.get("arn"))
     principal = principal_of(identity)
     if tenant == ANONYMOUS:  # an unauthenticated request (S3 data events): no account
         tenant, principal = None, "anonymous"
-    recipient = text(get(record, "recipientAccountId"))
-    source_ip = text(get(record, "sourceIPAddress"))
-    invoked_by = text(get(identity, "invokedBy"))
+    recipient = text(record.get("recipientAccountId"))
+    source_ip = text(record.get("sourceIPAddress"))
+    invoked_by = text(ident.get("invokedBy"))
     outcome, status = _outcome(record, event_name)
 
     role = None
-    if event_name.startswith(ROLE_EVENT_PREFIX):
-        role = text(get(get(record, "requestParameters"), "roleArn"))
+    assumes_role = event_name.startswith(ROLE_EVENT_PREFIX)
+    if assumes_role:
+        role = text(get(record.get("requestParameters"), "roleArn"))
     crossing = bool(tenant and recipient and tenant != recipient)
     role_account = arn_account(role)
     if role_account and tenant and role_account != tenant:
         crossing = True
 
-    if event_name in AUTH_EVENT_NAMES or role is not None or event_name.startswith(ROLE_EVENT_PREFIX):
+    if event_name in AUTH_EVENT_NAMES or role is not None or assumes_role:
         category, ocsf = AUTHENTICATION, OCSF_AUTHENTICATION
-    elif get(record, "eventCategory") == "Data":
+    elif record.get("eventCategory") == "Data":
         category, ocsf = DATA_ACCESS, OCSF_API_ACTIVITY
     else:
         category, ocsf = GENERIC, OCSF_API_ACTIVITY
@@ -221,40 +257,42 @@ def record_event(record: dict[str, Any], record_id: int, raw: str) -> dict[str, 
     if role is not None:
         object_name, object_type = role, "AWS::IAM::Role"
     else:
-        resources = get(record, "resources")
+        resources = record.get("resources")
         if isinstance(resources, list) and resources and isinstance(resources[0], dict):
-            object_name = text(get(resources[0], "ARN") or get(resources[0], "arn"))
-            object_type = text(get(resources[0], "type"))
-    read_only = get(record, "readOnly")
-    extra = get(record, "additionalEventData")
+            first = resources[0]
+            object_name = text(first.get("ARN") or first.get("arn"))
+            object_type = text(first.get("type"))
+    read_only = record.get("readOnly")
+    extra = record.get("additionalEventData")
+    source = text(record.get("eventSource"))
 
     ip_ok = source_ip is not None and is_ip(source_ip)
-    return {
-        "time": None if when is None else parse_time(when, "eventTime"),
-        "record_id": record_id,
-        "channel": text(get(record, "eventType")),
-        "provider": text(get(record, "eventSource")),
-        "event_code": event_name,
-        "category": category,
-        "activity": event_name,
-        "ocsf_class_uid": ocsf,
-        "principal": principal,
-        "logon_id": text(get(identity, "accessKeyId")),
-        "outcome": outcome,
-        "status": status,
-        "src_ip": source_ip if ip_ok else None,
+    return (
+        None if when is None else parse_time(when, "eventTime"),
+        record_id,
+        text(record.get("eventType")),
+        source,
+        event_name,
+        category,
+        event_name,
+        ocsf,
+        principal,
+        text(ident.get("accessKeyId")),
+        outcome,
+        status,
+        source_ip if ip_ok else None,
         # A service calling on the principal's behalf writes its name where the address goes.
-        "src_host": (source_ip if not ip_ok else None) or invoked_by,
-        "object": object_name,
-        "object_type": object_type,
-        "action": None if read_only is None else ("READ" if str(read_only).lower() == "true" else "WRITE"),
-        "tenant": tenant,
-        "resource_tenant": recipient,
-        "cross_tenant": CROSS_ACCOUNT if crossing else None,
-        "application": text(get(record, "eventSource")),
-        "user_agent": text(get(record, "userAgent")),
-        "mfa_used": _mfa(record, identity),
-        "mfa_method": text(get(extra, "MfaType")),
-        "role": role,
-        "raw": raw,
-    }
+        (source_ip if not ip_ok else None) or invoked_by,
+        object_name,
+        object_type,
+        None if read_only is None else ("READ" if str(read_only).lower() == "true" else "WRITE"),
+        tenant,
+        recipient,
+        CROSS_ACCOUNT if crossing else None,
+        source,
+        text(record.get("userAgent")),
+        _mfa(extra, identity),
+        text(get(extra, "MfaType")),
+        role,
+        raw,
+    )

@@ -41,12 +41,15 @@ TEXT_SHAPES = frozenset({"cloudwatch", "lookup"})  # envelopes holding each reco
 
 
 def strip_export_prefix(line: str) -> str:
+    if not line[:1].isdigit():
+        return line  # a JSON line: no regex run
     match = EXPORT_PREFIX.match(line)
     return line[match.end() :] if match else line
 
 
 def is_digest(doc: dict[str, Any]) -> bool:
-    return len(DIGEST_KEYS.intersection(doc)) >= 2 or ("digestS3Object" in doc and "logFiles" in doc)
+    # four look-ups, not a pass over the record's keys
+    return sum(key in doc for key in DIGEST_KEYS) >= 2 or ("digestS3Object" in doc and "logFiles" in doc)
 
 
 def looks_like_record(doc: Any) -> bool:

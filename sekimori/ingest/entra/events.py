@@ -35,6 +35,44 @@ _MFA_CLAIM = ("mfa requirement satisfied", "mfa completed")
 _AUDIT_OUTCOMES = {"success": SUCCESS, "failure": FAILURE, "failed": FAILURE, "timeout": FAILURE}
 
 
+# Every column ``signin_event`` or ``audit_event`` gives, in the order the reader batches them.
+COLUMNS = (
+    "time",
+    "channel",
+    "provider",
+    "event_code",
+    "category",
+    "activity",
+    "ocsf_class_uid",
+    "principal",
+    "domain",
+    "auth_package",
+    "protocol",
+    "outcome",
+    "status",
+    "src_ip",
+    "object",
+    "object_type",
+    "action",
+    "tenant",
+    "resource_tenant",
+    "cross_tenant",
+    "application",
+    "user_agent",
+    "mfa_used",
+    "mfa_method",
+    "conditional_access",
+    "role",
+)
+
+
+# Columns only one of the two kinds has (the other leaves them null).
+_AUDIT_ONLY = frozenset({"action", "role"})
+_SIGNIN_ONLY = frozenset(
+    {"auth_package", "protocol", "cross_tenant", "mfa_used", "mfa_method", "conditional_access"}
+)
+
+
 def directory_tenant(shape: Shape) -> str | None:
     """The tenant whose log holds the record (Log Analytics' ``TenantId`` is the workspace: not used)."""
     props, env = shape.props, shape.envelope
@@ -44,6 +82,17 @@ def directory_tenant(shape: Shape) -> str | None:
 
 
 def signin_event(shape: Shape) -> dict[str, Any]:
+    """The event columns of a sign-in (``signin_values`` by name)."""
+    return {c: v for c, v in zip(COLUMNS, signin_values(shape), strict=True) if c not in _AUDIT_ONLY}
+
+
+def audit_event(shape: Shape) -> dict[str, Any]:
+    """The event columns of a directory audit (``audit_values`` by name)."""
+    return {c: v for c, v in zip(COLUMNS, audit_values(shape), strict=True) if c not in _SIGNIN_ONLY}
+
+
+def signin_values(shape: Shape) -> tuple[Any, ...]:
+    """A sign-in's columns as a tuple in ``COLUMNS`` order (what the reader batches)."""
     p, env = shape.props, shape.envelope
     when = p.get("createddatetime") or env.get("time") or p.get("timegenerated")
     time = parse_time(when, "createdDateTime")
@@ -70,34 +119,35 @@ def signin_event(shape: Shape) -> dict[str, Any]:
     if home is None and cross == "none" and squash(first(p, "usertype")) != "guest":
         home = resource_tenant  # no cross-tenant access: the user is the directory's own
     mfa_used, mfa_method = _mfa(p, status, outcome, service)
-    return {
-        "time": time,
-        "channel": shape.channel,
-        "provider": PROVIDER,
-        "event_code": first(p, "operationname") or first(env, "operationname") or "Sign-in activity",
-        "category": AUTHENTICATION,
-        "activity": "logon",
-        "ocsf_class_uid": OCSF_AUTHENTICATION,
-        "principal": principal,
-        "domain": domain,
-        "auth_package": first(p, "clientappused"),
-        "protocol": _protocol(first(p, "authenticationprotocol")),
-        "outcome": outcome,
-        "status": None if code is None else str(code),
-        "src_ip": first(p, "ipaddress") or first(env, "calleripaddress"),
-        "object": first(p, "resourcedisplayname", "resourceid", "resourceidentity"),
-        "object_type": "resource"
-        if first(p, "resourcedisplayname", "resourceid", "resourceidentity")
-        else None,
-        "tenant": home,
-        "resource_tenant": resource_tenant,
-        "cross_tenant": cross,
-        "application": first(p, "appdisplayname", "resourcedisplayname", "appid"),
-        "user_agent": first(p, "useragent"),
-        "mfa_used": mfa_used,
-        "mfa_method": mfa_method,
-        "conditional_access": enum_value(first(p, "conditionalaccessstatus")),
-    }
+    resource = first(p, "resourcedisplayname", "resourceid", "resourceidentity")
+    return (
+        time,
+        shape.channel,
+        PROVIDER,
+        first(p, "operationname") or first(env, "operationname") or "Sign-in activity",
+        AUTHENTICATION,
+        "logon",
+        OCSF_AUTHENTICATION,
+        principal,
+        domain,
+        first(p, "clientappused"),
+        _protocol(first(p, "authenticationprotocol")),
+        outcome,
+        None if code is None else str(code),
+        first(p, "ipaddress") or first(env, "calleripaddress"),
+        resource,
+        "resource" if resource else None,
+        None,  # action
+        home,
+        resource_tenant,
+        cross,
+        first(p, "appdisplayname", "resourcedisplayname", "appid"),
+        first(p, "useragent"),
+        mfa_used,
+        mfa_method,
+        enum_value(first(p, "conditionalaccessstatus")),
+        None,  # role
+    )
 
 
 def _protocol(value: str | None) -> str | None:
@@ -140,7 +190,8 @@ def _mfa(
     return None, None
 
 
-def audit_event(shape: Shape) -> dict[str, Any]:
+def audit_values(shape: Shape) -> tuple[Any, ...]:
+    """A directory audit's columns as a tuple in ``COLUMNS`` order (what the reader batches)."""
     p, env = shape.props, shape.envelope
     when = p.get("activitydatetime") or env.get("time") or p.get("timegenerated")
     time = parse_time(when, "activityDateTime")
@@ -159,30 +210,34 @@ def audit_event(shape: Shape) -> dict[str, Any]:
         domain = None
     result = squash(first(p, "result") or first(env, "result"))
     role = next((first(t, "displayname") for t in targets if squash(first(t, "type")) == "role"), None)
-    return {
-        "time": time,
-        "channel": shape.channel,
-        "provider": first(p, "loggedbyservice") or PROVIDER,
-        "event_code": first(p, "activitydisplayname", "operationname") or first(env, "operationname"),
-        "category": GENERIC,
-        "activity": "directory_change",
-        "ocsf_class_uid": OCSF_API_ACTIVITY,
-        "principal": principal,
-        "domain": domain,
-        "outcome": _AUDIT_OUTCOMES.get(result),
-        "status": first(p, "result") or first(env, "result"),
-        "src_ip": first(user, "ipaddress")
-        or first(env, "calleripaddress", "ipaddress")
-        or details.get("ipaddr"),
-        "object": first(target, "displayname", "userprincipalname", "id"),
-        "object_type": first(target, "type"),
-        "action": first(p, "operationtype", "aadoperationtype"),
-        "tenant": first(user, "hometenantid") or details.get("tid"),
-        "resource_tenant": directory_tenant(shape),
-        "application": first(app, "displayname", "serviceprincipalname", "appid"),
-        "user_agent": first(p, "useragent") or details.get("user-agent"),
-        "role": role or details.get("rolename") or details.get("role.displayname"),
-    }
+    return (
+        time,
+        shape.channel,
+        first(p, "loggedbyservice") or PROVIDER,
+        first(p, "activitydisplayname", "operationname") or first(env, "operationname"),
+        GENERIC,
+        "directory_change",
+        OCSF_API_ACTIVITY,
+        principal,
+        domain,
+        None,  # auth_package
+        None,  # protocol
+        _AUDIT_OUTCOMES.get(result),
+        first(p, "result") or first(env, "result"),
+        first(user, "ipaddress") or first(env, "calleripaddress", "ipaddress") or details.get("ipaddr"),
+        first(target, "displayname", "userprincipalname", "id"),
+        first(target, "type"),
+        first(p, "operationtype", "aadoperationtype"),
+        first(user, "hometenantid") or details.get("tid"),
+        directory_tenant(shape),
+        None,  # cross_tenant
+        first(app, "displayname", "serviceprincipalname", "appid"),
+        first(p, "useragent") or details.get("user-agent"),
+        None,  # mfa_used
+        None,  # mfa_method
+        None,  # conditional_access
+        role or details.get("rolename") or details.get("role.displayname"),
+    )
 
 
 def _details(value: Any) -> dict[str, str]:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
+from sekimori.ingest.cloud.jsondocs import lower_keys
 from sekimori.ingest.fit import BadValue
 
 _TIME_RE = re.compile(
@@ -22,16 +24,16 @@ _TIME_RE = re.compile(
     r"\s*(Z|[+-]\d{2}:?\d{2}|UTC)?$",
     re.IGNORECASE,
 )
+_WORD_BREAKS = re.compile(r"[\s_-]+")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
 # The portal's CSV may write US-style times without a zone ("7/23/2024, 3:19:52 PM"): read as UTC.
 _US_TIME_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AP]M)?$", re.I)
 
 
 def keyed(value: Any) -> dict[str, Any]:
-    """A dict (or a JSON object string) with its keys folded to lower case; anything else is empty."""
-    obj = as_obj(value)
-    if not isinstance(obj, dict):
-        return {}
-    return dict(zip(map(str.lower, obj), obj.values(), strict=True))  # JSON keys are strings
+    """A dict (or a JSON object string) with its keys folded to lower case (``lower_keys``: a dict
+    whose keys are lower case already is handed back as it is); anything else is empty."""
+    return lower_keys(as_obj(value))
 
 
 def as_obj(value: Any) -> Any:
@@ -69,8 +71,11 @@ def text(value: Any) -> str | None:
 def first(record: dict[str, Any], *names: str) -> str | None:
     """The first of ``names`` (lower case) that has a non-empty value."""
     for name in names:
-        value = text(record.get(name))
-        if value is not None:
+        value = record.get(name)
+        if value is None:
+            continue  # the common case (a field the record does not have) without a call
+        value = value.strip() if type(value) is str else text(value)
+        if value:
             return value
     return None
 
@@ -80,7 +85,12 @@ def enum_value(value: str | None) -> str | None:
     b2bCollaboration; a value already in that form is kept."""
     if value is None:
         return None
-    words = re.split(r"[\s_-]+", value.strip())
+    return _enum_value(value)
+
+
+@lru_cache(maxsize=4096)  # enum values: a handful of distinct ones, seen on every record
+def _enum_value(value: str) -> str:
+    words = _WORD_BREAKS.split(value.strip())
     if len(words) == 1:
         word = words[0]
         return word[:1].lower() + word[1:] if word[:1].isupper() and not word.isupper() else word
@@ -90,7 +100,12 @@ def enum_value(value: str | None) -> str | None:
 
 def squash(value: str | None) -> str:
     """Lower case letters only, to compare enum values written either way."""
-    return re.sub(r"[^a-z0-9]", "", (value or "").lower())
+    return _squash(value or "")
+
+
+@lru_cache(maxsize=4096)
+def _squash(value: str) -> str:
+    return _NOT_ALNUM.sub("", value.lower())
 
 
 def parse_time(value: Any, field: str) -> datetime:

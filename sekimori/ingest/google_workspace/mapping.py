@@ -71,10 +71,17 @@ def _texts(value: Any) -> list[str]:
 
 
 def _first(params: dict[str, Any], *names: str) -> str | None:
+    """``_texts(params[name])[0]`` of the first name that has a text, without the lists."""
     for name in names:
-        values = _texts(params.get(name))
-        if values:
-            return values[0]
+        value = params.get(name)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            for item in value:
+                if item is not None:
+                    return str(item)
+            continue
+        return str(value)
     return None
 
 

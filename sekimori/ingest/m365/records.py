@@ -146,8 +146,38 @@ def _extended(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# The columns ``m365_values`` gives, in its order.
+COLUMNS = (
+    "time",
+    "channel",
+    "provider",
+    "event_code",
+    "category",
+    "activity",
+    "ocsf_class_uid",
+    "principal",
+    "domain",
+    "principal_sid",
+    "outcome",
+    "status",
+    "src_ip",
+    "tenant",
+    "resource_tenant",
+    "application",
+    "user_agent",
+    "object",
+    "object_type",
+    "action",
+)
+
+
 def m365_row(record: dict[str, Any]) -> dict[str, Any]:
     """The event columns of one audit record; ``BadValue`` names the field that makes it unusable."""
+    return dict(zip(COLUMNS, m365_values(record), strict=True))
+
+
+def m365_values(record: dict[str, Any]) -> tuple[Any, ...]:
+    """``m365_row`` as a tuple in the order of ``COLUMNS`` (what the reader batches)."""
     doc = lower_keys(record)
     operation = text(doc.get("operation")) or text(doc.get("operations"))
     if operation is None:
@@ -175,25 +205,25 @@ def m365_row(record: dict[str, Any]) -> dict[str, Any]:
     else:
         category, ocsf, activity = GENERIC, OCSF_API_ACTIVITY, operation
     agent = text(doc.get("useragent")) or text(extended.get("useragent")) or text(doc.get("clientinfostring"))
-    return {
-        "time": time,
-        "channel": record_type_name(doc.get("recordtype") or doc.get("auditlogrecordtype")),
-        "provider": "m365",
-        "event_code": operation,
-        "category": category,
-        "activity": activity,
-        "ocsf_class_uid": ocsf,
-        "principal": principal,
-        "domain": domain,
-        "principal_sid": text(doc.get("logonusersid")),
-        "outcome": outcome,
-        "status": status,
-        "src_ip": clean_ip(first(doc, IP_KEYS)),
-        "tenant": actor_tenant if foreign else organization,
-        "resource_tenant": organization if foreign else None,
-        "application": text(first(doc, WORKLOAD_KEYS)),
-        "user_agent": agent,
-        "object": text(first(doc, OBJECT_KEYS)),
-        "object_type": text(doc.get("itemtype")),
-        "action": text(extended.get("requesttype")),
-    }
+    return (
+        time,
+        record_type_name(doc.get("recordtype") or doc.get("auditlogrecordtype")),
+        "m365",
+        operation,
+        category,
+        activity,
+        ocsf,
+        principal,
+        domain,
+        text(doc.get("logonusersid")),
+        outcome,
+        status,
+        clean_ip(first(doc, IP_KEYS)),
+        actor_tenant if foreign else organization,
+        organization if foreign else None,
+        text(first(doc, WORKLOAD_KEYS)),
+        agent,
+        text(first(doc, OBJECT_KEYS)),
+        text(doc.get("itemtype")),
+        text(extended.get("requesttype")),
+    )

@@ -130,72 +130,118 @@ def event_type(doc: dict[str, Any]) -> str | None:
     return text(pick(doc, "eventType"))
 
 
+# The columns ``okta_values`` gives, in its order.
+COLUMNS = (
+    "time",
+    "channel",
+    "provider",
+    "event_code",
+    "category",
+    "activity",
+    "ocsf_class_uid",
+    "principal",
+    "domain",
+    "outcome",
+    "status",
+    "auth_package",
+    "logon_id",
+    "src_ip",
+    "tenant",
+    "application",
+    "user_agent",
+    "mfa_used",
+    "mfa_method",
+    "conditional_access",
+    "object",
+    "object_type",
+    "action",
+    "role",
+)
+
+
 def okta_row(doc: dict[str, Any]) -> dict[str, Any]:
     """The event columns of one System Log event; ``BadValue`` names the field that makes it unusable."""
-    etype = event_type(doc)
+    return dict(zip(COLUMNS, okta_values(doc), strict=True))
+
+
+def _get(doc: dict[str, Any], key: str, lower: str) -> Any:
+    # ``pick`` for a key whose lower-case spelling is given: one call less per field on the hot path
+    value = doc.get(key)
+    return doc.get(lower) if value is None else value
+
+
+def okta_values(doc: dict[str, Any]) -> tuple[Any, ...]:
+    """``okta_row`` as a tuple in the order of ``COLUMNS`` (what the reader batches)."""
+    etype = text(_get(doc, "eventType", "eventtype"))
     if etype is None:
         raise BadValue("eventType", "not an Okta event: no eventType")
-    published = pick(doc, "published")
+    published = doc.get("published")
     if text(published) is None:
         # Panther's data-lake copy carries the event time as p_event_time when published is gone.
         published = doc.get("p_event_time") or published
     time = parse_time(published, "published")
-    actor = pick(doc, "actor") or {}
-    client = pick(doc, "client") or {}
+    actor = doc.get("actor") or {}
+    client = doc.get("client") or {}
     agent = pick(client, "userAgent")
-    outcome_doc = pick(doc, "outcome") or {}
+    outcome_doc = doc.get("outcome") or {}
     result_value = pick(outcome_doc, "result")  # not text(): UNKNOWN is one of Okta's results
     result = result_value.strip().upper() or None if isinstance(result_value, str) else None
     reason = text(pick(outcome_doc, "reason"))
-    debug = pick(pick(doc, "debugContext"), "debugData")
+    debug = pick(_get(doc, "debugContext", "debugcontext"), "debugData")
     debug = debug if isinstance(debug, dict) else {}
-    targets = [t for t in pick(doc, "target") or [] if isinstance(t, dict)]
-    auth = pick(doc, "authenticationContext") or {}
+    listed = doc.get("target")
+    if listed is not None and not isinstance(listed, list):
+        raise BadValue("target", f"not a list of targets but {type(listed).__name__}")
+    targets = [t for t in listed or [] if isinstance(t, dict)]
+    auth = _get(doc, "authenticationContext", "authenticationcontext") or {}
     principal, domain = split_account(pick(actor, "alternateId"))
-    mfa_used, mfa_method = _mfa(etype, auth, debug, targets, reason)
+    types = [text(pick(t, "type")) for t in targets]  # read once, used by the helpers below
+    provider = text(pick(auth, "authenticationProvider"))
+    credential = text(pick(auth, "credentialType"))
+    mfa_used, mfa_method = _mfa(etype, auth, debug, targets, types, reason, provider, credential)
     lower = etype.lower()
-    is_auth = lower in ACTIVITIES
-    if is_auth:
+    activity = ACTIVITIES.get(lower)
+    if activity is not None:
         ocsf = OCSF_AUTHENTICATION
     elif lower.startswith(ACCOUNT_CHANGE_PREFIXES):
         ocsf = OCSF_ACCOUNT_CHANGE
     else:
         ocsf = OCSF_API_ACTIVITY
-    return {
-        "time": time,
-        "channel": "okta",
-        "provider": "okta",
-        "event_code": etype,
-        "category": AUTHENTICATION if is_auth else GENERIC,
-        "activity": ACTIVITIES.get(lower, etype),
-        "ocsf_class_uid": ocsf,
-        "principal": principal,
-        "domain": domain,
-        "outcome": OUTCOMES.get(result or ""),
-        "status": reason or (result if result not in (None, "SUCCESS", "FAILURE") else None),
-        "auth_package": _auth_package(auth),
-        "logon_id": text(pick(auth, "externalSessionId")),
-        "src_ip": clean_ip(pick(client, "ipAddress")),
-        "tenant": org_of(debug, targets),
-        "application": _application(targets),
-        "user_agent": text(pick(agent, "rawUserAgent")) if isinstance(agent, dict) else text(agent),
-        "mfa_used": mfa_used,
-        "mfa_method": mfa_method,
-        "conditional_access": POLICY_RESULTS.get(result or "") if lower == SIGN_ON_POLICY else None,
-        "object": _target_name(targets),
-        "object_type": text(pick(targets[0], "type")) if targets else None,
-        "action": text(pick(doc, "displayMessage")),
-        "role": text(debug.get("privilegeGranted")),
-    }
+    return (
+        time,
+        "okta",
+        "okta",
+        etype,
+        GENERIC if activity is None else AUTHENTICATION,
+        etype if activity is None else activity,
+        ocsf,
+        principal,
+        domain,
+        OUTCOMES.get(result or ""),
+        reason or (result if result not in (None, "SUCCESS", "FAILURE") else None),
+        provider or credential,
+        text(pick(auth, "externalSessionId")),
+        clean_ip(pick(client, "ipAddress")),
+        _org(debug, targets, types),
+        _application(targets, types),
+        text(pick(agent, "rawUserAgent")) if isinstance(agent, dict) else text(agent),
+        mfa_used,
+        mfa_method,
+        POLICY_RESULTS.get(result or "") if lower == SIGN_ON_POLICY else None,
+        _target_name(targets),
+        types[0] if targets else None,
+        text(_get(doc, "displayMessage", "displaymessage")),
+        text(debug.get("privilegeGranted")),
+    )
 
 
 def _name(entity: dict[str, Any]) -> str | None:
     return text(pick(entity, "displayName")) or text(pick(entity, "alternateId")) or text(pick(entity, "id"))
 
 
-def _application(targets: list[dict[str, Any]]) -> str | None:
-    for target in targets:
-        if text(pick(target, "type")) == "AppInstance":
+def _application(targets: list[dict[str, Any]], types: list[str | None]) -> str | None:
+    for target, kind in zip(targets, types, strict=True):
+        if kind == "AppInstance":
             return _name(target)
     return None
 
@@ -206,17 +252,15 @@ def _target_name(targets: list[dict[str, Any]]) -> str | None:
     return text(pick(targets[0], "alternateId")) or _name(targets[0])
 
 
-def _auth_package(auth: dict[str, Any]) -> str | None:
-    provider = text(pick(auth, "authenticationProvider"))
-    credential = text(pick(auth, "credentialType"))
-    return provider or credential
-
-
 def org_of(debug: dict[str, Any], targets: list[dict[str, Any]]) -> str | None:
     """The Okta org (``acme.okta.com``) the event names: an ``Org`` target, or an Okta-hosted URL of
     ``debugData`` (``origin``, ``redirectUri``, ``url``); None when the event does not say."""
-    for target in targets:
-        if (text(pick(target, "type")) or "").lower() == "org":
+    return _org(debug, targets, [text(pick(t, "type")) for t in targets])
+
+
+def _org(debug: dict[str, Any], targets: list[dict[str, Any]], types: list[str | None]) -> str | None:
+    for target, kind in zip(targets, types, strict=True):
+        if (kind or "").lower() == "org":
             return text(pick(target, "alternateId")) or text(pick(target, "id"))
     for key in ("origin", "redirectUri", "url"):
         url = text(debug.get(key))
@@ -238,16 +282,23 @@ def factor_method(name: Any) -> str | None:
 
 
 def _mfa(
-    etype: str, auth: dict[str, Any], debug: dict[str, Any], targets: list[dict[str, Any]], reason: str | None
+    etype: str,
+    auth: dict[str, Any],
+    debug: dict[str, Any],
+    targets: list[dict[str, Any]],
+    types: list[str | None],
+    reason: str | None,
+    provider_name: str | None,
+    credential_type: str | None,
 ) -> tuple[bool | None, str | None]:
     """(mfa_used, mfa_method): True when the event shows a second factor presented; None when silent."""
     method = factor_method(debug.get("factor"))
-    for target in targets:
-        if text(pick(target, "type")) == "AuthenticatorEnrollment" and method is None:
+    for target, kind in zip(targets, types, strict=True):
+        if kind == "AuthenticatorEnrollment" and method is None:
             name = _name(target)
             method = None if (name or "").lower() == "password" else factor_method(name)
-    credential = (text(pick(auth, "credentialType")) or "").upper()
-    provider = (text(pick(auth, "authenticationProvider")) or "").upper()
+    credential = (credential_type or "").upper()
+    provider = (provider_name or "").upper()
     lower = etype.lower()
     if method is None and lower.startswith("user.mfa.factor.") and reason:
         # e.g. "User reset FIDO_WEBAUTHN factor", "User suspended SIGNED_NONCE factor"

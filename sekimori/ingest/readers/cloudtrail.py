@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
 from sekimori.ingest.cloudtrail.csvform import is_cloudtrail_header, row_record, sniff_csv
-from sekimori.ingest.cloudtrail.mapping import record_event
+from sekimori.ingest.cloudtrail.mapping import COLUMNS, record_values
 from sekimori.ingest.cloudtrail.shapes import (
     CONTROL,
     DIGEST,
@@ -31,7 +31,7 @@ from sekimori.ingest.cloudtrail.shapes import (
     unwrap,
 )
 from sekimori.ingest.fit import BadValue
-from sekimori.ingest.rows import BatchBuilder, iter_lines
+from sekimori.ingest.rows import TupleBatches, iter_lines_bom
 from sekimori.ingest.source import Source, SourceError
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class CloudTrailReader(Reader):
             head = source.head(4096)
         except SourceError:
             head = b""  # the line reader reports where the stream breaks
-        builder = BatchBuilder(self.batch_size, quarantine)
+        builder = TupleBatches(COLUMNS, self.batch_size, quarantine)
         if sniff_csv(head) > 0:
             rows = self._csv(source, quarantine)
         else:
@@ -67,9 +67,9 @@ class CloudTrailReader(Reader):
         yield from builder.batches(rows)
 
     # -- one JSON document per line (and the one-line S3 delivery file) ---------------------------
-    def _lines(self, source: Source, quarantine: Quarantine) -> Iterator[dict[str, Any]]:
+    def _lines(self, source: Source, quarantine: Quarantine) -> Iterator[tuple[Any, ...]]:
         ordinal = 0
-        for lineno, offset, line in iter_lines(source, quarantine, encoding="utf-8-sig"):
+        for lineno, offset, line in iter_lines_bom(source, quarantine):
             text = strip_export_prefix(line)
             try:
                 doc = orjson.loads(text)
@@ -78,15 +78,18 @@ class CloudTrailReader(Reader):
                 continue
             shape, items = unwrap(doc)
             if shape == "record":
-                # one record per line: the record number is the line number
-                yield from self._events([(doc, text)], lineno, offset, quarantine, numbered=False)
+                # one record per line (a dict, its text the line): the record number is the line number
+                try:
+                    yield record_values(doc, lineno, text)
+                except BadValue as err:
+                    quarantine.add(err.reason, record=lineno, offset=offset, field=err.field, data=text)
                 continue
             self._note(shape, source)
             first = ordinal + 1
             ordinal += len(items)
             yield from self._events(self._parsed(shape, items), first, offset, quarantine, numbered=True)
 
-    def _document(self, source: Source, quarantine: Quarantine) -> Iterator[dict[str, Any]]:
+    def _document(self, source: Source, quarantine: Quarantine) -> Iterator[tuple[Any, ...]]:
         # A pretty-printed object or a JSON array has to be parsed whole (CloudTrail's own S3 files
         # are one line each, read as lines above).
         try:
@@ -136,7 +139,7 @@ class CloudTrailReader(Reader):
         offset: int | None,
         quarantine: Quarantine,
         numbered: bool,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[tuple[Any, ...]]:
         for n, (record, text) in enumerate(items, start=first):
             where = {"record": n, "offset": None if numbered else offset}
             if isinstance(record, orjson.JSONDecodeError):
@@ -148,12 +151,12 @@ class CloudTrailReader(Reader):
                 continue
             raw = text if text is not None else orjson.dumps(record).decode()
             try:
-                yield record_event(record, n, raw)
+                yield record_values(record, n, raw)
             except BadValue as err:
                 quarantine.add(err.reason, field=err.field, data=raw, **where)
 
     # -- CSV --------------------------------------------------------------------------------------
-    def _csv(self, source: Source, quarantine: Quarantine) -> Iterator[dict[str, Any]]:
+    def _csv(self, source: Source, quarantine: Quarantine) -> Iterator[tuple[Any, ...]]:
         try:
             fh = source.open()
         except SourceError as exc:
@@ -188,6 +191,6 @@ class CloudTrailReader(Reader):
                 record = row_record(header, row)
                 raw = orjson.dumps(record).decode()
                 try:
-                    yield record_event(record, start, raw)
+                    yield record_values(record, start, raw)
                 except BadValue as err:
                     quarantine.add(err.reason, record=start, field=err.field, data=raw)

@@ -33,16 +33,17 @@ import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
 from sekimori.ingest.entra import (
+    COLUMNS,
     SIGNIN,
-    audit_event,
+    audit_values,
     classify,
     containers,
     csv_kind,
     csv_record,
-    signin_event,
+    signin_values,
 )
 from sekimori.ingest.fit import BadValue
-from sekimori.ingest.rows import BatchBuilder, iter_lines
+from sekimori.ingest.rows import TupleBatches, iter_lines_bom
 from sekimori.ingest.source import Source, SourceError
 
 _LEAD = b"\xef\xbb\xbf \t\r\n"
@@ -54,6 +55,7 @@ _MARKERS = re.compile(
     rb"|\$metadata#auditLogs/(?:signIns|directoryAudits)",
     re.IGNORECASE,
 )
+_COLUMNS = ("record_id", "raw", *COLUMNS)
 _NOT_ENTRA = (
     "not an Entra sign-in or audit record (no sign-in/audit category, Log Analytics table or "
     "Graph signIn/directoryAudit fields)"
@@ -104,7 +106,7 @@ class EntraReader(Reader):
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         start = _first_line(source)
-        builder = BatchBuilder(self.batch_size, quarantine)
+        builder = TupleBatches(_COLUMNS, self.batch_size, quarantine)
         if start[:1] == b"[" or (start[:1] == b"{" and not _parses(start)):
             batches = self._read_document(source, quarantine, builder)
         elif start[:1] == b"{":
@@ -119,9 +121,9 @@ class EntraReader(Reader):
     # -- shapes of file ---------------------------------------------------------------------------
 
     def _read_lines(
-        self, source: Source, quarantine: Quarantine, builder: BatchBuilder
+        self, source: Source, quarantine: Quarantine, builder: TupleBatches
     ) -> Iterator[pa.RecordBatch]:
-        for lineno, offset, line in iter_lines(source, quarantine, encoding="utf-8-sig"):
+        for lineno, offset, line in iter_lines_bom(source, quarantine):
             try:
                 doc = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
@@ -140,7 +142,7 @@ class EntraReader(Reader):
                     yield batch
 
     def _read_document(
-        self, source: Source, quarantine: Quarantine, builder: BatchBuilder
+        self, source: Source, quarantine: Quarantine, builder: TupleBatches
     ) -> Iterator[pa.RecordBatch]:
         # A JSON array or a pretty-printed page has to be parsed whole.
         try:
@@ -167,7 +169,7 @@ class EntraReader(Reader):
                 yield batch
 
     def _read_csv(
-        self, source: Source, quarantine: Quarantine, builder: BatchBuilder
+        self, source: Source, quarantine: Quarantine, builder: TupleBatches
     ) -> Iterator[pa.RecordBatch]:
         with source.open() as fh:
             stream = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
@@ -219,7 +221,7 @@ class EntraReader(Reader):
         number: int,
         offset: int | None,
         where: str,
-        builder: BatchBuilder,
+        builder: TupleBatches,
         quarantine: Quarantine,
         kind: str | None = None,
     ) -> pa.RecordBatch | None:
@@ -231,11 +233,11 @@ class EntraReader(Reader):
             quarantine.add(_NOT_ENTRA, record=number, offset=offset, field=f"{where}category", data=raw)
             return None
         try:
-            columns = signin_event(shape) if shape.kind == SIGNIN else audit_event(shape)
+            values = signin_values(shape) if shape.kind == SIGNIN else audit_values(shape)
         except BadValue as exc:
             quarantine.add(exc.reason, record=number, offset=offset, field=f"{where}{exc.field}", data=raw)
             return None
-        return builder.add(record_id=number, raw=raw, **columns)
+        return builder.append((number, raw, *values))
 
 
 def _first_line(source: Source) -> bytes:

@@ -31,7 +31,7 @@ from sekimori.ingest.google_workspace import (
     record_shape,
     zoned_time,
 )
-from sekimori.ingest.rows import iter_lines
+from sekimori.ingest.rows import iter_lines_bom
 from sekimori.ingest.schema import TIME_TYPE, make_batch
 from sekimori.ingest.source import Source, SourceError
 
@@ -111,7 +111,7 @@ class GoogleWorkspaceReader(Reader):
             yield batch
 
     def _line_records(self, source: Source, quarantine: Quarantine) -> Iterator[tuple[int, Any, str]]:
-        for lineno, offset, text in iter_lines(source, quarantine, encoding="utf-8-sig"):
+        for lineno, offset, text in iter_lines_bom(source, quarantine):
             try:
                 doc = orjson.loads(text)
             except orjson.JSONDecodeError as exc:

@@ -23,12 +23,13 @@ from typing import Any
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.cloud.jsondocs import first_object, iter_json_docs, lower_keys, mapped_rows
-from sekimori.ingest.m365.records import TIME_KEYS, WORKLOAD_KEYS, m365_row
+from sekimori.ingest.cloud.jsondocs import first_object, iter_json_docs, lower_keys, mapped_values
+from sekimori.ingest.m365.records import COLUMNS, TIME_KEYS, WORKLOAD_KEYS, m365_values
 from sekimori.ingest.m365.wrapped import WrappedError, is_csv_header, iter_csv_records, unwrap
-from sekimori.ingest.rows import BatchBuilder
+from sekimori.ingest.rows import TupleBatches
 from sekimori.ingest.source import Source
 
+_COLUMNS = ("record_id", "raw", *COLUMNS)
 _MARKERS = (b'"Operation', b'"operation', b"AuditData")
 
 
@@ -63,8 +64,8 @@ class M365Reader(Reader):
         return 0.95 if doc is not None and _shape(doc) is not None else 0.0
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
-        rows = mapped_rows(self._records(source, quarantine), m365_row, quarantine)
-        yield from BatchBuilder(self.batch_size, quarantine).batches(rows)
+        rows = mapped_values(self._records(source, quarantine), m365_values, quarantine)
+        yield from TupleBatches(_COLUMNS, self.batch_size, quarantine).batches(rows)
 
     def _records(
         self, source: Source, quarantine: Quarantine

@@ -25,13 +25,15 @@ import orjson
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.cloud.jsondocs import first_object, iter_json_docs, mapped_rows
-from sekimori.ingest.okta.events import okta_row, pick
-from sekimori.ingest.rows import BatchBuilder
+from sekimori.ingest.cloud.jsondocs import first_object, iter_json_docs
+from sekimori.ingest.fit import BadValue
+from sekimori.ingest.okta.events import COLUMNS, okta_values, pick
+from sekimori.ingest.rows import TupleBatches
 from sekimori.ingest.source import Source
 
 # Okta event types are dotted lower-case names: user.session.start, app.oauth2.as.token.grant, …
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
+_COLUMNS = ("record_id", "raw", *COLUMNS)
 _KEY_MARKERS = (b'"eventType"', b'"eventtype"')
 _CONTEXT_MARKERS = (b'"legacyEventType"', b'"legacyeventtype"', b'"displayMessage"', b'"displaymessage"')
 
@@ -75,14 +77,20 @@ class OktaReader(Reader):
         return 0.95 if okta_shape else 0.0
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
-        rows = mapped_rows(_events(source, quarantine), okta_row, quarantine)
-        yield from BatchBuilder(self.batch_size, quarantine).batches(rows)
+        yield from TupleBatches(_COLUMNS, self.batch_size, quarantine).batches(_rows(source, quarantine))
 
 
-def _events(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, int | None, str, dict[str, Any]]]:
-    """Each LogEvent (taken out of its EventBridge envelope, its own text then the raw) and where it is."""
+def _rows(source: Source, quarantine: Quarantine) -> Iterator[tuple[Any, ...]]:
+    """``(record_id, raw, *okta_values)`` of each LogEvent (taken out of its EventBridge envelope, its
+    own text then the raw); one that ``okta_values`` refuses goes to the quarantine, naming the field."""
     for number, offset, raw, doc in iter_json_docs(source, quarantine):
         event = event_of(doc)
         if event is not doc:
             doc, raw = event, orjson.dumps(event).decode()
-        yield number, None if offset < 0 else offset, raw, doc
+        try:
+            values = okta_values(doc)
+        except BadValue as bad:
+            at = None if offset < 0 else offset
+            quarantine.add(bad.reason, record=number, offset=at, field=bad.field, data=raw)
+            continue
+        yield (number, raw, *values)

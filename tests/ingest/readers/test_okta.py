@@ -192,6 +192,20 @@ def test_corrupt_and_truncated_records_are_quarantined_by_number_and_field(tmp_p
     assert [(r.record, r.field) for r in q.records] == [(2, "record")]
 
 
+def test_a_record_whose_target_is_not_a_list_is_quarantined_not_the_file(tmp_path):
+    good = json.loads((DATA / "okta" / "panther_okta_sample.jsonl").read_text().splitlines()[1])
+    lines = [json.dumps(good)]
+    for odd in (True, 7, "user"):
+        lines.append(json.dumps({**good, "target": odd}))
+    lines.append(json.dumps(good))
+    path = tmp_path / "okta.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    table, q = _read(path)
+    assert table["record_id"].to_pylist() == [1, 5]
+    assert [(r.record, r.field) for r in q.records] == [(2, "target"), (3, "target"), (4, "target")]
+    assert q.records[0].reason == "not a list of targets but bool"
+
+
 OTHERS = [
     DATA / "windows_json" / "otrf_empire_psexec_sample.zip",
     DATA / "windows_json" / "winlogbeat6_empire_enable_rdp_sample.json.gz",

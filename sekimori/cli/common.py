@@ -4,6 +4,7 @@ a store, loading a model with its problems shown."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -65,18 +66,37 @@ def emit(payload: Any) -> None:
     print(json.dumps(payload, ensure_ascii=False, default=json_default))
 
 
+REGISTER_ENV = "SEKIMORI_REGISTER"  # a register database URL: its parties, contracts, grants join the model
+
+
 def load_model_or_fail(path: Path) -> GroupModel:
-    """The group model at ``path``; on problems each is printed (file, line, field) and the command exits."""
+    """The group model at ``path``; on problems each is printed (file, line, field) and the command exits.
+    With ``SEKIMORI_REGISTER`` set (a case database URL), the register in it is merged into the model
+    (:func:`sekimori.govern.model_with_register`), so every command judges against the current register."""
     from sekimori.model import ModelError, load_model
 
     try:
-        return load_model(path)
+        model = load_model(path)
+        register = os.environ.get(REGISTER_ENV)
+        return _with_register(model, register) if register else model
     except ModelError as exc:
         for issue in exc.issues:
             console.print(escape(str(issue)), soft_wrap=True, highlight=False)
         raise fail(f"{path}: not a valid group model") from exc
     except OSError as exc:
         raise fail(f"{path}: {exc.strerror or exc}") from exc
+
+
+def _with_register(model: GroupModel, url: str) -> GroupModel:
+    from sekimori.govern import Register, RegisterError, model_with_register
+
+    try:
+        with Register(url) as register:
+            return model_with_register(model, register)
+    except RegisterError as exc:
+        for problem in exc.problems:
+            console.print(escape(str(problem)), soft_wrap=True, highlight=False)
+        raise fail(f"{REGISTER_ENV}: the register does not fit the group model") from exc
 
 
 def writer(store: Path, wait: float) -> Store:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sekimori.report.facts import facts_from_case
     from sekimori.report.measures import MeasureBook
     from sekimori.report.progress import build_progress_page
+    from sekimori.report.render import RenderError, render_html, render_pdf
 
 __all__ = [
     "AffectedCount",
@@ -26,6 +27,7 @@ __all__ = [
     "Measure",
     "MeasureBook",
     "Produced",
+    "RenderError",
     "ReportKind",
     "Text",
     "TimelineEntry",
@@ -36,6 +38,8 @@ __all__ = [
     "facts_from_case",
     "load_facts",
     "produce_reports",
+    "render_html",
+    "render_pdf",
     "report_kinds",
 ]
 
@@ -46,6 +50,9 @@ _LAZY = {
     "facts_from_case": "sekimori.report.facts",
     "MeasureBook": "sekimori.report.measures",
     "build_progress_page": "sekimori.report.progress",
+    "RenderError": "sekimori.report.render",
+    "render_html": "sekimori.report.render",
+    "render_pdf": "sekimori.report.render",
 }
 
 

@@ -9,7 +9,9 @@ from sekimori.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sekimori.respond.actions import CONNECTORS, Action, ActionKind, ConnectorError
+    from sekimori.respond.audit import UTCDateTime
     from sekimori.respond.cases import CaseStore
+    from sekimori.respond.families import RecordedTables
     from sekimori.respond.grouping import group_alerts
     from sekimori.respond.operations import (
         DryRun,
@@ -68,9 +70,11 @@ __all__ = [
     "Principal",
     "PrincipalError",
     "Proposal",
+    "RecordedTables",
     "Scope",
     "Scoped",
     "Timeline",
+    "UTCDateTime",
     "build_timeline",
     "case_record",
     "case_timeline",
@@ -107,6 +111,8 @@ _LAZY = {
     "Entry": "sekimori.respond.tables",
     "EntryKind": "sekimori.respond.tables",
     "CaseStore": "sekimori.respond.cases",
+    "RecordedTables": "sekimori.respond.families",
+    "UTCDateTime": "sekimori.respond.audit",
     "group_alerts": "sekimori.respond.grouping",
     "DryRun": "sekimori.respond.operations",
     "OpenedCase": "sekimori.respond.operations",

@@ -1,0 +1,100 @@
+"""The ASGI application: its routes (every one behind :func:`sekimori.web.guard.guarded`), the static
+files vendored in the package, and the security headers on every response."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sekimori.web import admin, api, pages
+from sekimori.web.settings import WebSettings
+from sekimori.web.state import STATIC, WebState, open_state
+
+# No inline script or style, nothing from another site, no framing, no plugins, forms post here only.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` (and no-store for everything but the static files) to every
+    response, errors included."""
+
+    def __init__(self, app: ASGIApp, hsts: bool) -> None:
+        self.app, self.hsts = app, hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                headers += SECURITY_HEADERS
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                if self.hsts:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+ROUTES = [
+    Route("/favicon.ico", pages.favicon, methods=["GET"]),
+    Route("/signin", pages.signin_form, methods=["GET"]),
+    Route("/signin", pages.signin, methods=["POST"]),
+    Route("/signout", pages.signout, methods=["POST"]),
+    Route("/password", pages.password_form, methods=["GET"]),
+    Route("/password", pages.password, methods=["POST"]),
+    Route("/", pages.overview, methods=["GET"]),
+    Route("/alerts", pages.alert_queue, methods=["GET"]),
+    Route("/alerts/{alert_id}", pages.alert_detail, methods=["GET"]),
+    Route("/cases", pages.case_list, methods=["GET"]),
+    Route("/cases/{case_id}", pages.case_page, methods=["GET"]),
+    Route("/tokens", admin.tokens, methods=["GET"]),
+    Route("/tokens", admin.tokens_change, methods=["POST"]),
+    Route("/admin/users", admin.users, methods=["GET"]),
+    Route("/admin/users", admin.user_create, methods=["POST"]),
+    Route("/admin/users/{user_id:int}", admin.user_update, methods=["POST"]),
+    Route("/audit", admin.audit, methods=["GET"]),
+    Route("/api/v1/alerts", api.alerts, methods=["GET"]),
+    Route("/api/v1/alerts/{alert_id}", api.alert, methods=["GET"]),
+    Route("/api/v1/cases", api.cases, methods=["GET"]),
+    Route("/api/v1/cases/{case_id}", api.case, methods=["GET"]),
+]
+
+
+def create_app(settings: WebSettings, state: WebState | None = None) -> Starlette:
+    """The web face over ``settings``' store and case database (``state``: one already opened)."""
+    web = state or open_state(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        web.close()
+
+    app = Starlette(
+        routes=[*ROUTES, Mount("/static", StaticFiles(directory=str(STATIC)), name="static")],
+        lifespan=lifespan,
+    )
+    app.state.web = web
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    return app

@@ -1,0 +1,230 @@
+"""What the pages read: the store's alerts and events (through :class:`sekimori.store.Store`, bound
+parameters only) and the cases (through :mod:`sekimori.respond`), each cut to the organisations the
+reader may see.
+
+An alert belongs to the organisations detection gave it plus those the group model gives its hosts
+and account (:meth:`GroupModel.classify_host`, :meth:`GroupModel.classify_account`), computed once per
+distinct host/account and kept as an Arrow table joined in SQL. A reader assigned to organisations sees
+an alert that involves one of them; a case only when every alert in it is one they may see (a case
+mixing organisations would otherwise show the others' alerts). An alert no organisation claims is seen
+by admins and auditors only.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from sekimori.model import GroupModel
+    from sekimori.respond import Case, CaseAlert
+    from sekimori.store import Store
+    from sekimori.web.accounts import Account
+
+SOURCES = ("boundary", "behaviour", "sigma")
+LEVELS = ("critical", "high", "medium", "low", "informational")
+_ORDER = "CASE a.source WHEN 'boundary' THEN 0 WHEN 'behaviour' THEN 1 ELSE 2 END, a.time, a.alert_id"
+_SCOPE_COLUMNS = (
+    "alert_id",
+    "organisations",
+    "host",
+    "account",
+    "domain",
+    "src_host",
+    "src_ip",
+    "target_host",
+)
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    source: str | None = None
+    level: str | None = None
+    org: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+
+
+def organisations_of(
+    model: GroupModel | None,
+    given: list[str] | None,
+    hosts: tuple[str | None, ...],
+    address: str | None,
+    account: str | None,
+    domain: str | None,
+) -> list[str]:
+    found = {o for o in given or () if o}
+    if model is not None:
+        for host in hosts:
+            if host:
+                found.add(model.classify_host(host)[0] or "")
+        if address:
+            found.add(model.classify_host(None, address)[0] or "")
+        if account:
+            found.add(model.classify_account(account, domain) or "")
+    return sorted(found - {""})
+
+
+class AlertReader:
+    """Alerts of ``store`` as a reader may see them."""
+
+    def __init__(self, store: Store, model: GroupModel | None) -> None:
+        self.store, self.model = store, model
+        self._lock = threading.Lock()
+        self._scope: tuple[tuple[int, int], pa.Table] | None = None
+
+    def has_alerts(self) -> bool:
+        return "alerts" in self.store.tables()
+
+    def _scope_table(self) -> pa.Table:
+        """alert_id → organisations, recomputed when detection rewrites the alerts."""
+        info = self.store.tables()["alerts"].stat()
+        version = (info.st_mtime_ns, info.st_size)
+        with self._lock:
+            if self._scope is not None and self._scope[0] == version:
+                return self._scope[1]
+            rows = self.store.sql(f"SELECT {', '.join(_SCOPE_COLUMNS)} FROM alerts").to_pylist()
+            cache: dict[tuple[Any, ...], list[str]] = {}
+            ids, orgs = [], []
+            for row in rows:
+                key = tuple(
+                    tuple(row[c] or ()) if c == "organisations" else row[c] for c in _SCOPE_COLUMNS[1:]
+                )
+                if key not in cache:
+                    cache[key] = organisations_of(
+                        self.model,
+                        row["organisations"],
+                        (row["host"], row["src_host"], row["target_host"]),
+                        row["src_ip"],
+                        row["account"],
+                        row["domain"],
+                    )
+                ids.append(row["alert_id"])
+                orgs.append(cache[key])
+            table = pa.table(
+                {"alert_id": pa.array(ids, pa.string()), "orgs": pa.array(orgs, pa.list_(pa.string()))}
+            )
+            self._scope = (version, table)
+            return table
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with tempfile.TemporaryDirectory(prefix="sekimori-web-") as scratch:
+            con = self.store.connect(sandbox=True, scratch=scratch)
+            try:
+                con.register("alert_scope", self._scope_table())
+                yield con
+            finally:
+                con.close()
+
+    @staticmethod
+    def _where(reader: Account, flt: AlertFilter) -> tuple[str, dict[str, Any]]:
+        clauses = [
+            "($all OR list_has_any(s.orgs, $mine::VARCHAR[]))",
+            "(CAST($source AS VARCHAR) IS NULL OR a.source = $source)",
+            "(CAST($level AS VARCHAR) IS NULL OR a.level = $level)",
+            "(CAST($org AS VARCHAR) IS NULL OR list_contains(s.orgs, $org))",
+            "(CAST($since AS TIMESTAMPTZ) IS NULL OR a.time >= $since)",
+            "(CAST($until AS TIMESTAMPTZ) IS NULL OR a.time < $until)",
+            "(CAST($text AS VARCHAR) IS NULL OR contains(lower(concat_ws(' ', a.title, a.rule_id, a.host,"
+            " a.account, a.description, a.src_host, a.target_host)), lower($text)))",
+        ]
+        params = {
+            "all": reader.sees_all,
+            "mine": sorted(reader.orgs),
+            "source": flt.source,
+            "level": flt.level,
+            "org": flt.org,
+            "since": flt.since,
+            "until": flt.until,
+            "text": flt.text,
+        }
+        return " AND ".join(clauses), params
+
+    def page(
+        self, reader: Account, flt: AlertFilter, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the alerts ``reader`` may see that pass ``flt``, boundary first, and the total."""
+        if not self.has_alerts():
+            return [], 0
+        where, params = self._where(reader, flt)
+        base = f"FROM alerts a JOIN alert_scope s USING (alert_id) WHERE {where}"
+        with self._connection() as con:
+            total = _rows(con, f"SELECT count(*) AS n {base}", params)
+            rows = _rows(
+                con,
+                f"""SELECT a.alert_id, a.time, a.source, a.level, a.title, a.host, a.account, s.orgs
+                    {base} ORDER BY {_ORDER} LIMIT $limit OFFSET $offset""",
+                {**params, "limit": limit, "offset": offset},
+            )
+        return rows, int(total[0]["n"]) if total else 0
+
+    def counts(self, reader: Account) -> list[dict[str, Any]]:
+        if not self.has_alerts():
+            return []
+        where, params = self._where(reader, AlertFilter())
+        with self._connection() as con:
+            return _rows(
+                con,
+                f"""SELECT a.source, a.level, count(*) AS n FROM alerts a JOIN alert_scope s
+                    USING (alert_id) WHERE {where} GROUP BY ALL ORDER BY a.source, n DESC""",
+                params,
+            )
+
+    def alert(self, reader: Account, alert_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """One alert ``reader`` may see, with its evidence events (``None``: unknown or not theirs)."""
+        if not self.has_alerts():
+            return None
+        where, params = self._where(reader, AlertFilter())
+        with self._connection() as con:
+            found = _rows(
+                con,
+                f"""SELECT a.*, s.orgs FROM alerts a JOIN alert_scope s USING (alert_id)
+                    WHERE a.alert_id = $id AND {where}""",
+                {**params, "id": alert_id},
+            )
+            if not found:
+                return None
+            uids = [e["uid"] for e in found[0]["evidence"] or () if e.get("uid")][:100]
+            events = _rows(
+                con,
+                """SELECT time, source_format, host, principal, domain, activity, outcome, src_host,
+                          src_ip, target_host, process, command_line, object, source_file, uid
+                   FROM events WHERE uid IN (SELECT unnest($uids::VARCHAR[])) ORDER BY time LIMIT 100""",
+                {"uids": uids},
+            )
+        return found[0], events
+
+    def known_orgs(self) -> list[str]:
+        if self.model is None:
+            return []
+        return sorted(o.id for o in self.model.organisations)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of ``sql`` with ``params`` bound (never formatted into the text)."""
+    table = con.sql(sql, params=params).to_arrow_table()
+    return [] if table is None else list(table.to_pylist())
+
+
+def case_alert_orgs(model: GroupModel | None, alert: CaseAlert) -> list[str]:
+    return organisations_of(model, alert.orgs, (alert.host,), None, alert.account, None)
+
+
+def case_visible(model: GroupModel | None, reader: Account, case: Case) -> bool:
+    """Every alert of the case involves an organisation of the reader (or the reader sees all)."""
+    if reader.sees_all:
+        return True
+    if not case.alerts:
+        return False
+    return all(set(case_alert_orgs(model, a)) & reader.orgs for a in case.alerts)

@@ -1,0 +1,96 @@
+"""The web face's words, English and Japanese, in one catalogue; a page is in one language."""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "ja")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # key: (en, ja)
+    "app": ("sekimori", "関守"),
+    "signin": ("Sign in", "サインイン"),
+    "signout": ("Sign out", "サインアウト"),
+    "login": ("Login", "ログイン名"),
+    "password": ("Password", "パスワード"),
+    "signin_failed": ("Sign-in failed.", "サインインできませんでした。"),
+    "signin_limited": (
+        "Too many attempts. Try again later.",
+        "試行回数が多すぎます。しばらくしてから再度お試しください。",
+    ),
+    "overview": ("Overview", "概要"),
+    "alerts": ("Alerts", "アラート"),
+    "alert": ("Alert", "アラート"),
+    "cases": ("Cases", "ケース"),
+    "case": ("Case", "ケース"),
+    "admin_users": ("Users", "ユーザー"),
+    "audit": ("Audit", "監査"),
+    "tokens": ("API tokens", "APIトークン"),
+    "change_password": ("Change password", "パスワード変更"),
+    "must_change": (
+        "Choose a new password before you go on.",
+        "続行する前に新しいパスワードを設定してください。",
+    ),
+    "current_password": ("Current password", "現在のパスワード"),
+    "new_password": ("New password", "新しいパスワード"),
+    "open_cases": ("Open cases", "未解決のケース"),
+    "alerts_by_source": ("Alerts by source and level", "ソース・レベル別アラート"),
+    "boundary_first": ("Boundary alerts", "境界アラート"),
+    "source": ("Source", "ソース"),
+    "level": ("Level", "レベル"),
+    "organisation": ("Organisation", "組織"),
+    "organisations": ("Organisations", "組織"),
+    "since": ("From", "開始"),
+    "until": ("To", "終了"),
+    "search": ("Search", "検索"),
+    "filter": ("Filter", "絞り込み"),
+    "any": ("any", "すべて"),
+    "time": ("Time", "時刻"),
+    "title": ("Title", "タイトル"),
+    "host": ("Host", "ホスト"),
+    "account": ("Account", "アカウント"),
+    "count": ("Count", "件数"),
+    "next": ("Next", "次へ"),
+    "previous": ("Previous", "前へ"),
+    "evidence": ("Evidence", "証跡"),
+    "description": ("Description", "説明"),
+    "status": ("Status", "状態"),
+    "created": ("Created", "作成"),
+    "timeline": ("Timeline", "タイムライン"),
+    "actions": ("Containment actions", "封じ込め措置"),
+    "none": ("None.", "なし。"),
+    "roles": ("Roles", "ロール"),
+    "disabled": ("Disabled", "無効"),
+    "create": ("Create", "作成"),
+    "save": ("Save", "保存"),
+    "one_time": (
+        "One-time password (shown once; to be changed at first sign-in):",
+        "ワンタイムパスワード(一度だけ表示。初回サインイン時に変更):",
+    ),
+    "token_once": ("Your new token (shown once):", "新しいトークン(一度だけ表示):"),
+    "name": ("Name", "名前"),
+    "revoke": ("Revoke", "失効"),
+    "revoked": ("revoked", "失効済み"),
+    "verify_ok": ("The audit chain verifies.", "監査チェーンの検証に成功しました。"),
+    "verify_bad": ("The audit chain does not verify:", "監査チェーンの検証に失敗しました:"),
+    "entries": ("entries", "件"),
+    "forbidden": ("You may not see this page.", "このページを表示する権限がありません。"),
+    "not_found": ("Not found.", "見つかりません。"),
+    "bad_request": ("The request was refused.", "リクエストは拒否されました。"),
+    "error": ("The request could not be done:", "リクエストを実行できませんでした:"),
+    "language": ("日本語", "English"),
+    "page": ("Page", "ページ"),
+    "alerts_in_case": ("Alerts in this case", "このケースのアラート"),
+    "field": ("Field", "フィールド"),
+    "value": ("Value", "値"),
+    "no_alerts": ("No alerts yet.", "アラートはまだありません。"),
+}
+
+
+def language(requested: str | None) -> str:
+    return requested if requested in LANGUAGES else "en"
+
+
+def translate(lang: str, key: str) -> str:
+    pair = MESSAGES.get(key)
+    if pair is None:
+        return key
+    return pair[1] if lang == "ja" else pair[0]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +31,7 @@ from sekimori.cli.common import (
     out,
     writer,
 )
+from sekimori.cli.progress import detect_progress, print_passes
 from sekimori.cli.render import csv_value, print_alerts
 from sekimori.store import StoreError
 
@@ -43,7 +47,25 @@ def detect(
     ] = None,
     config: Annotated[Path | None, typer.Option(help="YAML with settings per detector.")] = None,
     wait: WaitOption = DEFAULT_WAIT,
+    memory_limit: Annotated[
+        str,
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB's memory for the run (e.g. 1GB, 512MB); beyond it, it spills to disk.",
+        ),
+    ] = "1GB",
+    full: Annotated[
+        bool, typer.Option("--full", help="Judge every segment again (Sigma judges only new ones otherwise).")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="The runs as one JSON object on stdout.")] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="duckdb, or spark: the Sigma rules on Apache Spark (sekimori's spark extra; "
+            "master/remote in the config's spark: block, see docs/scale.md).",
+        ),
+    ] = "duckdb",
 ) -> None:
     """Run the detectors over the store; alerts are kept in it (view ``alerts``). The alerts of a
     detector that does not run (not chosen, or no --model for the boundary rules) are kept as they were."""
@@ -61,11 +83,24 @@ def detect(
         except (OSError, yaml.YAMLError) as exc:
             raise fail(f"{config}: {exc}") from exc
     try:
-        report = run_detectors(st, group, only=only, config=settings)
-    except StoreError as exc:
+        with detect_progress(console, quiet=json_out) as progress, _engine(engine, settings) as other:
+            report = run_detectors(
+                st,
+                group,
+                only=only,
+                config=settings,
+                progress=progress,
+                memory_limit=memory_limit,
+                full=full,
+                engine=other,
+            )
+    except (StoreError, ValueError) as exc:
         raise fail(str(exc)) from exc
     if json_out:
-        runs = [asdict(r) | {"seconds": round(r.seconds, 3)} for r in report.runs]
+        runs = [
+            asdict(r) | {"seconds": round(r.seconds, 3), "passes": [_pass(p) for p in r.passes]}
+            for r in report.runs
+        ]
         print(json.dumps({"store": str(store), "alerts": report.alerts.num_rows, "runs": runs}))
         return
     table = Table(title=f"detect → {store}")
@@ -79,7 +114,33 @@ def detect(
             )
         table.add_row(run.name, run.source, f"{run.alerts:,}", f"{run.seconds:.2f}", note)
     console.print(table)
+    print_passes(report.runs, console)
     print_alerts(report.alerts.to_pylist()[:30], console)
+
+
+@contextmanager
+def _engine(name: str, settings: dict[str, Any]) -> Iterator[Any]:
+    """None for DuckDB; a Spark engine (stopped at the end) for ``spark``."""
+    if name == "duckdb":
+        yield None
+        return
+    if name != "spark":
+        raise fail(f"unknown engine {name!r}; known: duckdb, spark")
+    try:
+        from sekimori.spark import SparkEngine, SparkSettings
+    except ImportError as exc:  # pragma: no cover - the package is part of sekimori
+        raise fail(str(exc)) from exc
+    if importlib.util.find_spec("pyspark") is None:
+        raise fail("--engine spark needs pyspark: pip install 'sekimori[spark]' (and a Java 17+ runtime)")
+    spark = SparkEngine(SparkSettings.from_mapping(settings.get("spark")))
+    try:
+        yield spark
+    finally:
+        spark.close()
+
+
+def _pass(p: Any) -> dict[str, Any]:
+    return {"logsource": p.logsource, "rules": p.rules, "events": p.events, "seconds": round(p.seconds, 3)}
 
 
 @app.command()

@@ -9,28 +9,18 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sekimori import graph as g  # the stage's names load when first used: a quick start for other commands
 from sekimori.cli.common import console, emit, fail, load_model_or_fail
-from sekimori.graph import (
-    AttackPath,
-    BlastRadius,
-    ChokeReport,
-    GraphError,
-    GroupGraph,
-    WhatIf,
-    attack_paths,
-    blast_radius,
-    build_graph,
-    choke_points,
-    graph_from_store,
-    what_if,
-)
+
+if TYPE_CHECKING:
+    from sekimori.graph import AttackPath, BlastRadius, ChokeReport, GroupGraph, WhatIf
 
 paths_app = typer.Typer(
     help="The group as a graph: blast radius, attack paths, choke points, what-if.", no_args_is_help=True
@@ -87,10 +77,10 @@ def load_graph(model: Path, store: Path | None, as_of: str | None = None) -> Gro
     day = parse_as_of(as_of)
     group = load_model_or_fail(model)
     if store is None:
-        return build_graph(group, as_of=day)
+        return g.build_graph(group, as_of=day)
     if not (store / "segments").is_dir():
         raise _fail(f"{store}: not a sekimori store (run `sekimori ingest PATH --store {store}` first)")
-    return graph_from_store(Store(store), group, as_of=day)
+    return g.graph_from_store(Store(store), group, as_of=day)
 
 
 _fail = fail
@@ -106,7 +96,7 @@ def _answer(
     """Ask the graph; a question it cannot answer is a clear error; answer as JSON or for a person."""
     try:
         answer = question()
-    except GraphError as exc:
+    except g.GraphError as exc:
         raise _fail(str(exc)) from exc
     if json_out:
         _emit(to_json(answer))
@@ -125,7 +115,7 @@ def blast_command(
 ) -> None:
     """Every system and data store reachable from the entry, and the people exposed per category."""
     graph = load_graph(model, store, as_of)
-    _answer(lambda: blast_radius(graph, entry, change or []), BlastRadius.to_dict, print_blast, json_out)
+    _answer(lambda: g.blast_radius(graph, entry, change or []), g.BlastRadius.to_dict, print_blast, json_out)
 
 
 @paths_app.command("attack")
@@ -144,7 +134,7 @@ def attack_command(
     """The easiest attack paths from the entry to personal data and crown jewels, each hop in words."""
     graph = load_graph(model, store, as_of)
     _answer(
-        lambda: attack_paths(graph, entry, target=to, k=k, changes=change or []),
+        lambda: g.attack_paths(graph, entry, target=to, k=k, changes=change or []),
         lambda found: [p.to_dict() for p in found],
         print_paths,
         json_out,
@@ -170,8 +160,8 @@ def choke_command(
     and the fewest that cut it off entirely (proved, or labelled as found only)."""
     graph = load_graph(model, store, as_of)
     _answer(
-        lambda: choke_points(graph, entry, budget_seconds=budget, node_limit=node_limit),
-        ChokeReport.to_dict,
+        lambda: g.choke_points(graph, entry, budget_seconds=budget, node_limit=node_limit),
+        g.ChokeReport.to_dict,
         print_choke,
         json_out,
     )
@@ -190,7 +180,7 @@ def whatif_command(
     if not change:
         raise _fail("give at least one --change")
     graph = load_graph(model, store, as_of)
-    _answer(lambda: what_if(graph, entry, change), WhatIf.to_dict, print_what_if, json_out)
+    _answer(lambda: g.what_if(graph, entry, change), g.WhatIf.to_dict, print_what_if, json_out)
 
 
 @paths_app.command("draw")
@@ -208,8 +198,8 @@ def draw_command(
 
     graph = load_graph(model, store, as_of)
     try:
-        blast = blast_radius(graph, entry)
-        found = attack_paths(graph, entry, k=k)
+        blast = g.blast_radius(graph, entry)
+        found = g.attack_paths(graph, entry, k=k)
         removed: list[str] = []
         if change:
             from sekimori.graph import parse_change
@@ -217,7 +207,7 @@ def draw_command(
             removed = [c for text in change for c in parse_change(graph, text).controls]
         view = paths_view(graph, blast, found, removed=removed)
         written = draw_graph(view, output)
-    except (GraphError, ValueError) as exc:
+    except (g.GraphError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     console.print(f"{len(view.nodes)} nodes, {len(view.edges)} edges → {written}")
 

@@ -8,7 +8,11 @@ table in ``ALERT_SCHEMA``; detectors work in SQL over the store (no per-event Py
 
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,6 +23,24 @@ from sekimori.model import GroupModel, register_model
 from sekimori.plugins import Registry
 from sekimori.store import Store
 
+# DuckDB's memory for a detection run unless told otherwise: what it holds beyond spills to a private
+# folder, so a run's peak stays near this whatever the store's size.
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
+@dataclass(frozen=True)
+class DetectProgress:
+    """What a running detector reports: ``start``/``end`` of a detector, each ``pass`` of one (a log
+    source read once and its rules evaluated)."""
+
+    detector: str
+    step: str  # start | pass | end
+    logsource: str | None = None
+    rules: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    alerts: int = 0
+
 
 @dataclass
 class DetectContext:
@@ -27,16 +49,39 @@ class DetectContext:
     store: Store
     model: GroupModel | None = None
     config: dict[str, Any] = field(default_factory=dict)  # per-detector settings, by detector name
+    progress: Callable[[DetectProgress], None] | None = None
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT
+    save: bool = True  # whether the run keeps its results (a detector may keep state for the next run)
+    full: bool = False  # judge every segment again, even where a detector could judge only new ones
     _con: duckdb.DuckDBPyConnection | None = None
+    _scratch: str | None = None
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection over the store, with the model registered as schema ``model``."""
+        """A DuckDB connection over the store, with the model registered as schema ``model``; its memory
+        capped at ``memory_limit``, spilling to a private folder removed at ``close``."""
         if self._con is None:
-            self._con = self.store.connect()
+            self._con = self._capped(self.store.connect())
             if self.model is not None:
                 register_model(self._con, self.model)
         return self._con
+
+    def connect_segments(self, segments: list[str]) -> duckdb.DuckDBPyConnection:
+        """Another connection, whose ``events`` holds only these segments (the caller closes it)."""
+        return self._capped(self.store.connect(segments=segments))
+
+    def _capped(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        if self.memory_limit:
+            if self._scratch is None:
+                self._scratch = tempfile.mkdtemp(prefix="sekimori-detect-")  # mode 0700
+            con.execute(f"SET memory_limit = '{_limit(self.memory_limit)}'")
+            con.execute(f"SET temp_directory = '{self._scratch}'")
+            con.execute("SET preserve_insertion_order = false")
+        return con
+
+    def notify(self, event: DetectProgress) -> None:
+        if self.progress is not None:
+            self.progress(event)
 
     def settings(self, detector: str) -> dict[str, Any]:
         value = self.config.get(detector, {})
@@ -46,6 +91,16 @@ class DetectContext:
         if self._con is not None:
             self._con.close()
             self._con = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+
+def _limit(text: str) -> str:
+    """A memory size as DuckDB reads it (``1GB``, ``512MB``, ``2.5GiB``); anything else is refused."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text.strip(), re.IGNORECASE):
+        raise ValueError(f"not a memory size: {text!r} (e.g. 1GB, 512MB)")
+    return text.strip()
 
 
 class Detector(ABC):

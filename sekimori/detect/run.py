@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
 from sekimori.detect.alerts import ALERT_SCHEMA, conform
-from sekimori.detect.base import DetectContext, detectors
+from sekimori.detect.base import DEFAULT_MEMORY_LIMIT, DetectContext, DetectProgress, detectors
 from sekimori.model import GroupModel
 from sekimori.store import Store
 
@@ -23,6 +24,16 @@ class DetectorRun:
     seconds: float = 0.0
     skipped: str | None = None  # why it did not run
     kept: int = 0  # alerts of an earlier run kept because this detector did not run now
+    passes: list[DetectProgress] = field(default_factory=list)  # its passes (Sigma: one per log source)
+
+
+class DetectEngine(Protocol):
+    """Runs some detectors on another engine than DuckDB (e.g. ``sekimori.spark.SparkEngine``): those it
+    ``handles``, each giving the same alerts table its detector would."""
+
+    def handles(self, detector: str) -> bool: ...
+
+    def run(self, detector: str, ctx: DetectContext) -> pa.Table: ...
 
 
 @dataclass
@@ -37,17 +48,25 @@ def run_detectors(
     only: Iterable[str] | None = None,
     config: dict[str, Any] | None = None,
     save: bool = True,
+    progress: Callable[[DetectProgress], None] | None = None,
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+    full: bool = False,
+    engine: DetectEngine | None = None,
 ) -> DetectReport:
     """Every registered detector (or those named/whose source is named in ``only``), alerts saved.
 
     The stored ``alerts`` hold the latest result of each detector: those of a detector that did not run
     now (not chosen, or needing a model that was not given) are kept as they were, and counted in its
     run's ``kept``. Saving holds the store's writer lock for the whole run, so two runs do not interleave.
+    ``progress`` is told as each detector starts and ends and of each of its passes; ``memory_limit``
+    caps DuckDB's memory (None: DuckDB's default, most of the machine's). Sigma judges only the segments
+    its last run did not (the same alerts as a full run); ``full`` judges every segment again.
+    ``engine``: the detectors it handles run on it instead (``--engine spark``); the others on DuckDB.
     """
     if not save:
-        return _run(store, model, only, config, save)
+        return _run(store, model, only, config, save, progress, memory_limit, full, engine)
     with store.writer("detect"):
-        return _run(store, model, only, config, save)
+        return _run(store, model, only, config, save, progress, memory_limit, full, engine)
 
 
 def _run(
@@ -56,10 +75,25 @@ def _run(
     only: Iterable[str] | None,
     config: dict[str, Any] | None,
     save: bool,
+    progress: Callable[[DetectProgress], None] | None,
+    memory_limit: str | None,
+    full: bool,
+    engine: DetectEngine | None = None,
 ) -> DetectReport:
     wanted = set(only) if only else None
-    ctx = DetectContext(store, model, config or {})
     report = DetectReport()
+    lock = threading.Lock()
+
+    def told(event: DetectProgress) -> None:
+        with lock:  # passes end on the engine's worker threads
+            if event.step == "pass":
+                for run in report.runs:
+                    if run.name == event.detector:
+                        run.passes.append(event)
+            if progress is not None:
+                progress(event)
+
+    ctx = DetectContext(store, model, config or {}, told, memory_limit, save=save, full=full)
     tables = []
     try:
         for name, cls in detectors().items():
@@ -72,9 +106,12 @@ def _run(
                 run.skipped = "needs a group model (--model)"
                 continue
             started = time.perf_counter()
-            table = conform(cls().run(ctx))
+            told(DetectProgress(name, "start"))
+            elsewhere = engine is not None and engine.handles(name)
+            table = conform(engine.run(name, ctx) if engine and elsewhere else cls().run(ctx))
             run.seconds = time.perf_counter() - started
             run.alerts = table.num_rows
+            told(DetectProgress(name, "end", seconds=run.seconds, alerts=run.alerts))
             tables.append(table)
     finally:
         ctx.close()

@@ -3,8 +3,10 @@
 Each tick scans the folders, ingests the files that are new or changed (a file that grew is read from
 where the store left it: see ``Store.ingest``), runs the detectors and reports the alerts it had not
 seen before, each with its delay: from the moment its newest evidence landed on disk (the file's
-modification time) to the moment the alert exists. Detection reruns over the whole store each tick;
-the alerts are identified by stable ids, so a tick reports only what is new.
+modification time) to the moment the alert exists. Sigma judges only the segments the tick added
+(``sigma/incremental.py``: the alerts of a full run); the boundary and behaviour rules, whose baselines
+span the store, run over the whole store. Alerts are identified by stable ids, so a tick reports only
+what is new.
 """
 
 from __future__ import annotations

@@ -207,8 +207,15 @@ class Store:
     def files(self) -> list[dict[str, Any]]:
         return [f for m in self.manifests() for f in m["files"]]
 
-    def event_files(self) -> list[str]:
-        return [str(p) for seg in self.segments() for p in sorted(seg.glob("events-*.parquet"))]
+    def event_files(self, segments: Iterable[str] | None = None) -> list[str]:
+        """The events' Parquet files, of every segment or of the segments named (by folder name)."""
+        chosen = None if segments is None else set(segments)
+        return [
+            str(p)
+            for seg in self.segments()
+            if chosen is None or seg.name in chosen
+            for p in sorted(seg.glob("events-*.parquet"))
+        ]
 
     def put_table(self, name: str, table: pa.Table) -> Path:
         """Store a derived table (e.g. alerts) as ``tables/<name>.parquet``, replacing it atomically;
@@ -231,8 +238,13 @@ class Store:
     def quarantine_files(self) -> list[str]:
         return [str(p) for seg in self.segments() for p in sorted(seg.glob("quarantine.parquet"))]
 
-    def connect(self, sandbox: bool = False, scratch: str | None = None) -> duckdb.DuckDBPyConnection:
+    def connect(
+        self, sandbox: bool = False, scratch: str | None = None, segments: Iterable[str] | None = None
+    ) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the views ``events``, ``quarantine`` and ``files``.
+
+        ``segments``: ``events`` holds only the events of these segments (by folder name), e.g. those
+        a detection has not judged yet.
 
         ``sandbox``: the connection may read the store's files and nothing else (no other files, no
         writes, no extensions, no network); for SQL that comes from a user. ``scratch``: a private folder for
@@ -240,7 +252,9 @@ class Store:
         """
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
-        create_store_views(con, self.event_files(), self.quarantine_files(), self.files(), self.tables())
+        create_store_views(
+            con, self.event_files(segments), self.quarantine_files(), self.files(), self.tables()
+        )
         if sandbox:
             # Only the folders holding the store's data (not the store's root, where a case database or
             # the lock live); DuckDB's spill files in a private folder, not the working directory.

@@ -1,0 +1,158 @@
+"""Sigma on Spark local[1] and local[2] against Sigma on DuckDB, on the same store, in one run.
+
+    python benchmarks/spark.py [--corpus PATH ...] [--copies 8] [--runs 2]
+
+The corpus (default: ../shared/data/evtx-attack-samples, 8,248 events) is ingested once; the store
+holds ``--copies`` copies of its segments, each copy's ``uid`` made distinct (the work grows with the
+copies, the matches too). Each engine runs in its own process (a Spark master is fixed when its JVM
+starts): the whole bundled SigmaHQ ruleset, ``--runs`` times; the last (warm: rules transpiled, JVM
+warmed up) is reported, with the first and the session start. Printed side by side: events, seconds,
+events/s, events/s per core, and each engine's rate relative to DuckDB's; the Spark runs' matches are
+checked equal to DuckDB's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import duckdb  # noqa: E402
+
+from sekimori.store import Store  # noqa: E402
+
+DEFAULT = [REPO.parent / "shared" / "data" / "evtx-attack-samples"]
+ENGINES = ("duckdb", "local[1]", "local[2]")
+
+
+def build_store(root: Path, corpus: list[Path], copies: int) -> int:
+    """Ingest ``corpus`` once, then add ``copies - 1`` copies of its segments with distinct uids."""
+    store = Store(root)
+    store.ingest([str(p) for p in corpus])
+    originals = store.segments()
+    con = duckdb.connect()
+    for k in range(1, copies):
+        for seg in originals:
+            target = store.segments_dir / f"{seg.name}-copy{k}"
+            target.mkdir()
+            for part in sorted(seg.glob("events-*.parquet")):
+                src = str(part).replace("'", "''")
+                dst = str(target / part.name).replace("'", "''")
+                con.execute(
+                    f"COPY (SELECT * REPLACE (uid || '~{k}' AS uid) FROM read_parquet('{src}')) "
+                    f"TO '{dst}' (FORMAT parquet, COMPRESSION zstd)"
+                )
+            (target / "manifest.json").write_text(json.dumps({"segment": target.name, "files": []}))
+    con.close()
+    return int(store.sql("SELECT count(*) AS n FROM events").column("n")[0].as_py())
+
+
+def child(engine: str, store_path: str, runs: int) -> None:
+    """One engine's runs over the store; prints one JSON line."""
+    from sekimori.detect import load_ruleset, run_detectors
+
+    store = Store(store_path)
+    rules = load_ruleset().rules
+    seconds: list[float] = []
+    pairs: set[tuple[str, str]] = set()
+    started = time.perf_counter()
+    if engine == "duckdb":
+        start_s = 0.0
+        for _ in range(runs):
+            t = time.perf_counter()
+            alerts = run_detectors(store, only=["sigma"], save=False).alerts
+            seconds.append(time.perf_counter() - t)
+        pairs = {(a["rule_id"], a["evidence"][0]["uid"]) for a in alerts.to_pylist()}
+        cores = os.cpu_count() or 1
+    else:
+        from sekimori.spark import SparkSettings, read_events, run_sigma_spark, spark_session
+
+        settings = SparkSettings(master=engine, loopback=True)
+        spark = spark_session(settings)
+        read_events(spark, store)
+        start_s = time.perf_counter() - started
+        for _ in range(runs):
+            t = time.perf_counter()
+            result = run_sigma_spark(spark, rules)
+            seconds.append(time.perf_counter() - t)
+        pairs = {(a["rule_id"], a["evidence"][0]["uid"]) for a in result.alerts.to_pylist()}
+        cores = settings.local_cores()
+        spark.stop()
+    print(
+        json.dumps(
+            {"engine": engine, "cores": cores, "seconds": seconds, "start": start_s, "pairs": sorted(pairs)}
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--corpus", nargs="+", type=Path, default=DEFAULT)
+    parser.add_argument("--copies", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--store", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.store, args.runs)
+        return
+    with tempfile.TemporaryDirectory(prefix="sekimori-bench-spark-") as tmp:
+        events = build_store(Path(tmp) / "store", args.corpus, args.copies)
+        print(f"store: {events:,} events ({args.copies} copies of {', '.join(p.name for p in args.corpus)})")
+        print(f"machine: {os.cpu_count()} cores; runs per engine: {args.runs} (the last reported)\n")
+        results = []
+        for engine in ENGINES:
+            out = (
+                subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        engine,
+                        "--store",
+                        str(Path(tmp) / "store"),
+                        "--runs",
+                        str(args.runs),
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            results.append(json.loads(out))
+    base = results[0]
+    base_rate = events / base["seconds"][-1] / base["cores"]
+    print(
+        f"{'engine':<10}{'cores':>6}{'start s':>9}{'1st run s':>11}{'run s':>9}{'events/s':>11}"
+        f"{'ev/s/core':>11}{'per core vs DuckDB':>20}{'same matches':>14}"
+    )
+    for r in results:
+        last = r["seconds"][-1]
+        per_core = events / last / r["cores"]
+        same = "yes" if r["pairs"] == base["pairs"] else "NO"
+        print(
+            f"{r['engine']:<10}{r['cores']:>6}{r['start']:>9.1f}{r['seconds'][0]:>11.1f}{last:>9.1f}"
+            f"{events / last:>11,.0f}{per_core:>11,.0f}{per_core / base_rate:>20.2f}{same:>14}"
+        )
+    spark1, spark2 = results[1]["seconds"][-1], results[2]["seconds"][-1]
+    print(
+        f"\nlocal[2] vs local[1]: {spark1 / spark2:.2f}x faster (2.00 = linear in cores); "
+        f"matches: {len(base['pairs']):,} (rule, event) pairs"
+    )
+
+
+if __name__ == "__main__":
+    main()

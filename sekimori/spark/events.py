@@ -1,0 +1,48 @@
+"""The store's events as a Spark DataFrame: the same Parquet segment files DuckDB reads.
+
+The store's layout (``sekimori.store``): ``segments/<segment>/events-NNNNN.parquet`` (and
+``events-spill-NNNNN.parquet``), committed by a directory rename, with ``manifest.json`` beside them.
+Segments are cut by size, not by day or source, so there is no directory partitioning to prune by;
+Spark prunes by the Parquet row groups' statistics instead (a log source filter on ``event_code``,
+``channel`` or ``source_format`` is pushed down to the reader).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sekimori.ingest import EVENT_SCHEMA
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from sekimori.store import Store
+
+# Arrow → Spark SQL type names for the event schema's columns.
+_SPARK_TYPES = {
+    "string": "STRING",
+    "int64": "BIGINT",
+    "int32": "INT",
+    "int16": "SMALLINT",
+    "bool": "BOOLEAN",
+    "timestamp[us, tz=UTC]": "TIMESTAMP",
+}
+
+
+def event_schema_ddl() -> str:
+    """EVENT_SCHEMA as a Spark DDL schema (``uid STRING, time TIMESTAMP, …``)."""
+    return ", ".join(f"`{f.name}` {_SPARK_TYPES[str(f.type)]}" for f in EVENT_SCHEMA)
+
+
+def read_events(spark: SparkSession, store: Store, view: str | None = "events") -> DataFrame:
+    """The store's events (every committed segment's event files) with EVENT_SCHEMA's columns; a column
+    a segment written before it was added reads as NULL, as in the DuckDB view. ``view``: also register
+    the frame as a temporary view of that name."""
+    files = store.event_files()
+    if files:
+        frame = spark.read.schema(event_schema_ddl()).parquet(*files)
+    else:
+        frame = spark.createDataFrame([], event_schema_ddl())
+    if view:
+        frame.createOrReplaceTempView(view)
+    return frame

@@ -20,13 +20,13 @@ from sekimori.cli.common import console, emit, fail, out
 from sekimori.cli.govern_findings import (
     findings_command,
     least_privilege_command,
+    open_register,
     posture_command,
     supervise_app,
 )
 from sekimori.cli.render import cell, short_time
-from sekimori.cli.respond import DEFAULT_DB, ActorOption, DbOption, JsonOption
+from sekimori.cli.respond import DEFAULT_DB, ActorOption, DbOption, JsonOption, acting_principal
 from sekimori.govern import (
-    Register,
     RegisterError,
     ReviewError,
     ReviewStatus,
@@ -39,7 +39,6 @@ from sekimori.govern import (
     write_register,
     yaml_text,
 )
-from sekimori.respond import Principal, PrincipalError, os_principal, person_key
 
 govern_app = typer.Typer(help="Govern the contractors: the register of parties and grants, reviews.")
 register_app = typer.Typer(help="The register of parties, contracts and grants.", no_args_is_help=True)
@@ -52,24 +51,6 @@ govern_app.command("least-privilege")(least_privilege_command)
 govern_app.command("posture")(posture_command)
 
 KINDS = ("parties", "contracts", "grants")
-
-
-def _actor(claimed: str | None) -> Principal:
-    try:
-        who = os_principal()
-    except PrincipalError as exc:
-        raise fail(str(exc)) from exc
-    if claimed is not None and person_key(claimed) not in who.name_keys():
-        raise fail(f"--actor {claimed!r}: you are {who.label} (the operating-system user running sekimori)")
-    return who
-
-
-def _open(db: str) -> Register:
-    try:
-        return Register(db)
-    except Exception as exc:  # say which database, never a password in its URL
-        safe = db.split("@")[-1] if "@" in db else db
-        raise fail(f"cannot open the register database {safe}: {type(exc).__name__}") from exc
 
 
 def _register_error(exc: RegisterError) -> typer.Exit:
@@ -95,10 +76,10 @@ def import_command(
 ) -> None:
     """Import parties, contracts and grants (inserted or updated by id) in one transaction: on any bad row
     nothing is stored, and every problem is named by file, row and field."""
-    who = _actor(actor)
+    who = acting_principal(actor)
     try:
         data = read_register(path)
-        with _open(db) as register:
+        with open_register(db) as register:
             report = register.import_records(data, who, source=str(path), replace=replace)
     except RegisterError as exc:
         raise _register_error(exc) from exc
@@ -121,7 +102,7 @@ def export_command(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Export the register: YAML, or one CSV file per kind (parties.csv, contracts.csv, grants.csv)."""
-    with _open(db) as register:
+    with open_register(db) as register:
         records = register.records()
     if str(path) == "-":
         print(yaml_text(records), end="")
@@ -142,7 +123,7 @@ def show_command(
     """The register's parties, contracts or grants (grants with their last use and MFA from --store)."""
     if kind not in KINDS:
         raise fail(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
-    with _open(db) as register:
+    with open_register(db) as register:
         records = register.records()[kind]
         grants = register.grants() if kind == "grants" else []
     rows: list[dict[str, Any]] = [r.model_dump(mode="json") for r in records]
@@ -176,7 +157,7 @@ def show_command(
 @register_app.command("verify")
 def verify_command(db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
     """Check the audit chain and the register and review tables against it."""
-    with _open(db) as register:
+    with open_register(db) as register:
         report = register.verify()
     if json_out:
         emit({"ok": report.ok, "entries": report.entries, "problems": report.problems})
@@ -248,12 +229,12 @@ def start_command(
     json_out: JsonOption = False,
 ) -> None:
     """Start a campaign: the grants in force now are frozen into it, each sent to its owner."""
-    who = _actor(actor)
+    who = acting_principal(actor)
     delegates: dict[str, list[str]] = {}
     for owner, person in _pairs(delegate, "--delegate"):
         delegates.setdefault(owner, []).append(person)
     try:
-        with _open(db) as register:
+        with open_register(db) as register:
             status = start_review(
                 register,
                 review_id,
@@ -285,10 +266,10 @@ def decide_command(
     json_out: JsonOption = False,
 ) -> None:
     """Record a decision on one grant: by its owner or a delegate, never by the grant's own subject."""
-    who = _actor(actor)
+    who = acting_principal(actor)
     change = dict(_pairs(set_, "--set")) or None
     try:
-        with _open(db) as register:
+        with open_register(db) as register:
             item = decide(register, review_id, grant_id, decision, reason, who, change)
     except ReviewError as exc:
         raise fail(str(exc)) from exc
@@ -310,7 +291,7 @@ def status_command(
 ) -> None:
     """A campaign's decisions, completion rate and what is overdue."""
     try:
-        with _open(db) as register:
+        with open_register(db) as register:
             status = review_status(register, review_id, _day(as_of, "--as-of") if as_of else None)
     except ReviewError as exc:
         raise fail(str(exc)) from exc
@@ -330,9 +311,9 @@ def revoke_command(
 ) -> None:
     """Turn the campaign's pending revokes into containment actions (the connector's dry-run plans) in the
     campaign's case; another person approves them with `sekimori case approve`, then `case execute`."""
-    who = _actor(actor)
+    who = acting_principal(actor)
     try:
-        with _open(db) as register:
+        with open_register(db) as register:
             proposals = propose_revocations(register, review_id, who, connector=connector)
     except ReviewError as exc:
         raise fail(str(exc)) from exc

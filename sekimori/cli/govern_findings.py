@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sekimori.cli.common import console, emit, fail, load_model_or_fail, open_store, out
-from sekimori.cli.respond import DEFAULT_DB, ActorOption, DbOption, JsonOption
+from sekimori.cli.respond import DEFAULT_DB, ActorOption, DbOption, JsonOption, acting_principal
 from sekimori.govern import (
     QUESTIONNAIRE,
     Register,
@@ -25,7 +25,6 @@ from sekimori.govern import (
     SupervisionError,
     merge_register,
 )
-from sekimori.respond import Principal, PrincipalError, os_principal, person_key
 
 if TYPE_CHECKING:
     from sekimori.govern import Finding
@@ -49,17 +48,8 @@ LangOption = Annotated[str, typer.Option("--lang", help="ja or en.")]
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
 
-def _actor(claimed: str | None) -> Principal:
-    try:
-        who = os_principal()
-    except PrincipalError as exc:
-        raise fail(str(exc)) from exc
-    if claimed is not None and person_key(claimed) not in who.name_keys():
-        raise fail(f"--actor {claimed!r}: you are {who.label} (the operating-system user running sekimori)")
-    return who
-
-
-def _open(db: str) -> Register:
+def open_register(db: str) -> Register:
+    """The register in ``db``; a failure names the database without its credentials."""
     try:
         return Register(db)
     except Exception as exc:  # say which database, never a password in its URL
@@ -115,7 +105,7 @@ def findings_command(
     flows into the parent, grants expired, unused, outliving their contract or used without MFA, access
     no grant allows, re-entrustment not approved or not known, reviews and audits overdue."""
     day, lang = _day(as_of), _lang(lang)
-    with _open(db) as register:
+    with open_register(db) as register:
         found = _findings(register, _merged(model, register), _store(store), day)
     if json_out:
         emit([f.to_dict() for f in found])
@@ -158,8 +148,8 @@ def least_privilege_command(
     from sekimori.govern import LeastPrivilegeError, propose_removals, rank_removals
     from sekimori.graph import build_graph, graph_from_store
 
-    who = _actor(actor) if propose else None
-    with _open(db) as register:
+    who = acting_principal(actor) if propose else None
+    with open_register(db) as register:
         group = _merged(model, register)
         opened = _store(store)
         graph = graph_from_store(opened, group) if opened is not None else build_graph(group)
@@ -226,9 +216,9 @@ def assess_command(
     """Open a selection assessment of PARTY."""
     from sekimori.govern import start_assessment
 
-    who = _actor(actor)
+    who = acting_principal(actor)
     try:
-        with _open(db) as register:
+        with open_register(db) as register:
             start_assessment(register, assessment_id, party, who)
     except SupervisionError as exc:
         raise _supervision_error(exc) from exc
@@ -251,9 +241,9 @@ def answer_command(
     """Answer one item of an assessment, with evidence files recorded by path and SHA-256."""
     from sekimori.govern import answer
 
-    who = _actor(actor)
+    who = acting_principal(actor)
     try:
-        with _open(db) as register:
+        with open_register(db) as register:
             files = answer(register, assessment_id, item, value, who, note, evidence or [])
     except SupervisionError as exc:
         raise _supervision_error(exc) from exc
@@ -275,9 +265,9 @@ def conclude_command(
     """Conclude an assessment whose items are all answered."""
     from sekimori.govern import conclude
 
-    who = _actor(actor)
+    who = acting_principal(actor)
     try:
-        with _open(db) as register:
+        with open_register(db) as register:
             conclude(register, assessment_id, conclusion, _day(day), who)
     except SupervisionError as exc:
         raise _supervision_error(exc) from exc
@@ -299,7 +289,7 @@ def audit_command(
     """Record an audit of PARTY by you, with its findings and their remediation due dates."""
     from sekimori.govern import record_audit
 
-    who = _actor(actor)
+    who = acting_principal(actor)
     parsed = []
     for item in finding or []:
         parts = item.split("|")
@@ -307,7 +297,7 @@ def audit_command(
             raise fail(f"--finding {item!r}: expected TEXT|SEVERITY|DUE")
         parsed.append((parts[0].strip(), parts[1].strip(), _day(parts[2].strip(), "--finding")))
     try:
-        with _open(db) as register:
+        with open_register(db) as register:
             record_audit(register, audit_id, party, _day(day), method, who, summary, parsed)
     except SupervisionError as exc:
         raise _supervision_error(exc) from exc
@@ -324,9 +314,9 @@ def remediate_command(
     """Record that an audit finding (AUDIT/N) was remediated."""
     from sekimori.govern import remediate
 
-    who = _actor(actor)
+    who = acting_principal(actor)
     try:
-        with _open(db) as register:
+        with open_register(db) as register:
             remediate(register, finding_id, _day(day), how, who)
     except SupervisionError as exc:
         raise _supervision_error(exc) from exc
@@ -343,7 +333,7 @@ def show_command(
     """Per party: selection, assessments answered, last audit, audit due, remediations overdue."""
     from sekimori.govern import check_evidence, supervision_records
 
-    with _open(db) as register:
+    with open_register(db) as register:
         records = supervision_records(register, _day(as_of), party)
         evidence = check_evidence(register) if check else []
     if json_out:
@@ -399,8 +389,8 @@ def posture_command(
     from sekimori.report import RenderError, build_progress_page
 
     day, lang = _day(as_of), _lang(lang)
-    who = _actor(actor) if save else None
-    with _open(db) as register:
+    who = acting_principal(actor) if save else None
+    with open_register(db) as register:
         group = _merged(model, register)
         found = _findings(register, group, _store(store), day)
         earlier = posture_history(register)

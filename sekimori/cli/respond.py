@@ -67,7 +67,7 @@ ModelOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 
 
-def _actor(claimed: str | None) -> Principal:
+def acting_principal(claimed: str | None) -> Principal:
     """The principal of this process (the OS user); ``--actor`` can only repeat it, never change it."""
     try:
         who = os_principal()
@@ -79,6 +79,9 @@ def _actor(claimed: str | None) -> Principal:
             "who acts is taken from the login, not from an option"
         )
     return who
+
+
+_actor = acting_principal  # the respond commands' short name
 
 
 def _cases(db: str) -> CaseStore:

@@ -45,11 +45,12 @@ def test_progress_names_each_detector_and_each_sigma_pass(store):
     assert len(by_source) == len(passes)
 
 
-def test_memory_cap_is_applied_and_its_spill_folder_removed(store):
-    before = set(Path(tempfile.gettempdir()).glob("sekimori-detect-*"))
+def test_memory_cap_is_applied_and_its_spill_folder_removed(store, tmp_path, monkeypatch):
+    # a temp folder of this test's own: other processes' runs come and go in the shared one
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     report = run_detectors(store, only=["sigma"], save=False, memory_limit="256MB")
     assert report.alerts.num_rows > 0
-    assert set(Path(tempfile.gettempdir()).glob("sekimori-detect-*")) == before
+    assert list(tmp_path.glob("sekimori-detect-*")) == []
     with pytest.raises(ValueError, match="not a memory size"):
         run_detectors(store, only=["sigma"], save=False, memory_limit="1GB'; SET x='y")
 

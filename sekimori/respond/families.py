@@ -21,15 +21,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session
 
 from sekimori.respond import ledger
-from sekimori.respond.audit import _PG_SCHEMA_LOCK, AuditError, AuditReport, jsonable, write_connection
+from sekimori.respond.audit import _PG_SCHEMA_LOCK, AuditError, AuditReport, write_connection
 from sekimori.respond.database import CaseDatabase, authenticated
 from sekimori.respond.principals import Principal
 
-_CHUNK = 1000  # ids per IN (…) when reading back the rows a write touched
 _TOUCHED = "family_touched"  # session.info: {(table, id): "insert" | "delete" | set of columns}
 
 
@@ -69,7 +68,7 @@ class RecordedTables:
             yield session
             session.flush()
             session.info.pop(_TOUCHED)
-            rows = self._row_changes(session, touched)
+            rows = ledger.row_changes(session, touched, self.models)
             entry = self.cases.audit.append(
                 session, who.label, kind, {**body, "by": who.to_dict(), "rows": rows}
             )
@@ -79,62 +78,7 @@ class RecordedTables:
         touched: dict[tuple[str, str], Any] | None = session.info.get(_TOUCHED)
         if touched is None:  # the audit entry's own flush
             return
-        # Each of these builds a new set on every access: taken once per flush (a flush of n rows).
-        new, dirty, deleted = session.new, session.dirty, session.deleted
-        for obj in [*new, *dirty, *deleted]:
-            table = str(getattr(obj, "__tablename__", ""))
-            if table not in self.models:
-                continue
-            state = inspect(obj)
-            key = (table, str(getattr(obj, _pk(type(obj)).key)))
-            if obj in deleted:
-                touched[key] = "delete"
-            elif obj in new or touched.get(key) == "insert":
-                touched[key] = "insert"
-            else:
-                columns = {
-                    a.columns[0].name
-                    for a in state.mapper.column_attrs
-                    if state.attrs[a.key].history.has_changes()
-                }
-                previous = touched.get(key)
-                touched[key] = (previous if isinstance(previous, set) else set()) | columns
-
-    def _stored(
-        self, session: Session, table: str, ids: list[str] | None = None
-    ) -> dict[str, dict[str, Any]]:
-        model = self.models[table]
-        pk = _pk(model)
-        query = select(model.__table__)
-        if ids is None:
-            return {str(row[pk.name]): jsonable(dict(row)) for row in session.execute(query).mappings()}
-        wanted = [int(i) if pk.type.python_type is int else i for i in ids]
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(wanted), _CHUNK):  # within SQLite's limit of bound parameters
-            chunk = query.where(pk.in_(wanted[start : start + _CHUNK]))
-            found.update(
-                {str(row[pk.name]): jsonable(dict(row)) for row in session.execute(chunk).mappings()}
-            )
-        return found
-
-    def _row_changes(self, session: Session, touched: dict[tuple[str, str], Any]) -> list[dict[str, Any]]:
-        ids: dict[str, list[str]] = {}
-        for table, row_id in touched:
-            ids.setdefault(table, []).append(row_id)
-        stored = {table: self._stored(session, table, wanted) for table, wanted in ids.items()}
-        changes = []
-        for (table, row_id), what in touched.items():
-            row = stored[table].get(row_id)
-            if what == "delete":
-                changes.append({"op": "delete", "table": table, "id": row_id, "set": {}})
-            elif row is None:  # inserted and deleted again in one transaction
-                continue
-            elif what == "insert":
-                changes.append({"op": "insert", "table": table, "id": row_id, "set": row})
-            elif what:
-                values = {c: row[c] for c in sorted(what)}
-                changes.append({"op": "update", "table": table, "id": row_id, "set": values})
-        return changes
+        ledger.note_flushed(session, touched, self.models)
 
     def verify(self) -> AuditReport:
         """The audit chain checked (hashes, links, head, anchor) and the family's tables compared with
@@ -144,7 +88,7 @@ class RecordedTables:
             book = ledger.replay(report.chain)
             problems = [p for p in book.problems if any(f"of {t} row" in p for t in self.models)]
             for table in self.models:
-                stored = self._stored(session, table)
+                stored = ledger.stored_rows(session, self.models[table])
                 known = {row_id for t, row_id in book.rows if t == table}
                 for row_id in sorted(known | set(stored), key=lambda i: (len(i), i)):
                     problems += ledger.row_problems(book, table, row_id, stored.get(row_id))

@@ -13,7 +13,7 @@ the table lacks (deleted). The chain itself is protected by its hashes and ancho
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,13 +45,20 @@ def _after_flush(session: Session, _context: Any) -> None:
     touched: dict[tuple[str, str], Any] | None = session.info.get(_TOUCHED)
     if touched is None:  # the audit entries' own flush, after finish()
         return
+    note_flushed(session, touched, _MODELS)
+
+
+def note_flushed(session: Session, touched: dict[tuple[str, str], Any], models: Mapping[str, Any]) -> None:
+    """Add to ``touched`` the rows of ``models`` (by table name) this flush inserted, changed or deleted:
+    ``{(table, id): "insert" | "delete" | set of changed columns}``. Call from an ``after_flush`` hook;
+    every table family recorded in the chain (the case tables, :mod:`sekimori.respond.families`) uses it."""
     # session.new/deleted build a new set at each access: taken once, not per object (a flush of n
     # objects was n² otherwise: minutes for a 50,000-row import).
     new, dirty, deleted = list(session.new), list(session.dirty), list(session.deleted)
     new_ids, deleted_ids = {id(o) for o in new}, {id(o) for o in deleted}
     for obj in [*new, *dirty, *deleted]:
         table = str(getattr(obj, "__tablename__", ""))
-        if table not in _MODELS:
+        if table not in models:
             continue
         state = inspect(obj)
         key = (table, str(getattr(obj, _pk_name(type(obj)))))
@@ -90,11 +97,14 @@ def finish(audit: AuditLog, session: Session) -> None:
         audit.append(session, who.label, kind, body, case_id)
 
 
-def _row_changes(session: Session, touched: dict[tuple[str, str], Any]) -> list[dict[str, Any]]:
+def row_changes(
+    session: Session, touched: dict[tuple[str, str], Any], models: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The payload ``rows`` of the ``touched`` rows of ``models``: each read back as stored."""
     ids: dict[str, list[str]] = {}
     for table, row_id in touched:
         ids.setdefault(table, []).append(row_id)
-    stored = {table: _stored_rows(session, table, wanted) for table, wanted in ids.items()}  # one query each
+    stored = {table: stored_rows(session, models[table], wanted) for table, wanted in ids.items()}
     changes = []
     for (table, row_id), what in touched.items():
         row = stored[table].get(row_id)
@@ -110,16 +120,30 @@ def _row_changes(session: Session, touched: dict[tuple[str, str], Any]) -> list[
     return changes
 
 
-def _stored_rows(session: Session, table: str, ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-    """Rows of ``table`` as stored, read through the column types (times as UTC), as JSON values."""
-    model = _MODELS[table]
-    columns = model.__table__.columns
-    pk = columns[_pk_name(model)]
+_CHUNK = 1000  # ids per IN (…): within SQLite's limit of bound parameters
+
+
+def stored_rows(session: Session, model: Any, ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Rows of ``model``'s table (all, or those of ``ids``) as stored, read through the column types
+    (times as UTC), as JSON values, by id."""
+    pk = model.__table__.columns[_pk_name(model)]
     query = select(model.__table__)
-    if ids is not None:
-        wanted = [int(i) if pk.type.python_type is int else i for i in ids]
-        query = query.where(pk.in_(wanted))
-    return {str(row[pk.name]): jsonable(dict(row)) for row in session.execute(query).mappings()}
+    if ids is None:
+        return {str(row[pk.name]): jsonable(dict(row)) for row in session.execute(query).mappings()}
+    wanted = [int(i) if pk.type.python_type is int else i for i in ids]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = query.where(pk.in_(wanted[start : start + _CHUNK]))
+        found.update({str(row[pk.name]): jsonable(dict(row)) for row in session.execute(chunk).mappings()})
+    return found
+
+
+def _row_changes(session: Session, touched: dict[tuple[str, str], Any]) -> list[dict[str, Any]]:
+    return row_changes(session, touched, _MODELS)
+
+
+def _stored_rows(session: Session, table: str, ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    return stored_rows(session, _MODELS[table], ids)
 
 
 # -- reading the chain back -------------------------------------------------------------------------

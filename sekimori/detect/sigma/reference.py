@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,26 +88,34 @@ class ReferenceDB:
 def build_sqlite(rows: Iterable[tuple[str, str]]) -> ReferenceDB:
     """An in-memory SQLite table ``logs`` (row_uid + one column per field) from (uid, raw) rows."""
     flat = [(uid, flatten(raw)) for uid, raw in rows]
+    con = sqlite_table(flat)
+    columns = len({k.lower() for _, rec in flat for k in rec})
+    return ReferenceDB(con, len(flat), columns)
+
+
+def sqlite_table(rows: Sequence[tuple[Any, Mapping[str, Any]]]) -> sqlite3.Connection:
+    """An in-memory SQLite table ``logs``: ``row_uid`` (each row's key) and one ``TEXT COLLATE NOCASE``
+    column per field name (case-insensitive, as Zircolite's), with a ``REGEXP`` function."""
     columns: dict[str, str] = {}
-    for _, rec in flat:
+    for _, rec in rows:
         for key in rec:
             columns.setdefault(key.lower(), key)
     names = list(columns.values())
     con = sqlite3.connect(":memory:")
     con.create_function("REGEXP", 2, _regexp, deterministic=True)
     quoted = ", ".join('"' + n.replace('"', '""') + '" TEXT COLLATE NOCASE' for n in names)
-    con.execute(f"CREATE TABLE logs (row_uid TEXT{', ' + quoted if quoted else ''})")
+    con.execute(f"CREATE TABLE logs (row_uid{', ' + quoted if quoted else ''})")
     index = {n.lower(): i for i, n in enumerate(names)}
     width = len(names) + 1
     batch = []
-    for uid, rec in flat:
+    for uid, rec in rows:
         row: list[Any] = [None] * width
         row[0] = uid
         for k, v in rec.items():
             row[index[k.lower()] + 1] = v
         batch.append(row)
     con.executemany(f"INSERT INTO logs VALUES ({', '.join('?' * width)})", batch)
-    return ReferenceDB(con, len(flat), len(names))
+    return con
 
 
 def store_rows(con: duckdb.DuckDBPyConnection, formats: tuple[str, ...] = ("evtx",)) -> list[tuple[str, str]]:
@@ -191,18 +199,22 @@ def _run_rule(db: ReferenceDB, backend: Any, rule: Any, rid: str, result: Refere
 
 
 def _execute(db: ReferenceDB, sql: str) -> list[tuple[str]]:
-    """Run a query; a column no event has is added (all NULL) instead of failing the rule.
+    return execute_adding_columns(db.con, sql)
+
+
+def execute_adding_columns(con: sqlite3.Connection, sql: str) -> list[tuple[Any]]:
+    """Run a query over ``logs``; a column no row has is added (all NULL) instead of failing the rule.
 
     Zircolite lets such queries fail, which also drops ``not`` conditions over absent fields.
     """
     for _ in range(64):
         try:
-            return db.con.execute(sql).fetchall()
+            return con.execute(sql).fetchall()
         except sqlite3.OperationalError as exc:
             m = re.match(r"no such column: (.+)$", str(exc))
             if not m:
                 raise
             name = m.group(1).strip().strip('`"')
             quoted = '"' + name.replace('"', '""') + '"'
-            db.con.execute(f"ALTER TABLE logs ADD COLUMN {quoted} TEXT COLLATE NOCASE")
+            con.execute(f"ALTER TABLE logs ADD COLUMN {quoted} TEXT COLLATE NOCASE")
     raise sqlite3.OperationalError("too many missing columns")

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from sekimori.detect.sigma.reference import execute_adding_columns, sqlite_table
 from sekimori.detect.sigma.rules import iter_rule_files, load_ruleset
 from sekimori.store import Store
 from tests.conftest import corpus
@@ -48,38 +49,9 @@ def _flatten(doc: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _sqlite(rows: list[tuple[int, dict[str, str]]]) -> sqlite3.Connection:
-    names = sorted({k for _, r in rows for k in r})
-    con = sqlite3.connect(":memory:")
-    con.create_function(
-        "REGEXP", 2, lambda p, v: v is not None and __import__("re").search(p, str(v)) is not None
-    )
-    cols = ", ".join('"' + n.replace('"', '""') + '" TEXT COLLATE NOCASE' for n in names)
-    con.execute(f"CREATE TABLE logs (row_line INTEGER, {cols})")
-    for line, rec in rows:
-        keys = ["row_line", *rec]
-        quoted = ", ".join('"' + k.replace('"', '""') + '"' for k in keys)
-        con.execute(
-            f"INSERT INTO logs ({quoted}) VALUES ({', '.join('?' * len(keys))})", [line, *rec.values()]
-        )
-    return con
-
-
 def _run(con: sqlite3.Connection, sql: str) -> set[int]:
-    """Run a query; a column no record has is added (all NULL), as the Windows reference does."""
-    import re
-
-    sql = sql.replace("SELECT * FROM logs", "SELECT row_line FROM logs", 1)
-    for _ in range(64):
-        try:
-            return {line for (line,) in con.execute(sql).fetchall()}
-        except sqlite3.OperationalError as exc:
-            m = re.match(r"no such column: (.+)$", str(exc))
-            if not m:
-                raise
-            name = m.group(1).strip().strip('`"')
-            con.execute(f'ALTER TABLE logs ADD COLUMN "{name}" TEXT COLLATE NOCASE')
-    raise AssertionError("too many missing columns")
+    sql = sql.replace("SELECT * FROM logs", "SELECT row_uid FROM logs", 1)
+    return {line for (line,) in execute_adding_columns(con, sql)}
 
 
 def _reference(
@@ -96,7 +68,7 @@ def _reference(
     if zeek_log is not None:
         for _, rec in flat:
             rec["@stream"] = zeek_log
-    con = _sqlite(flat)
+    con = sqlite_table(flat)
     out: dict[str, set[int]] = {}
     for _path, text in iter_rule_files(None):
         if "correlation:" in text:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import copy
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 
+from sekimori.detect.sigma.reference import execute_adding_columns, sqlite_table
 from sekimori.detect.sigma.rules import iter_rule_files, load_ruleset
 from sekimori.store import Store
 from tests.conftest import corpus
@@ -64,17 +64,7 @@ def _reference(records: list[tuple[str, dict[str, str]]], wanted: set[str]) -> d
     from sigma.processing.pipeline import ProcessingPipeline
     from sigma.rule import SigmaRule
 
-    names = sorted({k.lower() for _, r in records for k in r})
-    con = sqlite3.connect(":memory:")
-    con.create_function("REGEXP", 2, lambda p, v: v is not None and re.search(p, str(v)) is not None)
-    cols = ", ".join(f'"{n}" TEXT COLLATE NOCASE' for n in names)
-    con.execute(f"CREATE TABLE logs (row_event TEXT, {cols})")
-    for event, rec in records:
-        keys = ["row_event", *(k.lower() for k in rec)]
-        quoted = ", ".join(f'"{k}"' for k in keys)
-        con.execute(
-            f"INSERT INTO logs ({quoted}) VALUES ({', '.join('?' * len(keys))})", [event, *rec.values()]
-        )
+    con = sqlite_table(records)
     out: dict[str, set[str]] = {}
     for _path, text in iter_rule_files(None):
         for rule in SigmaCollection.from_yaml(text).rules if "correlation:" not in text else []:
@@ -86,17 +76,8 @@ def _reference(records: list[tuple[str, dict[str, str]]], wanted: set[str]) -> d
                 continue
             found: set[str] = set()
             for q in queries:
-                sql = str(q).replace("SELECT * FROM logs", "SELECT row_event FROM logs", 1)
-                for _ in range(32):
-                    try:
-                        found |= {e for (e,) in con.execute(sql).fetchall()}
-                        break
-                    except sqlite3.OperationalError as exc:
-                        m = re.match(r"no such column: (.+)$", str(exc))
-                        assert m, exc
-                        con.execute(
-                            f'ALTER TABLE logs ADD COLUMN "{m.group(1).strip("`")}" TEXT COLLATE NOCASE'
-                        )
+                sql = str(q).replace("SELECT * FROM logs", "SELECT row_uid FROM logs", 1)
+                found |= {e for (e,) in execute_adding_columns(con, sql)}
             out[str(rule.id)] = found
     return out
 

@@ -4,13 +4,10 @@ signed-in account and of the resource it reached."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from sekimori.model import GroupModel, first_account_match, split_principal
-
-_ROLE_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
+from sekimori.model import GroupModel, role_account, signed_in_account_match
 
 
 @dataclass(frozen=True)
@@ -41,14 +38,9 @@ class TenantDirectory:
 def signin_account_org(model: GroupModel, directory: TenantDirectory, row: dict[str, Any]) -> str | None:
     """Whose the signed-in account is: the model's account rules (on the name as logged, then as a UPN),
     else the one organisation with accounts in its home tenant."""
-    principal, domain = row["principal"], row["domain"]
-    tries = [split_principal(principal, domain, None)]
-    if domain and "@" not in principal:
-        tries.append(split_principal(f"{principal}@{domain}", None, None))  # a UPN split by the reader
-    for attempt in tries:
-        match = first_account_match(model.account_matchers, attempt)
-        if match is not None:
-            return match.org
+    match = signed_in_account_match(model.account_matchers, row["principal"], row["domain"])
+    if match is not None:
+        return match.org
     realm = directory.realm_of_tenant.get(row["tenant"] or "")
     orgs = directory.realm_orgs.get(realm or "", [])
     return orgs[0] if len(orgs) == 1 else None
@@ -59,8 +51,7 @@ def signin_resource(
 ) -> tuple[str | None, str | None, str | None]:
     """(system, organisation, realm) the sign-in reaches."""
     system = directory.system_of_application.get(row["application"] or "")
-    match = _ROLE_ACCOUNT.match(row["role"] or "")
-    tenant = match.group(1) if match else row["resource_tenant"]
+    tenant = role_account(row["role"]) or row["resource_tenant"]
     realm = directory.realm_of_tenant.get(tenant or "")
     if system is not None:
         return system, directory.system_owner[system], realm

@@ -15,12 +15,11 @@ first label, lower case), so a person seen by both is one node.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from sekimori.model import account_key, first_account_match, split_principal
+from sekimori.model import account_key, role_account, signed_in_account_match
 
 if TYPE_CHECKING:
     from sekimori.model import GroupModel
@@ -45,8 +44,6 @@ SIGNIN_SCHEMA = pa.schema(
         ("last_seen", _TS),
     ]
 )
-
-_ROLE_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
 
 _SIGNINS_SQL = """
 SELECT principal, domain, lower(tenant) AS tenant, lower(resource_tenant) AS resource_tenant,
@@ -85,8 +82,7 @@ def classify_signins(model: GroupModel, rows: list[dict[str, Any]]) -> pa.Table:
         key, label, org, realm = _account(model, row["principal"], row["domain"], home, members)
         application = (row["application"] or "").strip().casefold()
         system = system_of_application.get(application)
-        role_account = _ROLE_ACCOUNT.match(row["role"] or "")
-        role_tenant = role_account.group(1) if role_account else row["resource_tenant"]
+        role_tenant = role_account(row["role"]) or row["resource_tenant"]
         role_realm = realm_of_tenant.get((role_tenant or "").lower()) if row["role"] else None
         if system is None and role_realm is None:
             continue  # nothing the model knows of was reached
@@ -115,11 +111,7 @@ def _account(
     model: GroupModel, name: str, domain: str | None, home: str | None, members: dict[str, list[str]]
 ) -> tuple[str, str, str | None, str | None]:
     """(key, label, organisation, realm) of a signed-in principal."""
-    principal = split_principal(name, domain, None)
-    tries = [principal]
-    if domain and "@" not in name and "\\" not in name:
-        tries.append(split_principal(f"{name}@{domain}", None, None))  # a UPN the reader split
-    match = next((m for m in (first_account_match(model.account_matchers, p) for p in tries) if m), None)
+    match = signed_in_account_match(model.account_matchers, name, domain)
     org = match.org if match else None
     realm = match.realm if match else None
     orgs = members.get(home or "", [])

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
         first_account_match,
         first_host_match,
         parse_ip,
+        role_account,
+        signed_in_account_match,
         split_principal,
     )
     from sekimori.model.regex import model_regex
@@ -75,6 +77,8 @@ __all__ = [
     "model_regex",
     "parse_ip",
     "register_model",
+    "role_account",
+    "signed_in_account_match",
     "split_principal",
     "validate_model_data",
     "write_json_schema",
@@ -95,6 +99,8 @@ _LAZY = {
     "host_names": "sekimori.model.keys",
     "clean_host": "sekimori.model.matching",
     "first_account_match": "sekimori.model.matching",
+    "role_account": "sekimori.model.matching",
+    "signed_in_account_match": "sekimori.model.matching",
     "first_host_match": "sekimori.model.matching",
     "parse_ip": "sekimori.model.matching",
     "split_principal": "sekimori.model.matching",

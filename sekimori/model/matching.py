@@ -9,6 +9,7 @@ counterpart there, and the tests check that both agree. Regexes run with RE2, as
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -154,6 +155,30 @@ def compile_account_rules(rules: Sequence[AccountRule]) -> list[AccountMatcher]:
 
 def first_account_match(matchers: Iterable[AccountMatcher], principal: Principal) -> AccountMatcher | None:
     return next((m for m in matchers if m.matches(principal)), None)
+
+
+def signed_in_account_match(
+    matchers: Iterable[AccountMatcher], principal: str, domain: str | None
+) -> AccountMatcher | None:
+    """The account rule of an account an identity provider or cloud log names: on the name as logged,
+    then as the UPN ``name@domain`` a reader split (not for a ``DOMAIN\\user`` name)."""
+    tries = [split_principal(principal, domain, None)]
+    if domain and "@" not in principal and "\\" not in principal:
+        tries.append(split_principal(f"{principal}@{domain}", None, None))
+    for attempt in tries:
+        match = first_account_match(matchers, attempt)
+        if match is not None:
+            return match
+    return None
+
+
+_ROLE_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
+
+
+def role_account(role: str | None) -> str | None:
+    """The AWS account id in a role's ARN (``arn:aws:iam::123456789012:role/x``), else None."""
+    match = _ROLE_ACCOUNT.match(role or "")
+    return match.group(1) if match else None
 
 
 # --- hosts ----

@@ -14,7 +14,17 @@ from sekimori.cli.common import console, fail, out
 from sekimori.cli.render import print_alerts
 
 if TYPE_CHECKING:  # the demo's stages load when the demo runs, not with every command
-    from sekimori.demo import CaseStory, DemoPart, Detected, GraphStory, ReportsStory, Separation, StoredLogs
+    from sekimori.demo import (
+        CaseStory,
+        DemoPart,
+        Detected,
+        GovernanceStory,
+        GraphStory,
+        ReportsStory,
+        Separation,
+        StoredLogs,
+    )
+    from sekimori.govern import Finding, ReviewStatus
 
 
 @app.command()
@@ -36,7 +46,7 @@ def demo(
 
 def _show(part: DemoPart) -> None:
     """Print one part of the demo's story as soon as it is ready."""
-    from sekimori.demo import CaseStory, Detected, GraphStory, ReportsStory, StoredLogs
+    from sekimori.demo import CaseStory, Detected, GovernanceStory, GraphStory, ReportsStory, StoredLogs
 
     if isinstance(part, StoredLogs):
         _print_logs(part)
@@ -48,6 +58,8 @@ def _show(part: DemoPart) -> None:
         _print_case(part)
     elif isinstance(part, ReportsStory):
         _print_reports(part)
+    elif isinstance(part, GovernanceStory):
+        _print_governance(part)
     else:
         console.print(f"[red]{part.name}: not produced[/] ({escape(part.reason)})")
 
@@ -148,3 +160,135 @@ def _print_separations(separations: list[Separation]) -> None:
         if sep.still is not None:
             hops = " → ".join(escape(h.text) for h in sep.still.hops)
             out.print(f"  still open: {hops}", highlight=False)
+
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+
+
+def _severity(finding: Finding) -> str:
+    return f"[{SEVERITY_STYLE.get(str(finding.severity), '')}]{finding.severity}[/]"
+
+
+def _fix(finding: Finding) -> str:
+    """What fixing a seed finding would protect, in a sentence."""
+    protected = finding.evidence.get("people_protected")
+    subject = escape(finding.subject)
+    if str(finding.kind) == "no_entrustment_contract":
+        return (
+            f"a contract entrusting it with the personal data puts {finding.people:,} people's data under "
+            "supervision as an entrusted party"
+        )
+    verb = "separating" if str(finding.kind) == "shared_authentication" else "blocking"
+    if not protected:
+        return f"{verb} {subject} alone protects [red]no one[/]: the affiliate has other ways in"
+    return f"{verb} {subject} protects [green]{protected:,}[/] people"
+
+
+def _print_governance(story: GovernanceStory) -> None:
+    """The register's findings (the seed case's first, with what fixing each protects), the access review
+    and its revoke proposed for a second person's approval, the group posture, the audit chain."""
+    out.rule(f"[bold]governance: the group's register of entrusted parties[/] (as of {story.as_of})")
+    if story.imported is None:
+        out.print("register: imported by an earlier run of the demo")
+    else:
+        counts = ", ".join(f"{len(ids)} {kind}" for kind, ids in story.imported.inserted.items())
+        out.print(f"register: register.yaml imported in one transaction ({counts})")
+    out.print("\n[bold]the seed case's findings[/], and what fixing each would protect:")
+    shown: dict[str, int] = {}
+    for f in story.seed:
+        by_category = ", ".join(f"{k} {v:,}" for k, v in sorted(f.people_by_category.items()))
+        same = f.people_by_category == shown  # the categories once, while they stay the same
+        shown = f.people_by_category
+        out.print(f"• {_severity(f)}: {escape(f.text['en'])}", highlight=False)
+        out.print(f"  people exposed: {f.people:,}" + ("" if same else f" ({by_category})"), highlight=False)
+        out.print(f"  fixing it: {_fix(f)}", highlight=False)
+    out.print()
+    rest = Table(title=f"the other findings ({len(story.rest)})", title_justify="left")
+    for column in ("severity", "organisation", "finding"):
+        rest.add_column(column)
+    for f in story.rest:
+        rest.add_row(_severity(f), escape(f.organisation), escape(f.text["en"]))
+    out.print(rest)
+    out.print()
+    _print_review(story)
+    out.print()
+    _print_posture(story)
+
+
+def _print_review(story: GovernanceStory) -> None:
+    review = story.review
+    out.print(
+        f"[bold]access review {escape(review.id)}[/]: {escape(review.title)} — {review.total} grants "
+        f"in force on {story.as_of}, each sent to its owner; deadline {review.deadline}",
+        highlight=False,
+    )
+    if story.at_deadline is not None:
+        _print_completion(story.at_deadline, f"on {story.at_deadline.as_of}")
+    late = f"after {escape(story.late_owner)}'s late decisions" if story.late_owner else "now"
+    _print_completion(review, late)
+    table = Table()
+    table.add_column("grant", no_wrap=True)
+    table.add_column("owner", max_width=16)
+    table.add_column("decision")
+    table.add_column("reason", overflow="fold")
+    for item in review.items:
+        style = "red" if item.decision == "revoke" else "green"
+        table.add_row(
+            escape(item.grant), escape(item.owner), f"[{style}]{item.decision}[/]", escape(item.reason or "–")
+        )
+    out.print(table)
+    for r in story.revocations:
+        out.print(
+            f"revoke of {escape(r.grant)} proposed as action {r.action_id} in {r.case_id} by "
+            f"{escape(r.requested_by)}: [bold]{r.status}[/], not executed",
+            highlight=False,
+        )
+        for change in r.changes:
+            out.print(f"  dry-run: {escape(change)}", highlight=False)
+    out.print(
+        f"two-person rule: the proposer's own approval is refused ({escape(story.refused)}); "
+        "a second person must approve",
+        highlight=False,
+    )
+    db = f"sqlite:///{story.database}"
+    out.print(
+        f"  try: sekimori case show {story.revocations[0].case_id} --db {db}" if story.revocations else ""
+    )
+
+
+def _print_completion(status: ReviewStatus, when: str) -> None:
+    overdue = [i for i in status.items if i.overdue]
+    late = ", ".join(f"{escape(i.grant)} ({escape(i.owner)})" for i in overdue)
+    out.print(
+        f"  {when}: {status.decided}/{status.total} decided ({status.completion:.0%}); "
+        + (f"[red]overdue[/]: {late}" if overdue else "nothing overdue"),
+        highlight=False,
+    )
+
+
+def _print_posture(story: GovernanceStory) -> None:
+    posture = story.posture
+    group = posture.group
+    out.print(
+        f"[bold]group posture[/] on {posture.as_of}: score [bold]{group.score}[/]/100 = 100 − the points of "
+        f"each kind of finding (critical 10, high 5, medium 2, low 1; at most 25 a kind)",
+        highlight=False,
+    )
+    table = Table()
+    for column in ("kind", "findings", "by severity", "points"):
+        table.add_column(column, justify="right" if column in ("findings", "points") else "left")
+    for part in group.parts:
+        severities = ", ".join(f"{k} {v}" for k, v in part.by_severity.items())
+        table.add_row(
+            escape(part.kind),
+            str(part.findings),
+            severities,
+            f"−{part.points}" + (" (cap)" if part.capped else ""),
+        )
+    out.print(table)
+    orgs = ", ".join(f"{escape(o.organisation)} {o.score}" for o in posture.organisations)
+    out.print(f"per organisation: {orgs}", highlight=False)
+    audit = story.audit
+    verdict = "[green]verified[/]" if audit.ok else f"[red]{len(audit.problems)} problem(s)[/]"
+    db = f"sqlite:///{story.database}"
+    out.print(f"audit chain: {verdict}, {audit.entries} entries   register: {db}\n", highlight=False)

@@ -34,6 +34,7 @@ from sekimori.govern import (
     grant_usage,
     propose_revocations,
     read_register,
+    record_revocation_outcomes,
     review_status,
     start_review,
     write_register,
@@ -326,3 +327,27 @@ def revoke_command(
         console.print(f"{escape(p.grant)}: action {p.action_id} proposed in {p.case_id}", highlight=False)
         for change in p.changes:
             console.print(f"    {escape(change)}", highlight=False)
+
+
+@review_app.command("outcomes")
+def outcomes_command(
+    review_id: str,
+    db: DbOption = DEFAULT_DB,
+    actor: ActorOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Record in the campaign where each revoke's containment action has got to (executed, verified,
+    failed, rolled back), once the respond stage has acted on it."""
+    who = acting_principal(actor)
+    try:
+        with open_register(db) as register:
+            changed = record_revocation_outcomes(register, review_id, who)
+    except ReviewError as exc:
+        raise fail(str(exc)) from exc
+    if json_out:
+        emit(changed)
+        return
+    if not changed:
+        console.print("no revoke has a new outcome")
+    for grant, status in changed.items():
+        console.print(f"{escape(grant)}: {status}", highlight=False)

@@ -7,6 +7,14 @@ on the 2023 incident chain (contractor PC → affiliate → shared authenticatio
 
 from __future__ import annotations
 
+from sekimori.demo.governance import (
+    DEMO_GOVERN_AS_OF,
+    DEMO_REVIEW,
+    GovernanceStory,
+    ProposedRevocation,
+    demo_register_path,
+    governance_story,
+)
 from sekimori.demo.parts import (
     DEMO_ENTRY,
     DEMO_REPORTS_AS_OF,
@@ -38,14 +46,18 @@ from sekimori.demo.story import (
 
 __all__ = [
     "DEMO_ENTRY",
+    "DEMO_GOVERN_AS_OF",
     "DEMO_REPORTS_AS_OF",
+    "DEMO_REVIEW",
     "DEMO_SEPARATION",
     "CaseStory",
     "DemoPart",
     "DemoRun",
     "Detected",
+    "GovernanceStory",
     "GraphStory",
     "PartFailed",
+    "ProposedRevocation",
     "ReportsStory",
     "Separation",
     "StoreOverviewRow",
@@ -55,7 +67,9 @@ __all__ = [
     "demo_logs",
     "demo_model",
     "demo_model_path",
+    "demo_register_path",
     "detect",
+    "governance_story",
     "graph_story",
     "overview",
     "run_demo",

@@ -1,7 +1,8 @@
 """The demo's story, told by the stages: logs into a store, detection, the contractor's attack paths, a
-case, and the seed case's reports. ``run_demo`` returns every part as a typed result (and hands each to
-``show`` as soon as it is ready, so a face can print as the story goes); it never raises for a part that
-cannot be produced: that part is a :class:`PartFailed` with its reason in one line, and the rest goes on."""
+case, the seed case's reports, and the group's governance (its register's findings, an access review and
+the group posture). ``run_demo`` returns every part as a typed result (and hands each to ``show`` as soon
+as it is ready, so a face can print as the story goes); it never raises for a part that cannot be
+produced: that part is a :class:`PartFailed` with its reason in one line, and the rest goes on."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from sekimori.demo.governance import GovernanceStory, governance_story
 from sekimori.demo.parts import (
     DEMO_REPORTS_AS_OF,
     CaseStory,
@@ -80,8 +82,8 @@ class PartFailed:
     reason: str
 
 
-DemoPart = StoredLogs | Detected | GraphStory | CaseStory | ReportsStory | PartFailed
-PartT = TypeVar("PartT", GraphStory, CaseStory, ReportsStory)
+DemoPart = StoredLogs | Detected | GraphStory | CaseStory | ReportsStory | GovernanceStory | PartFailed
+PartT = TypeVar("PartT", GraphStory, CaseStory, ReportsStory, GovernanceStory)
 
 
 @dataclass
@@ -94,6 +96,7 @@ class DemoRun:
     graph: GraphStory | None = None
     case: CaseStory | None = None
     reports: ReportsStory | None = None
+    governance: GovernanceStory | None = None
     failed: list[PartFailed] = field(default_factory=list)
 
 
@@ -115,6 +118,8 @@ def run_demo(store_dir: Path, show: Callable[[DemoPart], None] | None = None) ->
     run.graph = _part("attack paths", lambda: graph_story(store, model, picture), run, tell)
     run.case = _part("case", lambda: demo_case(store, model, store_dir / "cases.db"), run, tell)
     run.reports = _part("reports", lambda: _reports(store_dir / "reports"), run, tell)
+    register = store_dir / "register.db"
+    run.governance = _part("governance", lambda: governance_story(store, model, register), run, tell)
     return run
 
 

@@ -69,7 +69,11 @@ if TYPE_CHECKING:
         review_status,
         start_review,
     )
-    from sekimori.govern.revocations import RevocationProposal, propose_revocations
+    from sekimori.govern.revocations import (
+        RevocationProposal,
+        propose_revocations,
+        record_revocation_outcomes,
+    )
     from sekimori.govern.seam import MergedModel, merge_register, model_with_register
     from sekimori.govern.supervision import (
         AUDIT_INTERVAL_DAYS,
@@ -157,6 +161,7 @@ __all__ = [
     "read_register",
     "read_yaml",
     "record_audit",
+    "record_revocation_outcomes",
     "remediate",
     "removal_candidates",
     "review_status",
@@ -210,6 +215,7 @@ _LAZY = {
     ),
     "RevocationProposal": "sekimori.govern.revocations",
     "propose_revocations": "sekimori.govern.revocations",
+    "record_revocation_outcomes": "sekimori.govern.revocations",
     "GrantUsage": "sekimori.govern.usage",
     **dict.fromkeys(
         ("UNUSED_DAYS", "Finding", "FindingKind", "Severity", "findings"), "sekimori.govern.finding_checks"

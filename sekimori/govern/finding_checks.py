@@ -38,6 +38,7 @@ The kinds (:class:`FindingKind`) and how each is decided, on the day ``as_of``:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,7 @@ from sekimori.govern.usage import grant_usage
 from sekimori.graph import GroupGraph, build_graph, graph_from_store
 
 if TYPE_CHECKING:
-    from sekimori.model import GroupModel
+    from sekimori.model import Flow, GroupModel, Realm
     from sekimori.store import Store
 
 __all__ = ["UNUSED_DAYS", "Finding", "FindingKind", "Severity", "findings"]
@@ -80,8 +81,20 @@ def findings(
     day = as_of or datetime.now(UTC).date()
     has_events = store is not None and bool(store.event_files())
     if graph is None:
-        graph = graph_from_store(store, model) if store is not None and has_events else build_graph(model)
+        graph = (
+            graph_from_store(store, model, as_of=day)
+            if store is not None and has_events
+            else build_graph(model, as_of=day)
+        )
     ctx = FindingContext(register, model, graph, day)
+    # Every organisation's blast radius and the what-ifs the checks below ask, worked out up front on
+    # the CPUs there are (the checks then read them).
+    asks: dict[str, list[str]] = {org: [] for org in sorted(ctx.kind_of) if not ctx.is_parent(org)}
+    for _realm, _owner, org, change in _shared_realms(ctx):
+        asks.setdefault(org, []).append(change)
+    for _flow, src, _dst, change in _flows_into_parent(ctx):
+        asks.setdefault(src, []).append(change)
+    ctx.prepare(asks)
     alerts = boundary_alerts(store) if store is not None else []
     found = [
         *_entrustment(ctx, alerts),
@@ -130,51 +143,63 @@ def _entrustment(ctx: FindingContext, alerts: list[dict[str, Any]]) -> list[Find
     return out
 
 
-def _shared(ctx: FindingContext, alerts: list[dict[str, Any]]) -> list[Finding]:
-    out = []
+def _shared_realms(ctx: FindingContext) -> Iterator[tuple[Realm, str, str, str]]:
+    """(realm, its owner, an organisation sharing it, the what-if that separates it) of every realm
+    shared between companies."""
     for realm in ctx.model.realms:
         if len(realm.shared_by) < 2:
             continue
         owner = realm.owner or realm.shared_by[0]
         for org in realm.shared_by:
-            if org == owner:
-                continue
-            evidence: dict[str, Any] = {
-                "realm": realm.id,
-                "realm_kind": realm.kind,
-                "name": realm.name,
-                "tenant_ids": list(realm.tenant_ids),
-                "shared_by": list(realm.shared_by),
-            }
-            crossings = [r for r in alerts if r["rule_id"] in SHARED_RULES and r["org"] == org]
-            if crossings:
-                evidence["observed_crossings"] = alert_evidence(crossings)
-            protected = ctx.protected(org, f"separate realm {realm.id}")
-            evidence["people_protected"] = protected
-            out.append(
-                ctx.finding(
-                    FindingKind.shared_authentication,
-                    Severity.high,
-                    org,
-                    f"realm {realm.id}",
-                    evidence,
-                    owner=owner,
-                    protected=protected,
-                )
+            if org != owner:
+                yield realm, owner, org, f"separate realm {realm.id}"
+
+
+def _shared(ctx: FindingContext, alerts: list[dict[str, Any]]) -> list[Finding]:
+    out = []
+    for realm, owner, org, change in _shared_realms(ctx):
+        evidence: dict[str, Any] = {
+            "realm": realm.id,
+            "realm_kind": realm.kind,
+            "name": realm.name,
+            "tenant_ids": list(realm.tenant_ids),
+            "shared_by": list(realm.shared_by),
+        }
+        crossings = [r for r in alerts if r["rule_id"] in SHARED_RULES and r["org"] == org]
+        if crossings:
+            evidence["observed_crossings"] = alert_evidence(crossings)
+        protected = ctx.protected(org, change)
+        evidence["people_protected"] = protected
+        out.append(
+            ctx.finding(
+                FindingKind.shared_authentication,
+                Severity.high,
+                org,
+                f"realm {realm.id}",
+                evidence,
+                owner=owner,
+                protected=protected,
             )
+        )
     return out
 
 
-def _flows(ctx: FindingContext) -> list[Finding]:
+def _flows_into_parent(ctx: FindingContext) -> Iterator[tuple[Flow, str, str, str]]:
+    """(flow, the organisation it comes from, the parent it leads into, the what-if that blocks it) of
+    every flow from another company into a parent's zone."""
     zone_org = {z.id: z.org for z in ctx.model.zones}
-    out = []
     for flow in ctx.model.flows:
         src, dst = zone_org.get(flow.from_zone), zone_org.get(flow.to_zone)
-        if src is None or dst is None or src == dst or not ctx.is_parent(dst):
-            continue
+        if src is not None and dst is not None and src != dst and ctx.is_parent(dst):
+            yield flow, src, dst, f"block flow {flow.id}"
+
+
+def _flows(ctx: FindingContext) -> list[Finding]:
+    out = []
+    for flow, src, dst, change in _flows_into_parent(ctx):
         ports = flow.ports
         severity = Severity.high if ports is None or ADMIN_PORTS & set(ports) else Severity.medium
-        protected = ctx.protected(src, f"block flow {flow.id}")
+        protected = ctx.protected(src, change)
         evidence = {
             "flow": flow.id,
             "from_zone": flow.from_zone,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sekimori.govern.finding_text import texts
 from sekimori.govern.records import ContractRecord, ContractStatus, GrantRecord, PartyKind, PartyRecord
 from sekimori.govern.register import Register
-from sekimori.graph import BlastRadius, GraphError, GroupGraph, blast_radius
+from sekimori.graph import BlastRadius, GraphError, GroupGraph, Protection, protections
 
 if TYPE_CHECKING:
     from sekimori.model import GroupModel
@@ -88,28 +88,40 @@ class FindingContext:
             self.kind_of.setdefault(
                 party.id, "contractor" if party.kind is PartyKind.subcontractor else str(party.kind)
             )
-        self._blast: dict[str, BlastRadius | None] = {}
+        self._protection: dict[str, Protection | None] = {}
 
     def is_parent(self, org: str) -> bool:
         return str(self.kind_of.get(org, "")) == "parent"
 
     def blast(self, org: str) -> BlastRadius | None:
-        if org not in self._blast:
-            try:
-                self._blast[org] = blast_radius(self.graph, f"org:{org}")
-            except GraphError:  # not in the graph: a party the model does not know
-                self._blast[org] = None
-        return self._blast[org]
+        protection = self._protection_of(org)
+        return protection.blast_radius() if protection is not None else None
 
     def protected(self, org: str, change: str) -> int:
-        before = self.blast(org)
-        if before is None:
+        """The people ``change`` takes out of the organisation's blast radius."""
+        protection = self._protection_of(org)
+        if protection is None:
             return 0
         try:
-            after = blast_radius(self.graph, f"org:{org}", [change])
+            return protection.people_protected([change])
         except GraphError:
             return 0
-        return before.exposure.total - after.exposure.total
+
+    def prepare(self, asks: dict[str, list[str]]) -> None:
+        """Work out the organisations' blast radii and the what-ifs asked of each (``asks``: organisation
+        → changes) at once, on the CPUs there are (:func:`sekimori.graph.protections`)."""
+        todo = {f"org:{org}": changes for org, changes in asks.items() if org not in self._protection}
+        done = protections(self.graph, todo)
+        self._protection.update((entry.removeprefix("org:"), p) for entry, p in done.items())
+
+    def _protection_of(self, org: str) -> Protection | None:
+        # One reach per organisation: its blast radius and the what-ifs on it come from the same one.
+        if org not in self._protection:
+            try:
+                self._protection[org] = Protection(self.graph, f"org:{org}")
+            except GraphError:  # not in the graph: a party the model does not know
+                self._protection[org] = None
+        return self._protection[org]
 
     def finding(
         self,

@@ -1,12 +1,14 @@
 """Least privilege: the grants and flows whose removal protects the most people, and the chosen ones turned
 into containment actions of the respond stage.
 
-The people a set of removals protects is summed over the *entries*: every organisation of the model that
-is not a parent (each an outside party whose compromise is the risk), the blast radius of ``org:<id>``
-before minus after the removals (:func:`sekimori.graph.blast_radius` with the what-if changes
-``remove grant G`` / ``block flow F``). Removing a control never widens a blast radius, so the best set of
-``budget`` removals is searched exactly over every subset of that size when there are at most
-:data:`EXACT_LIMIT` of them, and greedily (the removal that adds the most, in turn) above that.
+The people a set of removals protects are those exposed to at least one of the *entries* before and to
+none after, each person once however many entries reach them: the entries are every organisation of the
+model that is not a parent (each an outside party whose compromise is the risk), the blast radius of
+``org:<id>`` with and without the what-if changes ``remove grant G`` / ``block flow F``
+(:class:`sekimori.graph.Protection`); each entry's own part is kept beside it. Removing a control never
+widens a blast radius, so the best set of ``budget`` removals is searched exactly over every subset of
+that size when there are at most :data:`EXACT_LIMIT` of them, and greedily (the removal that adds the
+most, in turn) above that.
 
 Each grant candidate carries the evidence that it is unused: its uses in the store
 (:func:`sekimori.govern.grant_usage`, for a register grant of the same id). A flow's use is not measured
@@ -22,11 +24,13 @@ from itertools import combinations
 from math import comb
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from sekimori.govern.finding_checks import UNUSED_DAYS
 from sekimori.govern.records import GrantRecord
 from sekimori.govern.register import Register
 from sekimori.govern.usage import grant_usage
-from sekimori.graph import GraphError, GroupGraph, blast_radius
+from sekimori.graph import GroupGraph, Protection, exposure, protections
 from sekimori.respond import Action, ActionKind, CaseError, Principal
 
 if TYPE_CHECKING:
@@ -93,19 +97,31 @@ def entries(graph: GroupGraph) -> list[str]:
     return [f"org:{o.id}" for o in graph.model.organisations if o.kind != "parent"]
 
 
-def people_protected(
-    graph: GroupGraph, changes: Sequence[str], entry_list: Sequence[str] | None = None
-) -> dict[str, int]:
-    """Per entry: the people its blast radius loses when ``changes`` are made."""
-    out = {}
-    for entry in entry_list if entry_list is not None else entries(graph):
-        try:
-            before = blast_radius(graph, entry).exposure.total
-        except GraphError:
-            continue
-        after = blast_radius(graph, entry, list(changes)).exposure.total if changes else before
-        out[entry] = before - after
-    return out
+def _protections(graph: GroupGraph, entry_list: Sequence[str]) -> dict[str, Protection]:
+    # An organisation with nothing in the graph (None) has nobody to protect.
+    found = protections(graph, {entry: [] for entry in entry_list})
+    return {entry: p for entry, p in found.items() if p is not None}
+
+
+class _Judge:
+    """The people a set of removals protects: those exposed to at least one entry before and to none
+    after (each person once, however many entries reach them), and the part of each entry's radius."""
+
+    def __init__(self, graph: GroupGraph, protections: dict[str, Protection]) -> None:
+        self.graph, self.protections = graph, protections
+        union = np.zeros(graph.num_nodes, bool)
+        for protection in protections.values():
+            union |= protection.reached
+        self.people = exposure(graph, union).total
+
+    def __call__(self, changes: Sequence[str]) -> tuple[int, dict[str, int]]:
+        union = np.zeros(self.graph.num_nodes, bool)
+        each = {}
+        for entry, protection in self.protections.items():
+            after = protection.reached_after(list(changes)) if changes else protection.reached
+            union |= after
+            each[entry] = protection.people - exposure(self.graph, after).total if changes else 0
+        return self.people - exposure(self.graph, union).total, each
 
 
 def rank_removals(
@@ -118,14 +134,10 @@ def rank_removals(
 ) -> LeastPrivilege:
     """The removals ranked by the people each protects alone, and the best set of ``budget`` of them."""
     chosen = list(candidate_changes) if candidate_changes is not None else removal_candidates(graph)
-    entry_list = entries(graph)
-    before = {}
-    for entry in entry_list:
-        try:
-            before[entry] = blast_radius(graph, entry).exposure.total
-        except GraphError:
-            continue
-    entry_list = list(before)
+    protections = _protections(graph, entries(graph))
+    entry_list = list(protections)
+    before = {entry: p.people for entry, p in protections.items()}
+    total = _Judge(graph, protections)
     usage: dict[str, Any] = {}
     grants_of = {g.id: g.org for g in graph.model.grants}
     zone_org = {z.id: z.org for z in graph.model.zones}
@@ -135,10 +147,6 @@ def rank_removals(
         records: list[GrantRecord] = [g for g in register.grants() if g.id in ids]
         usage = {k: v for k, v in grant_usage(records, store).items()}
     cutoff = (as_of or datetime.now(UTC)) - timedelta(days=UNUSED_DAYS)
-
-    def total(changes: Sequence[str]) -> tuple[int, dict[str, int]]:
-        each = people_protected(graph, changes, entry_list)
-        return sum(each.values()), each
 
     ranked = []
     for change in chosen:
@@ -197,14 +205,27 @@ class RemovalProposal:
         return dict(self.__dict__)
 
 
-def _actions(graph: GroupGraph, change: str, reason: str) -> list[Action]:
+def _actions(graph: GroupGraph, change: str, reason: str, records: dict[str, GrantRecord]) -> list[Action]:
     model = graph.model
     ident = change.split()[-1]
     if change.startswith("remove grant "):
         grant = next((g for g in model.grants if g.id == ident), None)
         if grant is None:
             raise LeastPrivilegeError(f"{change!r}: unknown grant {ident!r}")
-        params = {"org": grant.org, "systems": list(grant.systems), "hosts": list(grant.hosts)}
+        params: dict[str, object] = {
+            "org": grant.org,
+            "systems": list(grant.systems),
+            "hosts": list(grant.hosts),
+        }
+        record = records.get(grant.id)
+        if record is not None:
+            # what a connector removes (a group member, an account's access): as a review's revoke names it
+            params |= {
+                "party": record.party,
+                "subject": f"{record.subject_kind} {record.subject}",
+                "object": f"{record.object_kind} {record.object}",
+                "access": str(record.access),
+            }
         return [Action(ActionKind.remove_grant, grant.id, reason, params)]
     if change.startswith("block flow "):
         flow = next((f for f in model.flows if f.id == ident), None)
@@ -237,7 +258,8 @@ def propose_removals(
     """Open a case and propose a containment action per chosen removal (a grant: ``remove_grant``; a
     flow: ``block_route`` per pair of the zones' networks and port), each the connector's dry-run plan;
     approval by a second person and execution are the respond stage's (``sekimori case approve``)."""
-    planned = [(change, _actions(graph, change, f"least privilege: {change}")) for change in chosen]
+    records = {g.id: g for g in register.grants()}
+    planned = [(change, _actions(graph, change, f"least privilege: {change}", records)) for change in chosen]
     case = register.cases.open_case(title, [], who)
     out = []
     for change, actions in planned:

@@ -99,14 +99,17 @@ class Register:
 
     def records(self) -> RegisterRecords:
         """Every party, contract and grant, by id (in code point order, whatever the database's collation)."""
+        out: RegisterRecords = {}
+        # Column tuples, not ORM instances: a register of 50,000 grants is read in a fraction of the time.
         with Session(self.cases.engine) as session:
-            return {
-                kind: sorted(
-                    (record_of_row(kind, r) for r in session.scalars(select(row))),
-                    key=lambda r: str(r.row()["id"]),
-                )
-                for kind, row in ROW_OF_KIND.items()
-            }
+            for kind, row in ROW_OF_KIND.items():
+                names = FIELDS[kind]
+                query = select(*(getattr(row, name) for name in names))
+                model = KINDS[kind]
+                at = names.index("id")
+                rows = sorted(session.execute(query), key=lambda v: str(v[at]))
+                out[kind] = [model.model_validate(dict(zip(names, v, strict=True))) for v in rows]
+        return out
 
     def parties(self) -> list[PartyRecord]:
         return [r for r in self.records()["parties"] if isinstance(r, PartyRecord)]

@@ -1,7 +1,9 @@
 """Revokes of a review campaign turned into containment actions of the respond stage: each pending revoke
 becomes a ``remove_grant`` action, planned by its connector (the dry-run) in the campaign's case (opened
 once, "Access review <id>: revocations"). Approval by a second person, execution, verification and
-rollback are the respond stage's workflow (``sekimori case approve|execute|rollback``)."""
+rollback are the respond stage's workflow (``sekimori case approve|execute|rollback``); the respond stage
+knows nothing of campaigns, so :func:`record_revocation_outcomes` copies where each action has got to
+back into the campaign's ``revoke_status``."""
 
 from __future__ import annotations
 
@@ -14,7 +16,13 @@ from sqlalchemy.orm import Session
 from sekimori.govern.register import Register
 from sekimori.govern.reviews import ReviewError, review_status
 from sekimori.govern.tables import ReviewItemRow, ReviewRow
-from sekimori.respond import Action, ActionKind, CaseError, Principal
+from sekimori.respond import Action, ActionKind, ActionStatus, CaseError, Principal
+
+# The action statuses a revoke takes over: the outcome of the work (proposed, approved and executing are
+# all "proposed" to the campaign: nothing has happened in the target system yet, or it is not known).
+OUTCOMES = frozenset(
+    {ActionStatus.executed, ActionStatus.verified, ActionStatus.failed, ActionStatus.rolled_back}
+)
 
 
 @dataclass(frozen=True)
@@ -82,3 +90,28 @@ def propose_revocations(
             stored.revoke_status, stored.action_id = "proposed", row.id
         proposals.append(RevocationProposal(item.grant, case_id, row.id, list(row.changes)))
     return proposals
+
+
+def record_revocation_outcomes(register: Register, review_id: str, who: Principal) -> dict[str, str]:
+    """Copy the status of each revoke's containment action into the campaign: ``executed`` (done, not
+    verified), ``verified`` (done and checked in the target system), ``failed`` or ``rolled_back``; one
+    recorded write per change. Returns grant → new status for the revokes that changed.
+
+    A failed or rolled back revoke is not proposed again by :func:`propose_revocations` (that takes
+    ``pending`` ones only): undoing it was someone's decision, and a new attempt is another."""
+    changed: dict[str, str] = {}
+    for item in review_status(register, review_id).items:
+        if item.action_id is None or item.revoke_status in (None, "pending"):
+            continue
+        status = str(register.cases.action(item.action_id).status)
+        if status not in OUTCOMES or status == item.revoke_status:
+            continue
+        payload = {"review": review_id, "grant": item.grant, "action": item.action_id, "status": status}
+        with register.tables.write(who, "review.revoke_status", payload) as session:
+            query = select(ReviewItemRow).where(
+                ReviewItemRow.review_id == review_id, ReviewItemRow.grant_id == item.grant
+            )
+            stored = session.scalars(query).one()
+            stored.revoke_status = status
+        changed[item.grant] = status
+    return changed

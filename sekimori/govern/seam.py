@@ -89,6 +89,9 @@ def merge_register(model: GroupModel, register: Register | RegisterRecords) -> M
     contracts = [r for r in records.get("contracts", []) if isinstance(r, ContractRecord)]
     grants = [r for r in records.get("grants", []) if isinstance(r, GrantRecord)]
     data = model.model_dump(by_alias=True, mode="python", exclude_none=True)
+    # exclude_none drops a flow's ports before its serializer writes None as "any": put it back.
+    for dumped in data.get("flows", []):
+        dumped.setdefault("ports", "any")
     own = {p.id for p in parties if p.kind is not PartyKind.parent}  # a parent's own staff: the model's
     merged = MergedModel(model)
     problems: list[Problem] = []

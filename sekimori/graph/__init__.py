@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     )
     from sekimori.graph.paths import AttackPath, Hop, attack_paths
     from sekimori.graph.views import paths_view
-    from sekimori.graph.whatif import WhatIf, what_if
+    from sekimori.graph.whatif import Protection, WhatIf, protections, what_if
 
 __all__ = [
     "CACHING_LOGON_TYPES",
@@ -58,6 +58,7 @@ __all__ = [
     "GraphSummary",
     "GroupGraph",
     "Hop",
+    "Protection",
     "ReachedDataStore",
     "ReachedSystem",
     "WhatIf",
@@ -74,6 +75,7 @@ __all__ = [
     "observed_signins",
     "parse_change",
     "paths_view",
+    "protections",
     "register_data_access_keys",
     "resolve_entry",
     "what_if",
@@ -109,6 +111,8 @@ _LAZY = {
     "AttackPath": "sekimori.graph.paths",
     "Hop": "sekimori.graph.paths",
     "attack_paths": "sekimori.graph.paths",
+    "Protection": "sekimori.graph.whatif",
+    "protections": "sekimori.graph.whatif",
     "WhatIf": "sekimori.graph.whatif",
     "what_if": "sekimori.graph.whatif",
     "CACHING_LOGON_TYPES": "sekimori.graph.logon_edges",

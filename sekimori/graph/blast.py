@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sekimori.graph.changes import Change, apply_model_changes, parse_change
 from sekimori.graph.entry import Entry, resolve_entry
@@ -189,9 +190,10 @@ class BlastRadius:
         }
 
 
-def _reach(graph: GroupGraph, entry: Entry, on: np.ndarray) -> Reached:
+def _reach(graph: GroupGraph, entry: Entry, on: np.ndarray | None) -> Reached:
     eng = engine(graph)
-    return eng.reach(np.asarray(entry.nodes, np.int64), on[eng.edge_ids])
+    # None: every edge enabled, the engine's cached walk serves.
+    return eng.reach(np.asarray(entry.nodes, np.int64), None if on is None else on[eng.edge_ids])
 
 
 def node_mask(graph: GroupGraph, reached: Reached, eng: Engine) -> np.ndarray:
@@ -200,14 +202,16 @@ def node_mask(graph: GroupGraph, reached: Reached, eng: Engine) -> np.ndarray:
     return mask
 
 
-def _describe(
+def describe(
     graph: GroupGraph, entry: Entry, nodes: np.ndarray, changes: list[str], started: float
 ) -> BlastRadius:
+    """The blast radius of ``entry`` that reached ``nodes`` (bool per graph node) after ``changes``;
+    ``started``: when the work began (``perf_counter``), for its seconds."""
     model = graph.model
     systems = [s for s in model.systems if nodes[graph.index(f"system:{s.id}") or 0]]
     stores = [d for d in model.data_stores if nodes[graph.index(f"data_store:{d.id}") or 0]]
     people_of = {d.id: d.people() for d in stores}  # by population: own and shared people both count
-    org_ids = {o for o in np.unique(np.asarray(graph.orgs.filter(pa.array(nodes)).drop_null())) if o}
+    org_ids = {o for o in pc.unique(graph.orgs.filter(pa.array(nodes))).drop_null().to_pylist() if o}
     kinds = graph.kinds[nodes]
     zone_nodes = np.flatnonzero(nodes & (graph.kinds == KIND["zone"]))
     return BlastRadius(
@@ -231,12 +235,10 @@ def blast_radius(graph: GroupGraph, entry: str | Entry, changes: Sequence[str | 
     parsed = [c if isinstance(c, Change) else parse_change(graph, c) for c in changes]
     graph = apply_model_changes(graph, parsed)
     entry = entry if isinstance(entry, Entry) else resolve_entry(graph, entry)
-    on = enabled_edges(
-        graph, [c for ch in parsed for c in ch.controls], [n for ch in parsed for n in ch.nodes]
-    )
+    controls = [c for ch in parsed for c in ch.controls]
+    removed = [n for ch in parsed for n in ch.nodes]
+    on = enabled_edges(graph, controls, removed) if controls or removed else None
     starts = tuple(n for n in entry.nodes if n not in {x for ch in parsed for x in ch.nodes})
     entry = Entry(entry.spec, entry.kind, entry.label, entry.org, starts)
     reached = _reach(graph, entry, on)
-    return _describe(
-        graph, entry, node_mask(graph, reached, engine(graph)), [c.text for c in parsed], started
-    )
+    return describe(graph, entry, node_mask(graph, reached, engine(graph)), [c.text for c in parsed], started)

@@ -154,7 +154,7 @@ class GroupGraph:
             for i in np.flatnonzero(~np.isin(self.kinds, [KIND["host"], KIND["account"]])):
                 self._index[self.keys[int(i)].as_py()] = int(i)
         found = self._index.get(key)
-        if found is not None:
+        if found is not None or key.partition(":")[0] not in ("host", "account"):
             return found
         position = pc.index(self.keys, key).as_py()
         return None if position < 0 else int(position)

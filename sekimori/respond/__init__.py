@@ -9,7 +9,7 @@ from sekimori.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sekimori.respond.actions import CONNECTORS, Action, ActionKind, ConnectorError
-    from sekimori.respond.audit import UTCDateTime
+    from sekimori.respond.audit import AuditReport, UTCDateTime
     from sekimori.respond.cases import CaseStore
     from sekimori.respond.families import RecordedTables
     from sekimori.respond.grouping import group_alerts
@@ -54,6 +54,7 @@ __all__ = [
     "Action",
     "ActionKind",
     "ActionStatus",
+    "AuditReport",
     "Case",
     "CaseAlert",
     "CaseError",
@@ -113,6 +114,7 @@ _LAZY = {
     "CaseStore": "sekimori.respond.cases",
     "RecordedTables": "sekimori.respond.families",
     "UTCDateTime": "sekimori.respond.audit",
+    "AuditReport": "sekimori.respond.audit",
     "group_alerts": "sekimori.respond.grouping",
     "DryRun": "sekimori.respond.operations",
     "OpenedCase": "sekimori.respond.operations",

@@ -19,7 +19,16 @@ import pytest
 from typer.testing import CliRunner
 
 from sekimori.cli import app
-from sekimori.demo import CaseStory, DemoPart, Detected, GraphStory, ReportsStory, StoredLogs, run_demo
+from sekimori.demo import (
+    CaseStory,
+    DemoPart,
+    Detected,
+    GovernanceStory,
+    GraphStory,
+    ReportsStory,
+    StoredLogs,
+    run_demo,
+)
 
 SIGMA_ALERTS = 34
 
@@ -33,7 +42,14 @@ def demo(tmp_path_factory):
 
 def test_parts_are_shown_in_the_order_of_the_story(demo):
     found, shown = demo
-    assert [type(p) for p in shown] == [StoredLogs, Detected, GraphStory, CaseStory, ReportsStory]
+    assert [type(p) for p in shown] == [
+        StoredLogs,
+        Detected,
+        GraphStory,
+        CaseStory,
+        ReportsStory,
+        GovernanceStory,  # added since (the govern stage)
+    ]
     assert found.failed == []
 
 

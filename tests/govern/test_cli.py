@@ -82,6 +82,12 @@ def test_register_and_review_from_the_command_line(tmp_path: Path, register_file
     result = run("govern", "review", "revoke", "R1", "--connector", "no-such", "--db", db)
     assert result.exit_code == 2 and "grant 'G-AR': " in result.output
 
+    # nothing proposed, so no outcome to record (and nothing written: the entries below stay 5)
+    result = run("govern", "review", "outcomes", "R1", "--db", db, "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == {}, result.output
+    result = run("govern", "review", "outcomes", "no-such-review", "--db", db)
+    assert result.exit_code == 2 and "no-such-review" in result.output
+
     result = run("govern", "register", "verify", "--db", db, "--json")
     assert result.exit_code == 0, result.output
     # import, review start, decision; then the revocations' case opened and named in the campaign

@@ -7,6 +7,10 @@ The hand reading: aff reaches ds-crm (1,000 users) through crm's application if 
 flow does not open, so it reaches nothing. ctr reaches ds-hr (200 employees) if f-ctr-parent (1433, a
 database port) is open and it holds G-CTR-HR (G-CTR-OLD names a host outside every system: no data).
 So alone: f-aff-parent or G-AFF-APP protect 1,000, f-ctr-parent or G-CTR-HR 200, G-AFF-CRM 0.
+
+A person is protected once however many entries reach them: in the overlap variant ctr also holds a
+database grant on crm (G-CTR-CRM, through its database-port flow), so ds-crm's 1,000 are exposed to both
+aff and ctr and closing aff's way alone protects none of them.
 """
 
 from __future__ import annotations
@@ -15,9 +19,18 @@ from collections import deque
 from itertools import combinations
 from pathlib import Path
 
-from sekimori.govern import Register, propose_removals, rank_removals, removal_candidates
+from sekimori.govern import (
+    Register,
+    merge_register,
+    propose_removals,
+    rank_removals,
+    read_yaml,
+    removal_candidates,
+)
 from sekimori.graph import build_graph
+from sekimori.model import load_model_text
 from tests.govern.conftest import ALICE
+from tests.govern.small_group import MODEL_YAML, REGISTER_YAML
 from tests.govern.test_findings import small_register
 from tests.respond.conftest import Database
 from tests.respond.test_cases import FakeConnector
@@ -36,18 +49,23 @@ EDGES: dict[str, list[tuple[str, str | None]]] = {
 PEOPLE = {"ds-crm": 1000, "ds-hr": 200}
 
 
-def bfs_people(entry: str, removed: set[str]) -> int:
+def bfs_stores(edges: dict[str, list[tuple[str, str | None]]], entry: str, removed: set[str]) -> set[str]:
     seen, queue = {entry}, deque([entry])
     while queue:
-        for nxt, control in EDGES.get(queue.popleft(), []):
+        for nxt, control in edges.get(queue.popleft(), []):
             if (control is None or control not in removed) and nxt not in seen:
                 seen.add(nxt)
                 queue.append(nxt)
-    return sum(PEOPLE.get(n, 0) for n in seen)
+    return seen & PEOPLE.keys()
 
 
-def brute_protected(removed: set[str]) -> int:
-    return sum(bfs_people(e, set()) - bfs_people(e, removed) for e in ("org:aff", "org:ctr"))
+def brute_protected(removed: set[str], edges: dict[str, list[tuple[str, str | None]]] = EDGES) -> int:
+    """The people of the stores some entry reaches before and no entry reaches after, each store once."""
+
+    def exposed(cut: set[str]) -> set[str]:
+        return set().union(*(bfs_stores(edges, e, cut) for e in ("org:aff", "org:ctr")))
+
+    return sum(PEOPLE[s] for s in exposed(set()) - exposed(removed))
 
 
 def test_ranking_and_best_sets_match_brute_force(register: Register, tmp_path: Path):
@@ -77,6 +95,41 @@ def test_ranking_and_best_sets_match_brute_force(register: Register, tmp_path: P
     ]
 
 
+OVERLAP_GRANT = """\
+  - id: G-CTR-CRM
+    party: ctr
+    subject_kind: group
+    subject: ctr-admins
+    object_kind: system
+    object: crm
+    access: database
+    justification: reconciliation
+    owner: kenji
+    created: 2024-01-01
+"""
+OVERLAP_EDGES = {**EDGES, "p-net:ctr": [*EDGES["p-net:ctr"], ("crm", "remove grant G-CTR-CRM")]}
+
+
+def test_people_reached_by_two_entries_count_once(register: Register, tmp_path: Path):
+    path = tmp_path / "register.yaml"
+    path.write_text(REGISTER_YAML + OVERLAP_GRANT, encoding="utf-8")
+    register.import_records(read_yaml(path), ALICE)
+    graph = build_graph(merge_register(load_model_text(MODEL_YAML), register).model)
+    chosen = removal_candidates(graph)
+    assert "remove grant G-CTR-CRM" in chosen
+    ranked = {r.change: r.people_protected for r in rank_removals(graph, budget=0).ranked}
+    assert ranked == {c: brute_protected({c}, OVERLAP_EDGES) for c in chosen}
+    # by hand: ds-crm stays exposed through the other company whichever one way is closed
+    assert ranked["block flow f-aff-parent"] == 0
+    assert ranked["remove grant G-CTR-CRM"] == 0
+    assert ranked["block flow f-ctr-parent"] == 200
+    for budget, by_hand in ((1, 200), (2, 1200)):
+        result = rank_removals(graph, budget=budget)
+        best = max(brute_protected(set(s), OVERLAP_EDGES) for s in combinations(chosen, budget))
+        assert result.best_protected == best == by_hand
+        assert brute_protected(set(result.best), OVERLAP_EDGES) == by_hand
+
+
 def test_usage_evidence_and_proposals(db: Database, tmp_path: Path):
     fake = FakeConnector()
     register = Register(db.url, anchor=db.anchor, connectors={"fake": fake})
@@ -89,6 +142,14 @@ def test_usage_evidence_and_proposals(db: Database, tmp_path: Path):
             ("remove grant G-CTR-HR", ["remove_grant on G-CTR-HR"]),
             ("block flow f-ctr-parent", ["block_route on 10.3.0.0/24->10.1.0.0/24:1433"]),
         ]
+        # the grant's subject and object as the register holds them, for a connector to remove
+        revoke = register.cases.action(proposals[0].action_id)
+        assert {k: revoke.params[k] for k in ("party", "subject", "object", "access")} == {
+            "party": "ctr",
+            "subject": "group ctr-admins",
+            "object": "data_store ds-hr",
+            "access": "database",
+        }
         action = register.cases.action(proposals[1].action_id)
         assert (action.kind, action.params["flow"], action.params["port"]) == (
             "block_route",

@@ -4,14 +4,10 @@ SEKIMORI_REQUIRE_SERVERS=1).
 
 The directory gets a group of its own here, ``cn=billing-ops`` (groupOfNames: alice and bob); the register
 (written by hand, below) has a contractor's two grants of that membership, owned by hanako. The campaign:
-hanako certifies alice's and revokes bob's. Membership is read with ldap3 queries of this module, never
-through the connector under test.
-
-Today the revoke cannot reach the directory: ``propose_revocations`` proposes a ``remove_grant`` action,
-and the LDAP connector only carries out ``reset_password``, ``disable_account`` and ``revoke_sessions``.
-``test_the_ldap_connector_refuses_the_revoke`` pins that refusal (the revoke stays pending, the directory
-untouched, both audit chains intact). Removing a membership through the connector is issue 13's open
-work, not tested here as if it existed."""
+hanako certifies alice's and revokes bob's; the revoke is proposed to the LDAP connector (a dry-run),
+approved by kenji (hanako may not approve her own request), executed, verified, copied back into the
+campaign and rolled back. The directory is read with ldap3 queries of this module, never through the
+connector under test."""
 
 from __future__ import annotations
 
@@ -28,11 +24,13 @@ from sekimori.govern import (
     decide,
     propose_revocations,
     read_register,
+    record_revocation_outcomes,
     review_status,
     start_review,
 )
+from sekimori.respond import ActionStatus, CaseError
 from sekimori.respond.connectors.ldap import LdapConnector
-from tests.govern.conftest import ALICE, HANAKO
+from tests.govern.conftest import ALICE, HANAKO, KENJI
 from tests.respond.conftest import Database
 from tests.respond.test_connector_ldap import ADMIN_DN, ADMIN_PW, BASE, Slapd, dn, slapd  # noqa: F401
 
@@ -109,13 +107,23 @@ def directory(slapd: Slapd) -> Iterator[Slapd]:  # noqa: F811  (the imported fix
         conn.delete(GROUP)
 
 
-@pytest.fixture
-def campaign(db: Database, directory: Slapd, tmp_path: Path) -> Iterator[Register]:
-    """The register, a campaign started on START, alice's grant certified and bob's revoked by hanako."""
+def snapshot(url: str) -> dict[str, dict[str, list[bytes]]]:
+    """Every entry of the directory with its user and operational attributes (modifyTimestamp, entryCSN):
+    equal snapshots mean nothing was written."""
+    with _admin(url) as conn:
+        conn.search(BASE, "(objectClass=*)", ldap3.SUBTREE, attributes=["*", "+"])
+        return {
+            r["dn"].lower(): {k: sorted(v) for k, v in r["raw_attributes"].items()} for r in conn.response
+        }
+
+
+def _start(db: Database, directory: Slapd, tmp_path: Path, text: str) -> Register:
+    """The register from ``text``, a campaign started on START, alice's grant certified and bob's
+    revoked by hanako."""
     connector = LdapConnector(directory.settings())
     register = Register(db.url, anchor=db.anchor, connectors={"ldap": connector})
     path = tmp_path / "register.yaml"
-    path.write_text(REGISTER, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     register.import_records(read_register(path), ALICE)
     status = start_review(register, "R", "billing access", DEADLINE, ALICE, today=START)
     assert [(i.grant, i.owner) for i in status.items] == [("G-ALICE", "hanako"), ("G-BOB", "hanako")]
@@ -123,6 +131,12 @@ def campaign(db: Database, directory: Slapd, tmp_path: Path) -> Iterator[Registe
     decide(register, "R", "G-BOB", "revoke", "left the project", HANAKO)
     status = review_status(register, "R", today=START)
     assert (status.decided, status.total, status.pending_revokes) == (2, 2, ["G-BOB"])
+    return register
+
+
+@pytest.fixture
+def campaign(db: Database, directory: Slapd, tmp_path: Path) -> Iterator[Register]:
+    register = _start(db, directory, tmp_path, REGISTER)
     yield register
     register.close()
 
@@ -134,13 +148,90 @@ def _chains_verify(register: Register) -> None:
     assert cases.ok, cases.problems
 
 
-def test_the_ldap_connector_refuses_the_revoke(campaign: Register, directory: Slapd):
-    with pytest.raises(ReviewError) as refused:
-        propose_revocations(campaign, "R", HANAKO, connector="ldap")
-    assert str(refused.value) == (
-        "grant 'G-BOB': connector 'ldap' cannot remove_grant; it can: "
-        "disable_account, reset_password, revoke_sessions"
+def _revoke_status(register: Register) -> str | None:
+    return next(
+        i.revoke_status for i in review_status(register, "R", today=START).items if i.grant == "G-BOB"
     )
-    assert review_status(campaign, "R", today=START).pending_revokes == ["G-BOB"]
-    assert members(directory.url) == [dn("alice"), dn("bob")]  # the directory untouched
+
+
+PLANNED = f"delete member {dn('bob')} from {GROUP} (that value only: the other members stay as they are)"
+
+
+def test_a_revoke_removes_the_membership_and_rolls_back(campaign: Register, directory: Slapd):
+    before = snapshot(directory.url)
+    proposals = propose_revocations(campaign, "R", HANAKO, connector="ldap")
+    # The dry-run names the one value of the one group, and writes nothing.
+    assert [(p.grant, p.changes) for p in proposals] == [("G-BOB", [PLANNED])]
+    assert snapshot(directory.url) == before
+    action_id = proposals[0].action_id
+    action = campaign.cases.action(action_id)
+    assert (action.kind, action.target, action.connector, action.reversible) == (
+        "remove_grant",
+        "G-BOB",
+        "ldap",
+        True,
+    )
+    assert action.plan_state == {"grant": "G-BOB", "group": GROUP, "attribute": "member", "member": dn("bob")}
+    assert _revoke_status(campaign) == "proposed"
+
+    # Two people: hanako asked, so hanako may not approve; nor can an unapproved action run.
+    with pytest.raises(CaseError, match="approval by the same person"):
+        campaign.cases.approve(action_id, HANAKO)
+    with pytest.raises(CaseError, match="only an approved action can be executed"):
+        campaign.cases.execute(action_id, HANAKO)
+    assert campaign.cases.action(action_id).status == ActionStatus.proposed
+    assert snapshot(directory.url) == before
+    campaign.cases.approve(action_id, KENJI)
+
+    done = campaign.cases.execute(action_id, KENJI)
+    assert done.status == ActionStatus.verified, (done.error, done.verify_detail)
+    assert members(directory.url) == [dn("alice")]
+    assert done.state["removed"] is True
+    assert record_revocation_outcomes(campaign, "R", KENJI) == {"G-BOB": "verified"}
+    assert _revoke_status(campaign) == "verified"
+    assert record_revocation_outcomes(campaign, "R", KENJI) == {}  # nothing new: no second write
     _chains_verify(campaign)
+
+    undone = campaign.cases.rollback(action_id, KENJI)
+    assert undone.status == ActionStatus.rolled_back, (undone.error, undone.verify_detail)
+    assert members(directory.url) == [dn("alice"), dn("bob")]
+    assert record_revocation_outcomes(campaign, "R", KENJI) == {"G-BOB": "rolled_back"}
+    assert _revoke_status(campaign) == "rolled_back"
+    assert review_status(campaign, "R", today=START).pending_revokes == []  # not proposed again by itself
+    _chains_verify(campaign)
+
+
+def test_a_member_added_after_the_plan_survives(campaign: Register, directory: Slapd):
+    (proposal,) = propose_revocations(campaign, "R", HANAKO, connector="ldap")
+    # Someone else adds carol between the dry-run and the execution: only bob's value may go.
+    with _admin(directory.url) as conn:
+        assert conn.modify(GROUP, {"member": [(ldap3.MODIFY_ADD, [dn("carol")])]})
+    assert members(directory.url) == [dn("alice"), dn("bob"), dn("carol")]
+    campaign.cases.approve(proposal.action_id, KENJI)
+    done = campaign.cases.execute(proposal.action_id, KENJI)
+    assert done.status == ActionStatus.verified, (done.error, done.verify_detail)
+    assert members(directory.url) == [dn("alice"), dn("carol")]
+    _chains_verify(campaign)
+
+
+def test_a_grant_of_a_missing_group_is_refused(db: Database, directory: Slapd, tmp_path: Path):
+    missing = f"cn=billing-gone,{GROUPS}"
+    text = REGISTER.replace(
+        f'subject: bob\n    object_kind: application\n    object: "{GROUP}"',
+        f'subject: bob\n    object_kind: application\n    object: "{missing}"',
+    )
+    assert text.count(missing) == 1
+    register = _start(db, directory, tmp_path, text)
+    try:
+        before = snapshot(directory.url)
+        with pytest.raises(ReviewError) as refused:
+            propose_revocations(register, "R", HANAKO, connector="ldap")
+        assert str(refused.value) == (
+            "grant 'G-BOB': connector 'ldap' could not plan remove_grant G-BOB: ConnectorError: ldap: "
+            f"grant 'G-BOB': group {missing}, account 'bob': the group is not found under {BASE}"
+        )
+        assert snapshot(directory.url) == before  # the directory untouched
+        assert review_status(register, "R", today=START).pending_revokes == ["G-BOB"]
+        _chains_verify(register)
+    finally:
+        register.close()

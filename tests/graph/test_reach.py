@@ -58,6 +58,13 @@ def test_engine_reach_equals_the_rules(case):
     reached, connectable = reference(n, edges, starts)
     assert set(np.flatnonzero(result.nodes)) == reached
     assert set(np.flatnonzero(result.connectable)) == connectable
+    # the traversable edges: not network, from a reached node, gate open (caller's edge numbers)
+    traversable = {
+        i
+        for i, (s, _, g, net) in enumerate(edges)
+        if not net and s in reached and (g < 0 or g in connectable)
+    }
+    assert set(engine_edges_to_caller(result.engine, result.edges)) == traversable
 
 
 @settings(max_examples=200, deadline=None)
@@ -70,6 +77,14 @@ def test_removing_edges_never_grows_reach_and_restriction_is_exact(case, data):
     enabled = ~np.array(off, bool)[engine.order] if edges else np.ones(0, bool)
     cut = engine.reach(np.array(sorted(starts)), enabled)
     assert not (cut.nodes & ~full.nodes).any()
+    reached, connectable = reference(n, [e for e, o in zip(edges, off, strict=True) if not o], starts)
+    assert set(np.flatnonzero(cut.nodes)) == reached
+    traversable = {
+        i
+        for i, (s, _, g, net) in enumerate(edges)
+        if not off[i] and not net and s in reached and (g < 0 or g in connectable)
+    }
+    assert set(engine_edges_to_caller(engine, cut.edges)) == traversable
     # the same question on the engine restricted to what the entry reaches gives the same answer
     sub, new_id = engine.restricted(full.nodes | full.connectable)
     sub_cut = sub.reach(new_id[np.array(sorted(starts))], _sub_mask(engine, sub, enabled))
@@ -81,3 +96,7 @@ def _sub_mask(engine: Engine, sub: Engine, enabled: np.ndarray) -> np.ndarray:
     by_caller = np.empty(len(engine.edge_ids), bool)
     by_caller[engine.edge_ids] = enabled
     return by_caller[sub.edge_ids]
+
+
+def engine_edges_to_caller(engine: Engine, mask: np.ndarray) -> list[int]:
+    return [int(i) for i in engine.edge_ids[np.flatnonzero(mask)]]

@@ -436,3 +436,103 @@ def test_rollback_outcome_type() -> None:
     plan = Plan(Action(ActionKind.reset_password, "x"), "ldap", [], reversible=False, state={})
     undo = LdapConnector({}).rollback(plan, Outcome(True, "", {}))
     assert isinstance(undo, Outcome) and not undo.ok
+
+
+# ---- remove_grant (group membership; the whole campaign: tests/govern/test_revocation_ldap.py) ---------
+
+TEAM = f"cn=team,{BASE}"
+
+
+def _grant(group: str, account: str = "bob") -> Action:
+    return Action(
+        ActionKind.remove_grant,
+        "G-1",
+        params={"subject": f"account {account}", "object": f"application {group}"},
+    )
+
+
+@pytest.fixture
+def team(slapd: Slapd) -> Iterator[str]:
+    """A groupOfUniqueNames (alice, bob) made for the test: the uniqueMember flavour of a group."""
+    with ldap3.Connection(
+        ldap3.Server(slapd.url, get_info=ldap3.NONE), ADMIN_DN, ADMIN_PW, auto_bind=True
+    ) as conn:
+        assert conn.add(TEAM, "groupOfUniqueNames", {"cn": "team", "uniqueMember": [dn("alice"), dn("bob")]})
+    yield TEAM
+    with ldap3.Connection(
+        ldap3.Server(slapd.url, get_info=ldap3.NONE), ADMIN_DN, ADMIN_PW, auto_bind=True
+    ) as conn:
+        conn.delete(TEAM)
+
+
+def test_remove_grant_of_a_unique_member_then_rollback(
+    slapd: Slapd, team: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    conn = LdapConnector(slapd.settings())
+    plan = conn.plan(_grant(team.upper(), "bob@corp.example"))  # DN case and the account's form do not matter
+    assert plan.changes == [
+        f"delete uniqueMember {dn('bob')} from {team.upper()} (that value only: the other members stay as "
+        "they are)"
+    ]
+    assert plan.reversible
+    outcome = conn.execute(plan)
+    assert outcome.ok and outcome.state["removed"] is True
+    assert read_entry(slapd.url, team)["uniqueMember"] == [dn("alice").encode()]
+    assert conn.verify(plan, outcome).ok
+    undone = conn.rollback(plan, outcome)
+    assert undone.ok
+    assert conn.verify(plan, undone).ok
+    assert read_entry(slapd.url, team)["uniqueMember"] == sorted([dn("alice").encode(), dn("bob").encode()])
+    assert ADMIN_PW not in caplog.text and f"{dn('bob')} removed from uniqueMember" in caplog.text
+
+
+def test_remove_grant_refusals_name_grant_group_and_account(slapd: Slapd, team: str) -> None:
+    conn = LdapConnector(slapd.settings())
+    before = read_entry(slapd.url, team)
+    with pytest.raises(
+        ConnectorError, match=rf"grant 'G-1': group {team}, account 'carol': .*not a uniqueMember"
+    ):
+        conn.plan(_grant(team, "carol"))
+    with pytest.raises(ConnectorError, match=r"grant 'G-1': .* the group is outside base_dn"):
+        conn.plan(_grant("cn=team,dc=elsewhere,dc=test"))
+    with pytest.raises(ConnectorError, match=rf"grant 'G-1': group {PEOPLE}, account 'bob': not a group"):
+        conn.plan(_grant(PEOPLE))
+    with pytest.raises(ConnectorError, match=r"account 'mallory' not found"):
+        conn.plan(_grant(team, "mallory"))
+    with pytest.raises(ConnectorError, match=r"object 'system crm' names no LDAP group DN"):
+        conn.plan(
+            Action(ActionKind.remove_grant, "G-1", params={"subject": "account bob", "object": "system crm"})
+        )
+    with pytest.raises(ConnectorError, match=r"subject 'group staff' is not an account"):
+        conn.plan(Action(ActionKind.remove_grant, "G-1", params={"subject": "group staff", "object": team}))
+    assert read_entry(slapd.url, team) == before
+
+
+def test_remove_grant_already_gone_is_not_rolled_back_into_place(slapd: Slapd, team: str) -> None:
+    # Removed by someone else after the plan: nothing to do, and a rollback must not grant it anew.
+    conn = LdapConnector(slapd.settings())
+    plan = conn.plan(_grant(team))
+    with ldap3.Connection(
+        ldap3.Server(slapd.url, get_info=ldap3.NONE), ADMIN_DN, ADMIN_PW, auto_bind=True
+    ) as admin:
+        assert admin.modify(team, {"uniqueMember": [(ldap3.MODIFY_DELETE, [dn("bob")])]})
+    outcome = conn.execute(plan)
+    assert outcome.ok and outcome.state["removed"] is False
+    assert conn.verify(plan, outcome).ok
+    undone = conn.rollback(plan, outcome)
+    assert not undone.ok and "nothing to put back" in undone.detail
+    assert read_entry(slapd.url, team)["uniqueMember"] == [dn("alice").encode()]
+
+
+def test_remove_grant_of_the_last_member_is_refused(slapd: Slapd, team: str) -> None:
+    # groupOfUniqueNames (as groupOfNames) must keep one member: the plan says so rather than execute failing.
+    with ldap3.Connection(
+        ldap3.Server(slapd.url, get_info=ldap3.NONE), ADMIN_DN, ADMIN_PW, auto_bind=True
+    ) as admin:
+        assert admin.modify(team, {"uniqueMember": [(ldap3.MODIFY_DELETE, [dn("alice")])]})
+    with pytest.raises(
+        ConnectorError, match=r"is the group's only uniqueMember, which groupOfUniqueNames requires"
+    ):
+        LdapConnector(slapd.settings()).plan(_grant(team))
+    assert read_entry(slapd.url, team)["uniqueMember"] == [dn("bob").encode()]

@@ -30,6 +30,7 @@ def test_the_three_connectors_are_registered() -> None:
         ActionKind.reset_password,
         ActionKind.disable_account,
         ActionKind.revoke_sessions,
+        ActionKind.remove_grant,  # a group membership (ldap_groups.py)
     }
     assert connectors["nftables"].kinds == {ActionKind.block_route, ActionKind.isolate_host}
     assert connectors["webhook"].kinds == set(ActionKind)

@@ -20,9 +20,13 @@ How each action is carried out:
   ACCOUNTDISABLE bit of ``userAccountControl``. Rollback restores the previous value.
 * ``revoke_sessions``: LDAP has no sessions; the nearest is forcing a password change at the next login:
   OpenLDAP ``pwdReset: TRUE`` (enforced where the policy has ``pwdMustChange: TRUE``), AD ``pwdLastSet: 0``.
+* ``remove_grant``: a grant of a group membership (the action's params name the account and the group's
+  DN): that one ``member``/``uniqueMember`` value deleted from the group; rollback adds it back. See
+  :mod:`sekimori.respond.connectors.ldap_groups`.
 
 A target is an account name (``alice``, ``CORP\\alice``, ``alice@corp.example``) or a full DN under
-``base_dn``; it must match exactly one entry.
+``base_dn``; it must match exactly one entry (``remove_grant``: the grant's id; the account is in its
+params).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from sekimori.respond.actions import (
     redact,
     register,
 )
+from sekimori.respond.connectors import ldap_groups
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +71,17 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 @register
 class LdapConnector(Connector):
     name = "ldap"
-    description = "LDAP directory (OpenLDAP with ppolicy, or Active Directory): passwords and accounts"
+    description = (
+        "LDAP directory (OpenLDAP with ppolicy, or Active Directory): passwords, accounts and group "
+        "memberships"
+    )
     kinds: ClassVar[frozenset[ActionKind]] = frozenset(
-        {ActionKind.reset_password, ActionKind.disable_account, ActionKind.revoke_sessions}
+        {
+            ActionKind.reset_password,
+            ActionKind.disable_account,
+            ActionKind.revoke_sessions,
+            ActionKind.remove_grant,
+        }
     )
 
     # ---- settings ---------------------------------------------------------------------------------------
@@ -218,6 +231,8 @@ class LdapConnector(Connector):
     def plan(self, action: Action) -> Plan:
         if action.kind not in self.kinds:
             raise self._error(f"cannot carry out {action.kind}")
+        if action.kind is ActionKind.remove_grant:
+            return ldap_groups.plan_removal(self, action)
         with self._admin() as conn:
             if action.kind is ActionKind.reset_password:
                 return self._plan_reset(conn, action)
@@ -280,6 +295,8 @@ class LdapConnector(Connector):
     def execute(self, plan: Plan) -> Outcome:
         if plan.action.kind is ActionKind.reset_password:
             return self._reset(plan)
+        if plan.action.kind is ActionKind.remove_grant:
+            return ldap_groups.remove(self, plan)
         state = plan.state
         dn, attr = state["dn"], state["attribute"]
         with self._admin() as conn:
@@ -323,6 +340,8 @@ class LdapConnector(Connector):
     # ---- verify -----------------------------------------------------------------------------------------
 
     def verify(self, plan: Plan, outcome: Outcome) -> Outcome:
+        if plan.action.kind is ActionKind.remove_grant:
+            return ldap_groups.check(self, plan, outcome)
         if plan.action.kind is ActionKind.reset_password:
             drop = Path(outcome.state["drop_file"])
             try:
@@ -357,6 +376,8 @@ class LdapConnector(Connector):
                 "secret too): the owner uses the new one from the drop file, or reset it again",
                 dict(outcome.state),
             )
+        if plan.action.kind is ActionKind.remove_grant:
+            return ldap_groups.restore(self, plan, outcome)
         state = plan.state
         dn, attr = state["dn"], state["attribute"]
         # AD only lets pwdLastSet be set to 0 or -1 (now): -1 un-expires a password that was not expired.

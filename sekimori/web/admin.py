@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from sekimori.respond import PrincipalError
 from sekimori.web.accounts import AccountError
@@ -90,3 +91,13 @@ def audit(ctx: Ctx) -> Response:
     cases = ctx.web.cases.verify()
     problems = [*cases.problems, *(p for p in report.problems if p not in cases.problems)]
     return ctx.render("audit.html.j2", ok=not problems, problems=problems, entries=report.entries)
+
+
+ROUTES = [
+    Route("/tokens", tokens, methods=["GET"]),
+    Route("/tokens", tokens_change, methods=["POST"]),
+    Route("/admin/users", users, methods=["GET"]),
+    Route("/admin/users", user_create, methods=["POST"]),
+    Route("/admin/users/{user_id:int}", user_update, methods=["POST"]),
+    Route("/audit", audit, methods=["GET"]),
+]

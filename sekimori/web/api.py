@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from sekimori.respond import Case, CaseError
 from sekimori.web.data import case_alert_orgs, case_visible
@@ -106,3 +107,11 @@ def case(ctx: Ctx) -> Response:
     if not case_visible(ctx.web.model, ctx.account, found):
         return _json({"error": "not found"}, 404)
     return _json({"case": _case(ctx, found, full=True)})
+
+
+ROUTES = [
+    Route("/api/v1/alerts", alerts, methods=["GET"]),
+    Route("/api/v1/alerts/{alert_id}", alert, methods=["GET"]),
+    Route("/api/v1/cases", cases, methods=["GET"]),
+    Route("/api/v1/cases/{case_id}", case, methods=["GET"]),
+]

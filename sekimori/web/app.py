@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import import_module
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sekimori.web import admin, api, pages
 from sekimori.web.settings import WebSettings
 from sekimori.web.state import STATIC, WebState, open_state
 
@@ -57,29 +57,12 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-ROUTES = [
-    Route("/favicon.ico", pages.favicon, methods=["GET"]),
-    Route("/signin", pages.signin_form, methods=["GET"]),
-    Route("/signin", pages.signin, methods=["POST"]),
-    Route("/signout", pages.signout, methods=["POST"]),
-    Route("/password", pages.password_form, methods=["GET"]),
-    Route("/password", pages.password, methods=["POST"]),
-    Route("/", pages.overview, methods=["GET"]),
-    Route("/alerts", pages.alert_queue, methods=["GET"]),
-    Route("/alerts/{alert_id}", pages.alert_detail, methods=["GET"]),
-    Route("/cases", pages.case_list, methods=["GET"]),
-    Route("/cases/{case_id}", pages.case_page, methods=["GET"]),
-    Route("/tokens", admin.tokens, methods=["GET"]),
-    Route("/tokens", admin.tokens_change, methods=["POST"]),
-    Route("/admin/users", admin.users, methods=["GET"]),
-    Route("/admin/users", admin.user_create, methods=["POST"]),
-    Route("/admin/users/{user_id:int}", admin.user_update, methods=["POST"]),
-    Route("/audit", admin.audit, methods=["GET"]),
-    Route("/api/v1/alerts", api.alerts, methods=["GET"]),
-    Route("/api/v1/alerts/{alert_id}", api.alert, methods=["GET"]),
-    Route("/api/v1/cases", api.cases, methods=["GET"]),
-    Route("/api/v1/cases/{case_id}", api.case, methods=["GET"]),
-]
+# The modules of the web face, each with its ``ROUTES`` (a new page is a new module named here).
+FEATURES = ("pages", "admin", "api")
+
+
+def routes() -> list[Route]:
+    return [route for name in FEATURES for route in import_module(f"sekimori.web.{name}").ROUTES]
 
 
 def create_app(settings: WebSettings, state: WebState | None = None) -> Starlette:
@@ -92,7 +75,7 @@ def create_app(settings: WebSettings, state: WebState | None = None) -> Starlett
         web.close()
 
     app = Starlette(
-        routes=[*ROUTES, Mount("/static", StaticFiles(directory=str(STATIC)), name="static")],
+        routes=[*routes(), Mount("/static", StaticFiles(directory=str(STATIC)), name="static")],
         lifespan=lifespan,
     )
     app.state.web = web

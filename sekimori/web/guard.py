@@ -24,6 +24,14 @@ if TYPE_CHECKING:
 # permission → the roles that have it ("public": no sign-in; "self": any signed-in user).
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset({"viewer", "analyst", "approver", "admin", "auditor"}),
+    # triage alerts into cases, dismiss them, scope a case, propose containment
+    "triage": frozenset({"analyst", "admin"}),
+    # approve or refuse a proposed action (never one's own: the two-person rule compares principals)
+    "approve": frozenset({"approver", "admin"}),
+    # execute, verify or roll back an approved action
+    "execute": frozenset({"analyst", "approver", "admin"}),
+    # the read-only SQL face over the store
+    "query": frozenset({"analyst", "admin", "auditor"}),
     "audit": frozenset({"admin", "auditor"}),
     "admin": frozenset({"admin"}),
 }

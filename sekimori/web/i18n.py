@@ -89,6 +89,14 @@ def language(requested: str | None) -> str:
     return requested if requested in LANGUAGES else "en"
 
 
+def add_messages(messages: dict[str, tuple[str, str]]) -> None:
+    """A page module's own words (key: (en, ja)), added when it is imported; a key is defined once."""
+    clash = sorted(messages.keys() & MESSAGES.keys())
+    if clash:
+        raise ValueError(f"messages defined twice: {', '.join(clash)}")
+    MESSAGES.update(messages)
+
+
 def translate(lang: str, key: str) -> str:
     pair = MESSAGES.get(key)
     if pair is None:

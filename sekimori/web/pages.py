@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from sekimori.respond import CaseError, CaseStatus, person_key
 from sekimori.web.accounts import AccountError
@@ -194,3 +195,18 @@ def case_page(ctx: Ctx) -> Response:
     actions = ctx.web.cases.actions(case.id)
     orgs = {a.alert_id: case_alert_orgs(ctx.web.model, a) for a in case.alerts}
     return ctx.render("case.html.j2", case=case, actions=actions, alert_orgs=orgs)
+
+
+ROUTES = [
+    Route("/favicon.ico", favicon, methods=["GET"]),
+    Route("/signin", signin_form, methods=["GET"]),
+    Route("/signin", signin, methods=["POST"]),
+    Route("/signout", signout, methods=["POST"]),
+    Route("/password", password_form, methods=["GET"]),
+    Route("/password", password, methods=["POST"]),
+    Route("/", overview, methods=["GET"]),
+    Route("/alerts", alert_queue, methods=["GET"]),
+    Route("/alerts/{alert_id}", alert_detail, methods=["GET"]),
+    Route("/cases", case_list, methods=["GET"]),
+    Route("/cases/{case_id}", case_page, methods=["GET"]),
+]

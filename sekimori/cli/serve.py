@@ -36,7 +36,8 @@ def serve(
         typer.Option(help="Addresses of the reverse proxy whose X-Forwarded-For is trusted."),
     ] = None,
 ) -> None:
-    """Serve the web workspace (sign-in, alerts, cases, API) on HOST:PORT."""
+    """Serve the web workspace (alerts, cases, graph, contractors, reports, events, API) on HOST:PORT; see
+    docs/web.md."""
     import uvicorn
 
     from sekimori.respond import os_principal

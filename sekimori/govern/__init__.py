@@ -60,6 +60,7 @@ if TYPE_CHECKING:
         SubjectKind,
     )
     from sekimori.govern.register import ImportReport, Register, located
+    from sekimori.govern.review_list import list_reviews
     from sekimori.govern.reviews import (
         Decision,
         ReviewError,
@@ -145,6 +146,7 @@ __all__ = [
     "findings",
     "grant_usage",
     "group_posture",
+    "list_reviews",
     "located",
     "merge_register",
     "model_sections",
@@ -209,6 +211,7 @@ _LAZY = {
     "ImportReport": "sekimori.govern.register",
     "Register": "sekimori.govern.register",
     "located": "sekimori.govern.register",
+    "list_reviews": "sekimori.govern.review_list",
     **dict.fromkeys(
         ("Decision", "ReviewError", "ReviewItem", "ReviewStatus", "decide", "review_status", "start_review"),
         "sekimori.govern.reviews",

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from sekimori.respond.actions import CONNECTORS, Action, ActionKind, ConnectorError
     from sekimori.respond.audit import AuditReport, UTCDateTime
     from sekimori.respond.cases import CaseStore
+    from sekimori.respond.dismissals import AlertDismissals, Dismissal
     from sekimori.respond.families import RecordedTables
     from sekimori.respond.grouping import group_alerts
     from sekimori.respond.operations import (
@@ -54,6 +55,7 @@ __all__ = [
     "Action",
     "ActionKind",
     "ActionStatus",
+    "AlertDismissals",
     "AuditReport",
     "Case",
     "CaseAlert",
@@ -62,6 +64,7 @@ __all__ = [
     "CaseStore",
     "ConnectorError",
     "ContainmentAction",
+    "Dismissal",
     "DryRun",
     "Entry",
     "EntryKind",
@@ -112,6 +115,8 @@ _LAZY = {
     "Entry": "sekimori.respond.tables",
     "EntryKind": "sekimori.respond.tables",
     "CaseStore": "sekimori.respond.cases",
+    "AlertDismissals": "sekimori.respond.dismissals",
+    "Dismissal": "sekimori.respond.dismissals",
     "RecordedTables": "sekimori.respond.families",
     "UTCDateTime": "sekimori.respond.audit",
     "AuditReport": "sekimori.respond.audit",

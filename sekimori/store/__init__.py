@@ -11,21 +11,26 @@ from sekimori.store.results import FileResult, IngestReport
 from sekimori.store.store import Store
 
 if TYPE_CHECKING:
+    from sekimori.store.bounded import QueryTimeout, bounded_sql
     from sekimori.store.inputs import iter_input_files
 
 __all__ = [
     "FileResult",
     "IngestReport",
     "QueryRefused",
+    "QueryTimeout",
     "Store",
     "StoreBusyError",
     "StoreError",
+    "bounded_sql",
     "iter_input_files",
 ]
 
 
 # Names other stages use, imported when first asked for (a stage stays light to import).
 _LAZY = {
+    "bounded_sql": "sekimori.store.bounded",
+    "QueryTimeout": "sekimori.store.bounded",
     "iter_input_files": "sekimori.store.inputs",
 }
 

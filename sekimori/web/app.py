@@ -58,7 +58,19 @@ class SecurityHeaders:
 
 
 # The modules of the web face, each with its ``ROUTES`` (a new page is a new module named here).
-FEATURES = ("pages", "admin", "api")
+FEATURES = (
+    "pages",
+    "admin",
+    "api",
+    "openapi",
+    "triage",
+    "case_actions",
+    "reports",
+    "events",
+    "explorer",
+    "contractors",
+    "contractors_review",
+)
 
 
 def routes() -> list[Route]:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 SOURCES = ("boundary", "behaviour", "sigma")
 LEVELS = ("critical", "high", "medium", "low", "informational")
-_ORDER = "CASE a.source WHEN 'boundary' THEN 0 WHEN 'behaviour' THEN 1 ELSE 2 END, a.time, a.alert_id"
+ALERT_ORDER = "CASE a.source WHEN 'boundary' THEN 0 WHEN 'behaviour' THEN 1 ELSE 2 END, a.time, a.alert_id"
 _SCOPE_COLUMNS = (
     "alert_id",
     "organisations",
@@ -118,7 +118,7 @@ class AlertReader:
             return table
 
     @contextmanager
-    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with tempfile.TemporaryDirectory(prefix="sekimori-web-") as scratch:
             con = self.store.connect(sandbox=True, scratch=scratch)
             try:
@@ -128,7 +128,7 @@ class AlertReader:
                 con.close()
 
     @staticmethod
-    def _where(reader: Account, flt: AlertFilter) -> tuple[str, dict[str, Any]]:
+    def where(reader: Account, flt: AlertFilter) -> tuple[str, dict[str, Any]]:
         clauses = [
             "($all OR list_has_any(s.orgs, $mine::VARCHAR[]))",
             "(CAST($source AS VARCHAR) IS NULL OR a.source = $source)",
@@ -157,14 +157,14 @@ class AlertReader:
         """One page of the alerts ``reader`` may see that pass ``flt``, boundary first, and the total."""
         if not self.has_alerts():
             return [], 0
-        where, params = self._where(reader, flt)
+        where, params = self.where(reader, flt)
         base = f"FROM alerts a JOIN alert_scope s USING (alert_id) WHERE {where}"
-        with self._connection() as con:
+        with self.connection() as con:
             total = _rows(con, f"SELECT count(*) AS n {base}", params)
             rows = _rows(
                 con,
                 f"""SELECT a.alert_id, a.time, a.source, a.level, a.title, a.host, a.account, s.orgs
-                    {base} ORDER BY {_ORDER} LIMIT $limit OFFSET $offset""",
+                    {base} ORDER BY {ALERT_ORDER} LIMIT $limit OFFSET $offset""",
                 {**params, "limit": limit, "offset": offset},
             )
         return rows, int(total[0]["n"]) if total else 0
@@ -172,8 +172,8 @@ class AlertReader:
     def counts(self, reader: Account) -> list[dict[str, Any]]:
         if not self.has_alerts():
             return []
-        where, params = self._where(reader, AlertFilter())
-        with self._connection() as con:
+        where, params = self.where(reader, AlertFilter())
+        with self.connection() as con:
             return _rows(
                 con,
                 f"""SELECT a.source, a.level, count(*) AS n FROM alerts a JOIN alert_scope s
@@ -185,8 +185,8 @@ class AlertReader:
         """One alert ``reader`` may see, with its evidence events (``None``: unknown or not theirs)."""
         if not self.has_alerts():
             return None
-        where, params = self._where(reader, AlertFilter())
-        with self._connection() as con:
+        where, params = self.where(reader, AlertFilter())
+        with self.connection() as con:
             found = _rows(
                 con,
                 f"""SELECT a.*, s.orgs FROM alerts a JOIN alert_scope s USING (alert_id)

@@ -30,6 +30,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "approve": frozenset({"approver", "admin"}),
     # execute, verify or roll back an approved action
     "execute": frozenset({"analyst", "approver", "admin"}),
+    # decide on a grant in an access review (the govern stage checks it is the owner's or a delegate's);
+    # auditors only read
+    "decide": frozenset({"viewer", "analyst", "approver", "admin"}),
     # the read-only SQL face over the store
     "query": frozenset({"analyst", "admin", "auditor"}),
     "audit": frozenset({"admin", "auditor"}),

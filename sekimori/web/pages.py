@@ -10,8 +10,10 @@ from starlette.routing import Route
 
 from sekimori.respond import CaseError, CaseStatus, person_key
 from sekimori.web.accounts import AccountError
-from sekimori.web.data import LEVELS, SOURCES, AlertFilter, case_alert_orgs, case_visible
+from sekimori.web.case_actions import render_case
+from sekimori.web.data import LEVELS, SOURCES, AlertFilter, case_visible
 from sekimori.web.guard import Ctx, guarded, safe_next, session_cookie_name
+from sekimori.web.triage import alert_extras, queue_page
 
 MAX_TEXT = 200
 
@@ -109,7 +111,7 @@ def overview(ctx: Ctx) -> Response:
     return ctx.render("overview.html.j2", counts=counts, boundary=boundary, cases=open_cases)
 
 
-def _time(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
@@ -126,8 +128,8 @@ def alert_filter(params: dict[str, str]) -> AlertFilter:
         source=source if source in SOURCES else None,
         level=level if level in LEVELS else None,
         org=(params.get("org") or "")[:MAX_TEXT] or None,
-        since=_time(params.get("since")),
-        until=_time(params.get("until")),
+        since=parse_time(params.get("since")),
+        until=parse_time(params.get("until")),
         text=(params.get("q") or "").strip()[:MAX_TEXT] or None,
     )
 
@@ -142,8 +144,9 @@ def alert_queue(ctx: Ctx) -> Response:
     params = dict(ctx.request.query_params)
     flt = alert_filter(params)
     number, size = page_number(params.get("page")), ctx.web.settings.page_size
-    rows, total = ctx.web.alerts.page(ctx.account, flt, size, (number - 1) * size)
-    keep = {k: v for k, v in params.items() if k in ("source", "level", "org", "since", "until", "q") and v}
+    rows, total, triage = queue_page(ctx, flt, params.get("dismissed"), size, (number - 1) * size)
+    kept = ("source", "level", "org", "since", "until", "q", "dismissed")
+    keep = {k: v for k, v in params.items() if k in kept and v}
     orgs = ctx.web.alerts.known_orgs()
     if not ctx.account.sees_all:
         orgs = [o for o in orgs if o in ctx.account.orgs]
@@ -161,6 +164,7 @@ def alert_queue(ctx: Ctx) -> Response:
         levels=LEVELS,
         orgs=orgs,
         org_names=names,
+        **triage,
     )
 
 
@@ -172,7 +176,13 @@ def alert_detail(ctx: Ctx) -> Response:
         return ctx.error(404, "not_found")
     alert, events = found
     cases = ctx.web.cases.cases_of_alerts([alert["alert_id"]])
-    return ctx.render("alert.html.j2", alert=alert, events=events, case_id=cases.get(alert["alert_id"]))
+    return ctx.render(
+        "alert.html.j2",
+        alert=alert,
+        events=events,
+        case_id=cases.get(alert["alert_id"]),
+        **alert_extras(ctx, alert),
+    )
 
 
 @guarded("read")
@@ -192,9 +202,7 @@ def case_page(ctx: Ctx) -> Response:
         return ctx.error(404, "not_found")
     if not case_visible(ctx.web.model, ctx.account, case):
         return ctx.error(404, "not_found")
-    actions = ctx.web.cases.actions(case.id)
-    orgs = {a.alert_id: case_alert_orgs(ctx.web.model, a) for a in case.alerts}
-    return ctx.render("case.html.j2", case=case, actions=actions, alert_orgs=orgs)
+    return render_case(ctx, case)
 
 
 ROUTES = [

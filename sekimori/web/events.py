@@ -1,0 +1,408 @@
+"""The events page: a filter form over the store's events, paged on the server, and the read-only SQL
+face for those who see every organisation.
+
+Which organisations an event belongs to: those the group model gives its hosts by name (``host``,
+``src_host``, ``target_host``: :meth:`GroupModel.classify_host`), by address (``src_ip``, ``target_ip``)
+and its account (``principal`` with ``domain`` and ``principal_sid``: :meth:`GroupModel.classify_account`),
+the same rule the alert pages use. A scoped reader sees an event that involves one of their
+organisations; an event no organisation claims (or any event, when the app has no model) is shown to
+admins and auditors only. The model is asked once per distinct value of the store's events, kept as
+small tables joined in SQL; the filters are bound parameters, never text in the query.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sekimori.store import QueryRefused, bounded_sql
+from sekimori.web.guard import Ctx, guarded
+from sekimori.web.i18n import add_messages
+from sekimori.web.pages import MAX_TEXT, page_number, parse_time
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from sekimori.model import GroupModel
+    from sekimori.store import Store
+    from sekimori.web.accounts import Account
+
+add_messages(
+    {
+        "events": ("Events", "イベント"),
+        "ev_format": ("Log format", "ログ形式"),
+        "ev_event": ("Event id or activity", "イベントID・アクティビティ"),
+        "ev_activity": ("Activity", "アクティビティ"),
+        "ev_outcome": ("Outcome", "結果"),
+        "ev_source_host": ("Source", "送信元"),
+        "ev_target": ("Target", "宛先"),
+        "ev_detail": ("Process / command / object", "プロセス・コマンド・対象"),
+        "ev_none": ("No events match.", "条件に合うイベントはありません。"),
+        "ev_sql": ("SQL query", "SQLクエリ"),
+        "ev_sql_help": (
+            "One SELECT (or WITH … SELECT) over the store's views: events, quarantine, files, alerts. "
+            "Read-only; at most {cap} rows, stopped after {seconds} s. Every query is recorded in the "
+            "audit trail.",
+            "ストアのビュー(events、quarantine、files、alerts)に対する SELECT(または WITH … SELECT)1文のみ。"
+            "読み取り専用で、最大 {cap} 行、{seconds} 秒で打ち切ります。"
+            "すべてのクエリは監査証跡に記録されます。",
+        ),
+        "ev_run": ("Run", "実行"),
+        "ev_refused": ("The query was refused:", "クエリは拒否されました:"),
+        "ev_rows": ("rows", "行"),
+        "ev_capped": ("The result is cut at the row cap.", "結果は行数の上限で打ち切られています。"),
+    }
+)
+
+PAGE_SIZE = 50
+SQL_PAGE = 100
+SQL_ROW_CAP = 10_000  # rows a query may page through
+SQL_SECONDS = 10.0
+MAX_SQL = 20_000
+_FILTERS = ("since", "until", "source", "host", "account", "event", "q")
+_HOST_COLUMNS = ("host", "src_host", "target_host")
+_IP_COLUMNS = ("src_ip", "target_ip")
+_SHOWN = (
+    "uid, time, source_format, event_code, activity, outcome, host, principal, domain, src_host, src_ip,"
+    " target_host, process, command_line, object"
+)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    source: str | None = None  # source_format, exactly
+    host: str | None = None  # host, src_host or target_host, case-insensitively
+    account: str | None = None  # principal, case-insensitively
+    event: str | None = None  # event_code or activity, exactly (activity case-insensitively)
+    text: str | None = None  # a substring of the process, command line, object or raw record
+
+
+def event_filter(params: dict[str, str]) -> EventFilter:
+    def text(key: str) -> str | None:
+        return (params.get(key) or "").strip()[:MAX_TEXT] or None
+
+    return EventFilter(
+        since=parse_time(params.get("since")),
+        until=parse_time(params.get("until")),
+        source=text("source"),
+        host=text("host"),
+        account=text("account"),
+        event=text("event"),
+        text=text("q"),
+    )
+
+
+# (store root, its event files, the model) → the attribution tables; recomputed when ingest adds files.
+_ATTRIBUTION: dict[tuple[str, tuple[str, ...], int], dict[str, pa.Table]] = {}
+_ATTRIBUTION_LOCK = threading.Lock()
+
+
+def attribution(store: Store, model: GroupModel | None) -> dict[str, pa.Table]:
+    """``host_org`` (name, org), ``ip_org`` (address, org) and ``account_org`` (principal, domain, sid,
+    org): each distinct value of the events that the model gives an organisation."""
+    files = tuple(store.event_files())
+    key = (str(store.root.resolve()), files, id(model))
+    with _ATTRIBUTION_LOCK:
+        if key in _ATTRIBUTION:
+            return _ATTRIBUTION[key]
+    hosts: list[tuple[str, str]] = []
+    ips: list[tuple[str, str]] = []
+    accounts: list[tuple[str, str | None, str | None, str]] = []
+    if model is not None and files:
+        union = " UNION ".join(f"SELECT {c} AS v FROM events WHERE {c} IS NOT NULL" for c in _HOST_COLUMNS)
+        for (name,) in _values(store, union):
+            org = model.classify_host(name)[0]
+            if org:
+                hosts.append((name, org))
+        union = " UNION ".join(f"SELECT {c} AS v FROM events WHERE {c} IS NOT NULL" for c in _IP_COLUMNS)
+        for (address,) in _values(store, union):
+            org = model.classify_host(None, address)[0]
+            if org:
+                ips.append((address, org))
+        query = "SELECT DISTINCT principal, domain, principal_sid FROM events WHERE principal IS NOT NULL"
+        for principal, domain, sid in _values(store, query):
+            account_org = model.classify_account(principal, domain, sid)
+            if account_org:
+                accounts.append((principal, domain, sid, account_org))
+    tables = {
+        "host_org": pa.table({"v": [h for h, _ in hosts], "org": [o for _, o in hosts]}, schema=_PAIR),
+        "ip_org": pa.table({"v": [a for a, _ in ips], "org": [o for _, o in ips]}, schema=_PAIR),
+        "account_org": pa.Table.from_pylist(
+            [{"principal": p, "domain": d, "sid": s, "org": o} for p, d, s, o in accounts], schema=_ACCOUNT
+        ),
+    }
+    with _ATTRIBUTION_LOCK:
+        _ATTRIBUTION.clear()  # one store per app: the previous version is not needed again
+        _ATTRIBUTION[key] = tables
+    return tables
+
+
+_PAIR = pa.schema([("v", pa.string()), ("org", pa.string())])
+_ACCOUNT = pa.schema(
+    [("principal", pa.string()), ("domain", pa.string()), ("sid", pa.string()), ("org", pa.string())]
+)
+
+
+def _values(store: Store, query: str) -> list[tuple[Any, ...]]:
+    table = store.sql(query, sandbox=False)  # our own text, no user input in it
+    return list(zip(*(table.column(i).to_pylist() for i in range(table.num_columns)), strict=True))
+
+
+def _where(reader: Account, flt: EventFilter) -> tuple[str, dict[str, Any]]:
+    mine = "list_contains($mine::VARCHAR[], x.org)"
+    scope = " OR ".join(
+        [
+            *(f"e.{c} IN (SELECT x.v FROM host_org x WHERE {mine})" for c in _HOST_COLUMNS),
+            *(f"e.{c} IN (SELECT x.v FROM ip_org x WHERE {mine})" for c in _IP_COLUMNS),
+            f"EXISTS (SELECT 1 FROM account_org x WHERE x.principal = e.principal AND x.domain IS NOT"
+            f" DISTINCT FROM e.domain AND x.sid IS NOT DISTINCT FROM e.principal_sid AND {mine})",
+        ]
+    )
+    clauses = [
+        f"($all OR {scope})",
+        "(CAST($since AS TIMESTAMPTZ) IS NULL OR e.time >= $since)",
+        "(CAST($until AS TIMESTAMPTZ) IS NULL OR e.time < $until)",
+        "(CAST($source AS VARCHAR) IS NULL OR e.source_format = $source)",
+        "(CAST($host AS VARCHAR) IS NULL OR lower($host) IN (lower(e.host), lower(e.src_host),"
+        " lower(e.target_host)))",
+        "(CAST($account AS VARCHAR) IS NULL OR lower(e.principal) = lower($account))",
+        "(CAST($event AS VARCHAR) IS NULL OR e.event_code = $event OR lower(e.activity) = lower($event))",
+        "(CAST($text AS VARCHAR) IS NULL OR contains(lower(concat_ws(' ', e.process, e.command_line,"
+        " e.object, e.raw)), lower($text)))",
+    ]
+    params = {
+        "all": reader.sees_all,
+        "mine": sorted(reader.orgs),
+        "since": flt.since,
+        "until": flt.until,
+        "source": flt.source,
+        "host": flt.host,
+        "account": flt.account,
+        "event": flt.event,
+        "text": flt.text,
+    }
+    return " AND ".join(clauses), params
+
+
+@contextmanager
+def _connection(store: Store, model: GroupModel | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    tables = attribution(store, model)
+    with tempfile.TemporaryDirectory(prefix="sekimori-web-") as scratch:
+        con = store.connect(sandbox=True, scratch=scratch)
+        try:
+            for name, table in tables.items():
+                con.register(name, table)
+            yield con
+        finally:
+            con.close()
+
+
+def events_page(
+    store: Store, model: GroupModel | None, reader: Account, flt: EventFilter, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int, list[str]]:
+    """One page of the events ``reader`` may see that pass ``flt`` (by time, then uid), the total, and
+    the log formats in the store (for the form)."""
+    where, params = _where(reader, flt)
+    with _connection(store, model) as con:
+        total = con.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()
+        cursor = con.execute(
+            f"SELECT {_SHOWN} FROM events e WHERE {where} ORDER BY e.time, e.uid LIMIT $limit OFFSET $offset",
+            {**params, "limit": limit, "offset": offset},
+        )
+        names = [column[0] for column in cursor.description or ()]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        formats = con.execute("SELECT DISTINCT source_format FROM events ORDER BY 1").fetchall()
+    return rows, int(total[0]) if total else 0, [f for (f,) in formats if f]
+
+
+@guarded("read")
+def event_list(ctx: Ctx) -> Response:
+    assert ctx.account is not None
+    params = dict(ctx.request.query_params)
+    number = page_number(params.get("page"))
+    rows, total, formats = events_page(
+        ctx.web.alerts.store,
+        ctx.web.model,
+        ctx.account,
+        event_filter(params),
+        PAGE_SIZE,
+        (number - 1) * PAGE_SIZE,
+    )
+    keep = {k: v[:MAX_TEXT] for k, v in params.items() if k in _FILTERS and v}
+    return ctx.render(
+        "events.html.j2",
+        rows=rows,
+        total=total,
+        page=number,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        prev_link="?" + urlencode({**keep, "page": number - 1}) if number > 1 else "",
+        next_link="?" + urlencode({**keep, "page": number + 1}) if number * PAGE_SIZE < total else "",
+        params=keep,
+        formats=formats,
+    )
+
+
+# --- the SQL face ---
+
+# Functions that read files, URLs, settings or run SQL given as text; any other table function is refused
+# too (only those that compute rows from their arguments are let through).
+_READING_FUNCTIONS = frozenset(
+    {
+        "glob",
+        "query",
+        "query_table",
+        "getenv",
+        "current_setting",
+        "sniff_csv",
+        "parquet_scan",
+        "load",
+        "install",
+    }
+)
+_SAFE_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
+_VIEW_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_REFUSED_NODES: tuple[type[Any], ...] = (
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Merge,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.Copy,
+    exp.Attach,
+    exp.Detach,
+    exp.Pragma,
+    exp.Set,
+    exp.Command,
+    exp.Use,
+    exp.Into,
+    exp.Lock,
+)
+
+
+def _function_name(node: Any) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).lower()
+    return node.sql_name().lower() if isinstance(node, exp.Func) else ""
+
+
+def check_select(query: str) -> None:
+    """Raise :class:`QueryRefused` unless ``query`` is one SELECT (or WITH … SELECT, or a set operation
+    of SELECTs) that reads no file, URL or setting. The store checks it again on DuckDB's own parse."""
+    try:
+        statements = [s for s in sqlglot.parse(query, read="duckdb") if s is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        # the parser's message carries terminal colour codes and the query again: the first line only
+        raise QueryRefused(f"the query does not parse: {str(exc).splitlines()[0][:200]}") from None
+    if len(statements) != 1:
+        raise QueryRefused(f"one statement expected, got {len(statements)}")
+    tree = statements[0]
+    if not isinstance(tree, exp.Select | exp.Union | exp.Intersect | exp.Except):
+        raise QueryRefused(f"only SELECT queries are allowed, not {tree.key.upper()}")
+    for node in tree.walk():
+        if isinstance(node, _REFUSED_NODES):
+            raise QueryRefused(f"{node.key.upper()} is not allowed in a query")
+        name = _function_name(node)
+        if name.startswith("read_") or name in _READING_FUNCTIONS:
+            raise QueryRefused(f"function {name} is not allowed in a query")
+        if isinstance(node, exp.Table):
+            source = node.this
+            if isinstance(source, exp.Func):
+                if _function_name(source) not in _SAFE_TABLE_FUNCTIONS:
+                    raise QueryRefused(f"table function {_function_name(source)} is not allowed in a query")
+            # A quoted file name ('/etc/passwd', 'x.parquet') is a table name to the parser: a view's name is
+            # a plain word, unqualified.
+            elif node.args.get("db") or node.args.get("catalog") or not _VIEW_NAME.fullmatch(node.name):
+                raise QueryRefused(f"{node.sql(dialect='duckdb')[:80]} is not one of the store's views")
+
+
+def _sql_page(ctx: Ctx, query: str, number: int, message: str, status: int = 200, **result: Any) -> Response:
+    return ctx.render(
+        "events_sql.html.j2",
+        status=status,
+        query=query,
+        page=number,
+        message=message,
+        columns=result.get("columns", []),
+        rows=result.get("rows", []),
+        more=result.get("more", False),
+        capped=result.get("capped", False),
+        help=ctx.t("ev_sql_help").format(cap=f"{SQL_ROW_CAP:,}", seconds=f"{SQL_SECONDS:g}"),
+    )
+
+
+def _sees_all(ctx: Ctx) -> bool:
+    # SQL reaches every row of every view: a reader scoped to some organisations would read the others'
+    # events and alerts through it, so only those who see every organisation may use it.
+    return ctx.account is not None and ctx.account.sees_all
+
+
+@guarded("query")
+def sql_form(ctx: Ctx) -> Response:
+    if not _sees_all(ctx):
+        return ctx.error(403, "forbidden")
+    return _sql_page(ctx, "", 1, "")
+
+
+@guarded("query")
+def sql_run(ctx: Ctx) -> Response:
+    if not _sees_all(ctx):
+        return ctx.error(403, "forbidden")
+    assert ctx.account is not None
+    query = ctx.form.get("sql", "")[:MAX_SQL]
+    number = min(page_number(ctx.form.get("page")), SQL_ROW_CAP // SQL_PAGE)
+    try:
+        check_select(query)
+    except QueryRefused as exc:
+        ctx.web.accounts.audit_event(
+            ctx.account.principal, "web.sql", {"sql": query, "page": number, "refused": str(exc)}
+        )
+        return _sql_page(ctx, query, number, str(exc), status=400)
+    ctx.web.accounts.audit_event(ctx.account.principal, "web.sql", {"sql": query, "page": number})
+    offset = (number - 1) * SQL_PAGE
+    try:
+        # one row more than the page: whether there is a next page
+        table = bounded_sql(ctx.web.alerts.store, query, SQL_PAGE + 1, offset, SQL_SECONDS)
+    except QueryRefused as exc:
+        return _sql_page(ctx, query, number, str(exc), status=400)
+    except Exception as exc:  # DuckDB's own errors (a column not found…): said to the user, not a 500
+        return _sql_page(ctx, query, number, f"{type(exc).__name__}: {str(exc)[:500]}", status=400)
+    rows = [[_cell(v) for v in row.values()] for row in table.slice(0, SQL_PAGE).to_pylist()]
+    more = table.num_rows > SQL_PAGE
+    return _sql_page(
+        ctx,
+        query,
+        number,
+        "",
+        columns=table.column_names,
+        rows=rows,
+        more=more and offset + SQL_PAGE < SQL_ROW_CAP,
+        capped=more and offset + SQL_PAGE >= SQL_ROW_CAP,
+    )
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)[:1000]
+
+
+ROUTES = [
+    Route("/events", event_list, methods=["GET"]),
+    Route("/events/sql", sql_form, methods=["GET"]),
+    Route("/events/sql", sql_run, methods=["POST"]),
+]

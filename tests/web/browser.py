@@ -1,0 +1,80 @@
+"""What the browser tests share: Debian's Chromium and chromedriver (required when
+SEKIMORI_REQUIRE_SERVERS is set, else the test is skipped), the app served by uvicorn on a free loopback
+port, and a headless Chromium that keeps the browser console for the tests to read."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import uvicorn
+
+if TYPE_CHECKING:
+    from selenium.webdriver import Chrome
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+def require_browser(chromium: Path = CHROMIUM, chromedriver: Path = CHROMEDRIVER) -> None:
+    missing = [str(p) for p in (chromium, chromedriver) if not p.exists()]
+    if not missing:
+        return
+    reason = f"{', '.join(missing)} absent (apt-get install chromium chromium-driver)"
+    if os.environ.get("SEKIMORI_REQUIRE_SERVERS"):
+        pytest.fail(f"SEKIMORI_REQUIRE_SERVERS is set but {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on loopback, in a thread; its base URL while the block runs."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def chromium(downloads: Path | None = None, height: int = 1000) -> Chrome:
+    """A headless Chromium whose console messages the test can read (``driver.get_log("browser")``);
+    ``downloads``: where it saves downloads without asking."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        f"--window-size=1400,{height}",
+    ):
+        options.add_argument(arg)
+    if downloads is not None:
+        prefs = {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+        options.add_experimental_option("prefs", prefs)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))

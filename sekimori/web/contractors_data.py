@@ -129,12 +129,13 @@ _FINDINGS_KEPT = 4
 
 def _group_findings(ctx: Ctx, register: Register, model: GroupModel, day: date) -> list[Finding]:
     """Every finding of the group on ``day``, kept per app while nothing they are judged on changes: the
-    register (every change of it is an audit entry: the chain's last number) and the store's event
-    files. Working them out builds the group graph from the store, seconds on a large store: once per
-    change, not per page."""
+    register (every change of it is an audit entry: the chain's last number, the web's own sign-ins and
+    queries aside) and the store's event files. Working them out builds the group graph from the store
+    (seconds on a large store): once per change, not per page."""
     store = ctx.web.alerts.store
     with register.cases.engine.connect() as con:
-        head = con.execute(text("SELECT max(seq) FROM audit")).scalar()
+        # sign-ins, sign-outs and SQL queries (web.*) change nothing findings are judged on
+        head = con.execute(text("SELECT max(seq) FROM audit WHERE kind NOT LIKE 'web.%'")).scalar()
     key = (head, day, hash(tuple(store.event_files())))
     state = ctx.request.app.state
     with _FINDINGS_LOCK:

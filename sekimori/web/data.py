@@ -152,22 +152,40 @@ class AlertReader:
         return " AND ".join(clauses), params
 
     def page(
-        self, reader: Account, flt: AlertFilter, limit: int, offset: int
+        self,
+        reader: Account,
+        flt: AlertFilter,
+        limit: int,
+        offset: int,
+        condition: tuple[str, dict[str, Any]] | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """One page of the alerts ``reader`` may see that pass ``flt``, boundary first, and the total."""
+        """One page of the alerts ``reader`` may see that pass ``flt`` (and ``condition``: a further SQL
+        condition on ``a``, the alerts, with its named parameters), boundary first, and the total."""
         if not self.has_alerts():
             return [], 0
         where, params = self.where(reader, flt)
+        if condition is not None:
+            where, params = f"{where} AND ({condition[0]})", params | condition[1]
         base = f"FROM alerts a JOIN alert_scope s USING (alert_id) WHERE {where}"
         with self.connection() as con:
-            total = _rows(con, f"SELECT count(*) AS n {base}", params)
+            # The total rides on the page's rows (one scan, not two); a page past the end has no row
+            # to carry it, and is counted apart.
             rows = _rows(
                 con,
-                f"""SELECT a.alert_id, a.time, a.source, a.level, a.title, a.host, a.account, s.orgs
+                f"""SELECT a.alert_id, a.time, a.source, a.level, a.title, a.host, a.account, s.orgs,
+                    count(*) OVER () AS total_matching
                     {base} ORDER BY {ALERT_ORDER} LIMIT $limit OFFSET $offset""",
                 {**params, "limit": limit, "offset": offset},
             )
-        return rows, int(total[0]["n"]) if total else 0
+            if rows:
+                total = int(rows[0]["total_matching"])
+            elif offset:
+                total = int(_rows(con, f"SELECT count(*) AS n {base}", params)[0]["n"])
+            else:
+                total = 0
+        for row in rows:
+            del row["total_matching"]
+        return rows, total
 
     def counts(self, reader: Account) -> list[dict[str, Any]]:
         if not self.has_alerts():

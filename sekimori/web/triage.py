@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from sekimori.detect import Alert
 from sekimori.respond import AlertDismissals, CaseError, CaseStatus
-from sekimori.web.data import ALERT_ORDER, AlertFilter, case_visible, organisations_of
+from sekimori.web.data import AlertFilter, case_visible, organisations_of
 from sekimori.web.guard import PERMISSIONS, Ctx, guarded
 from sekimori.web.i18n import add_messages
 
@@ -115,25 +115,12 @@ def queue_page(
     show = show if show in SHOW_DISMISSED else "all"
     dismissed = dismissals_of(ctx).active()
     reader = ctx.web.alerts
-    rows: list[dict[str, Any]] = []
-    total = 0
-    if reader.has_alerts():
-        where, params = reader.where(ctx.account, flt)
-        params |= {"show": show, "dismissed": sorted(dismissed)}
-        where += (
-            " AND ($show = 'all' OR ($show = 'hide' AND NOT list_contains($dismissed::VARCHAR[], a.alert_id))"
-            " OR ($show = 'only' AND list_contains($dismissed::VARCHAR[], a.alert_id)))"
-        )
-        base = f"FROM alerts a JOIN alert_scope s USING (alert_id) WHERE {where}"
-        with reader.connection() as con:
-            counted = con.sql(f"SELECT count(*) AS n {base}", params=params).to_arrow_table()
-            total = int(counted.column("n")[0].as_py())
-            table = con.sql(
-                f"""SELECT a.alert_id, a.time, a.source, a.level, a.title, a.host, a.account, s.orgs
-                    {base} ORDER BY {ALERT_ORDER} LIMIT $limit OFFSET $offset""",
-                params={**params, "limit": limit, "offset": offset},
-            ).to_arrow_table()
-            rows = list(table.to_pylist())
+    condition = (
+        "$show = 'all' OR ($show = 'hide' AND NOT list_contains($dismissed::VARCHAR[], a.alert_id))"
+        " OR ($show = 'only' AND list_contains($dismissed::VARCHAR[], a.alert_id))",
+        {"show": show, "dismissed": sorted(dismissed)},
+    )
+    rows, total = reader.page(ctx.account, flt, limit, offset, condition)
     triage = may(ctx.account, "triage")
     extra = {
         "dismissed": {r["alert_id"]: dismissed[r["alert_id"]] for r in rows if r["alert_id"] in dismissed},

@@ -1,0 +1,48 @@
+"""AlertReader.page on the demo store: every page of the queue together is the store's alerts in the
+queue's order (boundary, behaviour, the rest; then time, id), each page's total is the count the test
+makes itself with DuckDB over the alerts, and a page past the end is empty with the same total."""
+
+from __future__ import annotations
+
+from sekimori.model import load_model
+from sekimori.store import Store
+from sekimori.web.accounts import Account
+from sekimori.web.data import AlertFilter, AlertReader
+from tests.web.conftest import DemoWorld
+
+ADMIN = Account(1, "admin", frozenset({"admin"}), frozenset(), False)
+
+
+def _expected(store: Store, where: str) -> list[str]:
+    query = f"""SELECT alert_id FROM alerts WHERE {where} ORDER BY
+        CASE source WHEN 'boundary' THEN 0 WHEN 'behaviour' THEN 1 ELSE 2 END, time, alert_id"""
+    return [str(v) for v in store.sql(query).column("alert_id").to_pylist()]
+
+
+def test_pages_together_are_the_alerts_and_totals_are_counts(demo_world: DemoWorld) -> None:
+    store = Store(demo_world.store)
+    model = load_model(demo_world.settings.model) if demo_world.settings.model else None
+    reader = AlertReader(store, model)
+    cases = [
+        (AlertFilter(), "TRUE"),
+        (AlertFilter(source="boundary"), "source = 'boundary'"),
+        # the text search: case-insensitive, over title, rule, hosts, account and description
+        (
+            AlertFilter(text="LOGON"),
+            "contains(lower(concat_ws(' ', title, rule_id, host, account, description, src_host,"
+            " target_host)), 'logon')",
+        ),
+    ]
+    for flt, where in cases:
+        expected = _expected(store, where)
+        assert expected, where  # each case has alerts to page through
+        got: list[str] = []
+        size = 7
+        for offset in range(0, len(expected) + size, size):
+            rows, total = reader.page(ADMIN, flt, size, offset)
+            assert total == len(expected), (where, offset)
+            got += [r["alert_id"] for r in rows]
+            assert all("total_matching" not in r for r in rows)
+        assert got == expected, where
+        rows, total = reader.page(ADMIN, flt, size, len(expected) + 100)  # past the end
+        assert (rows, total) == ([], len(expected))

@@ -99,7 +99,7 @@ def entries(graph: GroupGraph) -> list[str]:
 
 def _protections(graph: GroupGraph, entry_list: Sequence[str]) -> dict[str, Protection]:
     # An organisation with nothing in the graph (None) has nobody to protect.
-    found = protections(graph, {entry: [] for entry in entry_list})
+    found = protections(graph, {entry: [] for entry in entry_list}, radius=False)  # people only
     return {entry: p for entry, p in found.items() if p is not None}
 
 

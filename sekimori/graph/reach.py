@@ -35,17 +35,11 @@ _EPSILON = 1e-3
 class Reached:
     nodes: np.ndarray  # bool per node of the engine
     connectable: np.ndarray  # bool per node: zones the attacker can open connections to
-    network_edges: np.ndarray  # engine edge numbers: enabled network edges from a zone the attacker is in
+    # engine edge numbers (few: numbers, not a mask): enabled network edges from a zone the attacker is in
+    network_edges: np.ndarray
     rounds: int
     engine: Engine
     walk: np.ndarray | None  # bool per edge: enabled and not a network edge (None: every such edge)
-
-    @property
-    def network(self) -> np.ndarray:
-        """Bool per edge of the engine: :attr:`network_edges` (few: kept as numbers, not a mask)."""
-        network = np.zeros(len(self.engine.src), bool)
-        network[self.network_edges] = True
-        return network
 
     @cached_property
     def edges(self) -> np.ndarray:

@@ -143,13 +143,17 @@ class Protection:
 
 
 def protections(
-    graph: GroupGraph, asks: Mapping[str, Sequence[str]], workers: int | None = None
+    graph: GroupGraph,
+    asks: Mapping[str, Sequence[str]],
+    workers: int | None = None,
+    radius: bool = True,
 ) -> dict[str, Protection | None]:
     """A :class:`Protection` of every entry of ``asks`` (None: not an entry of the graph), its blast
-    radius described and the single changes asked of it answered already (one the graph cannot judge,
-    a :class:`GraphError`, is left to raise when asked again). The entries are worked out on ``workers``
-    threads (default: the CPUs this process may use), an entry per task: the searches spend their time in
-    NumPy and SciPy, which release the GIL (2 threads: 1.75× on the govern benchmark's group)."""
+    radius described if ``radius``, and the single changes asked of it answered already (one the graph
+    cannot judge, a :class:`GraphError`, is left to raise when asked again). The entries are worked out
+    on ``workers`` threads (default: the CPUs this process may use), an entry per task: the searches spend
+    their time in NumPy and SciPy, which release the GIL (2 threads: 1.75× on the govern benchmark's
+    group)."""
     engine(graph).warm()
     exposure(graph, np.zeros(graph.num_nodes, bool))  # the people per store: shared, built once here
     control_edges(graph, [])
@@ -159,7 +163,8 @@ def protections(
             protection = Protection(graph, entry)
         except GraphError:
             return None
-        protection.blast_radius()
+        if radius:
+            protection.blast_radius()
         for change in asks[entry]:
             with contextlib.suppress(GraphError):
                 protection.people_protected([change])

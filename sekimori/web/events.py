@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 import pyarrow as pa
 import sqlglot
@@ -31,7 +30,7 @@ from starlette.routing import Route
 from sekimori.store import QueryRefused, bounded_sql
 from sekimori.web.guard import Ctx, guarded
 from sekimori.web.i18n import add_messages
-from sekimori.web.pages import MAX_TEXT, page_number, parse_time
+from sekimori.web.pages import MAX_TEXT, page_number, paging, parse_time
 
 if TYPE_CHECKING:
     import duckdb
@@ -248,10 +247,7 @@ def event_list(ctx: Ctx) -> Response:
         "events.html.j2",
         rows=rows,
         total=total,
-        page=number,
-        pages=max(1, -(-total // PAGE_SIZE)),
-        prev_link="?" + urlencode({**keep, "page": number - 1}) if number > 1 else "",
-        next_link="?" + urlencode({**keep, "page": number + 1}) if number * PAGE_SIZE < total else "",
+        **paging(keep, number, PAGE_SIZE, total),
         params=keep,
         formats=formats,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.responses import RedirectResponse, Response
@@ -134,6 +135,17 @@ def alert_filter(params: dict[str, str]) -> AlertFilter:
     )
 
 
+def paging(keep: dict[str, str], number: int, size: int, total: int) -> dict[str, Any]:
+    """Page ``number`` of ``total`` rows, ``size`` a page: the page values a paged template shows, its
+    links keeping the filters ``keep``."""
+    return {
+        "page": number,
+        "pages": max(1, -(-total // size)),
+        "prev_link": "?" + urlencode({**keep, "page": number - 1}) if number > 1 else "",
+        "next_link": "?" + urlencode({**keep, "page": number + 1}) if number * size < total else "",
+    }
+
+
 def page_number(value: str | None) -> int:
     return max(1, min(int(value), 1_000_000)) if value and value.isdigit() else 1
 
@@ -155,10 +167,7 @@ def alert_queue(ctx: Ctx) -> Response:
         "alerts.html.j2",
         rows=rows,
         total=total,
-        page=number,
-        pages=max(1, -(-total // size)),
-        prev_link="?" + urlencode({**keep, "page": number - 1}) if number > 1 else "",
-        next_link="?" + urlencode({**keep, "page": number + 1}) if number * size < total else "",
+        **paging(keep, number, size, total),
         params=keep,
         sources=SOURCES,
         levels=LEVELS,

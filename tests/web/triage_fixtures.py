@@ -133,8 +133,9 @@ def scoped(world: World, demo_world: DemoWorld) -> None:
         scope_case(cases, case_id, store, alerts, model, SETUP)
 
 
-def in_scope_step(world: World, demo_world: DemoWorld, case_id: str) -> tuple[int, Any]:
-    """A plan step of the case whose target is an entity of SCOPE (worked out by the respond stage)."""
+def _plan(world: World, demo_world: DemoWorld, case_id: str) -> tuple[list[Any], set[str]]:
+    """The case's containment plan (worked out by the respond stage) and the names of SCOPE's entities
+    in its scope."""
     model = load_model(demo_world.settings.model) if demo_world.settings.model else None
     scope = stored_scope(store_of(world).get(case_id))
     assert scope is not None
@@ -145,7 +146,12 @@ def in_scope_step(world: World, demo_world: DemoWorld, case_id: str) -> tuple[in
         for v in (s.label, s.key, s.address)
         if v
     }
-    steps = propose_containment(scope, model)
+    return list(propose_containment(scope, model)), mine
+
+
+def in_scope_step(world: World, demo_world: DemoWorld, case_id: str) -> tuple[int, Any]:
+    """A plan step of the case whose target is an entity of SCOPE."""
+    steps, mine = _plan(world, demo_world, case_id)
     found = [(i, p) for i, p in enumerate(steps) if p.action.target in mine]
     assert found, "the demo case's scope has no step on a contractor entity"
     return found[0]
@@ -153,17 +159,7 @@ def in_scope_step(world: World, demo_world: DemoWorld, case_id: str) -> tuple[in
 
 def out_step(world: World, demo_world: DemoWorld, case_id: str) -> int:
     """A plan step of the case whose target is of no SCOPE entity."""
-    model = load_model(demo_world.settings.model) if demo_world.settings.model else None
-    scope = stored_scope(store_of(world).get(case_id))
-    assert scope is not None
-    mine = {
-        v
-        for s in (*scope.hosts, *scope.accounts, *scope.data_stores)
-        if s.org == SCOPE
-        for v in (s.label, s.key, s.address)
-        if v
-    }
-    steps = propose_containment(scope, model)
+    steps, mine = _plan(world, demo_world, case_id)
     return next(i for i, p in enumerate(steps) if p.action.target not in mine)
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sekimori.report.facts import facts_from_case
     from sekimori.report.measures import MeasureBook
     from sekimori.report.progress import build_progress_page
-    from sekimori.report.render import RenderError, render_html, render_pdf
+    from sekimori.report.render import RenderError, find_japanese_font, render_html, render_pdf
 
 __all__ = [
     "AffectedCount",
@@ -36,6 +36,7 @@ __all__ = [
     "build",
     "build_progress_page",
     "facts_from_case",
+    "find_japanese_font",
     "load_facts",
     "produce_reports",
     "render_html",
@@ -52,6 +53,7 @@ _LAZY = {
     "build_progress_page": "sekimori.report.progress",
     "RenderError": "sekimori.report.render",
     "render_html": "sekimori.report.render",
+    "find_japanese_font": "sekimori.report.render",
     "render_pdf": "sekimori.report.render",
 }
 

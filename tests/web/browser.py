@@ -4,17 +4,22 @@ port, and a headless Chromium that keeps the browser console for the tests to re
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
 import pytest
 import uvicorn
+
+from sekimori.report import find_japanese_font
 
 if TYPE_CHECKING:
     from selenium.webdriver import Chrome
@@ -59,7 +64,8 @@ def serving(app: Any) -> Iterator[str]:
 
 def chromium(downloads: Path | None = None, height: int = 1000) -> Chrome:
     """A headless Chromium whose console messages the test can read (``driver.get_log("browser")``);
-    ``downloads``: where it saves downloads without asking."""
+    ``downloads``: where it saves downloads without asking. Its fonts are the one installed from PyPI
+    with sekimori (the machine's may be none: Chromium's renderer dies without a font)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -77,4 +83,24 @@ def chromium(downloads: Path | None = None, height: int = 1000) -> Chrome:
         prefs = {"download.default_directory": str(downloads), "download.prompt_for_download": False}
         options.add_experimental_option("prefs", prefs)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    env = {**os.environ, "FONTCONFIG_FILE": str(_fontconfig())}
+    return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER), env=env))
+
+
+def _fontconfig() -> Path:
+    """A fontconfig file naming only the folder of the Japanese font sekimori installs (written once per
+    font folder: another checkout's environment gets its own)."""
+    fonts = find_japanese_font().parent
+    key = hashlib.sha256(str(fonts).encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"sekimori-test-fonts-{os.getuid()}-{key}"
+    conf = folder / "fonts.conf"
+    if not conf.exists():
+        folder.mkdir(exist_ok=True)
+        text = (
+            f'<?xml version="1.0"?>\n<fontconfig><dir>{escape(str(fonts))}</dir>'
+            f"<cachedir>{escape(str(folder / 'cache'))}</cachedir></fontconfig>\n"
+        )
+        partial = conf.with_suffix(f".{os.getpid()}")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(conf)  # whole or absent, whichever test writes it
+    return conf

@@ -68,6 +68,12 @@ class ReviewStatus:
     items: list[ReviewItem]
     as_of: date
     by_owner: dict[str, tuple[int, int]] = field(default_factory=dict)  # owner → (decided, total)
+    delegates: dict[str, list[str]] = field(default_factory=dict)  # owner → people who may decide for them
+
+    def may_decide(self, item: ReviewItem, who: Principal) -> bool:
+        """``who`` is ``item``'s owner or one of the owner's delegates (as :func:`decide` checks; decide
+        also refuses the grant's own subject)."""
+        return _may_decide(item.owner, self.delegates, who)
 
     @property
     def total(self) -> int:
@@ -105,6 +111,7 @@ class ReviewStatus:
             "overdue_items": sum(1 for i in self.items if i.overdue),
             "pending_revokes": self.pending_revokes,
             "by_owner": {o: {"decided": d, "total": t} for o, (d, t) in self.by_owner.items()},
+            "delegates": self.delegates,
             "items": [i.to_dict() for i in self.items],
         }
 
@@ -269,5 +276,13 @@ def review_status(register: Register, review_id: str, today: date | None = None)
             decided, total = by_owner.get(i.owner, (0, 0))
             by_owner[i.owner] = (decided + (i.decision is not None), total + 1)
         return ReviewStatus(
-            review.id, review.title, review.started, review.started_by, review.deadline, items, day, by_owner
+            review.id,
+            review.title,
+            review.started,
+            review.started_by,
+            review.deadline,
+            items,
+            day,
+            by_owner,
+            {k: list(v) for k, v in (review.delegates or {}).items()},
         )

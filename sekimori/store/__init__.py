@@ -13,17 +13,20 @@ from sekimori.store.store import Store
 if TYPE_CHECKING:
     from sekimori.store.bounded import QueryTimeout, bounded_sql
     from sekimori.store.inputs import iter_input_files
+    from sekimori.store.pool import ReaderPool, store_version
 
 __all__ = [
     "FileResult",
     "IngestReport",
     "QueryRefused",
     "QueryTimeout",
+    "ReaderPool",
     "Store",
     "StoreBusyError",
     "StoreError",
     "bounded_sql",
     "iter_input_files",
+    "store_version",
 ]
 
 
@@ -32,6 +35,8 @@ _LAZY = {
     "bounded_sql": "sekimori.store.bounded",
     "QueryTimeout": "sekimori.store.bounded",
     "iter_input_files": "sekimori.store.inputs",
+    "ReaderPool": "sekimori.store.pool",
+    "store_version": "sekimori.store.pool",
 }
 
 

@@ -251,7 +251,7 @@ class Store:
         DuckDB's spill files (without one, a sandboxed connection does not spill).
         """
         con = duckdb.connect()
-        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET GLOBAL TimeZone = 'UTC'")  # GLOBAL: its cursors too
         create_store_views(
             con, self.event_files(segments), self.quarantine_files(), self.files(), self.tables()
         )

@@ -1,8 +1,9 @@
 """Access reviews of the contractors' grants: the campaigns and their status (completion, overdue items),
 and the reviewer's inbox, where the owner of a grant certifies, revokes or changes it with a reason.
 
-The inbox lists the undecided items whose owner (the register's ``owner`` text) is the signed-in person,
-compared as the govern stage compares names (:func:`sekimori.respond.person_key`). The decision itself is
+The inbox lists the items whose owner (the register's ``owner`` text) is the signed-in person or names
+them as a delegate when the campaign started, compared as the govern stage compares names
+(:func:`sekimori.respond.person_key`). The decision itself is
 :func:`sekimori.govern.decide`'s, attributed to the signed-in principal: it refuses anyone who is neither
 the owner nor a delegate, and the grant's own subject; its refusal is shown as it is given. A reader
 assigned to organisations sees, and may decide on, the items of their organisations' parties only.
@@ -17,7 +18,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sekimori.govern import ReviewError, ReviewItem, ReviewStatus, decide, list_reviews, review_status
-from sekimori.respond import person_key
 from sekimori.web.contractors_data import MAX_TEXT, Reading, Scope, as_of_day, reading
 from sekimori.web.guard import Ctx, guarded
 from sekimori.web.i18n import add_messages
@@ -78,10 +78,11 @@ def visible_status(status: ReviewStatus, scope: Scope) -> ReviewStatus:
     return replace(status, items=items, by_owner=by_owner)
 
 
-def owns(ctx: Ctx, item: ReviewItem) -> bool:
-    """The signed-in person is the item's owner (as :func:`sekimori.govern.decide` compares names)."""
+def owns(ctx: Ctx, status: ReviewStatus, item: ReviewItem) -> bool:
+    """The signed-in person is the item's owner or one of the owner's delegates named when the campaign
+    started (as :func:`sekimori.govern.decide` compares names)."""
     assert ctx.account is not None
-    return person_key(item.owner) in ctx.account.principal.name_keys()
+    return status.may_decide(item, ctx.account.principal)
 
 
 def item_row(ctx: Ctx, scope: Scope, review: str, item: ReviewItem) -> dict[str, Any]:
@@ -158,7 +159,7 @@ def _inbox(ctx: Ctx, r: Reading, status: int = 200, message: str = "", refusal: 
     mine: list[dict[str, Any]] = []
     for campaign in list_reviews(r.register):
         for item in campaign.items:
-            if not owns(ctx, item) or not r.scope.sees(_party(item)):
+            if not owns(ctx, campaign, item) or not r.scope.sees(_party(item)):
                 continue
             row = item_row(ctx, r.scope, campaign.id, item)
             row["title"] = r.scope.mask(campaign.title, ctx.t("ctr_withheld"))
@@ -217,7 +218,7 @@ def inbox_decide(ctx: Ctx) -> Response:
         except ReviewError as exc:
             # Whose the refusal is decides the status: not theirs to decide (403), or a bad request.
             refused = r.scope.mask(str(exc), ctx.t("ctr_withheld"))
-            return _inbox(ctx, r, 400 if owns(ctx, item) else 403, refusal=refused)
+            return _inbox(ctx, r, 400 if owns(ctx, status, item) else 403, refusal=refused)
         said = f"{done.decision} · {done.grant} · {r.scope.mask(review_id, ctx.t('ctr_withheld'))}"
         return _inbox(ctx, r, message=said)
 

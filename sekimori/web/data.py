@@ -12,7 +12,6 @@ by admins and auditors only.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +32,17 @@ if TYPE_CHECKING:
 SOURCES = ("boundary", "behaviour", "sigma")
 LEVELS = ("critical", "high", "medium", "low", "informational")
 ALERT_ORDER = "CASE a.source WHEN 'boundary' THEN 0 WHEN 'behaviour' THEN 1 ELSE 2 END, a.time, a.alert_id"
+# Each filter's condition on ``a`` (the alerts) and ``s`` (their scope); ``s.search`` is the alert's
+# searched text, lowered once per version of the alerts rather than at every search.
+_CONDITIONS = {
+    "source": "a.source = $source",
+    "level": "a.level = $level",
+    "org": "list_contains(s.orgs, $org)",
+    "since": "a.time >= $since",
+    "until": "a.time < $until",
+    "text": "contains(s.search, lower($text))",
+}
+_SEARCHED = ("title", "rule_id", "host", "account", "description", "src_host", "target_host")
 _SCOPE_COLUMNS = (
     "alert_id",
     "organisations",
@@ -79,7 +89,10 @@ class AlertReader:
     """Alerts of ``store`` as a reader may see them."""
 
     def __init__(self, store: Store, model: GroupModel | None) -> None:
+        from sekimori.store import ReaderPool
+
         self.store, self.model = store, model
+        self.pool = ReaderPool(store)  # the pages' own SQL; a user's SQL gets a connection of its own
         self._lock = threading.Lock()
         self._scope: tuple[tuple[int, int], pa.Table] | None = None
 
@@ -93,7 +106,9 @@ class AlertReader:
         with self._lock:
             if self._scope is not None and self._scope[0] == version:
                 return self._scope[1]
-            rows = self.store.sql(f"SELECT {', '.join(_SCOPE_COLUMNS)} FROM alerts").to_pylist()
+            searched = f"lower(concat_ws(' ', {', '.join(_SEARCHED)})) AS search"
+            found = self.store.sql(f"SELECT {', '.join(_SCOPE_COLUMNS)}, {searched} FROM alerts")
+            rows = found.select(list(_SCOPE_COLUMNS)).to_pylist()
             cache: dict[tuple[Any, ...], list[str]] = {}
             ids, orgs = [], []
             for row in rows:
@@ -112,44 +127,34 @@ class AlertReader:
                 ids.append(row["alert_id"])
                 orgs.append(cache[key])
             table = pa.table(
-                {"alert_id": pa.array(ids, pa.string()), "orgs": pa.array(orgs, pa.list_(pa.string()))}
+                {
+                    "alert_id": pa.array(ids, pa.string()),
+                    "orgs": pa.array(orgs, pa.list_(pa.string())),
+                    "search": found.column("search"),
+                }
             )
             self._scope = (version, table)
             return table
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with tempfile.TemporaryDirectory(prefix="sekimori-web-") as scratch:
-            con = self.store.connect(sandbox=True, scratch=scratch)
-            try:
-                con.register("alert_scope", self._scope_table())
-                yield con
-            finally:
-                con.close()
+        with self.pool.connection({"alert_scope": self._scope_table()}) as con:
+            yield con
+
+    def close(self) -> None:
+        self.pool.close()
 
     @staticmethod
     def where(reader: Account, flt: AlertFilter) -> tuple[str, dict[str, Any]]:
-        clauses = [
-            "($all OR list_has_any(s.orgs, $mine::VARCHAR[]))",
-            "(CAST($source AS VARCHAR) IS NULL OR a.source = $source)",
-            "(CAST($level AS VARCHAR) IS NULL OR a.level = $level)",
-            "(CAST($org AS VARCHAR) IS NULL OR list_contains(s.orgs, $org))",
-            "(CAST($since AS TIMESTAMPTZ) IS NULL OR a.time >= $since)",
-            "(CAST($until AS TIMESTAMPTZ) IS NULL OR a.time < $until)",
-            "(CAST($text AS VARCHAR) IS NULL OR contains(lower(concat_ws(' ', a.title, a.rule_id, a.host,"
-            " a.account, a.description, a.src_host, a.target_host)), lower($text)))",
-        ]
-        params = {
-            "all": reader.sees_all,
-            "mine": sorted(reader.orgs),
-            "source": flt.source,
-            "level": flt.level,
-            "org": flt.org,
-            "since": flt.since,
-            "until": flt.until,
-            "text": flt.text,
-        }
-        return " AND ".join(clauses), params
+        """The SQL condition on ``a`` (the alerts) and ``s`` (their scope) for ``reader`` and the filters
+        given in ``flt``, with its parameters (always bound; a filter not given adds nothing)."""
+        given = {name: getattr(flt, name) for name in _CONDITIONS if getattr(flt, name) is not None}
+        clauses = [_CONDITIONS[name] for name in given]
+        params: dict[str, Any] = dict(given)
+        if not reader.sees_all:
+            clauses.insert(0, "list_has_any(s.orgs, $mine::VARCHAR[])")
+            params["mine"] = sorted(reader.orgs)
+        return " AND ".join(clauses) or "TRUE", params
 
     def page(
         self,

@@ -13,21 +13,20 @@ small tables joined in SQL; the filters are bound parameters, never text in the 
 from __future__ import annotations
 
 import re
-import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sekimori.store import QueryRefused, bounded_sql
+from sekimori.store import QueryRefused, bounded_sql, store_version
 from sekimori.web.guard import Ctx, guarded
 from sekimori.web.i18n import add_messages
 from sekimori.web.pages import MAX_TEXT, page_number, paging, parse_time
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from sekimori.model import GroupModel
-    from sekimori.store import Store
+    from sekimori.store import ReaderPool, Store
     from sekimori.web.accounts import Account
 
 add_messages(
@@ -111,11 +110,15 @@ _ATTRIBUTION: dict[tuple[str, tuple[str, ...], int], dict[str, pa.Table]] = {}
 _ATTRIBUTION_LOCK = threading.Lock()
 
 
+def _attribution_key(store: Store, model: GroupModel | None) -> tuple[str, tuple[str, ...], int]:
+    return (str(store.root.resolve()), tuple(store.event_files()), id(model))
+
+
 def attribution(store: Store, model: GroupModel | None) -> dict[str, pa.Table]:
     """``host_org`` (name, org), ``ip_org`` (address, org) and ``account_org`` (principal, domain, sid,
     org): each distinct value of the events that the model gives an organisation."""
-    files = tuple(store.event_files())
-    key = (str(store.root.resolve()), files, id(model))
+    key = _attribution_key(store, model)
+    files = key[1]
     with _ATTRIBUTION_LOCK:
         if key in _ATTRIBUTION:
             return _ATTRIBUTION[key]
@@ -162,71 +165,153 @@ def _values(store: Store, query: str) -> list[tuple[Any, ...]]:
     return list(zip(*(table.column(i).to_pylist() for i in range(table.num_columns)), strict=True))
 
 
-def _where(reader: Account, flt: EventFilter) -> tuple[str, dict[str, Any]]:
-    mine = "list_contains($mine::VARCHAR[], x.org)"
-    scope = " OR ".join(
-        [
-            *(f"e.{c} IN (SELECT x.v FROM host_org x WHERE {mine})" for c in _HOST_COLUMNS),
-            *(f"e.{c} IN (SELECT x.v FROM ip_org x WHERE {mine})" for c in _IP_COLUMNS),
-            f"EXISTS (SELECT 1 FROM account_org x WHERE x.principal = e.principal AND x.domain IS NOT"
-            f" DISTINCT FROM e.domain AND x.sid IS NOT DISTINCT FROM e.principal_sid AND {mine})",
-        ]
-    )
-    clauses = [
-        f"($all OR {scope})",
-        "(CAST($since AS TIMESTAMPTZ) IS NULL OR e.time >= $since)",
-        "(CAST($until AS TIMESTAMPTZ) IS NULL OR e.time < $until)",
-        "(CAST($source AS VARCHAR) IS NULL OR e.source_format = $source)",
-        "(CAST($host AS VARCHAR) IS NULL OR lower($host) IN (lower(e.host), lower(e.src_host),"
-        " lower(e.target_host)))",
-        "(CAST($account AS VARCHAR) IS NULL OR lower(e.principal) = lower($account))",
-        "(CAST($event AS VARCHAR) IS NULL OR e.event_code = $event OR lower(e.activity) = lower($event))",
-        "(CAST($text AS VARCHAR) IS NULL OR contains(lower(concat_ws(' ', e.process, e.command_line,"
-        " e.object, e.raw)), lower($text)))",
-    ]
-    params = {
-        "all": reader.sees_all,
-        "mine": sorted(reader.orgs),
-        "since": flt.since,
-        "until": flt.until,
-        "source": flt.source,
-        "host": flt.host,
-        "account": flt.account,
-        "event": flt.event,
-        "text": flt.text,
-    }
-    return " AND ".join(clauses), params
+# The scope of a reader assigned to organisations: the attribution tables cut to their organisations.
+_SCOPE = (
+    *(f"e.{c} IN (SELECT v FROM my_hosts)" for c in _HOST_COLUMNS),
+    *(f"e.{c} IN (SELECT v FROM my_ips)" for c in _IP_COLUMNS),
+    "EXISTS (SELECT 1 FROM my_accounts x WHERE x.principal = e.principal AND x.domain IS NOT DISTINCT FROM"
+    " e.domain AND x.sid IS NOT DISTINCT FROM e.principal_sid)",
+)
+# Each filter's condition, used only when the filter is given (a condition that is always true still
+# costs a pass over a million rows).
+_CONDITIONS = {
+    "since": "e.time >= $since",
+    "until": "e.time < $until",
+    "source": "e.source_format = $source",
+    "host": "lower($host) IN (lower(e.host), lower(e.src_host), lower(e.target_host))",
+    "account": "lower(e.principal) = lower($account)",
+    "event": "(e.event_code = $event OR lower(e.activity) = lower($event))",
+    "text": "contains(lower(concat_ws(' ', e.process, e.command_line, e.object, e.raw)), lower($text))",
+}
 
 
-@contextmanager
-def _connection(store: Store, model: GroupModel | None) -> Iterator[duckdb.DuckDBPyConnection]:
+def _where(flt: EventFilter) -> tuple[list[str], dict[str, Any]]:
+    """The conditions of the filters given in ``flt`` and their parameters, always bound."""
+    given = {name: getattr(flt, name) for name in _CONDITIONS if getattr(flt, name) is not None}
+    return [_CONDITIONS[name] for name in given], given
+
+
+_SCOPED: dict[tuple[Any, tuple[str, ...]], dict[str, pa.Table]] = {}
+
+
+def scoped_attribution(store: Store, model: GroupModel | None, orgs: frozenset[str]) -> dict[str, pa.Table]:
+    """``my_hosts``, ``my_ips`` and ``my_accounts``: the attribution tables' rows of ``orgs`` (kept for
+    the last few readers' sets of organisations while the attribution stays the same)."""
     tables = attribution(store, model)
-    with tempfile.TemporaryDirectory(prefix="sekimori-web-") as scratch:
-        con = store.connect(sandbox=True, scratch=scratch)
-        try:
-            for name, table in tables.items():
-                con.register(name, table)
-            yield con
-        finally:
-            con.close()
+    key = (_attribution_key(store, model), tuple(sorted(orgs)))
+    with _ATTRIBUTION_LOCK:
+        found = _SCOPED.get(key)
+    if found is not None:
+        return found
+    wanted = pa.array(sorted(orgs), pa.string())
+
+    def mine(name: str, columns: list[str]) -> pa.Table:
+        table = tables[name]
+        return table.filter(pc.is_in(table["org"], value_set=wanted)).select(columns)
+
+    cut = {
+        "my_hosts": mine("host_org", ["v"]),
+        "my_ips": mine("ip_org", ["v"]),
+        "my_accounts": mine("account_org", ["principal", "domain", "sid"]),
+    }
+    with _ATTRIBUTION_LOCK:
+        if len(_SCOPED) >= 64 or any(k[0] != key[0] for k in _SCOPED):
+            _SCOPED.clear()
+        _SCOPED[key] = cut
+    return cut
+
+
+_FORMATS: dict[tuple[str, Any], list[str]] = {}
+
+
+def _formats(pool: ReaderPool, con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The log formats in the store (for the form), read once per version of the store."""
+    key = (str(pool.store.root), store_version(pool.store))
+    with _ATTRIBUTION_LOCK:
+        found = _FORMATS.get(key)
+    if found is None:
+        rows = con.execute("SELECT DISTINCT source_format FROM events ORDER BY 1").fetchall()
+        found = [f for (f,) in rows if f]
+        with _ATTRIBUTION_LOCK:
+            _FORMATS.clear()
+            _FORMATS[key] = found
+    return found
+
+
+# (store, its version, the model, a reader's organisations) → the (time, uid) of the events they may
+# see, in page order; the last few sets of organisations are kept.
+_VISIBLE: OrderedDict[tuple[Any, ...], pa.Table] = OrderedDict()
+_VISIBLE_KEPT = 8
+
+
+def _visible(
+    pool: ReaderPool, con: duckdb.DuckDBPyConnection, model: GroupModel | None, orgs: frozenset[str]
+) -> pa.Table:
+    """The (time, uid) of the events a reader assigned to ``orgs`` may see, sorted by time then uid.
+
+    Deciding it is the page's dearest part (several semi-joins over every event), so it is done once per
+    version of the store and set of organisations, and the pages are cut from it."""
+    key = (str(pool.store.root), store_version(pool.store), id(model), tuple(sorted(orgs)))
+    with _ATTRIBUTION_LOCK:
+        found = _VISIBLE.get(key)
+        if found is not None:
+            _VISIBLE.move_to_end(key)
+            return found
+    for name, table in scoped_attribution(pool.store, model, orgs).items():
+        con.register(name, table)
+    scope = " OR ".join(_SCOPE)
+    table = con.sql(
+        f"SELECT e.time, e.uid FROM events e WHERE {scope} ORDER BY e.time, e.uid"
+    ).to_arrow_table()
+    with _ATTRIBUTION_LOCK:
+        _VISIBLE[key] = table
+        while len(_VISIBLE) > _VISIBLE_KEPT:
+            _VISIBLE.popitem(last=False)
+    return table
+
+
+def _rows_of(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> list[dict[str, Any]]:
+    """The shown columns of the events ``keys`` (time, uid) names, in page order. The page's time span
+    bounds the scan (Parquet row groups outside it are skipped) unless a time is missing."""
+    if keys.num_rows == 0:
+        return []
+    times = keys.column("time")
+    bounded = times.null_count == 0
+    query = f"SELECT {_SHOWN} FROM events e WHERE e.uid IN (SELECT unnest($uids::VARCHAR[]))"
+    params: dict[str, Any] = {"uids": keys.column("uid").to_pylist()}
+    if bounded:
+        query += " AND e.time BETWEEN $lo AND $hi"
+        params |= {"lo": pc.min(times).as_py(), "hi": pc.max(times).as_py()}
+    cursor = con.execute(query + " ORDER BY e.time, e.uid", params)
+    names = [column[0] for column in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def events_page(
-    store: Store, model: GroupModel | None, reader: Account, flt: EventFilter, limit: int, offset: int
+    pool: ReaderPool, model: GroupModel | None, reader: Account, flt: EventFilter, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int, list[str]]:
     """One page of the events ``reader`` may see that pass ``flt`` (by time, then uid), the total, and
     the log formats in the store (for the form)."""
-    where, params = _where(reader, flt)
-    with _connection(store, model) as con:
-        total = con.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()
+    clauses, params = _where(flt)
+    with pool.connection() as con:
+        if not reader.sees_all:
+            visible = _visible(pool, con, model, reader.orgs)
+            if not clauses:  # the page is a slice of what they may see
+                rows = _rows_of(con, visible.slice(offset, limit))
+                return rows, visible.num_rows, _formats(pool, con)
+            con.register("visible", visible.select(["uid"]))
+            clauses.insert(0, "e.uid IN (SELECT uid FROM visible)")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        # Two plain scans, the count and the page: a window count would keep every column of every
+        # matching row (without filters the count comes from the files' metadata).
+        found = con.execute(f"SELECT count(*) FROM events e {where}", params).fetchone()
         cursor = con.execute(
-            f"SELECT {_SHOWN} FROM events e WHERE {where} ORDER BY e.time, e.uid LIMIT $limit OFFSET $offset",
+            f"SELECT {_SHOWN} FROM events e {where} ORDER BY e.time, e.uid LIMIT $limit OFFSET $offset",
             {**params, "limit": limit, "offset": offset},
         )
         names = [column[0] for column in cursor.description or ()]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        formats = con.execute("SELECT DISTINCT source_format FROM events ORDER BY 1").fetchall()
-    return rows, int(total[0]) if total else 0, [f for (f,) in formats if f]
+        return rows, int(found[0]) if found else 0, _formats(pool, con)
 
 
 @guarded("read")
@@ -235,7 +320,7 @@ def event_list(ctx: Ctx) -> Response:
     params = dict(ctx.request.query_params)
     number = page_number(params.get("page"))
     rows, total, formats = events_page(
-        ctx.web.alerts.store,
+        ctx.web.alerts.pool,
         ctx.web.model,
         ctx.account,
         event_filter(params),

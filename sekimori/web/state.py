@@ -34,6 +34,7 @@ class WebState:
     templates: Environment
 
     def close(self) -> None:
+        self.alerts.close()
         self.cases.close()
 
 

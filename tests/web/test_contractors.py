@@ -27,12 +27,13 @@ from sekimori.govern import (
     group_posture,
     merge_register,
     review_status,
+    start_review,
 )
 from sekimori.model import load_model
 from sekimori.respond import person_key
 from sekimori.store import Store
 from sekimori.web import ROLES
-from tests.web.conftest import SCOPE, DemoWorld, csrf_of, sign_in
+from tests.web.conftest import SCOPE, SETUP, DemoWorld, csrf_of, sign_in
 from tests.web.contractors_fixtures import (
     DEADLINE,
     HOSTILE_NAME,
@@ -42,6 +43,7 @@ from tests.web.contractors_fixtures import (
     REVIEW,
     REVIEWER,
     SELF,
+    add_user,
     contractors_client,
     database_url,
 )
@@ -486,3 +488,50 @@ def test_findings_are_worked_out_once_per_change_of_the_register(
     assert len(calls) == 2
     fresh.get(f"/contractors/findings?as_of={DEMO_GOVERN_AS_OF + timedelta(days=1)}")  # another day
     assert calls == [DEMO_GOVERN_AS_OF, DEMO_GOVERN_AS_OF, DEMO_GOVERN_AS_OF + timedelta(days=1)]
+
+
+def test_a_delegate_named_at_the_start_decides_from_their_inbox(fresh: TestClient) -> None:
+    """The lead delegates their items in a second campaign to a deputy of the same organisation: the
+    deputy's inbox lists the lead's in-scope item of that campaign only (not the first campaign's, where
+    no delegate was named, nor the lead's item of another organisation), the decision is the deputy's,
+    and someone neither owner nor delegate still does not see it."""
+    url = url_of(fresh)
+    with Register(url) as register:
+        start_review(
+            register,
+            "delegated",
+            "Delegated",
+            DEADLINE,
+            SETUP,
+            delegates={LEAD: ["deputy"]},
+            today=DEMO_GOVERN_AS_OF,
+        )
+        lead_items = {i.grant for i in review_status(register, "delegated").items if i.owner == LEAD}
+    assert lead_items == {IN_GRANT, "g-affiliate-pcs"}  # one in SCOPE, one of OUT_OF_SCOPE
+    add_user(fresh, "deputy", {"viewer"}, {SCOPE})
+    sign_in(fresh, "deputy")
+    inbox = fresh.get("/contractors/inbox").text
+    listed = re.findall(r'data-review="([\w.-]+)" data-grant="([\w.-]+)"', inbox)
+    assert listed == [("delegated", IN_GRANT)]
+    csrf = csrf_of(inbox)
+    data = {
+        "csrf": csrf,
+        "review": "delegated",
+        "grant": IN_GRANT,
+        "decision": "certify",
+        "reason": "still needed",
+    }
+    assert fresh.post("/contractors/inbox", data=data).status_code == 200
+    refused = {**data, "review": REVIEW, "reason": "not mine in this campaign"}
+    assert fresh.post("/contractors/inbox", data=refused).status_code == 403
+    with Register(url) as register:
+        items = {i.grant: i for i in review_status(register, "delegated").items}
+        first = {i.grant: i for i in review_status(register, REVIEW).items}
+    assert items[IN_GRANT].decision == "certify" and items[IN_GRANT].decided_by == "deputy"
+    assert first[IN_GRANT].decision is None
+    sign_in(fresh, REVIEWER)  # neither the lead nor their delegate: their own items only
+    theirs = re.findall(
+        r'data-review="([\w.-]+)" data-grant="([\w.-]+)"', fresh.get("/contractors/inbox").text
+    )
+    assert ("delegated", "g-affiliate-ops") in theirs
+    assert not {g for _, g in theirs} & lead_items

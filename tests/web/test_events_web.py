@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -17,8 +19,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from sekimori.model import GroupModel, load_model
-from sekimori.web import ROLES
-from tests.web.conftest import SCOPE, DemoWorld, csrf_of, sign_in
+from sekimori.store import Store
+from sekimori.web import ROLES, WebSettings, create_app
+from tests.web.conftest import SCOPE, DemoWorld, csrf_of, make_users, sign_in
 
 SEES_ALL = {"admin", "auditor"}
 QUERY_ROLES = {"analyst", "admin", "auditor"}  # guard.PERMISSIONS["query"]
@@ -26,9 +29,12 @@ UID = re.compile(r'<td class="uid">([^<]+)</td>')
 TOTAL = re.compile(r"<h1>[^<(]*\((\d+)\)</h1>")
 
 
-def _events(world: DemoWorld, where: str = "TRUE", params: list[Any] | None = None) -> list[dict[str, Any]]:
+def _events(
+    world: DemoWorld | Path, where: str = "TRUE", params: list[Any] | None = None
+) -> list[dict[str, Any]]:
     """The events, read by the test itself from the store's Parquet files."""
-    files = str(world.store / "segments" / "*" / "events-*.parquet")
+    store = world if isinstance(world, Path) else world.store
+    files = str(store / "segments" / "*" / "events-*.parquet")
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     query = f"SELECT * FROM read_parquet(?, union_by_name = true) WHERE {where} ORDER BY time, uid"
@@ -94,6 +100,39 @@ def test_events_by_role(
     assert ran.status_code == (200 if allowed else 403)
     if not allowed:
         assert not set(outside) & set(re.findall(r"<td>([^<]+)</td>", ran.text))
+
+
+def test_a_scoped_reader_sees_events_ingested_after_their_last_page(
+    demo_world: DemoWorld, model: GroupModel, tmp_path: Path
+) -> None:
+    """What a scoped reader may see is worked out once per version of the store: an ingest while the
+    app runs must show up on their next page (one event of a host of their organisation, one of another
+    organisation's host that must not)."""
+    store_dir = tmp_path / "store"
+    shutil.copytree(demo_world.store, store_dir)
+    settings = WebSettings(
+        store=store_dir, database=f"sqlite:///{tmp_path / 'web.db'}", model=demo_world.settings.model
+    )
+    events = _events(store_dir)
+    mine, other = "pc02.late.example", "pc01.late.example"  # the demo model's host rules
+    assert model.classify_host(mine)[0] == SCOPE and model.classify_host(other)[0] == "affiliate-kr"
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        make_users(client, {SCOPE})
+        sign_in(client, "viewer")
+        before, total = _listed(client)
+        assert before == [e["uid"] for e in events if SCOPE in _orgs(model, e)] and total == len(before)
+        log = tmp_path / "late.log"
+        log.write_text(
+            f"Dec 31 23:59:58 {mine} sshd[7]: Accepted password for nobody-late from 192.0.2.7 port 2 ssh2\n"
+            f"Dec 31 23:59:59 {other} sshd[8]: Accepted password for nobody-late from 192.0.2.8 port 2 ssh2\n"
+        )
+        Store(store_dir).ingest([str(log)])
+        after, total = _listed(client)
+    late = [e for e in _events(store_dir) if e["source_file"] == str(log)]
+    assert {e["host"] for e in late} == {mine, other}
+    expected = [e["uid"] for e in _events(store_dir) if SCOPE in _orgs(model, e)]
+    assert after == expected and total == len(expected)
+    assert set(after) - set(before) == {e["uid"] for e in late if e["host"] == mine}
 
 
 def test_signed_out_is_sent_to_sign_in(world_client: TestClient) -> None:

@@ -24,6 +24,8 @@ queue's paging under 100 ms.
    not measured.
 4. Prints a table per page and user (status, first, p50, p95, max, goal) and one JSON line with every
    figure. ``--keep DIR``: build the store in DIR (or reuse the one there) instead of a temporary folder.
+   Before the first request the caches are warmed as ``sekimori serve`` warms them at start (the time
+   of each part is printed); ``--cold`` leaves them to the first requests.
 """
 
 from __future__ import annotations
@@ -218,7 +220,7 @@ def _fill(path: str, params: list[str], values: dict[str, str]) -> str | None:
     return path
 
 
-def measure(root: Path, requests: int, budget_s: float) -> dict[str, Any]:
+def measure(root: Path, requests: int, budget_s: float, warm_first: bool = True) -> dict[str, Any]:
     """Every GET page, timed, as the admin and the scoped analyst (run in its own process)."""
     from starlette.routing import Route
     from starlette.testclient import TestClient
@@ -232,6 +234,11 @@ def measure(root: Path, requests: int, budget_s: float) -> dict[str, Any]:
     open_s = time.perf_counter() - started
     rss_open = peak_rss_mb()
     app = create_app(settings, state)
+    warm: dict[str, float] = {}
+    if warm_first:
+        from sekimori.web.warm import warm_caches
+
+        warm = {part: round(seconds, 2) for part, seconds in warm_caches(app).items()}
     users: dict[str, dict[str, Any]] = {}
     for login, roles, orgs in (("admin", {"admin"}, set()), ("analyst", {"analyst"}, {info["scope"]})):
         if state.accounts.authenticate(login, PASSWORD) is None:
@@ -311,6 +318,7 @@ def measure(root: Path, requests: int, budget_s: float) -> dict[str, Any]:
     return {
         "alerts_total": total,
         "open_state_s": round(open_s, 2),
+        "warm_s": warm,
         "rss_after_open_mb": round(rss_open, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "pages": rows,
@@ -345,6 +353,9 @@ def report(console: Console, info: dict[str, Any], result: dict[str, Any], reque
             "[green]met[/]" if met else "[red]not met[/]",
         )
     console.print(table)
+    if result["warm_s"]:
+        parts = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in result["warm_s"].items())
+        console.print(f"  warmed before the first request (as sekimori serve does at start): {parts}")
     if result["not_measured"]:
         console.print(f"  not measured (path parameters not filled): {', '.join(result['not_measured'])}")
     console.print(
@@ -366,11 +377,15 @@ def main() -> int:
         "--budget", type=float, default=30.0, help="seconds of timed requests per page before fewer are taken"
     )
     ap.add_argument("--keep", help="build the store in this folder, or reuse the one built there")
+    ap.add_argument(
+        "--cold", action="store_true", help="do not warm the caches first (the first requests fill them)"
+    )
     ap.add_argument("--measure", help=argparse.SUPPRESS)  # the measuring child: the built folder
     args = ap.parse_args()
     if args.measure:
         sys.stdout.write(
-            json.dumps(measure(Path(args.measure), args.requests, args.budget), default=str) + "\n"
+            json.dumps(measure(Path(args.measure), args.requests, args.budget, not args.cold), default=str)
+            + "\n"
         )
         return 0
     events = args.events or max(10_000, round(1_000_000 * args.scale))
@@ -396,6 +411,7 @@ def main() -> int:
                 str(root),
                 *("--requests", str(args.requests)),
                 *("--budget", str(args.budget)),
+                *(("--cold",) if args.cold else ()),
             ],
             stdout=subprocess.PIPE,  # its progress goes to stderr, shown as it comes
             text=True,

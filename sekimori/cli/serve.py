@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +36,13 @@ def serve(
         str | None,
         typer.Option(help="Addresses of the reverse proxy whose X-Forwarded-For is trusted."),
     ] = None,
+    warm: Annotated[
+        bool,
+        typer.Option(
+            help="At start, work out in the background the group graph, the events' attribution, the "
+            "alerts' scope and today's findings, so the first requests do not wait for them."
+        ),
+    ] = True,
 ) -> None:
     """Serve the web workspace (alerts, cases, graph, contractors, reports, events, API) on HOST:PORT; see
     docs/web.md."""
@@ -64,8 +72,16 @@ def serve(
     if host not in ("127.0.0.1", "::1", "localhost"):
         console.print(f"[yellow]listening on {host}: put a TLS reverse proxy in front (--secure-cookies)[/]")
     console.print(f"sekimori web: http://{host}:{port}/")
+    web_app = create_app(settings, state)
+    if warm:
+        from sekimori.web.warm import warm_caches
+
+        def told(part: str, seconds: float) -> None:
+            console.print(f"[dim]ready: {part} ({seconds:.1f} s)[/]")
+
+        threading.Thread(target=warm_caches, args=(web_app, told), name="sekimori-warm", daemon=True).start()
     uvicorn.run(
-        create_app(settings, state),
+        web_app,
         host=host,
         port=port,
         proxy_headers=forwarded_allow_ips is not None,

@@ -37,6 +37,7 @@ from sekimori.web.guard import Ctx
 if TYPE_CHECKING:
     from sekimori.model import GroupModel
     from sekimori.web.accounts import Account
+    from sekimori.web.state import WebState
 
 MAX_TEXT = 200
 T = TypeVar("T")
@@ -114,7 +115,7 @@ class Reading:
         """The findings about the organisations in scope on ``day`` (None: no model to judge with)."""
         if self.model is None:
             return None
-        found = _group_findings(ctx, self.register, self.model, day)
+        found = group_findings(ctx.request.app.state, ctx.web, self.register, self.model, day)
         return [f for f in found if self.scope.sees(f.organisation)]
 
     def usage(self, ctx: Ctx, grants: list[GrantRecord]) -> dict[str, GrantUsage] | None:
@@ -127,21 +128,22 @@ _FINDINGS_LOCK = threading.Lock()
 _FINDINGS_KEPT = 4
 
 
-def _group_findings(ctx: Ctx, register: Register, model: GroupModel, day: date) -> list[Finding]:
+def group_findings(
+    app_state: Any, web: WebState, register: Register, model: GroupModel, day: date
+) -> list[Finding]:
     """Every finding of the group on ``day``, kept per app while nothing they are judged on changes: the
     register (every change of it is an audit entry: the chain's last number, the web's own sign-ins and
     queries aside) and the store's event files. Working them out builds the group graph from the store
     (seconds on a large store): once per change, not per page."""
-    store = ctx.web.alerts.store
+    store = web.alerts.store
     with register.cases.engine.connect() as con:
         # sign-ins, sign-outs and SQL queries (web.*) change nothing findings are judged on
         head = con.execute(text("SELECT max(seq) FROM audit WHERE kind NOT LIKE 'web.%'")).scalar()
     key = (head, day, hash(tuple(store.event_files())))
-    state = ctx.request.app.state
     with _FINDINGS_LOCK:
-        kept: OrderedDict[Any, list[Finding]] | None = getattr(state, "govern_findings", None)
+        kept: OrderedDict[Any, list[Finding]] | None = getattr(app_state, "govern_findings", None)
         if kept is None:
-            kept = state.govern_findings = OrderedDict()
+            kept = app_state.govern_findings = OrderedDict()
         if key in kept:
             kept.move_to_end(key)
             return kept[key]

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 if TYPE_CHECKING:
     import duckdb
@@ -41,7 +42,14 @@ _CONDITIONS = {
     "since": "a.time >= $since",
     "until": "a.time < $until",
     "text": "contains(s.search, lower($text))",
+    "attack": "list_contains(s.attack, $attack)",
 }
+# An alert's ATT&CK techniques as the filter matches them: lower case, without an "attack." prefix, a
+# sub-technique also under its technique (T1021.002 → t1021.002 and t1021).
+_ATTACK_TERMS = r"""list_sort(list_distinct(list_filter(flatten(list_transform(attack,
+    lambda x: [regexp_replace(lower(x), '^attack\.', ''),
+               regexp_extract(lower(x), '^(?:attack\.)?(t[0-9]{4})\.[0-9]{3}$', 1)])),
+    lambda y: y <> ''))) AS attack"""
 _SEARCHED = ("title", "rule_id", "host", "account", "description", "src_host", "target_host")
 _SCOPE_COLUMNS = (
     "alert_id",
@@ -63,6 +71,7 @@ class AlertFilter:
     since: datetime | None = None
     until: datetime | None = None
     text: str | None = None
+    attack: str | None = None  # an ATT&CK technique (t1021 also finds its sub-techniques)
 
 
 def organisations_of(
@@ -96,6 +105,11 @@ class AlertReader:
         self._lock = threading.Lock()
         self._scope: tuple[tuple[int, int], pa.Table] | None = None
 
+    def warm(self) -> None:
+        """Work out the alerts' scope now rather than at the first page that needs it."""
+        if self.has_alerts():
+            self._scope_table()
+
     def has_alerts(self) -> bool:
         return "alerts" in self.store.tables()
 
@@ -107,7 +121,9 @@ class AlertReader:
             if self._scope is not None and self._scope[0] == version:
                 return self._scope[1]
             searched = f"lower(concat_ws(' ', {', '.join(_SEARCHED)})) AS search"
-            found = self.store.sql(f"SELECT {', '.join(_SCOPE_COLUMNS)}, {searched} FROM alerts")
+            found = self.store.sql(
+                f"SELECT {', '.join(_SCOPE_COLUMNS)}, {searched}, {_ATTACK_TERMS} FROM alerts"
+            )
             rows = found.select(list(_SCOPE_COLUMNS)).to_pylist()
             cache: dict[tuple[Any, ...], list[str]] = {}
             ids, orgs = [], []
@@ -131,6 +147,7 @@ class AlertReader:
                     "alert_id": pa.array(ids, pa.string()),
                     "orgs": pa.array(orgs, pa.list_(pa.string())),
                     "search": found.column("search"),
+                    "attack": found.column("attack"),
                 }
             )
             self._scope = (version, table)
@@ -227,6 +244,13 @@ class AlertReader:
                 {"uids": uids},
             )
         return found[0], events
+
+    def attack_terms(self) -> list[str]:
+        """Every ATT&CK term the alerts carry, as the filter takes them (for the form's suggestions)."""
+        if not self.has_alerts():
+            return []
+        terms = pc.unique(pc.list_flatten(self._scope_table().column("attack")))
+        return sorted(t for t in terms.to_pylist() if t)
 
     def known_orgs(self) -> list[str]:
         if self.model is None:

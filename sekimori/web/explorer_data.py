@@ -112,14 +112,60 @@ class Explorer:
 _EXPLORERS_LOCK = threading.Lock()
 
 
+@dataclass
+class Explorers:
+    """An app's explorer, kept in step with the store: the explorer of the store's event files as they
+    were when it was made, and, once the files change (an ingest), a new one built in the background
+    while requests go on with the old one (a request takes one explorer and keeps it, so it never mixes
+    two graphs' node numbers)."""
+
+    web: WebState
+    current: Explorer | None = None
+    files: tuple[str, ...] = ()
+    building: threading.Thread | None = None
+    failed: str = ""  # why the last rebuild failed (the old explorer is kept)
+
+    def get(self) -> Explorer:
+        files = tuple(self.web.alerts.store.event_files())
+        with _EXPLORERS_LOCK:
+            if self.current is None:
+                self.current, self.files = Explorer(self.web), files  # built by its first graph()
+            elif files != self.files and self.building is None:
+                self.building = threading.Thread(
+                    target=self._rebuild, args=(files,), name="sekimori-graph-rebuild", daemon=True
+                )
+                self.building.start()
+            return self.current
+
+    def _rebuild(self, files: tuple[str, ...]) -> None:
+        fresh = Explorer(self.web)
+        try:
+            fresh.graph()
+        except Exception as exc:  # kept to be shown; the old explorer goes on serving
+            with _EXPLORERS_LOCK:
+                self.failed, self.files, self.building = str(exc)[:200], files, None
+            return
+        with _EXPLORERS_LOCK:
+            self.current, self.files, self.failed, self.building = fresh, files, "", None
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for a rebuild in progress (tests, and a server shutting down)."""
+        thread = self.building
+        if thread is not None:
+            thread.join(timeout)
+
+
 def explorer_of(app_state: Any, web: WebState) -> Explorer:
-    """The explorer of the app whose ``app.state`` is ``app_state`` (one per app, made once)."""
+    """The current explorer of the app whose ``app.state`` is ``app_state`` (see :class:`Explorers`)."""
+    return explorers_of(app_state, web).get()
+
+
+def explorers_of(app_state: Any, web: WebState) -> Explorers:
     with _EXPLORERS_LOCK:
-        explorer = getattr(app_state, "graph_explorer", None)
-        if explorer is None:
-            explorer = Explorer(web)
-            app_state.graph_explorer = explorer
-        return explorer
+        explorers = getattr(app_state, "graph_explorers", None)
+        if explorers is None:
+            explorers = app_state.graph_explorers = Explorers(web)
+        return explorers
 
 
 # --- entries and what the reader may see ---

@@ -41,6 +41,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "since": ("From", "開始"),
     "until": ("To", "終了"),
     "search": ("Search", "検索"),
+    "attack_filter": ("ATT&CK", "ATT&CK"),
     "filter": ("Filter", "絞り込み"),
     "any": ("any", "すべて"),
     "time": ("Time", "時刻"),

@@ -132,6 +132,7 @@ def alert_filter(params: dict[str, str]) -> AlertFilter:
         since=parse_time(params.get("since")),
         until=parse_time(params.get("until")),
         text=(params.get("q") or "").strip()[:MAX_TEXT] or None,
+        attack=(params.get("attack") or "").strip().lower().removeprefix("attack.")[:MAX_TEXT] or None,
     )
 
 
@@ -157,8 +158,8 @@ def alert_queue(ctx: Ctx) -> Response:
     flt = alert_filter(params)
     number, size = page_number(params.get("page")), ctx.web.settings.page_size
     rows, total, triage = queue_page(ctx, flt, params.get("dismissed"), size, (number - 1) * size)
-    kept = ("source", "level", "org", "since", "until", "q", "dismissed")
-    keep = {k: v for k, v in params.items() if k in kept and v}
+    kept = ("source", "level", "org", "since", "until", "q", "attack", "dismissed")
+    keep = {k: v[:MAX_TEXT] for k, v in params.items() if k in kept and v}
     orgs = ctx.web.alerts.known_orgs()
     if not ctx.account.sees_all:
         orgs = [o for o in orgs if o in ctx.account.orgs]
@@ -173,6 +174,7 @@ def alert_queue(ctx: Ctx) -> Response:
         levels=LEVELS,
         orgs=orgs,
         org_names=names,
+        attack_terms=ctx.web.alerts.attack_terms(),
         **triage,
     )
 

@@ -8,6 +8,7 @@ from sekimori.model import load_model
 from sekimori.store import Store
 from sekimori.web.accounts import Account
 from sekimori.web.data import AlertFilter, AlertReader
+from sekimori.web.pages import alert_filter
 from tests.web.conftest import DemoWorld
 
 ADMIN = Account(1, "admin", frozenset({"admin"}), frozenset(), False)
@@ -46,3 +47,29 @@ def test_pages_together_are_the_alerts_and_totals_are_counts(demo_world: DemoWor
         assert got == expected, where
         rows, total = reader.page(ADMIN, flt, size, len(expected) + 100)  # past the end
         assert (rows, total) == ([], len(expected))
+
+
+def test_the_attack_filter_finds_a_technique_and_its_sub_techniques(demo_world: DemoWorld) -> None:
+    """The expected alerts are worked out here in Python from the alerts' own ATT&CK lists: a technique
+    finds the alerts tagged with it or with one of its sub-techniques; a sub-technique only itself; the
+    form's value is taken in any case and with an "attack." prefix."""
+    store = Store(demo_world.store)
+    model = load_model(demo_world.settings.model) if demo_world.settings.model else None
+    reader = AlertReader(store, model)
+    order = _expected(store, "TRUE")
+    tags = {
+        str(row["alert_id"]): [t.lower().removeprefix("attack.") for t in row["attack"] or ()]
+        for row in store.sql("SELECT alert_id, attack FROM alerts").to_pylist()
+    }
+    subs = sorted({t for ts in tags.values() for t in ts if "." in t})
+    assert subs  # the demo has sub-techniques: the parent case means something
+    parent = subs[0].split(".")[0]
+    for form_value, term in ((parent.upper(), parent), (f"attack.{subs[0].upper()}", subs[0])):
+        flt = alert_filter({"attack": f" {form_value} "})
+        assert flt.attack == term
+        expected = [a for a in order if any(t == term or t.startswith(term + ".") for t in tags[a])]
+        rows, total = reader.page(ADMIN, flt, 1000, 0)
+        assert [r["alert_id"] for r in rows] == expected and total == len(expected)
+    assert reader.page(ADMIN, alert_filter({"attack": "t9999"}), 1000, 0) == ([], 0)
+    offered = {t for ts in tags.values() for t in ts} | {t.split(".")[0] for ts in tags.values() for t in ts}
+    assert reader.attack_terms() == sorted(offered)

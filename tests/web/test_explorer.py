@@ -5,6 +5,7 @@ expanded with a cap, and the graph built once under concurrent requests."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -317,3 +318,39 @@ def test_the_graph_is_built_once_under_concurrent_requests(
     sign_in(app_client, "analyst")
     assert _get(app_client, "/graph/blast", entry="org:contractor-kr")["exposure"]["total"] == 519_506
     assert len(built) == 1
+
+
+def test_the_graph_follows_an_ingest_without_stopping_the_pages(
+    demo_world: DemoWorld, tmp_path: Path
+) -> None:
+    """After an ingest the next request starts a rebuild in the background and is answered from the old
+    graph; once the rebuild ends, requests get the new graph, equal to the graph stage's own of the
+    grown store (a new logon brings its account and source)."""
+    import sekimori.web.explorer_data as explorer_data
+
+    store_dir = tmp_path / "store"
+    shutil.copytree(demo_world.store, store_dir)
+    assert demo_world.settings.model is not None
+    settings = WebSettings(
+        store=store_dir, database=f"sqlite:///{tmp_path / 'web.db'}", model=demo_world.settings.model
+    )
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        make_users(client, {SCOPE})
+        sign_in(client, "admin")
+        app_state, web = client.app.state, client.app.state.web  # type: ignore[attr-defined]
+        old = explorer_data.explorer_of(app_state, web)
+        assert old.graph().index("account:late") is None
+        log = tmp_path / "late.log"
+        log.write_text(
+            "Dec 31 23:59:58 pc02.late.example sshd[7]: "
+            "Accepted password for late from 192.0.2.7 port 22 ssh2\n"
+        )
+        Store(store_dir).ingest([str(log)])
+        assert explorer_data.explorer_of(app_state, web) is old  # answered at once, from the old graph
+        assert _get(client, "/graph/blast", entry="org:contractor-kr")["exposure"]["total"] == 519_506
+        explorer_data.explorers_of(app_state, web).join(timeout=120)
+        new = explorer_data.explorer_of(app_state, web)
+        assert new is not old and new.graph().index("account:late") is not None
+        oracle = graph_from_store(Store(store_dir), load_model(demo_world.settings.model))
+        assert new.graph().keys.to_pylist() == oracle.keys.to_pylist()
+        assert explorer_data.explorers_of(app_state, web).failed == ""

@@ -46,7 +46,9 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
-                headers += SECURITY_HEADERS
+                # A route's own policy (the report preview's, stricter: a sandbox) replaces the app's.
+                own = any(k.lower() == b"content-security-policy" for k, _ in headers)
+                headers += [h for h in SECURITY_HEADERS if not (own and h[0] == b"content-security-policy")]
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
                 if self.hsts:

@@ -15,6 +15,8 @@ of people); a per-person mail-merge notice (a document with a recipient) is refu
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import tempfile
@@ -77,10 +79,23 @@ add_messages(
     }
 )
 
-# The report's own page: no script, no plugin, an opaque origin (no cookies, no access to this site). It
-# is enforced beside the app's policy, which also refuses the report's inline <style>: the preview is
-# unstyled; the PDF carries the layout.
-REPORT_CSP = "sandbox; default-src 'none'"
+# The report's own page: no script, no plugin, no framing, an opaque origin (no cookies, no access to this
+# site); its one inline <style> is allowed by its hash (report_csp), nothing else inline. It replaces the
+# app's policy on this response (SecurityHeaders keeps a route's own policy), which would refuse the style.
+REPORT_CSP = "sandbox; default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S | re.I)
+
+
+def report_csp(html: str) -> str:
+    """:data:`REPORT_CSP` with the hashes of ``html``'s inline styles (the report's own, from its
+    template; a log field cannot add one: the renderer escapes every value)."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(m.group(1).encode()).digest()).decode() + "'"
+        for m in _STYLE.finditer(html)
+    ]
+    return REPORT_CSP + (f"; style-src {' '.join(hashes)}" if hashes else "")
+
+
 FORMATS = ("preview", "html", "pdf", "json")
 _MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "json": "application/json"}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
@@ -182,8 +197,9 @@ def report_file(ctx: Ctx) -> Response:
     if fmt == "preview":
         headers = {"content-disposition": "inline"}
     if ext == "html":
-        headers["content-security-policy"] = REPORT_CSP
-        body: bytes = render_html(document).encode()
+        html = render_html(document)
+        headers["content-security-policy"] = report_csp(html)
+        body: bytes = html.encode()
     elif ext == "json":
         body = json.dumps(document.to_dict(), ensure_ascii=False, indent=2).encode()
     else:

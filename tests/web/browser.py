@@ -10,7 +10,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,6 +85,25 @@ def chromium(downloads: Path | None = None, height: int = 1000) -> Chrome:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     env = {**os.environ, "FONTCONFIG_FILE": str(_fontconfig())}
     return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER), env=env))
+
+
+def allow_downloads(driver: Chrome, folder: Path) -> None:
+    """Tell ``driver`` through DevTools to save downloads into ``folder`` without asking, beside the prefs
+    :func:`chromium` sets (which a headless Chromium does not always honour)."""
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+
+
+def downloaded(folder: Path, name: str) -> Callable[[object], Path | None]:
+    """A condition for ``WebDriverWait.until``: ``folder / name`` once Chromium has written it whole (it
+    writes a ``.crdownload`` and renames it when done), else None."""
+
+    def done(_driver: object) -> Path | None:
+        target = folder / name
+        if target.is_file() and not any(folder.glob("*.crdownload")):
+            return target
+        return None
+
+    return done
 
 
 def _fontconfig() -> Path:

@@ -4,6 +4,8 @@ documents for the case, the preview's sandbox, path traversal, escaping, and no 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from datetime import datetime
@@ -107,9 +109,16 @@ def test_preview_is_sandboxed(world_client: TestClient, demo_world: DemoWorld) -
     for case_id in (demo_world.in_case, demo_world.out_case):
         response = world_client.get(f"/reports/{case_id}/ppc_preliminary/preview?lang=en")
         assert response.status_code == 200
-        policies = response.headers.get_list("content-security-policy")
-        assert any(p.split(";")[0].strip() == "sandbox" for p in policies)
-        assert any("script-src 'self'" in p for p in policies)  # the app's policy too
+        # one policy, the report's own (the app's would refuse its style): a sandbox, nothing but the
+        # report's own inline style, allowed by the hash worked out here from the body
+        (policy,) = response.headers.get_list("content-security-policy")
+        parts = {p.strip().split(" ")[0]: p.strip() for p in policy.split(";")}
+        assert parts["sandbox"] == "sandbox" and parts["default-src"] == "default-src 'none'"
+        assert parts["frame-ancestors"] == "frame-ancestors 'none'" and "script-src" not in parts
+        styles = re.findall(r"<style>(.*?)</style>", response.text, re.S)
+        assert styles  # the report is styled: the hash means something
+        hashes = [base64.b64encode(hashlib.sha256(x.encode()).digest()).decode() for x in styles]
+        assert parts["style-src"] == "style-src " + " ".join(f"'sha256-{h}'" for h in hashes)
         assert response.headers["content-disposition"] == "inline"
         assert "<script" not in response.text.lower()
         title = build("ppc_preliminary", _stage_facts(demo_world, case_id), "en").title

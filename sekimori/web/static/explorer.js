@@ -317,6 +317,10 @@
     });
   }
 
+  // A read-only handle on the view (the Cytoscape instance, null before the first entry): the browser
+  // tests read the nodes drawn through it; it cannot be reassigned.
+  Object.defineProperty(window, "sekimoriGraph", { get: function () { return state.cy; } });
+
   $("show").addEventListener("click", function () { pick($("entry-org").value); });
   $("entry-org").addEventListener("change", function () { pick($("entry-org").value); });
   $("entry-search").addEventListener("input", searchEntries);

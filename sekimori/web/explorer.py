@@ -74,8 +74,8 @@ add_messages(
         "graph_cuts_off": ("cuts the entry off", "侵入点を遮断"),
         "graph_view": ("Neighbourhood", "周辺"),
         "graph_expand_help": (
-            "Double-click a zone to show its hosts.",
-            "ゾーンをダブルクリックするとホストを表示します。",
+            "Double-click a zone to show its hosts, and again to hide them.",
+            "ゾーンをダブルクリックするとホストを表示し、もう一度で隠します。",
         ),
         "graph_export_png": ("Export PNG", "PNGで書き出し"),
         "graph_export_svg": ("Export SVG", "SVGで書き出し"),

@@ -1,7 +1,8 @@
 """The graph explorer in a real browser (Debian's Chromium through chromedriver) against the app served by
 uvicorn: pick an entry, read the people exposed, toggle a what-if and see the number change, refuse a bad
 change, export a PNG (a blob the browser downloads), expand a zone by double-clicking it in the Cytoscape
-view (a zone of the demo, and one of 251 hosts of which 200 are drawn and the rest counted). The hosts
+view (a zone of the demo, and one of 251 hosts of which 200 are drawn and the rest counted, then
+collapsed by a second double-click). The hosts
 drawn are read from the page's Cytoscape instance (``window.sekimoriGraph``) and checked against an
 explorer and a graph of the test's own. Screenshots are kept in the test's tmp dir; any console error (a
 CSP violation included) fails the test. Skipped without Chromium unless SEKIMORI_REQUIRE_SERVERS is set."""
@@ -171,6 +172,22 @@ def _expand(driver: Chrome, zone: str) -> dict[str, Any]:
     return dict(driver.execute_script(ZONE_DRAWN, zone))
 
 
+def _collapse(driver: Chrome, zone: str) -> dict[str, Any]:
+    """Double-click the expanded ``zone`` again; what the view then draws in it."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    canvas = driver.find_element(By.ID, "cy")
+    point = driver.execute_script(ZONE_POINT, f"zone:{zone}")
+    assert point is not None and point["room"] >= 6, point
+    ActionChains(driver).move_to_element_with_offset(
+        canvas, round(point["x"]), round(point["y"])
+    ).double_click().perform()
+    WebDriverWait(driver, 30).until(lambda d: not d.execute_script(ZONE_DRAWN, zone)["expanded"])
+    return dict(driver.execute_script(ZONE_DRAWN, zone))
+
+
 def test_pick_an_entry_toggle_a_what_if_and_export_png(
     served: Served, demo_world: DemoWorld, tmp_path: Path
 ) -> None:
@@ -296,9 +313,12 @@ def test_expand_a_zone_of_251_hosts_draws_200_and_counts_the_rest(
         look("01-entry")
         drawn = _expand(driver, BIG_ZONE)
         look("02-zone-expanded")
+        collapsed = _collapse(driver, BIG_ZONE)  # and hidden again: the hosts it added, the "+51"
+        look("03-zone-collapsed")
     finally:
         driver.quit()
-    assert len(list(shots.glob("*.png"))) == 2
+    assert len(list(shots.glob("*.png"))) == 3
+    assert collapsed["hosts"] == [] and collapsed["more"] is None and collapsed["counted"] == BIG_ZONE_HOSTS
     assert not errors, errors
     oracle = _zone_oracle(served_big_zone, demo_world, "admin", entry, BIG_ZONE)
     assert len(oracle.in_zone) == BIG_ZONE_HOSTS and len(oracle.listed) == ZONE_HOSTS

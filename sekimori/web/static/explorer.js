@@ -258,7 +258,9 @@
     if (!state.cy) {
       // maxZoom: a view of one or two nodes is not blown up to fill the box
       state.cy = cytoscape({ container: $("cy"), style: STYLE, wheelSensitivity: 0.3, maxZoom: 1.5, minZoom: 0.02 });
-      state.cy.on("dbltap", "node[kind = 'zone']", function (event) { expandZone(event.target); });
+      state.cy.on("dbltap", "node[kind = 'zone']", function (event) {
+        if (event.target.data("expanded")) { collapseZone(event.target); } else { expandZone(event.target); }
+      });
     }
     var cy = state.cy;
     cy.elements().remove();
@@ -275,13 +277,24 @@
     getJSON("/graph/zone?" + query({ zone: zoneId })).then(function (body) {
       var cy = state.cy;
       zone.data("expanded", true);
-      cy.add(body.hosts.filter(function (h) { return cy.getElementById(h.data.id).empty(); }).map(marked));
+      // the hosts this expansion adds are marked with their zone: collapsing removes them, not the hosts
+      // the view drew before (those on a path)
+      cy.add(body.hosts.filter(function (h) { return cy.getElementById(h.data.id).empty(); })
+        .map(function (h) { h.data.fromZone = zoneId; return marked(h); }));
       if (body.more) {
         cy.add({ data: { id: "more:" + zoneId, kind: "more", parent: zone.id(),
           label: "+" + number.format(body.more) } });
       }
       arrange(cy);
     }).catch(function (e) { showError(e.message); });
+  }
+
+  function collapseZone(zone) {
+    var cy = state.cy, zoneId = zone.id().slice("zone:".length);
+    cy.nodes().filter(function (n) { return n.data("fromZone") === zoneId; }).remove();
+    cy.getElementById("more:" + zoneId).remove();
+    zone.data("expanded", false);
+    arrange(cy);
   }
 
   function exportPng() {

@@ -64,6 +64,7 @@ FEATURES = (
     "pages",
     "admin",
     "api",
+    "api_write",
     "openapi",
     "triage",
     "case_actions",

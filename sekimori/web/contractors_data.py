@@ -136,10 +136,7 @@ def group_findings(
     queries aside) and the store's event files. Working them out builds the group graph from the store
     (seconds on a large store): once per change, not per page."""
     store = web.alerts.store
-    with register.cases.engine.connect() as con:
-        # sign-ins, sign-outs and SQL queries (web.*) change nothing findings are judged on
-        head = con.execute(text("SELECT max(seq) FROM audit WHERE kind NOT LIKE 'web.%'")).scalar()
-    key = (head, day, hash(tuple(store.event_files())))
+    key = _findings_key(register, web, day)
     with _FINDINGS_LOCK:
         kept: OrderedDict[Any, list[Finding]] | None = getattr(app_state, "govern_findings", None)
         if kept is None:
@@ -153,6 +150,47 @@ def group_findings(
         while len(kept) > _FINDINGS_KEPT:
             kept.popitem(last=False)
     return found
+
+
+def _findings_key(register: Register, web: WebState, day: date) -> tuple[Any, ...]:
+    with register.cases.engine.connect() as con:
+        # sign-ins, sign-outs and SQL queries (web.*) change nothing findings are judged on
+        head = con.execute(text("SELECT max(seq) FROM audit WHERE kind NOT LIKE 'web.%'")).scalar()
+    return (head, day, hash(tuple(web.alerts.store.event_files())))
+
+
+def kept_findings(app_state: Any, web: WebState, day: date) -> list[Finding] | None:
+    """The group's findings on ``day`` if they are already worked out for the register and the store as
+    they are now; otherwise None, and they are worked out in the background (once at a time), for a page
+    that must not wait for them (the overview)."""
+    if web.model is None:
+        return None
+    with Register(web.settings.database_url) as register:
+        key = _findings_key(register, web, day)
+    with _FINDINGS_LOCK:
+        kept = getattr(app_state, "govern_findings", None)
+        if kept is not None and key in kept:
+            return cast("list[Finding]", kept[key])
+        if getattr(app_state, "govern_findings_building", False):
+            return None
+        app_state.govern_findings_building = True
+    threading.Thread(
+        target=_work_out, args=(app_state, web, day), name="sekimori-findings", daemon=True
+    ).start()
+    return None
+
+
+def _work_out(app_state: Any, web: WebState, day: date) -> None:
+    try:
+        assert web.model is not None
+        with Register(web.settings.database_url) as register:
+            merged = merge_register(web.model, register).model
+            group_findings(app_state, web, register, merged, day)
+    except Exception:
+        pass
+    finally:
+        with _FINDINGS_LOCK:
+            app_state.govern_findings_building = False
 
 
 @contextmanager

@@ -99,11 +99,14 @@ Handler = Callable[[Ctx], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def guarded(permission: str, api: bool = False) -> Callable[[Handler], Endpoint]:
+def guarded(permission: str, api: bool = False, write: bool = False) -> Callable[[Handler], Endpoint]:
     """The endpoint ``handler`` behind the gate: ``permission`` is ``public``, ``self`` or a key of
-    :data:`PERMISSIONS`; ``api``: authenticated by a bearer token, answers in JSON."""
+    :data:`PERMISSIONS`; ``api``: authenticated by a bearer token, answers in JSON; ``write``: an API
+    route that takes a JSON body (every other API route answers 405 to a method other than GET/HEAD)."""
     if permission not in ("public", "self", *PERMISSIONS):
         raise ValueError(f"unknown permission {permission!r}")
+    if write and not api:
+        raise ValueError("write is for API routes: a page takes a form and its CSRF token")
 
     def wrap(handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
@@ -111,7 +114,7 @@ def guarded(permission: str, api: bool = False) -> Callable[[Handler], Endpoint]
             query_lang = request.query_params.get("lang")
             lang = language(query_lang or request.cookies.get(LANG_COOKIE))
             if api:
-                response = await _api(request, web, permission, lang, handler)
+                response = await _api(request, web, permission, lang, handler, write)
             else:
                 response = await _page(request, web, permission, lang, handler)
             if query_lang in LANGUAGES:
@@ -120,12 +123,15 @@ def guarded(permission: str, api: bool = False) -> Callable[[Handler], Endpoint]
 
         endpoint.__name__ = handler.__name__
         endpoint.guard = permission  # type: ignore[attr-defined]  # checked by tests/web
+        endpoint.write = write  # type: ignore[attr-defined]  # read by the OpenAPI description
         return endpoint
 
     return wrap
 
 
-async def _api(request: Request, web: WebState, permission: str, lang: str, handler: Handler) -> Response:
+async def _api(
+    request: Request, web: WebState, permission: str, lang: str, handler: Handler, write: bool
+) -> Response:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     account = None
@@ -134,10 +140,16 @@ async def _api(request: Request, web: WebState, permission: str, lang: str, hand
     if account is None:
         challenge = {"WWW-Authenticate": "Bearer"}
         return JSONResponse({"error": "unauthenticated"}, status_code=401, headers=challenge)
-    if request.method not in SAFE_METHODS:
+    changes = request.method not in SAFE_METHODS
+    if changes and not write:
         return JSONResponse({"error": "method not allowed"}, status_code=405)
     if permission in PERMISSIONS and not account.roles & PERMISSIONS[permission]:
         return JSONResponse({"error": "forbidden"}, status_code=403)
+    # No CSRF token: the credential is a header a page of another site cannot send, never a cookie. A
+    # JSON body only, which a plain HTML form cannot send either (the handler reads and checks it).
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if changes and media != "application/json":
+        return JSONResponse({"error": "the body must be application/json"}, status_code=415)
     ctx = Ctx(request, web, account, "", lang)
     return await run_in_threadpool(handler, ctx)
 

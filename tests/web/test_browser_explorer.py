@@ -2,10 +2,10 @@
 uvicorn: pick an entry, read the people exposed, toggle a what-if and see the number change, refuse a bad
 change, export a PNG (a blob the browser downloads), expand a zone by double-clicking it in the Cytoscape
 view (a zone of the demo, and one of 251 hosts of which 200 are drawn and the rest counted, then
-collapsed by a second double-click). The hosts
-drawn are read from the page's Cytoscape instance (``window.sekimoriGraph``) and checked against an
-explorer and a graph of the test's own. Screenshots are kept in the test's tmp dir; any console error (a
-CSP violation included) fails the test. Skipped without Chromium unless SEKIMORI_REQUIRE_SERVERS is set."""
+collapsed by a second double-click). The hosts drawn are read from the page's Cytoscape instance
+(``window.sekimoriGraph``) and checked against an explorer and a graph of the test's own. Screenshots
+are kept in the test's tmp dir; any console error (a CSP violation included) fails the test. Skipped
+without Chromium unless SEKIMORI_REQUIRE_SERVERS is set."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """The OpenAPI description of the JSON API: a valid OpenAPI 3.1 document (checked by
-openapi-spec-validator, not by the web code), every /api route of the running app in it, each described
-GET answering with a documented status and a body of the documented shape, and the same gate as the rest
-of /api (a token of any role; none, a forged one or a session cookie: 401)."""
+openapi-spec-validator, not by the web code), every /api route and method of the running app in it, each
+described GET answering with a documented status and a body of the documented shape, each described POST
+refusing what it documents (no token, another media type, a body that is not an object) with a body of
+the documented shape, and the same gate as the rest of /api (a token of any role; none, a forged one or a
+session cookie: 401). What the writes do is tests/web/test_api_write.py's."""
 
 from __future__ import annotations
 
@@ -26,6 +28,15 @@ KNOWN = {
     "/api/v1/cases",
     "/api/v1/cases/{case_id}",
     "/api/v1/openapi.json",
+}
+KNOWN_WRITES = {
+    "/api/v1/cases",
+    "/api/v1/cases/{case_id}/alerts",
+    "/api/v1/cases/{case_id}/actions",
+    "/api/v1/cases/{case_id}/actions/{action_id}/approve",
+    "/api/v1/alerts/{alert_id}/dismiss",
+    "/api/v1/alerts/{alert_id}/restore",
+    "/api/v1/reviews/{review_id}/decisions",
 }
 
 
@@ -83,7 +94,8 @@ def test_the_document_is_valid_openapi_3_1(spec: dict[str, Any]) -> None:
 
 def test_every_api_route_of_the_app_is_described(world_client: TestClient, spec: dict[str, Any]) -> None:
     routes = _api_routes(world_client)
-    assert {r.path for r in routes} >= KNOWN
+    assert {r.path for r in routes if "GET" in (r.methods or ())} >= KNOWN
+    assert {r.path for r in routes if "POST" in (r.methods or ())} >= KNOWN_WRITES
     described: set[tuple[str, str]] = set()
     for route in routes:
         path = route.path_format  # Starlette's own form of the path, without convertors
@@ -93,9 +105,16 @@ def test_every_api_route_of_the_app_is_described(world_client: TestClient, spec:
             names = sorted(p["name"] for p in operation["parameters"] if p["in"] == "path")
             assert names == sorted(route.param_convertors), path
             assert operation["security"] == [{"bearer": []}]
-            assert {"200", "401"} <= set(operation["responses"]), path
+            answers = set(operation["responses"])
+            assert "401" in answers and answers & {"200", "201"}, path
             if route.param_convertors:
-                assert "404" in operation["responses"], path
+                assert "404" in answers, path
+            if method == "POST":  # a write takes a JSON object and documents its refusals
+                assert operation["requestBody"]["required"] is True
+                assert list(operation["requestBody"]["content"]) == ["application/json"]
+                assert {"400", "403", "413", "415"} <= answers, path
+            else:
+                assert "requestBody" not in operation, path
             assert operation["x-permission"] == route.endpoint.guard  # type: ignore[attr-defined]
     # nothing described that the app does not serve
     assert {(p, m) for p, ops in spec["paths"].items() for m in ops} == described
@@ -108,6 +127,8 @@ def test_each_described_get_answers_with_the_documented_status(
     headers = _bearer(world_client, "admin")
     world_client.cookies.clear()
     for path, operations in spec["paths"].items():
+        if "get" not in operations:
+            continue
         operation = operations["get"]
         url = _filled(path, demo_world)
         response = world_client.get(url, headers=headers)
@@ -177,14 +198,52 @@ def test_it_refuses_without_a_valid_token(world_client: TestClient) -> None:
     assert world_client.post("/api/v1/openapi.json", headers=headers).status_code == 405
 
 
+def test_each_described_post_refuses_as_documented(
+    world_client: TestClient, demo_world: DemoWorld, spec: dict[str, Any]
+) -> None:
+    """No token (401), another media type (415), a body that is not a JSON object (400): each answer
+    documented, of the Error shape, and nothing written (the audit chain has no new entry)."""
+    headers = _bearer(world_client, "admin")
+    world_client.cookies.clear()
+    cases = world_client.app.state.web.cases  # type: ignore[attr-defined]
+    before = len(cases.audit.entries())
+    posts = [(path, ops["post"]) for path, ops in spec["paths"].items() if "post" in ops]
+    assert {path for path, _ in posts} >= KNOWN_WRITES
+    for path, operation in posts:
+        url = _filled(path, demo_world)
+        documented = operation["responses"]
+        error = _schema_validator(spec, documented["400"]["content"]["application/json"]["schema"])
+        attempts = [
+            ({"content": b"{}", "headers": {"Content-Type": "application/json"}}, 401),
+            ({"content": b"{}", "headers": {**headers, "Content-Type": "text/plain"}}, 415),
+            ({"data": {"title": "x"}, "headers": headers}, 415),  # a form, as a page of another site sends
+            ({"content": b"[1, 2]", "headers": {**headers, "Content-Type": "application/json"}}, 400),
+            ({"content": b"{not json", "headers": {**headers, "Content-Type": "application/json"}}, 400),
+        ]
+        for request, status in attempts:
+            response = world_client.post(url, **request)  # type: ignore[arg-type]
+            assert response.status_code == status, (url, request, response.text[:200])
+            assert str(status) in documented, (url, status)
+            error.validate(response.json())
+        if "get" not in spec["paths"][path]:
+            assert world_client.get(url, headers=headers).status_code == 405
+    assert len(cases.audit.entries()) == before
+
+
 @guarded("audit", api=True)
 def things_of_an_organisation(ctx: Ctx) -> Response:
+    return JSONResponse({})
+
+
+@guarded("triage", api=True, write=True)
+def change_a_thing(ctx: Ctx) -> Response:
     return JSONResponse({})
 
 
 def test_a_route_the_table_does_not_know_is_still_described() -> None:
     routes = [
         Route("/api/v1/things/{thing_id:int}", things_of_an_organisation, methods=["GET"]),
+        Route("/api/v1/things/{thing_id:int}", change_a_thing, methods=["POST"]),
         Route(
             "/things", things_of_an_organisation, methods=["GET"]
         ),  # not under /api: not in the API's description
@@ -200,3 +259,8 @@ def test_a_route_the_table_does_not_know_is_still_described() -> None:
     assert operation["x-permission"] == "audit"
     assert "roles: admin, auditor" in operation["description"]
     assert {"200", "401", "403", "404"} == set(operation["responses"])
+    write = spec["paths"]["/api/v1/things/{thing_id}"]["post"]
+    assert write["operationId"] == "post_api_v1_things_thing_id" != operation["operationId"]
+    assert write["summary"] == "change a thing" and write["x-permission"] == "triage"
+    assert write["requestBody"]["content"]["application/json"]["schema"] == {"type": "object"}
+    assert {"200", "400", "401", "403", "404", "413", "415"} == set(write["responses"])

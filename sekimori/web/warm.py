@@ -2,10 +2,12 @@
 explorer), the attribution of events to organisations (the events page), the alerts' scope (the queue)
 and today's findings (the contractors pages). On a store of a million events these take tens of seconds
 together; ``sekimori serve`` runs :func:`warm_caches` in a background thread so that the first users do
-not wait for them (a page asked for meanwhile works them out itself, once: each cache has its lock)."""
+not wait for them (a page asked for meanwhile works them out itself, once: each cache has its lock).
+Then what was built is frozen out of the garbage collector's generations (:func:`gc.freeze`)."""
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -46,4 +48,9 @@ def warm_caches(app: Starlette, report: Callable[[str, float], None] | None = No
         part("event attribution", lambda: attribution(web.alerts.store, model))
         part("group graph", lambda: explorer_of(app.state, web).graph())
         part("findings", findings)
+    # What was just built lives as long as the server: out of the collector's generations, a full
+    # collection no longer walks it during a page (on the benchmark store the contractors pages' p95
+    # fell from ~275 to ~120 ms). Objects frozen are still freed by their reference counts when replaced.
+    gc.collect()
+    gc.freeze()
     return timings

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from sekimori.respond.actions import CONNECTORS, Action, ActionKind, ConnectorError
     from sekimori.respond.audit import AuditReport, UTCDateTime
     from sekimori.respond.cases import CaseStore
+    from sekimori.respond.dismissals import MAX_REASON as MAX_DISMISSAL_REASON
     from sekimori.respond.dismissals import AlertDismissals, Dismissal
     from sekimori.respond.families import RecordedTables
     from sekimori.respond.grouping import group_alerts
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
         ContainmentAction,
         Entry,
         EntryKind,
+        SamePersonError,
     )
     from sekimori.respond.timeline import (
         Timeline,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONNECTORS",
+    "MAX_DISMISSAL_REASON",
     "Action",
     "ActionKind",
     "ActionStatus",
@@ -75,6 +78,7 @@ __all__ = [
     "PrincipalError",
     "Proposal",
     "RecordedTables",
+    "SamePersonError",
     "Scope",
     "Scoped",
     "Timeline",
@@ -110,6 +114,8 @@ _LAZY = {
     "Case": "sekimori.respond.tables",
     "CaseAlert": "sekimori.respond.tables",
     "CaseError": "sekimori.respond.tables",
+    "SamePersonError": "sekimori.respond.tables",
+    "MAX_DISMISSAL_REASON": "sekimori.respond.dismissals:MAX_REASON",
     "CaseStatus": "sekimori.respond.tables",
     "ContainmentAction": "sekimori.respond.tables",
     "Entry": "sekimori.respond.tables",

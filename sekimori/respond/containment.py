@@ -16,7 +16,7 @@ from sekimori.respond.audit import jsonable, utcnow
 from sekimori.respond.database import CaseDatabase, authenticated
 from sekimori.respond.executor import executor_gone, executor_id
 from sekimori.respond.principals import SYSTEM, Principal
-from sekimori.respond.tables import ActionStatus, CaseError, ContainmentAction
+from sekimori.respond.tables import ActionStatus, CaseError, ContainmentAction, SamePersonError
 
 STALE_EXECUTING = timedelta(minutes=15)  # an 'executing' action older than this has lost its process
 
@@ -125,7 +125,7 @@ class ContainmentWorkflow(CaseDatabase):
             if requester is None:
                 raise CaseError(f"action {action_id}: the audit trail does not say who asked for it")
             if requester.same_person(approver):
-                raise CaseError(
+                raise SamePersonError(
                     f"action {action_id}: approval by the same person who asked "
                     f"({approver.label} is {requester.label})"
                 )

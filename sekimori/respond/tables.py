@@ -19,6 +19,10 @@ class CaseError(Exception):
     """A case operation that is not allowed or refers to something unknown."""
 
 
+class SamePersonError(CaseError):
+    """An approval by the person who asked for the action: the two-person rule refuses it."""
+
+
 class CaseStatus(StrEnum):
     open = "open"
     contained = "contained"

@@ -25,8 +25,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sekimori.govern import ReviewError, decide, review_status
-from sekimori.respond import CaseError, ledger, propose_containment, stored_scope
-from sekimori.respond.dismissals import MAX_REASON as MAX_DISMISSAL_REASON
+from sekimori.respond import (
+    MAX_DISMISSAL_REASON,
+    CaseError,
+    SamePersonError,
+    propose_containment,
+    stored_scope,
+)
 from sekimori.web.api_json import action_json, answer, case_json, dismissal_json, not_found, visible_case
 from sekimori.web.case_actions import visible_targets
 from sekimori.web.contractors_data import MAX_TEXT as MAX_REVIEW_ID
@@ -259,11 +264,10 @@ def approve(ctx: Ctx) -> Response:
     who, action_id = ctx.account.principal, int(raw)
     try:
         done = ctx.web.cases.approve(action_id, who)
+    except SamePersonError as exc:  # the two-person rule, as the case store applies it
+        return answer({"error": str(exc)}, 403)
     except CaseError as exc:
-        # who asked, as the audit chain says (the case store's own reading of it)
-        proposer = ledger.replay(ctx.web.cases.audit.entries(case.id)).principal(action_id, "action.propose")
-        own = proposer is not None and proposer.same_person(who)
-        return answer({"error": str(exc)}, 403 if own else 409)
+        return answer({"error": str(exc)}, 409)
     return answer({"action": action_json(done)})
 
 

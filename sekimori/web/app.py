@@ -62,6 +62,7 @@ class SecurityHeaders:
 # The modules of the web face, each with its ``ROUTES`` (a new page is a new module named here).
 FEATURES = (
     "pages",
+    "overview",
     "admin",
     "api",
     "api_write",

@@ -24,20 +24,19 @@ from sekimori.graph import (
     paths_view,
 )
 from sekimori.web.explorer_data import (
-    ExplorerError,
     Redactor,
     blast_json,
     change_error,
     changes_of,
     choke_json,
     entry_for,
-    explorer_of,
     organisations,
     paths_json,
     search_entries,
     view_json,
     zone_hosts_json,
 )
+from sekimori.web.explorer_graph import ExplorerError, explorer_of
 from sekimori.web.guard import Ctx, guarded
 from sekimori.web.i18n import add_messages
 

@@ -22,7 +22,7 @@ def warm_caches(app: Starlette, report: Callable[[str, float], None] | None = No
     from sekimori.govern import Register, merge_register
     from sekimori.web.contractors_data import group_findings, today
     from sekimori.web.events import attribution
-    from sekimori.web.explorer_data import explorer_of
+    from sekimori.web.explorer_graph import explorer_of
 
     web = app.state.web
     model = web.model

@@ -23,7 +23,8 @@ from sekimori.graph import Protection, graph_from_store
 from sekimori.model import load_model
 from sekimori.store import Store
 from sekimori.web import WebSettings, create_app
-from sekimori.web.explorer_data import ZONE_HOSTS, Explorer, entry_for, zone_hosts_json
+from sekimori.web.explorer_data import ZONE_HOSTS, entry_for, zone_hosts_json
+from sekimori.web.explorer_graph import Explorer
 from tests.web.browser import chromium, downloaded, require_browser, serving
 from tests.web.conftest import PASSWORD, SCOPE, DemoWorld, make_users
 

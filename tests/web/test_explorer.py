@@ -297,7 +297,7 @@ def test_without_a_model_the_page_says_so(demo_world: DemoWorld, tmp_path: Path)
 def test_the_graph_is_built_once_under_concurrent_requests(
     app_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sekimori.web.explorer_data as explorer_data
+    import sekimori.web.explorer_graph as explorer_graph
 
     built: list[int] = []
     real = graph_from_store
@@ -306,8 +306,8 @@ def test_the_graph_is_built_once_under_concurrent_requests(
         built.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(explorer_data, "graph_from_store", counted)
-    explorer = explorer_data.explorer_of(app_client.app.state, app_client.app.state.web)  # type: ignore[attr-defined]
+    monkeypatch.setattr(explorer_graph, "graph_from_store", counted)
+    explorer = explorer_graph.explorer_of(app_client.app.state, app_client.app.state.web)  # type: ignore[attr-defined]
     graphs: list[object] = []
     threads = [threading.Thread(target=lambda: graphs.append(explorer.graph())) for _ in range(8)]
     for thread in threads:
@@ -326,7 +326,7 @@ def test_the_graph_follows_an_ingest_without_stopping_the_pages(
     """After an ingest the next request starts a rebuild in the background and is answered from the old
     graph; once the rebuild ends, requests get the new graph, equal to the graph stage's own of the
     grown store (a new logon brings its account and source)."""
-    import sekimori.web.explorer_data as explorer_data
+    import sekimori.web.explorer_graph as explorer_graph
 
     store_dir = tmp_path / "store"
     shutil.copytree(demo_world.store, store_dir)
@@ -338,7 +338,7 @@ def test_the_graph_follows_an_ingest_without_stopping_the_pages(
         make_users(client, {SCOPE})
         sign_in(client, "admin")
         app_state, web = client.app.state, client.app.state.web  # type: ignore[attr-defined]
-        old = explorer_data.explorer_of(app_state, web)
+        old = explorer_graph.explorer_of(app_state, web)
         assert old.graph().index("account:late") is None
         log = tmp_path / "late.log"
         log.write_text(
@@ -346,11 +346,11 @@ def test_the_graph_follows_an_ingest_without_stopping_the_pages(
             "Accepted password for late from 192.0.2.7 port 22 ssh2\n"
         )
         Store(store_dir).ingest([str(log)])
-        assert explorer_data.explorer_of(app_state, web) is old  # answered at once, from the old graph
+        assert explorer_graph.explorer_of(app_state, web) is old  # answered at once, from the old graph
         assert _get(client, "/graph/blast", entry="org:contractor-kr")["exposure"]["total"] == 519_506
-        explorer_data.explorers_of(app_state, web).join(timeout=120)
-        new = explorer_data.explorer_of(app_state, web)
+        explorer_graph.explorers_of(app_state, web).join(timeout=120)
+        new = explorer_graph.explorer_of(app_state, web)
         assert new is not old and new.graph().index("account:late") is not None
         oracle = graph_from_store(Store(store_dir), load_model(demo_world.settings.model))
         assert new.graph().keys.to_pylist() == oracle.keys.to_pylist()
-        assert explorer_data.explorers_of(app_state, web).failed == ""
+        assert explorer_graph.explorers_of(app_state, web).failed == ""

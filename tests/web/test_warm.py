@@ -11,7 +11,7 @@ from sekimori.model import load_model
 from sekimori.store import Store
 from sekimori.web.contractors_data import today
 from sekimori.web.events import attribution
-from sekimori.web.explorer_data import explorer_of
+from sekimori.web.explorer_graph import explorer_of
 from sekimori.web.warm import warm_caches
 from tests.web.conftest import DemoWorld, sign_in
 from tests.web.contractors_fixtures import contractors_client

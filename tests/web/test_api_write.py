@@ -27,6 +27,7 @@ from tests.web.triage_fixtures import (
     Receiver,
     World,
     boundary_alerts,
+    expected_status,
     in_scope_step,
     loopback_receiver,
     out_step,
@@ -96,14 +97,6 @@ def audit_count(world: World) -> int:
     return len(store_of(world).audit.entries())
 
 
-def _expect(role: str, allowed: set[str], inside: bool, ok: int) -> int:
-    if role not in allowed:
-        return 403
-    if not inside and role != "admin":  # admin sees all; every role here is scoped to SCOPE otherwise
-        return 404
-    return ok
-
-
 # -- the authorization matrix ----------------------------------------------------------------------------
 
 
@@ -148,7 +141,7 @@ def test_every_write_route_by_role_and_scope(world: World, demo_world: DemoWorld
         ]
         for name, path, body, allowed, ok in checks:
             response = call(world.client, secret, path, body)
-            want = _expect(role, allowed, inside, ok)
+            want = expected_status(role, allowed, inside, ok)
             assert response.status_code == want, (role, name, inside, response.text[:300])
             assert response.headers["content-type"].startswith("application/json")
             if want == 404:  # out of scope answers as an unknown id does

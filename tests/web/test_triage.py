@@ -27,6 +27,7 @@ from tests.web.triage_fixtures import (
     Receiver,
     World,
     boundary_alerts,
+    expected_status,
     in_scope_step,
     loopback_receiver,
     out_step,
@@ -64,14 +65,6 @@ def world(demo_world: DemoWorld, tmp_path: Path, receiver: Receiver) -> Iterator
 TRIAGE = {"analyst", "admin"}
 APPROVE = {"approver", "admin"}
 EXECUTE = {"analyst", "approver", "admin"}
-
-
-def _expect(role: str, allowed: set[str], inside: bool, ok: int) -> int:
-    if role not in allowed:
-        return 403
-    if not inside and role != "admin":  # admin sees all; every role here is scoped to SCOPE otherwise
-        return 404
-    return ok
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -123,7 +116,7 @@ def test_authorization_matrix(world: World, demo_world: DemoWorld, role: str) ->
         ]
         for name, path, data, allowed, ok in checks:
             response = post(client, path, data)
-            want = _expect(role, allowed, inside, ok)
+            want = expected_status(role, allowed, inside, ok)
             assert response.status_code == want, (
                 role,
                 name,

@@ -112,6 +112,16 @@ def boundary_alerts(world: DemoWorld) -> list[Alert]:
     )
 
 
+def expected_status(role: str, allowed: set[str], inside: bool, ok: int) -> int:
+    """The status a request answers: 403 for a role without the permission, 404 for an id out of the
+    reader's organisations (every role but admin is scoped to SCOPE here), else ``ok``."""
+    if role not in allowed:
+        return 403
+    if not inside and role != "admin":
+        return 404
+    return ok
+
+
 def store_of(world: World) -> CaseStore:
     return world.client.app.state.web.cases  # type: ignore[attr-defined,no-any-return]
 

@@ -161,36 +161,15 @@ def _findings_key(register: Register, web: WebState, day: date) -> tuple[Any, ..
 
 def kept_findings(app_state: Any, web: WebState, day: date) -> list[Finding] | None:
     """The group's findings on ``day`` if they are already worked out for the register and the store as
-    they are now; otherwise None, and they are worked out in the background (once at a time), for a page
-    that must not wait for them (the overview)."""
+    they are now (by the warm-up at start or a contractors page), else None: for a page that must not
+    wait for them, nor start work that holds the case database (the overview)."""
     if web.model is None:
         return None
     with Register(web.settings.database_url) as register:
         key = _findings_key(register, web, day)
     with _FINDINGS_LOCK:
         kept = getattr(app_state, "govern_findings", None)
-        if kept is not None and key in kept:
-            return cast("list[Finding]", kept[key])
-        if getattr(app_state, "govern_findings_building", False):
-            return None
-        app_state.govern_findings_building = True
-    threading.Thread(
-        target=_work_out, args=(app_state, web, day), name="sekimori-findings", daemon=True
-    ).start()
-    return None
-
-
-def _work_out(app_state: Any, web: WebState, day: date) -> None:
-    try:
-        assert web.model is not None
-        with Register(web.settings.database_url) as register:
-            merged = merge_register(web.model, register).model
-            group_findings(app_state, web, register, merged, day)
-    except Exception:
-        pass
-    finally:
-        with _FINDINGS_LOCK:
-            app_state.govern_findings_building = False
+        return cast("list[Finding]", kept[key]) if kept is not None and key in kept else None
 
 
 @contextmanager

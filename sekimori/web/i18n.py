@@ -44,8 +44,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ov_missing": ("Fields missing", "未記入の項目"),
     "ov_posture": ("Group posture", "グループの態勢"),
     "ov_posture_pending": (
-        "The findings are being worked out; reload in a moment.",
-        "指摘事項を集計中です。しばらくしてから再読み込みしてください。",
+        "Not worked out yet: the server works the findings out at start, or open Contractors › Posture.",
+        "まだ集計されていません。サーバー起動時に集計されます。または「委託先 › 態勢」を開いてください。",
     ),
     "ov_status": ("Ingest and detection", "取り込みと検知"),
     "ov_ingest": ("Ingest", "取り込み"),

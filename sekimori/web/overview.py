@@ -45,8 +45,9 @@ def reports_due(ctx: Ctx, cases: list[Any]) -> list[Any]:
 
 
 def posture_summary(ctx: Ctx) -> dict[str, Any] | None:
-    """The group's posture today from the findings already worked out (None while they are being worked
-    out: the overview does not wait), cut to the reader's organisations; the lowest scores first."""
+    """The group's posture today from the findings already worked out (None until the warm-up at start or
+    a contractors page has worked them out: the overview does not wait), cut to the reader's
+    organisations; the lowest scores first."""
     from sekimori.govern import group_posture
     from sekimori.web.contractors_data import kept_findings, today
 

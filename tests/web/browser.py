@@ -87,6 +87,22 @@ def chromium(downloads: Path | None = None, height: int = 1000) -> Chrome:
     return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER), env=env))
 
 
+def left(element: Any) -> Callable[[object], bool]:
+    """A condition for ``WebDriverWait.until``: ``element``'s page has been left (the element is stale).
+    Selenium's ``staleness_of`` counts only StaleElementReferenceException; Chromium also answers "Node
+    with given id does not belong to the document" while the next page loads, a WebDriverException."""
+    from selenium.common.exceptions import WebDriverException
+
+    def gone(_driver: object) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    return gone
+
+
 def allow_downloads(driver: Chrome, folder: Path) -> None:
     """Tell ``driver`` through DevTools to save downloads into ``folder`` without asking, beside the prefs
     :func:`chromium` sets (which a headless Chromium does not always honour)."""

@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from sekimori.govern import Register, review_status
-from tests.web.browser import chromium, require_browser, serving
+from tests.web.browser import chromium, left, require_browser, serving
 from tests.web.conftest import PASSWORD, DemoWorld
 from tests.web.contractors_fixtures import REVIEW, REVIEWER, add_users, contractors_app, database_url
 
@@ -51,7 +51,7 @@ def test_a_reviewer_certifies_and_revokes_in_chromium(served: str, tmp_path: Pat
         form.find_element(By.CSS_SELECTOR, "input.reason").send_keys(reason)
         form.find_element(By.CSS_SELECTOR, "button.record").click()
         # the page is replaced by the answer: wait for that, not for the last answer's #recorded
-        WebDriverWait(driver, 15).until(expected_conditions.staleness_of(form))
+        WebDriverWait(driver, 15).until(left(form))
         recorded = WebDriverWait(driver, 15).until(
             expected_conditions.presence_of_element_located((By.ID, "recorded"))
         )

@@ -15,7 +15,7 @@ import pytest
 
 from sekimori.respond import CaseStore
 from sekimori.web import WebSettings, create_app
-from tests.web.browser import chromium, require_browser, serving
+from tests.web.browser import chromium, left, require_browser, serving
 from tests.web.conftest import PASSWORD, SCOPE, SETUP, DemoWorld, make_users
 from tests.web.triage_fixtures import Receiver, loopback_receiver
 
@@ -82,7 +82,7 @@ def test_triage_propose_and_two_person_rule_in_chromium(
     def click(element_id: str) -> None:
         old = driver.find_element(By.TAG_NAME, "html")
         driver.find_element(By.ID, element_id).click()
-        wait(expected_conditions.staleness_of(old))
+        wait(left(old))
 
     def propose_step(index: int) -> None:
         Select(driver.find_element(By.ID, f"connector-{index}")).select_by_value("webhook")

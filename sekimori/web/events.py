@@ -231,9 +231,9 @@ def scoped_attribution(store: Store, model: GroupModel | None, orgs: frozenset[s
 _FORMATS: dict[tuple[str, Any], list[str]] = {}
 
 
-def _formats(pool: ReaderPool, con: duckdb.DuckDBPyConnection) -> list[str]:
+def _formats(pool: ReaderPool, con: duckdb.DuckDBPyConnection, version: Any) -> list[str]:
     """The log formats in the store (for the form), read once per version of the store."""
-    key = (str(pool.store.root), store_version(pool.store))
+    key = (str(pool.store.root), version)
     with _ATTRIBUTION_LOCK:
         found = _FORMATS.get(key)
     if found is None:
@@ -252,13 +252,17 @@ _VISIBLE_KEPT = 8
 
 
 def _visible(
-    pool: ReaderPool, con: duckdb.DuckDBPyConnection, model: GroupModel | None, orgs: frozenset[str]
+    pool: ReaderPool,
+    con: duckdb.DuckDBPyConnection,
+    model: GroupModel | None,
+    orgs: frozenset[str],
+    version: Any,
 ) -> pa.Table:
     """The (time, uid) of the events a reader assigned to ``orgs`` may see, sorted by time then uid.
 
     Deciding it is the page's dearest part (several semi-joins over every event), so it is done once per
     version of the store and set of organisations, and the pages are cut from it."""
-    key = (str(pool.store.root), store_version(pool.store), id(model), tuple(sorted(orgs)))
+    key = (str(pool.store.root), version, id(model), tuple(sorted(orgs)))
     with _ATTRIBUTION_LOCK:
         found = _VISIBLE.get(key)
         if found is not None:
@@ -300,12 +304,15 @@ def events_page(
     """One page of the events ``reader`` may see that pass ``flt`` (by time, then uid), the total, and
     the log formats in the store (for the form)."""
     clauses, params = _where(flt)
+    # the store's version, read once for the caches below (a store changed meanwhile only means an entry
+    # kept under the older version, which the next request does not ask for)
+    version = store_version(pool.store)
     with pool.connection() as con:
         if not reader.sees_all:
-            visible = _visible(pool, con, model, reader.orgs)
+            visible = _visible(pool, con, model, reader.orgs, version)
             if not clauses:  # the page is a slice of what they may see
                 rows = _rows_of(con, visible.slice(offset, limit))
-                return rows, visible.num_rows, _formats(pool, con)
+                return rows, visible.num_rows, _formats(pool, con, version)
             con.register("visible", visible.select(["uid"]))
             clauses.insert(0, "e.uid IN (SELECT uid FROM visible)")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -318,7 +325,7 @@ def events_page(
         )
         names = [column[0] for column in cursor.description or ()]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        return rows, int(found[0]) if found else 0, _formats(pool, con)
+        return rows, int(found[0]) if found else 0, _formats(pool, con, version)
 
 
 @guarded("read")

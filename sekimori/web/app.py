@@ -71,6 +71,7 @@ FEATURES = (
     "case_actions",
     "reports",
     "events",
+    "events_sql",
     "explorer",
     "contractors",
     "contractors_review",

@@ -299,9 +299,9 @@ def test_sql_post_needs_the_csrf_token(world_client: TestClient) -> None:
 
 
 def test_sql_stops_a_long_query(world_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sekimori.web import events
+    from sekimori.web import events_sql
 
-    monkeypatch.setattr(events, "SQL_SECONDS", 0.5)
+    monkeypatch.setattr(events_sql, "SQL_SECONDS", 0.5)
     sign_in(world_client, "admin")
     response = _sql(world_client, "SELECT sum(a.range * b.range) FROM range(200000) a, range(200000) b")
     assert response.status_code == 400 and "stopped" in response.text

@@ -9,6 +9,12 @@ starts): the whole bundled SigmaHQ ruleset, ``--runs`` times; the last (warm: ru
 warmed up) is reported, with the first and the session start. Printed side by side: events, seconds,
 events/s, events/s per core, and each engine's rate relative to DuckDB's; the Spark runs' matches are
 checked equal to DuckDB's.
+
+``--ingest PATH ...`` (e.g. ../shared/data/security-datasets/datasets/atomic/windows) measures the
+ingest instead: the same files read by this machine's worker processes (1 and 2) and in Spark tasks
+(local[1], local[2]), each into a new store in its own process; printed side by side: seconds,
+events/s, events/s per core, relative to one local process, and whether the stores' events are the
+same (a digest over every event's uid, time and raw).
 """
 
 from __future__ import annotations
@@ -94,6 +100,67 @@ def child(engine: str, store_path: str, runs: int) -> None:
     )
 
 
+INGEST_ENGINES = ("workers=1", "workers=2", "local[1]", "local[2]")
+
+
+def child_ingest(engine: str, store_path: str, paths: list[str]) -> None:
+    """One ingest of ``paths`` into a new store; prints one JSON line."""
+    store = Store(store_path)
+    started = time.perf_counter()
+    if engine.startswith("workers="):
+        cores = int(engine.split("=")[1])
+        t = time.perf_counter()
+        report = store.ingest(paths, workers=cores)
+    else:
+        from sekimori.spark import SparkFileReading, SparkSettings, spark_session
+
+        settings = SparkSettings(master=engine, loopback=True)
+        spark = spark_session(settings)
+        cores = settings.local_cores()
+        t = time.perf_counter()
+        report = store.ingest(paths, reading=SparkFileReading(spark))
+    seconds = time.perf_counter() - t
+    digest = store.sql("SELECT count(*) AS n, bit_xor(hash(uid, time, raw)) AS h FROM events").to_pylist()[0]
+    print(
+        json.dumps(
+            {
+                "engine": engine,
+                "cores": cores,
+                "seconds": seconds,
+                "start": t - started,
+                "events": report.events,
+                "digest": [digest["n"], str(digest["h"])],
+            }
+        )
+    )
+
+
+def run_ingest(paths: list[Path]) -> None:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="sekimori-bench-spark-ingest-") as tmp:
+        for k, engine in enumerate(INGEST_ENGINES):
+            command = [sys.executable, __file__, "--child-ingest", engine, "--store", f"{tmp}/s{k}"]
+            done = subprocess.run([*command, *map(str, paths)], check=True, capture_output=True, text=True)
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    base = results[0]
+    base_rate = base["events"] / base["seconds"]
+    print(
+        f"ingest of {', '.join(p.name for p in paths)}: {base['events']:,} events; "
+        f"machine: {os.cpu_count()} cores"
+    )
+    print(
+        f"{'engine':<11}{'cores':>6}{'start s':>9}{'run s':>8}{'events/s':>11}{'ev/s/core':>11}"
+        f"{'vs 1 process':>14}{'same events':>13}"
+    )
+    for r in results:
+        rate = r["events"] / r["seconds"]
+        same = "yes" if r["digest"] == base["digest"] else "NO"
+        print(
+            f"{r['engine']:<11}{r['cores']:>6}{r['start']:>9.1f}{r['seconds']:>8.1f}{rate:>11,.0f}"
+            f"{rate / r['cores']:>11,.0f}{rate / base_rate:>14.2f}{same:>13}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -101,9 +168,17 @@ def main() -> None:
     parser.add_argument("--corpus", nargs="+", type=Path, default=DEFAULT)
     parser.add_argument("--copies", type=int, default=8)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--ingest", nargs="+", type=Path, help="measure the ingest of these files instead")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-ingest", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args, rest = parser.parse_known_args()
+    if args.child_ingest:
+        child_ingest(args.child_ingest, args.store, rest)
+        return
+    if args.ingest:
+        run_ingest(args.ingest)
+        return
     if args.child:
         child(args.child, args.store, args.runs)
         return

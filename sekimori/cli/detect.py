@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +28,7 @@ from sekimori.cli.common import (
     out,
     writer,
 )
+from sekimori.cli.engines import engine_named, read_settings
 from sekimori.cli.progress import detect_progress, print_passes
 from sekimori.cli.render import csv_value, print_alerts
 from sekimori.store import StoreError
@@ -69,21 +67,14 @@ def detect(
 ) -> None:
     """Run the detectors over the store; alerts are kept in it (view ``alerts``). The alerts of a
     detector that does not run (not chosen, or no --model for the boundary rules) are kept as they were."""
-    import yaml
-
     from sekimori.detect import run_detectors
 
     open_store(store)
     st = writer(store, wait)
     group = load_model_or_fail(model) if model is not None else None
-    settings: dict[str, Any] = {}
-    if config is not None:
-        try:
-            settings = yaml.safe_load(config.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise fail(f"{config}: {exc}") from exc
+    settings = read_settings(config)
     try:
-        with detect_progress(console, quiet=json_out) as progress, _engine(engine, settings) as other:
+        with detect_progress(console, quiet=json_out) as progress, engine_named(engine, settings) as other:
             report = run_detectors(
                 st,
                 group,
@@ -116,27 +107,6 @@ def detect(
     console.print(table)
     print_passes(report.runs, console)
     print_alerts(report.alerts.to_pylist()[:30], console)
-
-
-@contextmanager
-def _engine(name: str, settings: dict[str, Any]) -> Iterator[Any]:
-    """None for DuckDB; a Spark engine (stopped at the end) for ``spark``."""
-    if name == "duckdb":
-        yield None
-        return
-    if name != "spark":
-        raise fail(f"unknown engine {name!r}; known: duckdb, spark")
-    try:
-        from sekimori.spark import SparkEngine, SparkSettings
-    except ImportError as exc:  # pragma: no cover - the package is part of sekimori
-        raise fail(str(exc)) from exc
-    if importlib.util.find_spec("pyspark") is None:
-        raise fail("--engine spark needs pyspark: pip install 'sekimori[spark]' (and a Java 17+ runtime)")
-    spark = SparkEngine(SparkSettings.from_mapping(settings.get("spark")))
-    try:
-        yield spark
-    finally:
-        spark.close()
 
 
 def _pass(p: Any) -> dict[str, Any]:

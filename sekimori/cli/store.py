@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import duckdb
@@ -34,6 +35,7 @@ from sekimori.cli.common import (
     out,
     writer,
 )
+from sekimori.cli.engines import engine_named, read_settings
 from sekimori.cli.render import cell, csv_value
 from sekimori.ingest import registered_readers
 from sekimori.store import QueryRefused, StoreError, iter_input_files
@@ -49,6 +51,15 @@ def ingest(
         int | None, typer.Option(help="Processes reading files (default: one per CPU for large runs).")
     ] = None,
     wait: WaitOption = DEFAULT_WAIT,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="duckdb (this machine's processes), or spark: the readers run in Spark tasks (sekimori's "
+            "spark extra; master in the config's spark: block, see docs/scale.md).",
+        ),
+    ] = "duckdb",
+    config: Annotated[Path | None, typer.Option(help="YAML settings (the spark: block).")] = None,
 ) -> None:
     """Read logs into the store. Bad records are quarantined; the run always finishes."""
     if reader is not None and reader not in registered_readers():
@@ -77,8 +88,12 @@ def ingest(
                 progress.update(task, advance=1, events=counted["events"])
 
         try:
-            report = st.ingest(files, reader=reader, progress=on_progress, workers=workers)
-        except StoreError as exc:
+            with engine_named(engine, read_settings(config)) as spark:
+                reading = spark.file_reading() if spark is not None else None
+                report = st.ingest(
+                    files, reader=reader, progress=on_progress, workers=workers, reading=reading
+                )
+        except (StoreError, RuntimeError) as exc:
             raise fail(str(exc)) from exc
     summary = {
         "store": str(store),

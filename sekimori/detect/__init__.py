@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     # For other engines running the same compiled Sigma rules (``sekimori.spark``).
     from sekimori.detect.sigma.backend import RAW_FIELD as SIGMA_RAW_FIELD
     from sekimori.detect.sigma.backend import col as sigma_column
+    from sekimori.detect.sigma.correlation import run_correlations as sigma_correlations
     from sekimori.detect.sigma.coverage import SigmaCoverage, sigma_coverage
     from sekimori.detect.sigma.engine import COLUMN_FIELDS as SIGMA_COLUMN_FIELDS
     from sekimori.detect.sigma.engine import MATCH_COLUMNS as SIGMA_MATCH_COLUMNS
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from sekimori.detect.sigma.run import ALERTS_SQL as SIGMA_ALERTS_SQL
     from sekimori.detect.sigma.run import rules_table as sigma_rules_table
     from sekimori.detect.sigma.run import select_rules
+    from sekimori.detect.sigma.source import resolve as sigma_source
     from sekimori.detect.watch import watch as watch_store
 
 __all__ = [
@@ -59,11 +61,13 @@ __all__ = [
     "run_detectors",
     "select_rules",
     "sigma_column",
+    "sigma_correlations",
     "sigma_coverage",
     "sigma_filter_sql",
     "sigma_groups",
     "sigma_placeholders",
     "sigma_rules_table",
+    "sigma_source",
     "signin_posture",
     "timeline",
     "watch_store",
@@ -107,6 +111,8 @@ _LAZY = {
     "SIGMA_RAW_FIELD": "sekimori.detect.sigma.backend:RAW_FIELD",
     "sigma_column": "sekimori.detect.sigma.backend:col",
     "sigma_placeholders": "sekimori.detect.sigma.placeholders:placeholders_for",
+    "sigma_source": "sekimori.detect.sigma.source:resolve",
+    "sigma_correlations": "sekimori.detect.sigma.correlation:run_correlations",
 }
 
 

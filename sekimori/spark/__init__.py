@@ -1,5 +1,6 @@
 """Apache Spark as sekimori's scale-out engine: a session (local mode, a cluster or Spark Connect), the
-store's Parquet segments as a DataFrame, and the compiled Sigma rules run as Spark SQL.
+store's Parquet segments as a DataFrame, the compiled Sigma rules run as Spark SQL, and the readers of an
+ingest run in Spark tasks.
 
 pyspark is an optional extra (``pip install 'sekimori[spark]'``) and is imported only when a session is
 started: importing this package (or ``sekimori``) does not import it. See ``docs/scale.md``.
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from sekimori.spark.dialect import to_spark, windows_field_expressions
     from sekimori.spark.engine import SparkEngine
     from sekimori.spark.events import event_schema_ddl, read_events
+    from sekimori.spark.ingest import SparkFileReading, file_chunks
     from sekimori.spark.session import SparkSettings, spark_session
     from sekimori.spark.sigma import (
         SparkPass,
@@ -26,10 +28,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SparkEngine",
+    "SparkFileReading",
     "SparkPass",
     "SparkSettings",
     "SparkSigmaResult",
     "event_schema_ddl",
+    "file_chunks",
     "read_events",
     "run_sigma_spark",
     "spark_session",
@@ -45,6 +49,8 @@ _LAZY = {
     "SparkEngine": "sekimori.spark.engine",
     "event_schema_ddl": "sekimori.spark.events",
     "read_events": "sekimori.spark.events",
+    "SparkFileReading": "sekimori.spark.ingest",
+    "file_chunks": "sekimori.spark.ingest",
     "SparkSettings": "sekimori.spark.session",
     "spark_session": "sekimori.spark.session",
     "SparkPass": "sekimori.spark.sigma",

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import sqlglot
+from sqlglot import exp
 
 from sekimori.detect import SIGMA_COLUMN_FIELDS, SIGMA_RAW_FIELD, SIGMA_SYSTEM_FIELDS
 
@@ -42,6 +43,7 @@ def spark_str(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+FORMS_VERSION = 3  # of ``_spark_forms``: a change makes the cached transpilations stale
 _TRANSPILED: dict[str, str] | None = None  # DuckDB SQL → Spark SQL, kept across runs (``save_transpiled``)
 _NEW = 0  # transpiled since the last save
 
@@ -50,7 +52,8 @@ def _cache_file() -> Path:
     base = os.environ.get("SEKIMORI_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sekimori"
     )
-    return Path(base) / "spark" / f"transpiled-sqlglot-{importlib.metadata.version('sqlglot')}.json"
+    version = importlib.metadata.version("sqlglot")
+    return Path(base) / "spark" / f"transpiled-{FORMS_VERSION}-sqlglot-{version}.json"
 
 
 def to_spark(duckdb_sql: str) -> str:
@@ -66,11 +69,48 @@ def to_spark(duckdb_sql: str) -> str:
         known = _TRANSPILED.get(duckdb_sql)
     if known is not None:
         return known
-    spark_sql = str(sqlglot.transpile(duckdb_sql, read="duckdb", write="spark")[0])
+    tree = sqlglot.parse_one(duckdb_sql, read="duckdb").transform(_spark_forms)
+    spark_sql = tree.sql(dialect="spark")
     with _LOCK:
         _TRANSPILED[duckdb_sql] = spark_sql
         _NEW += 1
     return spark_sql
+
+
+def _plain_path(node: exp.Expression) -> bool:
+    """A JSON path literal without wildcards (``$.a."b c"``), which bracket notation reads the same."""
+    return (
+        isinstance(node, exp.Literal)
+        and node.is_string
+        and node.this.startswith("$")
+        and "*" not in node.this
+    )
+
+
+def _get_json(column: exp.Expression, duckdb_path: str) -> exp.Expression:
+    # ``get_json_object`` written as it is: sqlglot would rewrite the path in dot notation, which
+    # misreads a key holding a dot (Zeek's ``id.orig_h``).
+    return exp.Anonymous(
+        this="get_json_object", expressions=[column.copy(), exp.Literal.string(json_path(duckdb_path))]
+    )
+
+
+def _spark_forms(node: exp.Expression) -> exp.Expression:
+    """DuckDB functions sqlglot leaves as they are, in a Spark form: ``regexp_full_match(x, 'p')``
+    (RE2, the whole text) → ``x RLIKE '\\A(?:p)\\z'`` (Java: ``$`` would also match before a final
+    newline)."""
+    if isinstance(node, exp.JSONExtractScalar) and not isinstance(node.this, exp.Array):
+        paths = node.expression
+        if isinstance(paths, exp.Array) and all(_plain_path(p) for p in paths.expressions):
+            # DuckDB's list form: one text per path (NULL where absent), as an array
+            return exp.Array(expressions=[_get_json(node.this, p.this) for p in paths.expressions])
+        if _plain_path(paths):
+            return _get_json(node.this, paths.this)
+    if isinstance(node, exp.RegexpFullMatch):
+        pattern = node.expression
+        if isinstance(pattern, exp.Literal) and pattern.is_string and not node.args.get("options"):
+            return exp.RegexpLike(this=node.this, expression=exp.Literal.string(f"\\A(?:{pattern.this})\\z"))
+    return node
 
 
 def save_transpiled() -> None:

@@ -1,18 +1,28 @@
 """``sekimori detect --engine spark``: the Sigma detector's rules run on Spark, the other detectors on
 DuckDB (``run_detectors(engine=SparkEngine(…))``). The same settings (``sigma:`` block), the same rule
-selection and the same alerts table as the DuckDB run."""
+selection and the same alerts table as the DuckDB run. Sigma correlations run on the driver, by the
+DuckDB engine's SQL over Spark's matches. ``file_reading``: an ingest's readers in Spark tasks."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
-from sekimori.detect import DetectProgress, load_ruleset, select_rules, sigma_placeholders
+import pyarrow as pa
+
+from sekimori.detect import (
+    DetectProgress,
+    load_ruleset,
+    select_rules,
+    sigma_correlations,
+    sigma_placeholders,
+)
 from sekimori.spark.events import read_events
+from sekimori.spark.ingest import SparkFileReading
 from sekimori.spark.session import SparkSettings, spark_session
 from sekimori.spark.sigma import SparkPass, SparkSigmaResult, run_sigma_spark
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     from pyspark.sql import SparkSession
 
     from sekimori.detect import DetectContext
@@ -55,7 +65,36 @@ class SparkEngine:
             ctx.notify(DetectProgress(SIGMA, "pass", f"spark: {p.logsource}", p.rules, p.events, p.seconds))
 
         self.last = run_sigma_spark(self.spark, chosen, on_pass=on_pass)
-        return self.last.alerts
+        alerts = self.last.alerts
+        if ruleset.correlations:
+            # Correlations work on the matches (few) and read their group-by fields from the matched
+            # events: by the DuckDB engine's own SQL on the driver, over Spark's matches.
+            con = ctx.store.connect()
+            try:
+                started = time.perf_counter()
+                con.register("_sigma_matches", self.last.matches)  # where the correlations read them
+                correlated = sigma_correlations(con, ruleset, self.last.matches, "events")
+            finally:
+                con.close()
+            ctx.notify(
+                DetectProgress(
+                    SIGMA,
+                    "pass",
+                    "correlations (DuckDB, over Spark's matches)",
+                    len(ruleset.correlations),
+                    self.last.matches.num_rows,
+                    time.perf_counter() - started,
+                )
+            )
+            if correlated.num_rows:
+                alerts = pa.concat_tables(
+                    [alerts, correlated.select(alerts.column_names).cast(alerts.schema)]
+                )
+        return alerts
+
+    def file_reading(self) -> SparkFileReading:
+        """Reading an ingest's files in this engine's Spark tasks (``Store.ingest(reading=…)``)."""
+        return SparkFileReading(self.spark)
 
     def close(self) -> None:
         if self._spark is not None:

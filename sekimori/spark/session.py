@@ -3,6 +3,7 @@ Spark Connect server by setting. pyspark is imported here only when a session is
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ SQL_CONF = {
     # method limit and Spark falls back to interpreting it after a costly failed compile; interpret it
     # from the start.
     "spark.sql.codegen.wholeStage": "false",
+    # Column names as DuckDB reads quoted ones: a rule set may read ``ActivityType`` and ``activityType``
+    # (two fields of a vendor's record), which Spark would otherwise call one ambiguous column.
+    "spark.sql.caseSensitive": "true",
 }
 
 
@@ -115,4 +119,16 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
         session.conf.set(key, value)
     if settings.remote is None:
         session.sparkContext.setLogLevel("FATAL")
+    _quiet_query_errors()
     return session
+
+
+def _quiet_query_errors() -> None:
+    # A rule Spark rejects is retried alone and listed among the run's failures with its reason;
+    # pyspark would also log each rejection's whole Java stack trace to the terminal.
+    try:
+        from pyspark.logger import PySparkLogger
+    except ImportError:  # pragma: no cover - pyspark before 4
+        return
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)

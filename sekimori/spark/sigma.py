@@ -8,8 +8,8 @@ exploded). One aggregate job first counts each group's events, so groups with no
 group Spark rejects is run rule by rule and the rules it rejects are listed (``failures``). The matches
 become alerts with the DuckDB engine's own ``ALERTS_SQL``, transpiled.
 
-Not yet on Spark (listed in ``SparkSigmaResult.not_run``): the rules of non-Windows log sources
-(``sigma/source.py``) and correlation rules.
+The non-Windows log sources (cloud, identity, Linux, Zeek) are read by their source plugins' own
+answers, in Spark SQL (``sources.py``). Not yet on Spark: correlation rules (``not_run``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from sekimori.detect import (
     sigma_filter_sql,
     sigma_groups,
     sigma_rules_table,
+    sigma_source,
 )
 from sekimori.spark.dialect import save_transpiled, spark_col, to_spark, windows_field_expressions
+from sekimori.spark.sources import distinct_matches, source_fields_sql
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -87,13 +89,15 @@ def fields_sql(group: Group, table: str = "events") -> str:
 CHUNK = 40  # rules per query: Spark's code generation for one projection grows with its expressions
 
 
-def match_sql(rules: Sequence[CompiledRule], source: str) -> str:
+def match_sql(rules: Sequence[CompiledRule], source: str, distinct: bool = False) -> str:
     """(rule_index, MATCH_COLUMNS) of every match of ``rules`` over ``source`` (``fields_sql`` of their
-    group, or a view of it)."""
+    group, or a view of it). ``distinct``: a source giving several rows per event (auditd records)
+    reports a rule's match of an event once."""
     cases = ", ".join(f"CASE WHEN {to_spark(r.sql)} THEN {int(r.index)} END" for r in rules)
     base = ", ".join(SIGMA_MATCH_COLUMNS)
     hits = f"SELECT {base}, filter(array({cases}), x -> x IS NOT NULL) AS _m FROM {source}"
-    return f"SELECT explode(_m) AS rule_index, {base} FROM ({hits}) WHERE size(_m) > 0"
+    matches = f"SELECT explode(_m) AS rule_index, {base} FROM ({hits}) WHERE size(_m) > 0"
+    return f"SELECT DISTINCT * FROM ({matches})" if distinct else matches
 
 
 def _to_arrow(frame: DataFrame) -> pa.Table:
@@ -101,15 +105,22 @@ def _to_arrow(frame: DataFrame) -> pa.Table:
     return table.select(SIGMA_MATCH_SCHEMA.names).cast(SIGMA_MATCH_SCHEMA)
 
 
+def _events_of(group: Group) -> str:
+    """The condition over the events choosing a group's events (Spark SQL)."""
+    if group.source is None:
+        return f"source_format IN ('evtx', 'windows_json') AND {to_spark(sigma_filter_sql(group.filter))}"
+    src, kind = sigma_source(group.source)
+    return to_spark(src.where(kind))
+
+
 def group_events(spark: SparkSession, groups: Sequence[Group], table: str = "events") -> list[int]:
     """Each group's number of events, in one scan."""
     if not groups:
         return []
     sums = ", ".join(
-        f"sum(CASE WHEN {to_spark(sigma_filter_sql(g.filter))} THEN 1 ELSE 0 END) AS g{i}"
-        for i, g in enumerate(groups)
+        f"sum(CASE WHEN {_events_of(g)} THEN 1 ELSE 0 END) AS g{i}" for i, g in enumerate(groups)
     )
-    row = spark.sql(f"SELECT {sums} FROM {table} WHERE source_format IN ('evtx', 'windows_json')").first()
+    row = spark.sql(f"SELECT {sums} FROM {table}").first()
     return [int(row[i] or 0) if row is not None else 0 for i in range(len(groups))]
 
 
@@ -120,11 +131,10 @@ def spark_sigma_matches(
     on_pass: Callable[[SparkPass], None] | None = None,
     chunk: int = CHUNK,
 ) -> SparkSigmaResult:
-    """Every (rule, event) match of the Windows readings of ``rules`` over the Spark view ``table``."""
-    all_groups = sigma_groups(rules)
-    windows = [g for g in all_groups if g.source is None]
-    not_run = sorted({r.id for g in all_groups if g.source is not None for r in g.rules})
-    counts = group_events(spark, windows, table)
+    """Every (rule, event) match of ``rules`` over the Spark view ``table``."""
+    groups = sigma_groups(rules)  # Windows ones by log source filter, the others by source
+    not_run: list[str] = []
+    counts = group_events(spark, groups, table)
     failures: list[RuleFailure] = []
 
     def one(job: tuple[int, Group, int]) -> list[pa.Table]:
@@ -134,15 +144,27 @@ def spark_sigma_matches(
         if events:
             # The group's fields once (cached), its rules over them a chunk at a time.
             view = f"_sigma_fields_{n}"
-            fields = spark.sql(fields_sql(group, table)).persist()
+            query = fields_sql(group, table) if group.source is None else source_fields_sql(group, table)
+            distinct = group.source is not None and distinct_matches(group)
+            try:
+                fields = spark.sql(query).persist()
+            except Exception as exc:  # the group's reading is one Spark does not take: its rules fail
+                failures.extend(
+                    RuleFailure(r.path, r.id, r.title, f"Spark: {_reason(exc)}") for r in group.rules
+                )
+                return out
             fields.createOrReplaceTempView(view)
             try:
                 for i in range(0, len(group.rules), chunk):
                     part = group.rules[i : i + chunk]
                     try:
-                        out.append(_to_arrow(spark.sql(match_sql(part, view))))
+                        out.append(_to_arrow(spark.sql(match_sql(part, view, distinct))))
                     except Exception:  # Spark's analysis and task errors share no pyspark base class
-                        out += [t for r in part if (t := _one_rule(spark, r, view, failures)) is not None]
+                        out += [
+                            t
+                            for r in part
+                            if (t := _one_rule(spark, r, view, failures, distinct)) is not None
+                        ]
             finally:
                 spark.catalog.dropTempView(view)
                 fields.unpersist()
@@ -153,7 +175,7 @@ def spark_sigma_matches(
     # One group after another: each job already uses every core (Spark's own tasks); jobs submitted
     # from several Python threads at once gave wrong matches in testing.
     jobs = sorted(
-        ((n, g, c) for n, (g, c) in enumerate(zip(windows, counts, strict=True))),
+        ((n, g, c) for n, (g, c) in enumerate(zip(groups, counts, strict=True))),
         key=lambda j: -j[2] * len(j[1].rules),
     )
     tables = [t for job in jobs for t in one(job)]
@@ -165,14 +187,18 @@ def spark_sigma_matches(
 
 
 def _one_rule(
-    spark: SparkSession, rule: CompiledRule, view: str, failures: list[RuleFailure]
+    spark: SparkSession, rule: CompiledRule, view: str, failures: list[RuleFailure], distinct: bool
 ) -> pa.Table | None:
     try:
-        return _to_arrow(spark.sql(match_sql([rule], view)))
+        return _to_arrow(spark.sql(match_sql([rule], view, distinct)))
     except Exception as exc:  # the rule's SQL or its regex is one Spark does not take
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        failures.append(RuleFailure(rule.path, rule.id, rule.title, f"Spark: {reason[:300]}"))
+        failures.append(RuleFailure(rule.path, rule.id, rule.title, f"Spark: {_reason(exc)}"))
         return None
+
+
+def _reason(exc: Exception) -> str:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return reason[:300]
 
 
 def spark_sigma_alerts(spark: SparkSession, matches: pa.Table, rules: Sequence[CompiledRule]) -> pa.Table:

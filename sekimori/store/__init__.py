@@ -7,25 +7,31 @@ from typing import TYPE_CHECKING
 from sekimori.lazy import lazy_exports
 from sekimori.store.errors import StoreBusyError, StoreError
 from sekimori.store.readonly import QueryRefused
-from sekimori.store.results import FileResult, IngestReport
+from sekimori.store.results import FileOutcome, FileReading, FileResult, IngestReport, ReadTask
 from sekimori.store.store import Store
 
 if TYPE_CHECKING:
     from sekimori.store.bounded import QueryTimeout, bounded_sql
     from sekimori.store.inputs import iter_input_files
     from sekimori.store.pool import ReaderPool, store_version
+    from sekimori.store.reading import WORKER_SPILL_BYTES, read_file
 
 __all__ = [
+    "WORKER_SPILL_BYTES",
+    "FileOutcome",
+    "FileReading",
     "FileResult",
     "IngestReport",
     "QueryRefused",
     "QueryTimeout",
+    "ReadTask",
     "ReaderPool",
     "Store",
     "StoreBusyError",
     "StoreError",
     "bounded_sql",
     "iter_input_files",
+    "read_file",
     "store_version",
 ]
 
@@ -37,6 +43,8 @@ _LAZY = {
     "iter_input_files": "sekimori.store.inputs",
     "ReaderPool": "sekimori.store.pool",
     "store_version": "sekimori.store.pool",
+    "read_file": "sekimori.store.reading",
+    "WORKER_SPILL_BYTES": "sekimori.store.reading",
 }
 
 

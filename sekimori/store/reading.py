@@ -33,7 +33,7 @@ from sekimori.ingest import (
     safe_str,
     text_safe,
 )
-from sekimori.store.results import FileOutcome, FileResult, Resume
+from sekimori.store.results import FileOutcome, FileResult, ReadTask, Resume
 from sekimori.store.segments import COMPRESSION, COMPRESSION_LEVEL, ROW_GROUP_ROWS
 
 SPILL_BYTES = 64 * 1024 * 1024  # a file's events beyond this go to Parquet parts, not memory
@@ -45,7 +45,7 @@ CHUNK_BYTES = 8 * 1024 * 1024  # files are handed to workers in chunks of about 
 CHUNK_FILES = 64
 
 Todo = tuple[str, str, int]  # (path, digest, decompressed size estimate)
-Task = tuple[str, str, int, "Resume | None"]  # (path, digest, size, what of it is already stored)
+Task = ReadTask
 
 
 @contextmanager

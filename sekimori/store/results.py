@@ -3,9 +3,10 @@ resumed, and what reading one file produced before it is written into a segment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -70,6 +71,10 @@ class IngestReport:
 ProgressCallback = Callable[[str, int, int, bool], None]
 
 
+# One file to read: (path, digest, decompressed size estimate, what of it is already stored).
+ReadTask = tuple[str, str, int, "Resume | None"]
+
+
 @dataclass
 class FileOutcome:
     """What reading one file gave: events in memory, events spilled to Parquet, quarantine rows."""
@@ -78,3 +83,14 @@ class FileOutcome:
     batches: list[pa.RecordBatch] = field(default_factory=list)
     spilled: list[str] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FileReading(Protocol):
+    """Reads the files of an ingest somewhere else than this process's worker pool (e.g. in Spark tasks:
+    ``sekimori.spark.SparkFileReading``): each task with :func:`sekimori.store.read_file`, the outcomes
+    yielded in the tasks' order. ``spill_dir``: where large files' events may be written as Parquet
+    parts; it must be visible to whatever reads them (the parts are moved into the segment)."""
+
+    def __call__(
+        self, tasks: list[ReadTask], reader: str | None, spill_dir: Path
+    ) -> Iterator[FileOutcome]: ...

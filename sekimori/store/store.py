@@ -40,7 +40,14 @@ from sekimori.store.inputs import file_digest, input_size
 from sekimori.store.lock import writer_lock
 from sekimori.store.reading import Todo, auto_workers, failed_outcome, read_all
 from sekimori.store.readonly import check_read_only
-from sekimori.store.results import FileOutcome, FileResult, IngestReport, ProgressCallback, Resume
+from sekimori.store.results import (
+    FileOutcome,
+    FileReading,
+    FileResult,
+    IngestReport,
+    ProgressCallback,
+    Resume,
+)
 from sekimori.store.segments import COMPRESSION, COMPRESSION_LEVEL, SEGMENT_ROWS, SegmentWriter
 from sekimori.store.views import create_store_views, sandbox_connection, view_names
 
@@ -97,6 +104,7 @@ class Store:
         reader: str | None = None,
         progress: ProgressCallback | None = None,
         workers: int | None = None,
+        reading: FileReading | None = None,
     ) -> IngestReport:
         """Read ``paths`` (files or directories) into the store. Bad records are quarantined.
 
@@ -104,9 +112,11 @@ class Store:
         enough to repay starting them, else 1). Hashing, de-duplication, writing and the commits stay
         in this process, so parallel runs keep the same guarantees. The run holds the store's writer
         lock from its first decision (which files are new) to its last commit.
+
+        ``reading``: the files are read there instead (e.g. in Spark tasks); ``workers`` is then unused.
         """
         with self.writer("ingest"):
-            return self._ingest(paths, reader=reader, progress=progress, workers=workers)
+            return self._ingest(paths, reader=reader, progress=progress, workers=workers, reading=reading)
 
     def _ingest(
         self,
@@ -115,6 +125,7 @@ class Store:
         reader: str | None,
         progress: ProgressCallback | None,
         workers: int | None,
+        reading: FileReading | None = None,
     ) -> IngestReport:
         self._prepare()
         started = time.perf_counter()
@@ -154,10 +165,14 @@ class Store:
                 work[path] = input_size(path, size)
                 plan.append(None)
 
-            n_workers = (
-                workers if workers is not None else auto_workers([(p, d, work[p]) for p, d, _ in todo])
-            )
-            read = read_all([(p, d, s, resumes.get(p)) for p, d, s in todo], reader, spill_dir, n_workers)
+            tasks = [(p, d, s, resumes.get(p)) for p, d, s in todo]
+            if reading is not None:
+                read = iter(reading(tasks, reader, spill_dir)) if tasks else iter(())
+            else:
+                n_workers = (
+                    workers if workers is not None else auto_workers([(p, d, work[p]) for p, d, _ in todo])
+                )
+                read = read_all(tasks, reader, spill_dir, n_workers)
             for entry in plan:
                 if isinstance(entry, FileResult):  # same content already in the store
                     report.files.append(entry)

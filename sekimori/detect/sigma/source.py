@@ -114,6 +114,16 @@ class SigmaSource:
         """The rows a rule of ``kind`` is judged on; by default one per event, ``_doc`` its record."""
         return f"SELECT *, raw AS _doc FROM {table} WHERE {self.where(kind)}"
 
+    def spark_rows(self, kind: str, table: str) -> str | None:
+        """``rows`` in Spark SQL, for a source whose DuckDB form sqlglot cannot transpile; None (the
+        default): Spark runs ``rows`` transpiled (``sekimori.spark.sources``)."""
+        return None
+
+    def spark_read(self, kind: str, field: str) -> str | None:
+        """``read``'s SQL in Spark SQL, for a read whose DuckDB form sqlglot cannot transpile (JSON path
+        wildcards, list lambdas over JSON); None (the default): the DuckDB form, transpiled."""
+        return None
+
     def read(self, kind: str, field: str) -> FieldRead:
         """How ``field`` is read for a rule of ``kind``; by default the vendor's JSON path."""
         return FieldRead(paths=json_paths(field))

@@ -96,6 +96,24 @@ class AuditdSource(SigmaSource):
         where = "activity = 'process_start'" if kind == "process_creation" else "category = 'network'"
         return f"SELECT *, raw AS _doc FROM {table} WHERE source_format = 'auditd' AND {where}"
 
+    def spark_rows(self, kind: str, table: str) -> str | None:
+        if kind not in ("auditd", "file_event"):
+            return None
+        # RECORDS in Spark SQL: the event's records by type (a map of each top-level value's text), a
+        # type given several times (a JSON array) one row per record.
+        records = f"""SELECT e.*, r.key AS _rtype, d._doc AS _doc
+FROM (SELECT * FROM {table} WHERE source_format = 'auditd') e
+LATERAL VIEW explode(from_json(e.raw, 'map<string,string>')) r AS key, value
+LATERAL VIEW explode(CASE WHEN startswith(ltrim(r.value), '[')
+  THEN coalesce(from_json(r.value, 'array<string>'), array(r.value)) ELSE array(r.value) END) d AS _doc
+WHERE r.key NOT IN ('node', 'stamp', 'serial')"""
+        if kind == "auditd":
+            return records
+        return (
+            f"SELECT * FROM ({records}) WHERE _rtype = 'PATH' AND upper(coalesce("
+            "get_json_object(_doc, '$.nametype'), get_json_object(_doc, '$.objtype'))) = 'CREATE'"
+        )
+
     def read(self, kind: str, field: str) -> FieldRead:
         if kind == "auditd":
             if field == "type":

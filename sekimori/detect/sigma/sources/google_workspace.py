@@ -38,6 +38,26 @@ def _parameter_sql(name: str) -> str:
     return f"coalesce({flat}, {listed})"
 
 
+def _parameter_spark(name: str) -> str:
+    """``_parameter_sql`` in Spark SQL: the API shape's parameters of every event, flattened, the first
+    of the name (the same reading as DuckDB's ``$.events[*].parameters[*]``)."""
+    upper = name.upper().replace("\\", "\\\\").replace("'", "\\'")
+    flat = ", ".join(
+        f"get_json_object(_doc, '$[\\'parameters\\'][\\'{n}\\']')"
+        for n in dict.fromkeys((upper, name.lower().replace("\\", "\\\\").replace("'", "\\'")))
+    )
+    params = (
+        "flatten(transform(coalesce(from_json(get_json_object(_doc, '$.events'), 'array<string>'), array()), "
+        "e -> coalesce(from_json(get_json_object(e, '$.parameters'), 'array<string>'), array())))"
+    )
+    found = f"filter({params}, p -> get_json_object(p, '$.name') = '{upper}')[0]"
+    listed = (
+        f"coalesce(get_json_object({found}, '$.value'), get_json_object({found}, '$.boolValue'), "
+        f"get_json_object({found}, '$.intValue'), get_json_object({found}, '$.multiValue'))"
+    )
+    return f"coalesce({flat}, {listed})"
+
+
 @register
 class GoogleWorkspaceSource(SigmaSource):
     name: ClassVar[str] = "google_workspace"
@@ -51,6 +71,12 @@ class GoogleWorkspaceSource(SigmaSource):
 
     def where(self, kind: str) -> str:
         return f"source_format = 'google_workspace' AND channel = '{kind}'"
+
+    def spark_read(self, kind: str, field: str) -> str | None:
+        low = field.lower()
+        if low in SERVICE_FIELDS or low in EVENT_FIELDS or not ("." not in field and field.islower()):
+            return None
+        return _parameter_spark(field)
 
     def read(self, kind: str, field: str) -> FieldRead:
         low = field.lower()

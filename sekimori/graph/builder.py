@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from sekimori.model import GroupModel
 
 
+_NO_KEYS = pa.array([], pa.string())
+
+
 @dataclass
 class _EdgeChunk:
     kind: int
@@ -112,14 +115,20 @@ class GraphBuilder:
             kinds = kinds[first]
         chunks = self.edge_chunks
 
-        def resolve(arrays: list[pa.Array]) -> np.ndarray:
-            found = pc.index_in(pa.concat_arrays(arrays), value_set=keys)
-            return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False)).astype(np.int32)
+        def resolve(column: str) -> np.ndarray:
+            # Looked up chunk by chunk (no concatenated copy of the keys), and each key column let go
+            # once resolved (the builder is spent): all three held at once set the build's peak memory.
+            found = pc.index_in(
+                pa.chunked_array([getattr(c, column) for c in chunks], pa.string()), value_set=keys
+            )
+            for c in chunks:
+                setattr(c, column, _NO_KEYS)
+            return np.asarray(found.fill_null(-1).to_numpy()).astype(np.int32)
 
-        src = resolve([c.src for c in chunks])
-        dst = resolve([c.dst for c in chunks])
-        gate = resolve([c.gate for c in chunks])
-        kind = np.concatenate([np.full(len(c.src), c.kind, np.int8) for c in chunks])
+        src = resolve("src")
+        dst = resolve("dst")
+        gate = resolve("gate")
+        kind = np.concatenate([np.full(len(c.c1), c.kind, np.int8) for c in chunks])
         c1 = np.concatenate([c.c1 for c in chunks])
         c2 = np.concatenate([c.c2 for c in chunks])
         allowed = np.concatenate([c.allowed for c in chunks])

@@ -76,7 +76,7 @@ class Engine:
     ) -> None:
         self.n = n
         # Sorted by source, then target: a CSR matrix cut from these arrays has sorted indices already.
-        order = np.arange(len(src)) if presorted else np.lexsort((dst, src))
+        order = np.arange(len(src)) if presorted else _by_source_then_target(src, dst, n)
         self.order = order  # engine edge i is caller edge order[i] (before edge_ids)
         self.src = src[order].astype(np.int32)
         self.dst = dst[order].astype(np.int32)
@@ -281,6 +281,16 @@ class _WalkCsr:
             matrix.has_canonical_format = True
             order: np.ndarray = csgraph.breadth_first_order(matrix, self.n, return_predecessors=False)
         return order
+
+
+def _by_source_then_target(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
+    """The order ``np.lexsort((dst, src))`` gives (stable: parallel edges keep theirs), by one stable sort
+    of a single int64 key: 4-5x faster than lexsort on the benchmark's 13.6 million edges."""
+    key = src.astype(np.int64)
+    key *= n
+    key += dst
+    order: np.ndarray = np.argsort(key, kind="stable")
+    return order
 
 
 def _pointers(sorted_keys: np.ndarray, n: int) -> np.ndarray:

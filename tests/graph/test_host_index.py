@@ -63,3 +63,20 @@ def test_a_literal_fqdn_matches_the_short_name_and_the_reverse():
     assert index.match("orn-jump-01.corp.example").tolist() == [True, False]
     assert index.match("web").tolist() == [False, True]
     assert index.match("web.other.example").tolist() == [False, True]  # the short names are one host
+
+
+def test_matching_rows_are_the_brute_force_rows_and_literals_keep_no_mask():
+    rng = random.Random(12)
+    for _ in range(30):
+        labels = [rng.choice(LABELS) for _ in range(rng.randrange(1, 12))]
+        keys = [
+            (lab or "x").lower().split(".")[0] if not (lab or "").replace(".", "").isdigit() else lab
+            for lab in labels
+        ]
+        index = HostIndex(pa.table({"host": keys, "label": labels}))
+        for glob in GLOBS:
+            expected = [i for i, hit in enumerate(brute(labels, keys, glob)) if hit]
+            assert index.matching_rows(glob).tolist() == expected, (labels, glob)
+            assert index.match(glob).tolist() == brute(labels, keys, glob), (labels, glob)
+        # A mask per literal name grew as hosts x hosts (one gate per granted host): only patterns are kept.
+        assert sorted(index._cache) == sorted(g for g in GLOBS if any(c in g for c in "*?["))

@@ -7,9 +7,11 @@
    process; prints both rates and the ratio. Best of ``--repeat`` runs each.
 2. JSON: the same for the Windows part of OTRF Security-Datasets (raw = decompress + ``orjson.loads``
    of every line).
-3. Memory: ingests NDJSON files of ~1/4 and 1x ``--memory-mb`` (built by repeating real OTRF lines) in
+3. Zeek (WRCCDC 2018, JSON and the default TSV): raw gunzip + ``orjson.loads`` / split at tabs per
+   line against sekimori's ingest of the same files.
+4. Memory: ingests NDJSON files of ~1/4 and 1x ``--memory-mb`` (built by repeating real OTRF lines) in
    child processes and prints their peak RSS: flat memory means the two peaks are about equal.
-4. Identity and cloud formats (Entra ID, Okta, Google Workspace, CloudTrail): a JSON Lines file of about
+5. Identity and cloud formats (Entra ID, Okta, Google Workspace, CloudTrail): a JSON Lines file of about
    ``--identity-mb`` built by repeating the real sample lines of ../shared/data/identity-cloud, raw
    ``orjson.loads`` per line against sekimori's ingest of the same file, with the peak RSS of each ingest
    at that size and a quarter of it (in child processes). Both rates are the best of ``--repeat`` runs
@@ -88,6 +90,31 @@ def raw_json(archives: list[Path]) -> int:
                     except orjson.JSONDecodeError:
                         continue
                     n += 1
+    return n
+
+
+def raw_zeek_json(files: list[Path]) -> int:
+    import gzip
+
+    n = 0
+    for path in files:
+        for line in gzip.decompress(path.read_bytes()).splitlines():
+            if line.strip():
+                orjson.loads(line)
+                n += 1
+    return n
+
+
+def raw_zeek_tsv(files: list[Path]) -> int:
+    """gunzip + split each data line at tabs (Zeek's default ASCII logs; ``#`` lines are headers)."""
+    import gzip
+
+    n = 0
+    for path in files:
+        for line in gzip.decompress(path.read_bytes()).splitlines():
+            if line and not line.startswith(b"#"):
+                line.decode().split("\t")
+                n += 1
     return n
 
 
@@ -233,7 +260,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--memory-mb", type=int, default=400, help="0 skips the memory check")
     parser.add_argument("--identity-mb", type=int, default=40, help="0 skips the identity formats")
-    parser.add_argument("--only-identity", action="store_true", help="run section 4 only")
+    parser.add_argument(
+        "--only-identity", action="store_true", help="run the identity and cloud formats only"
+    )
     args = parser.parse_args()
     evtx_dir = args.data / "evtx-attack-samples"
     json_dir = args.data / "security-datasets" / "datasets" / "atomic" / "windows"
@@ -266,6 +295,20 @@ def main() -> int:
         sum(p.stat().st_size for p in archives),
         max(1, args.repeat - 1),
     )
+    for shape, raw_name, raw_fn in (
+        ("zeek-json", "raw gunzip + orjson.loads per line", raw_zeek_json),
+        ("zeek-default", "raw gunzip + split at tabs", raw_zeek_tsv),
+    ):
+        zeek = sorted((args.data / "zeek-wrccdc2018" / shape).glob("*.gz"))
+        if zeek:
+            compare(
+                f"Zeek logs ({shape}, WRCCDC 2018)",
+                raw_name,
+                raw_fn,
+                zeek,
+                sum(p.stat().st_size for p in zeek),
+                args.repeat,
+            )
     if args.memory_mb:
         memory(args.data, args.memory_mb)
     if args.identity_mb:

@@ -13,17 +13,27 @@
 2. Runs the ``behaviour`` detector over the store (best of ``--repeat``) and prints events/s, the
    alerts per rule, and whether each injected attack was found.
 3. Runs the trust-boundary rules (``boundary`` detector) with a generated group model of the four
-   organisations (ORG1's domain is shared with ORG3, as in the seed incident) and prints events/s.
+   organisations (ORG1's domain is shared with ORG3, as in the seed incident), each run in a process of
+   its own: first with no edges kept (every segment's edges computed and kept), then with every
+   segment's edges kept, then with one segment new (its edges alone computed). Prints events/s and the
+   process's peak memory for each, beside one plain DuckDB GROUP BY over the authentications (the same
+   connection settings as a detection) measured in the same run.
+
+Each generated Parquet file is a segment of its own (``STORE/segments/bench-NNNNN``), so that the
+per-segment edges have segments to be kept for.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import resource
 import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -191,24 +201,37 @@ EXPECTED = {
 
 
 def generate(root: Path, events: int, days: float, seed: int, files: int = 0) -> Store:
-    """A store at ``root`` holding ``events`` synthetic authentications plus the injected attacks."""
-    seg = root / "segments" / "bench"
-    if seg.exists():
-        shutil.rmtree(seg)
-    seg.mkdir(parents=True)
+    """A store at ``root`` holding ``events`` synthetic authentications plus the injected attacks, one
+    segment per Parquet file."""
+    segments = root / "segments"
+    if segments.exists():
+        shutil.rmtree(segments)
+    shutil.rmtree(root / "derived", ignore_errors=True)
     files = files or max(1, min(16, events // 2_000_000))
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     per = -(-events // files)
+    written = 0
     for f in range(files):
         lo, hi = f * per, min(events, (f + 1) * per)
         if lo >= hi:
             break
-        con.execute(_generate_sql(hi - lo, events, lo, days, seed, str(seg / f"events-{f:05d}.parquet")))
-    con.execute(_attacks_sql(days, str(seg / f"events-{files:05d}.parquet")))
+        seg = _segment(segments, written)
+        con.execute(_generate_sql(hi - lo, events, lo, days, seed, str(seg / "events-00000.parquet")))
+        written += 1
+    con.execute(_attacks_sql(days, str(_segment(segments, written) / "events-00000.parquet")))
     con.close()
-    (seg / "manifest.json").write_text(json.dumps({"segment": "bench", "created": time.time(), "files": []}))
+    for seg in segments.iterdir():
+        (seg / "manifest.json").write_text(
+            json.dumps({"segment": seg.name, "created": time.time(), "files": []})
+        )
     return Store(root)
+
+
+def _segment(segments: Path, n: int) -> Path:
+    seg = segments / f"bench-{n:05d}"
+    seg.mkdir(parents=True)
+    return seg
 
 
 def bench_model() -> GroupModel:
@@ -262,6 +285,80 @@ def bench_model() -> GroupModel:
     return GroupModel.model_validate(model)
 
 
+# One plain GROUP BY over the authentications, keyed as the boundary rules' edges are: the reference rate.
+_PLAIN_SQL = """
+SELECT count(*) FROM (
+    SELECT principal, domain, lower(src_host), src_ip, lower(target_host), logon_type, activity,
+           count(*), min(time), max(time)
+    FROM events WHERE category = 'authentication' GROUP BY ALL)
+"""
+
+
+def _boundary_phase(root: str, phase: str) -> tuple[float, int, int, int]:
+    """One boundary run in this (fresh) process: seconds, alerts, segments whose edges it computed, peak
+    resident memory in bytes. ``phase``: ``cold`` drops every kept edge first, ``one_new`` those of the
+    last data segment (as if it had just been ingested), ``cached`` none; ``plain`` runs the reference
+    GROUP BY instead."""
+    store = Store(root)
+    kept = root + "/derived"
+    if phase == "cold":
+        shutil.rmtree(kept, ignore_errors=True)
+    elif phase == "one_new":
+        last = [p.name for p in store.segments()][-2]  # the last data segment (the attacks are after it)
+        for path in Path(kept).glob(f"*/{last}.*"):
+            path.unlink()
+    before = set(Path(kept).glob("*/*.parquet"))
+    ctx = DetectContext(store, bench_model())
+    try:
+        ctx.con.execute("SET enable_progress_bar = false")
+        started = time.perf_counter()
+        if phase == "plain":
+            ctx.con.execute(_PLAIN_SQL).fetchall()
+            alerts = 0
+        else:
+            alerts = BoundaryDetector().run(ctx).num_rows
+        seconds = time.perf_counter() - started
+    finally:
+        ctx.close()
+    computed = len(set(Path(kept).glob("*/*.parquet")) - before) // 2  # edges + pairs
+    return seconds, alerts, computed, _peak_rss()
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes (VmHWM: unlike ``ru_maxrss``, not inherited across
+    the exec that starts a spawned process)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _bench_boundary(store: Store, total: int, repeat: int) -> None:
+    """The boundary rules cold, with every segment's edges kept, and with one segment new; each phase
+    best of ``repeat``, every run in a fresh process (so that its peak memory is its own)."""
+    segments = len(store.segments())
+    spawn = multiprocessing.get_context("spawn")
+    plain_rate = 0.0
+    for phase in ("plain", "cold", "cached", "one_new"):
+        best, peak, alerts, computed = float("inf"), 0, 0, 0
+        for _ in range(repeat):
+            with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+                seconds, alerts, computed, rss = pool.submit(_boundary_phase, str(store.root), phase).result()
+            best, peak = min(best, seconds), max(peak, rss)
+        rate = total / best / 1e6
+        if phase == "plain":
+            plain_rate = rate
+            print(
+                f"plain GROUP BY (reference): {best:.2f}s  ->  {rate:.1f} M events/s, peak {peak >> 20} MiB"
+            )
+            continue
+        print(
+            f"boundary rules, {phase:8s}: {best:.2f}s  ->  {rate:.1f} M events/s "
+            f"({rate / plain_rate:.2f}x the plain GROUP BY), {alerts} alerts, "
+            f"edges computed for {computed} of {segments} segments, peak {peak >> 20} MiB"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=20_000_000)
@@ -278,7 +375,7 @@ def main() -> None:
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sekimori-auth-bench-"))
     try:
         started = time.perf_counter()
-        if args.reuse and args.keep and (root / "segments" / "bench" / "manifest.json").is_file():
+        if args.reuse and args.keep and Store(root).segments():
             store = Store(root)
         else:
             store = generate(root, args.events, args.days, args.seed)
@@ -316,20 +413,7 @@ def main() -> None:
                 f"  injected {rule:24s} {who:10s} {'FOUND' if hit else 'MISSED'}"
                 + (f" (score {hit[0]['score']:.2f}, rank {rank})" if hit else "")
             )
-        model = bench_model()
-        best = float("inf")
-        boundary = None
-        for _ in range(args.repeat):
-            ctx = DetectContext(store, model)
-            try:
-                started = time.perf_counter()
-                boundary = BoundaryDetector().run(ctx)
-                best = min(best, time.perf_counter() - started)
-            finally:
-                ctx.close()
-        assert boundary is not None
-        rate = total / best / 1e6
-        print(f"boundary rules: {best:.2f}s  ->  {rate:.1f} M events/s, {boundary.num_rows} alerts")
+        _bench_boundary(store, total, args.repeat)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

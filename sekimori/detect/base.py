@@ -79,6 +79,12 @@ class DetectContext:
             con.execute("SET preserve_insertion_order = false")
         return con
 
+    def scratch(self) -> str:
+        """A private folder for a detector's temporary files, removed at ``close``."""
+        if self._scratch is None:
+            self._scratch = tempfile.mkdtemp(prefix="sekimori-detect-")  # mode 0700
+        return self._scratch
+
     def notify(self, event: DetectProgress) -> None:
         if self.progress is not None:
             self.progress(event)

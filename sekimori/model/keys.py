@@ -86,8 +86,12 @@ class HostDirectory:
 
     _names_of: dict[str, set[str]] = field(default_factory=dict)  # host key → every name and address
     _hosts_of_ip: dict[str, set[str]] = field(default_factory=dict)  # address → host keys seen with it
+    # host key → the addresses seen with it alone; built when first asked for after an ``add`` (asking
+    # every address per host made classifying the hosts of a large store quadratic)
+    _sole_ips: dict[str, set[str]] | None = None
 
     def add(self, name: str | None, ip: str | None = None) -> None:
+        self._sole_ips = None
         names = host_names(name)
         address = parse_ip(ip) if ip else None
         if names and not is_address(next(iter(names))):
@@ -113,9 +117,12 @@ class HostDirectory:
 
     def names(self, key: str) -> frozenset[str]:
         """Every name and address of a host key (the key itself included)."""
-        found = set(self._names_of.get(key, ())) | {key}
-        found |= {ip for ip, owners in self._hosts_of_ip.items() if owners == {key}}
-        return frozenset(found)
+        if self._sole_ips is None:
+            self._sole_ips = {}
+            for ip, owners in self._hosts_of_ip.items():
+                if len(owners) == 1:
+                    self._sole_ips.setdefault(next(iter(owners)), set()).add(ip)
+        return frozenset(self._names_of.get(key, set()) | {key} | self._sole_ips.get(key, set()))
 
     def keys(self) -> list[str]:
         return sorted(set(self._names_of) | {self.key(None, ip) or ip for ip in self._hosts_of_ip})

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sekimori.ingest import get_reader, input_paths, safe_str
+from sekimori.store.derived import DERIVED, derived_files, derived_target, kind_dir, prune
 from sekimori.store.errors import StoreError
 from sekimori.store.inputs import file_digest, input_size
 from sekimori.store.lock import writer_lock
@@ -249,6 +250,36 @@ class Store:
     def tables(self) -> dict[str, Path]:
         folder = self.root / "tables"
         return {p.stem: p for p in sorted(folder.glob("*.parquet"))} if folder.is_dir() else {}
+
+    # ---- per-segment derived files (see :mod:`sekimori.store.derived`) ---------------------------
+
+    def derived_files(self, kind: str) -> dict[str, Path]:
+        """Segment name → its up-to-date ``kind`` file, for the current segments that have one."""
+        return derived_files(self.root, self.segments(), kind)
+
+    @contextmanager
+    def derived_writer(self, kind: str, segment: str) -> Iterator[Path]:
+        """A path to write segment ``segment``'s ``kind`` file to, published atomically when the block
+        ends without an error (under the writer lock)."""
+        with (
+            self.writer(f"derived {kind}"),
+            derived_target(self.root, self.segments_dir / segment, kind) as target,
+        ):
+            yield target
+
+    def derived_kinds(self) -> list[str]:
+        folder = self.root / DERIVED
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+    def drop_derived(self, kind: str) -> None:
+        """Remove every ``kind`` file (e.g. of a kind no code reads any more)."""
+        with self.writer(f"derived {kind}"):
+            shutil.rmtree(kind_dir(self.root, kind), ignore_errors=True)
+
+    def prune_derived(self, kind: str) -> list[str]:
+        """Drop the ``kind`` files of segments no longer in the store (or rewritten)."""
+        with self.writer(f"derived {kind}"):
+            return prune(self.root, self.segments(), kind)
 
     def quarantine_files(self) -> list[str]:
         return [str(p) for seg in self.segments() for p in sorted(seg.glob("quarantine.parquet"))]

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from sekimori.detect.alerts import BOUNDARY
 from sekimori.detect.base import DetectContext, Detector, register
+from sekimori.detect.edges import LOOPBACK, alert_evidence, segment_edges
 from sekimori.model import (
     GroupModel,
     HostDirectory,
@@ -36,10 +37,6 @@ from sekimori.model import (
     parse_ip,
     split_principal,
 )
-
-# Principals that are the system itself, not a person or service account crossing a boundary.
-_IGNORED_PRINCIPALS = ("ANONYMOUS LOGON", "SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "DWM-1", "UMFD-0")
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 RULES: dict[str, dict[str, Any]] = {
     "boundary.logon_without_grant": {
@@ -68,7 +65,6 @@ RULES: dict[str, dict[str, Any]] = {
         "level": "high",
     },
 }
-EVIDENCE_CAP = 100
 
 
 def classify_accounts(model: GroupModel, rows: list[dict[str, Any]]) -> pa.Table:
@@ -103,6 +99,7 @@ def classify_hosts(
     for row in [*rows, *(pairs or [])]:
         directory.add(row["name"], None if _is_loopback(row["ip"]) else row["ip"])
     out = []
+    lists: dict[frozenset[str], dict[str, list[str]]] = {}
     for row in rows:
         name, ip = row["name"], row["ip"]
         key = directory.key(name, ip)
@@ -116,12 +113,7 @@ def classify_hosts(
                 "ip": ip,
                 "org": match.org if match else None,
                 "zone": match.zone if match else None,
-                "systems": [s.id for s in model.systems if any(glob_matches(g, names) for g in s.hosts)],
-                "grants": [g.id for g in model.grants if any(glob_matches(h, names) for h in g.hosts)],
-                "stores": [d.id for d in model.data_stores if any(glob_matches(h, names) for h in d.hosts)],
-                # the flows restricted to hosts that name this one as a source / as a destination
-                "flows_from": [f.id for f in model.flows if _names_any(f.from_hosts, names)],
-                "flows_to": [f.id for f in model.flows if _names_any(f.to_hosts, names)],
+                **_host_lists(model, names, lists),
             }
         )
     schema = pa.schema(
@@ -138,6 +130,23 @@ def classify_hosts(
         ]
     )
     return pa.Table.from_pylist(out, schema=schema)
+
+
+def _host_lists(
+    model: GroupModel, names: frozenset[str], cache: dict[frozenset[str], dict[str, list[str]]]
+) -> dict[str, list[str]]:
+    """The systems, grants, data stores and flows whose host globs name a host with these names; once
+    per host (its spellings and addresses share the answer)."""
+    if names not in cache:
+        cache[names] = {
+            "systems": [s.id for s in model.systems if any(glob_matches(g, names) for g in s.hosts)],
+            "grants": [g.id for g in model.grants if any(glob_matches(h, names) for h in g.hosts)],
+            "stores": [d.id for d in model.data_stores if any(glob_matches(h, names) for h in d.hosts)],
+            # the flows restricted to hosts that name this one as a source / as a destination
+            "flows_from": [f.id for f in model.flows if _names_any(f.from_hosts, names)],
+            "flows_to": [f.id for f in model.flows if _names_any(f.to_hosts, names)],
+        }
+    return cache[names]
 
 
 def _names_any(globs: list[str], names: frozenset[str]) -> bool:
@@ -161,10 +170,13 @@ class BoundaryDetector(Detector):
         assert ctx.model is not None
         con = ctx.con
         model = ctx.model
-        ignored = ", ".join(f"'{p}'" for p in _IGNORED_PRINCIPALS)
-        loopback = ", ".join(f"'{x}'" for x in _LOOPBACK)
-        # 1. events → edges: one row per distinct thing the rules judge (most work is this one pass)
-        con.execute(_EDGES_SQL.format(ignored=ignored, loopback=loopback, target=_TARGET))
+        loopback = ", ".join(f"'{x}'" for x in LOOPBACK)
+        # 1. events → edges: each segment's groups (computed once per segment, see
+        # sekimori/detect/edges.py), added up across segments
+        segment_edges(
+            con, ctx.store, ctx.connect_segments, save=ctx.save, full=ctx.full, scratch=ctx.scratch()
+        )
+        con.execute(_EDGES_SQL)
         # 2. classify the distinct accounts and hosts of the edges (the model's first-match rules)
         accounts = con.sql(
             "SELECT DISTINCT principal, domain, principal_sid FROM _edges WHERE principal IS NOT NULL"
@@ -175,7 +187,7 @@ class BoundaryDetector(Detector):
                    UNION SELECT target, target_ip FROM _edges)"""
         ).to_arrow_table()
         con.register("_acct", classify_accounts(model, accounts.to_pylist()))
-        pairs = con.sql(_PAIRS_SQL.format(loopback=loopback)).to_arrow_table()
+        pairs = con.sql("SELECT DISTINCT name, ip FROM _segment_pairs").to_arrow_table()
         con.register("_hosts", classify_hosts(model, hosts.to_pylist(), pairs.to_pylist()))
         rules = [
             {"rule_id": k, "title": v["title"], "attack": v["attack"], "level": v["level"]}
@@ -198,50 +210,24 @@ class BoundaryDetector(Detector):
         con.execute(_FINDINGS_SQL)
         if not con.sql("SELECT count(*) FROM _findings").fetchall()[0][0]:
             return con.sql("SELECT * FROM _rules WHERE false").to_arrow_table()
-        con.execute(_EVIDENCE_SQL.format(target=_TARGET, cap=EVIDENCE_CAP))
+        alert_evidence(ctx)
         return con.sql(_ALERTS_SQL).to_arrow_table()
 
 
-# The host an event is about: for logons and access the recording host unless the event names
-# another; for network connections only the named destination (the recording host is the source).
-_TARGET = "CASE WHEN e.category = 'network' THEN e.target_host ELSE coalesce(e.target_host, e.host) END"
-
-# The events the rules look at, aggregated: successful logons, RDP session reconnects and uses of
-# explicit credentials, network connections with a port, data access. Events whose principal is the
-# system itself, machine accounts and logons from the machine itself are not boundary crossings (a local
-# read of personal data is). A logon's source is the client the ingest mapping gives (`src_host`,
-# `src_ip`: for RDP the client address, never the target's own name; see
-# sekimori/ingest/windows/logon_source.py). An RDP logon (type 10, 12) from a loopback address is kept: it
-# came through the host itself (a tunnel), so the account's crossing onto the host is still judged,
-# and said to be over loopback; other loopback logons are the host's own.
+# The edges the rules judge: the groups of every segment whose events count as crossings (see
+# sekimori/detect/edges.py), added up across segments.
 _EDGES_SQL = """
 CREATE OR REPLACE TEMP TABLE _edges AS
 SELECT row_number() OVER () AS edge, *
 FROM (
-    SELECT e.category, e.activity, e.principal, e.domain, e.principal_sid, lower(e.src_host) AS src_host,
-           e.src_ip, lower({target}) AS target, e.target_ip, e.logon_type, e.target_port,
-           lower(e.protocol) AS protocol, CASE WHEN e.category = 'data_access' THEN e.object END AS object,
-           any_value(e.src_host) AS src_host_shown, any_value({target}) AS target_shown,
-           count(*) AS events, min(e.time) AS first_time, max(e.time) AS last_time, any_value(e.host) AS host
-    FROM events e
-    WHERE ((e.category = 'authentication'
-            AND e.activity IN ('logon', 'explicit_credentials', 'session_reconnect')
-            AND e.outcome IS DISTINCT FROM 'failure'
-            AND (coalesce(e.src_ip, '') NOT IN ({loopback}) OR e.logon_type IN (10, 12))
-            AND lower(coalesce(e.target_host, e.host, '')) NOT IN ({loopback}))
-           OR (e.category = 'network' AND e.target_port IS NOT NULL)
-           OR e.category = 'data_access')
-      AND (e.principal IS NULL OR (upper(e.principal) NOT IN ({ignored}) AND NOT ends_with(e.principal, '$')))
+    SELECT category, activity, principal, domain, principal_sid, src_host, src_ip, target, target_ip,
+           logon_type, target_port, protocol, object, min(src_host_shown) AS src_host_shown,
+           min(target_shown) AS target_shown, CAST(sum(events) AS BIGINT) AS events,
+           min(first_time) AS first_time, max(last_time) AS last_time, min(host) AS host
+    FROM _segment_edges
+    WHERE counted
     GROUP BY ALL
 )
-"""
-
-# Names and addresses the logs saw together (a logon's client, a session's, a connection's source),
-# beyond the edges: what pairs an RDP client's address with its host name.
-_PAIRS_SQL = """
-SELECT DISTINCT lower(src_host) AS name, src_ip AS ip FROM events
-WHERE src_host IS NOT NULL AND src_ip IS NOT NULL AND src_ip NOT IN ({loopback})
-  AND category IN ('authentication', 'network')
 """
 
 # Edges with their account, source and target classified (hash joins on coalesced keys).
@@ -392,42 +378,12 @@ SELECT * EXCLUDE (rn) FROM (
 ) WHERE rn = 1
 """
 
-# The events behind the alerting edges (a hash join of the events with the few edges that alert),
-# capped per alert. A first access keeps its first event only.
-_EVIDENCE_SQL = """
-CREATE OR REPLACE TEMP TABLE _evidence AS
-WITH alerting AS (
-    SELECT DISTINCT edge, rule_id, category, principal, domain, principal_sid, src_host, src_ip, target,
-           target_ip, logon_type, target_port, protocol, object, first_time
-    FROM _findings
-),
-matched AS (
-    SELECT f.edge, f.rule_id, e.time, e.record_id, e.uid, e.source_file,
-           row_number() OVER (PARTITION BY f.edge, f.rule_id ORDER BY e.time, e.record_id) AS n
-    FROM events e
-    JOIN alerting f ON coalesce(e.principal, '') = coalesce(f.principal, '')
-        AND coalesce(e.domain, '') = coalesce(f.domain, '')
-        AND coalesce(e.principal_sid, '') = coalesce(f.principal_sid, '')
-        AND coalesce(lower(e.src_host), '') = coalesce(f.src_host, '')
-        AND coalesce(e.src_ip, '') = coalesce(f.src_ip, '')
-        AND coalesce(lower({target}), '') = coalesce(f.target, '')
-        AND coalesce(e.target_ip, '') = coalesce(f.target_ip, '')
-        AND e.category = f.category
-        AND coalesce(e.logon_type, -1) = coalesce(f.logon_type, -1)
-        AND coalesce(e.target_port, -1) = coalesce(f.target_port, -1)
-        AND coalesce(lower(e.protocol), '') = coalesce(f.protocol, '')
-        AND coalesce(CASE WHEN e.category = 'data_access' THEN e.object END, '') = coalesce(f.object, '')
-    WHERE f.rule_id <> 'boundary.first_personal_data_access' OR e.time = f.first_time
-)
-SELECT * FROM matched WHERE n <= {cap}
-"""
-
 # One alert per (rule, account, source, target) with the events as evidence (capped).
 _ALERTS_SQL = """
 WITH ev AS (
     SELECT rule_id, edge,
-           list({'path': source_file, 'record_id': record_id, 'uid': uid} ORDER BY time, record_id)
-               AS evidence
+           list({'path': source_file, 'record_id': record_id, 'uid': uid}
+                ORDER BY time, record_id, uid, source_file) AS evidence
     FROM _evidence GROUP BY rule_id, edge
 )
 SELECT r.rule_id, r.title, 'boundary' AS source,

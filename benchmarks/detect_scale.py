@@ -7,7 +7,9 @@ The corpus (default: five OTRF Security-Datasets Windows archives, ~59,000 event
 the k× store holds k copies of its segments, each copy's ``uid`` made distinct (the events' content is
 the same, so each copy matches the same rules: the work grows k times). Each run is a fresh process
 (``sekimori detect --only sigma``) whose own peak RSS is read at its end. Printed: events, seconds,
-seconds per million events and the ratio to 1× (linear time keeps it near 1.0), peak RSS.
+seconds per million events and the ratio to 1× (linear time keeps it near 1.0), peak RSS, and whether
+the capped and uncapped runs gave the same alerts (capped, the Sigma passes read the store in batches the
+limit bounds; uncapped, at once).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -38,13 +41,16 @@ DEFAULT = [
 
 # Run in the child: detect, then print its own peak RSS (ru_maxrss is KiB on Linux).
 CHILD = """
-import json, resource, sys, time
+import hashlib, json, resource, sys, time
 from sekimori.detect import run_detectors
 from sekimori.store import Store
 limit = sys.argv[2] or None
 t = time.perf_counter()
 report = run_detectors(Store(sys.argv[1]), only=["sigma"], save=False, memory_limit=limit)
-print(json.dumps({"seconds": time.perf_counter() - t, "alerts": report.alerts.num_rows,
+seconds = time.perf_counter() - t
+ids = "\\n".join(sorted(report.alerts.column("alert_id").to_pylist()))
+print(json.dumps({"seconds": seconds, "alerts": report.alerts.num_rows,
+                  "digest": hashlib.sha256(ids.encode()).hexdigest()[:16],
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -68,7 +74,7 @@ def scaled_store(base: Store, k: int, target: Path) -> int:
     return int(Store(target).sql("SELECT count(*) AS n FROM events").column("n")[0].as_py())
 
 
-def run(store: Path, limit: str | None) -> dict[str, float]:
+def run(store: Path, limit: str | None) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, str(store), limit or ""],
         capture_output=True,
@@ -76,7 +82,7 @@ def run(store: Path, limit: str | None) -> dict[str, float]:
         check=True,
         cwd=REPO,
     )
-    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -90,7 +96,9 @@ def main() -> int:
         base = Store(Path(tmp) / "base")
         started = time.perf_counter()
         base.ingest(args.corpus)
-        print(f"corpus ingested in {time.perf_counter() - started:.1f} s; warming the rule cache …")
+        print(
+            f"corpus ingested in {time.perf_counter() - started:.1f} s; warming the rule cache …", flush=True
+        )
         run(base.root, args.limit)  # compiles the rules once (cached for the timed runs)
         rows = []
         for k in args.scales:
@@ -99,12 +107,13 @@ def main() -> int:
             capped = run(target, args.limit)
             uncapped = run(target, None)
             rows.append((k, events, capped, uncapped))
+            print(f"{k}× done", flush=True)
             shutil.rmtree(target)
         first = rows[0]
         per_m = {name: first[i]["seconds"] / first[1] * 1e6 for name, i in (("capped", 2), ("uncapped", 3))}
         print(
             f"\n{'scale':>5} {'events':>10} | {'capped s':>9} {'s/M ev':>7} {'×1 rate':>7} {'RSS MB':>7} |"
-            f" {'uncapped s':>10} {'s/M ev':>7} {'×1 rate':>7} {'RSS MB':>7} | alerts"
+            f" {'uncapped s':>10} {'s/M ev':>7} {'×1 rate':>7} {'RSS MB':>7} | alerts (capped/uncapped)"
         )
         for k, events, capped, uncapped in rows:
             cells = []
@@ -113,7 +122,8 @@ def main() -> int:
                 cells.append(
                     f"{r['seconds']:>9.1f} {spm:>7.1f} {spm / per_m[name]:>7.2f} {r['rss_mb']:>7.0f}"
                 )
-            alerts = f"{int(capped['alerts']):,}/{int(uncapped['alerts']):,}"
+            same = "same ids" if capped.get("digest") == uncapped.get("digest") else "DIFFERENT ids"
+            alerts = f"{int(capped['alerts']):,}/{int(uncapped['alerts']):,} {same}"
             print(f"{k:>4}× {events:>10,} | {cells[0]} | {cells[1]} | {alerts}")
         print(f"\ncapped: memory_limit {args.limit}; uncapped: DuckDB's default (80 % of RAM)")
     return 0

@@ -109,6 +109,19 @@ def _limit(text: str) -> str:
     return text.strip()
 
 
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def memory_bytes(text: str | None) -> int | None:
+    """A memory size (``1GB``, ``512MB``, ``2.5GiB``) in bytes, as DuckDB reads it; ``None`` for none."""
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]+)", _limit(text).lower())
+    assert m is not None  # _limit refused anything else
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
 class Detector(ABC):
     name: ClassVar[str]
     source: ClassVar[str]  # sigma | boundary | behaviour

@@ -9,6 +9,8 @@ Settings (``ctx.settings("sigma")``):
 - ``placeholders``: values for ``|expand`` placeholders, e.g. ``{Admins_Workstations: [ws1, ws2]}``, on
   top of those the group model gives (``sigma/placeholders.py``: ``known_cdcs``, ``home_tenant_ids``…);
 - ``cache``: reuse the compiled ruleset across runs (default true);
+- ``batch_rows``: events a batch holds at most (default: what the run's memory limit allows, see
+  ``sigma/batches.py``; the batches change how much memory a run takes, never its alerts);
 - ``incremental``: judge only the segments the last run did not, keeping its matches (default true;
   the alerts are those of a full run, see ``sigma/incremental.py``); false: every segment, nothing kept.
 """
@@ -20,7 +22,8 @@ from typing import ClassVar
 import pyarrow as pa
 
 from sekimori.detect.alerts import SIGMA
-from sekimori.detect.base import DetectContext, Detector, DetectProgress, register
+from sekimori.detect.base import DetectContext, Detector, DetectProgress, memory_bytes, register
+from sekimori.detect.sigma.batches import Budget
 from sekimori.detect.sigma.engine import SigmaPass
 from sekimori.detect.sigma.incremental import run_incremental
 from sekimori.detect.sigma.placeholders import placeholders_for
@@ -48,9 +51,12 @@ class SigmaDetector(Detector):
         def on_pass(p: SigmaPass) -> None:
             ctx.notify(DetectProgress(self.name, "pass", p.logsource, p.rules, p.events, p.seconds))
 
+        rows = settings.get("batch_rows")
+        budget = Budget.of(memory_bytes(ctx.memory_limit), None if rows is None else int(rows))
         if settings.get("incremental", True) is False:
-            return run_sigma(ctx.con, ruleset, chosen, on_pass=on_pass).alerts
+            files = ctx.store.event_files()
+            return run_sigma(ctx.con, ruleset, chosen, on_pass=on_pass, files=files, budget=budget).alerts
         run = run_incremental(
-            ctx.con, ctx.store, ruleset, chosen, ctx.connect_segments, on_pass, full=ctx.full, save=ctx.save
+            ctx.con, ctx.store, ruleset, chosen, on_pass, full=ctx.full, save=ctx.save, budget=budget
         )
         return run.alerts

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sekimori.detect.sigma.batches import Budget, batch_views
 from sekimori.detect.sigma.engine import MATCH_SCHEMA, SigmaPass, run_groups
 from sekimori.detect.sigma.ruleset import CompiledRule, Ruleset
 from sekimori.detect.sigma.run import alerts_of_matches
@@ -84,15 +85,15 @@ def run_incremental(
     store: Store,
     ruleset: Ruleset,
     rules: list[CompiledRule],
-    connect: Callable[[list[str]], duckdb.DuckDBPyConnection],
     on_pass: Callable[[SigmaPass], None] | None = None,
     full: bool = False,
     save: bool = True,
+    budget: Budget | None = None,
 ) -> IncrementalRun:
     """The alerts of ``rules`` over the whole store, evaluating them over the new segments only when the
-    stored state allows (see the module docstring). ``con``: a connection over the whole store;
-    ``connect(segments)``: one whose ``events`` holds only those segments. ``save``: keep the matches
-    and the state for the next run (needs the store's writer lock)."""
+    stored state allows (see the module docstring). ``con``: a connection over the whole store; the
+    segments judged are read in batches of ``budget`` (``batches.py``; ``None``: at once). ``save``: keep
+    the matches and the state for the next run (needs the store's writer lock)."""
     digest = rules_digest(rules)
     segments = [p.name for p in store.segments()]
     stored_digest, judged_before = _state(store)
@@ -101,12 +102,8 @@ def run_incremental(
     if usable and not new:
         matches = _kept_matches(store, rules)
     else:
-        sub = connect(new) if usable else con
-        try:
-            found = run_groups(sub, rules, on_pass=on_pass)
-        finally:
-            if sub is not con:
-                sub.close()
+        with batch_views(con, store.event_files(new), budget) as views:
+            found = run_groups(con, rules, on_pass=on_pass, batches=views)
         matches = pa.concat_tables([_kept_matches(store, rules), found]) if usable else found
     alerts = alerts_of_matches(con, ruleset, rules, matches)
     if save:

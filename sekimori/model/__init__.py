@@ -26,7 +26,15 @@ EXAMPLE_PATH = SCHEMA_PATH.with_name("examples") / "example-group.yaml"
 
 if TYPE_CHECKING:
     from sekimori.model.access import GATE_CLASSES, INTERACTIVE_LOGON_TYPES, NETWORK_LOGON_TYPES, flow_opens
-    from sekimori.model.keys import HostDirectory, account_key, glob_forms, glob_matches, host_key, host_names
+    from sekimori.model.keys import (
+        HostDirectory,
+        account_key,
+        glob_forms,
+        glob_matcher,
+        glob_matches,
+        host_key,
+        host_names,
+    )
     from sekimori.model.matching import (
         clean_host,
         first_account_match,
@@ -68,6 +76,7 @@ __all__ = [
     "first_host_match",
     "flow_opens",
     "glob_forms",
+    "glob_matcher",
     "glob_matches",
     "host_key",
     "host_names",
@@ -94,6 +103,7 @@ _LAZY = {
     "HostDirectory": "sekimori.model.keys",
     "account_key": "sekimori.model.keys",
     "glob_forms": "sekimori.model.keys",
+    "glob_matcher": "sekimori.model.keys",
     "glob_matches": "sekimori.model.keys",
     "host_key": "sekimori.model.keys",
     "host_names": "sekimori.model.keys",

@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from sekimori.model.fields import ascii_lower, ascii_upper, parse_network
@@ -80,6 +81,7 @@ def short_host(name: str) -> str:
     return name.split(".", 1)[0]
 
 
+@lru_cache(maxsize=1 << 16)  # the same few addresses recur across a run's events and edges
 def parse_ip(value: str | None) -> IPAddress | None:
     """An address from a log, IPv4-mapped IPv6 (::ffff:10.0.0.1, as Windows logs it) as IPv4."""
     cleaned = clean_text(value)

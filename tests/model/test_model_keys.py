@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from sekimori.model import GroupModel
-from sekimori.model.keys import AccountKeys, HostDirectory, account_key, glob_matches, host_key, host_names
+from sekimori.model.keys import (
+    AccountKeys,
+    HostDirectory,
+    account_key,
+    glob_matcher,
+    glob_matches,
+    host_key,
+    host_names,
+)
 
 
 def test_a_host_is_known_by_fqdn_short_and_netbios_name_case_folded() -> None:
@@ -72,3 +83,18 @@ def test_account_forms_fold_to_one_key_where_the_rules_say_so() -> None:
     assert keys.key(None, sid="S-1-5-21-1-2-3-9999") == "s-1-5-21-1-2-3-9999"
     # without the model, the domain's first label
     assert account_key("alice@corp.parent.example") == account_key("CORP\\alice") == "corp\\alice"
+
+
+_GLOB_PARTS = st.sampled_from(["orn", "jump", "01", "corp", "example", "*", "?", "[0-9]", ".", "-", "x"])
+_NAME_PARTS = st.sampled_from(["orn", "jump", "01", "02", "corp", "example", ".", "-", "x", "7"])
+
+
+@settings(max_examples=300)
+@given(
+    globs=st.lists(st.lists(_GLOB_PARTS, min_size=1, max_size=6).map("".join), max_size=4),
+    names=st.lists(st.lists(_NAME_PARTS, min_size=1, max_size=6).map("".join), max_size=4),
+)
+def test_a_compiled_glob_list_answers_as_each_glob_does(globs: list[str], names: list[str]) -> None:
+    # glob_matches (fnmatch per glob, form and name) is the oracle; the matcher compiles them into one.
+    forms = frozenset(n for name in names for n in host_names(name))
+    assert glob_matcher(globs)(forms) == any(glob_matches(g, forms) for g in globs)

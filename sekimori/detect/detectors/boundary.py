@@ -20,6 +20,7 @@ bounded by the number of accounts and hosts, not events); everything per event i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -33,7 +34,7 @@ from sekimori.model import (
     clean_host,
     first_account_match,
     first_host_match,
-    glob_matches,
+    glob_matcher,
     parse_ip,
     split_principal,
 )
@@ -100,6 +101,7 @@ def classify_hosts(
         directory.add(row["name"], None if _is_loopback(row["ip"]) else row["ip"])
     out = []
     lists: dict[frozenset[str], dict[str, list[str]]] = {}
+    matchers = _list_matchers(model)
     for row in rows:
         name, ip = row["name"], row["ip"]
         key = directory.key(name, ip)
@@ -113,7 +115,7 @@ def classify_hosts(
                 "ip": ip,
                 "org": match.org if match else None,
                 "zone": match.zone if match else None,
-                **_host_lists(model, names, lists),
+                **_host_lists(matchers, names, lists),
             }
         )
     schema = pa.schema(
@@ -132,25 +134,32 @@ def classify_hosts(
     return pa.Table.from_pylist(out, schema=schema)
 
 
+Lists = dict[str, list[tuple[str, Callable[[Iterable[str]], bool]]]]
+
+
+def _list_matchers(model: GroupModel) -> Lists:
+    """Per list (systems, grants, data stores, flows by source / destination), each item's id and its
+    host globs compiled into one matcher."""
+    return {
+        "systems": [(s.id, glob_matcher(s.hosts)) for s in model.systems],
+        "grants": [(g.id, glob_matcher(g.hosts)) for g in model.grants],
+        "stores": [(d.id, glob_matcher(d.hosts)) for d in model.data_stores],
+        # the flows restricted to hosts that name this one as a source / as a destination
+        "flows_from": [(f.id, glob_matcher(f.from_hosts)) for f in model.flows],
+        "flows_to": [(f.id, glob_matcher(f.to_hosts)) for f in model.flows],
+    }
+
+
 def _host_lists(
-    model: GroupModel, names: frozenset[str], cache: dict[frozenset[str], dict[str, list[str]]]
+    matchers: Lists, names: frozenset[str], cache: dict[frozenset[str], dict[str, list[str]]]
 ) -> dict[str, list[str]]:
     """The systems, grants, data stores and flows whose host globs name a host with these names; once
     per host (its spellings and addresses share the answer)."""
     if names not in cache:
         cache[names] = {
-            "systems": [s.id for s in model.systems if any(glob_matches(g, names) for g in s.hosts)],
-            "grants": [g.id for g in model.grants if any(glob_matches(h, names) for h in g.hosts)],
-            "stores": [d.id for d in model.data_stores if any(glob_matches(h, names) for h in d.hosts)],
-            # the flows restricted to hosts that name this one as a source / as a destination
-            "flows_from": [f.id for f in model.flows if _names_any(f.from_hosts, names)],
-            "flows_to": [f.id for f in model.flows if _names_any(f.to_hosts, names)],
+            kind: [i for i, matches in items if matches(names)] for kind, items in matchers.items()
         }
     return cache[names]
-
-
-def _names_any(globs: list[str], names: frozenset[str]) -> bool:
-    return any(glob_matches(g, names) for g in globs)
 
 
 def _is_loopback(ip: str | None) -> bool:

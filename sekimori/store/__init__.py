@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from sekimori.store.bounded import QueryTimeout, bounded_sql
     from sekimori.store.inputs import iter_input_files
     from sekimori.store.pool import ReaderPool, store_version
-    from sekimori.store.reading import WORKER_SPILL_BYTES, read_file
+    from sekimori.store.reading import WORKER_SPILL_BYTES, file_chunks, read_file
 
 __all__ = [
     "WORKER_SPILL_BYTES",
@@ -30,6 +30,7 @@ __all__ = [
     "StoreBusyError",
     "StoreError",
     "bounded_sql",
+    "file_chunks",
     "iter_input_files",
     "read_file",
     "store_version",
@@ -44,6 +45,7 @@ _LAZY = {
     "ReaderPool": "sekimori.store.pool",
     "store_version": "sekimori.store.pool",
     "read_file": "sekimori.store.reading",
+    "file_chunks": "sekimori.store.reading",
     "WORKER_SPILL_BYTES": "sekimori.store.reading",
 }
 

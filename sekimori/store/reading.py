@@ -9,7 +9,7 @@ import os
 import sys
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -73,15 +73,19 @@ def auto_workers(todo: list[Todo]) -> int:
     return max(1, min(os.cpu_count() or 1, len(todo)))
 
 
-def _chunks(todo: list[Task]) -> Iterator[list[Task]]:
+def file_chunks(
+    tasks: Sequence[Task], chunk_bytes: int = CHUNK_BYTES, chunk_files: int = CHUNK_FILES
+) -> Iterator[list[Task]]:
+    """``tasks`` cut, in order, into chunks of about ``chunk_bytes`` of input or ``chunk_files`` files
+    (what one worker reads at a time: here a process, in ``sekimori.spark`` a Spark task)."""
     chunk: list[Task] = []
-    chunk_bytes = 0
-    for item in todo:
+    size = 0
+    for item in tasks:
         chunk.append(item)
-        chunk_bytes += item[2]
-        if chunk_bytes >= CHUNK_BYTES or len(chunk) >= CHUNK_FILES:
+        size += item[2]
+        if size >= chunk_bytes or len(chunk) >= chunk_files:
             yield chunk
-            chunk, chunk_bytes = [], 0
+            chunk, size = [], 0
     if chunk:
         yield chunk
 
@@ -103,7 +107,7 @@ def read_all(todo: list[Task], reader: str | None, spill_dir: Path, workers: int
     ctx = multiprocessing.get_context("spawn")
     window = 2 * workers  # bounded read-ahead keeps memory flat
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        chunks = _chunks(todo)
+        chunks = file_chunks(todo)
         pending: deque[tuple[list[Task], Future[list[FileOutcome]]]] = deque()
 
         def submit() -> None:

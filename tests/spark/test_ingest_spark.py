@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sekimori.spark import SparkEngine, SparkFileReading, file_chunks
-from sekimori.store import Store
+from sekimori.spark import SparkEngine, SparkFileReading
+from sekimori.store import Store, file_chunks
 from tests.conftest import DATA, REPO, corpus
 
 pytestmark = pytest.mark.spark
@@ -48,9 +48,9 @@ def _same_stores(local: Store, spark: Store) -> None:
 def test_file_chunks_cut_by_size_and_count() -> None:
     tasks = [(f"f{i}", f"d{i}", size, None) for i, size in enumerate([5, 5, 1, 9, 2, 2, 2, 2])]
     # chunk_bytes 10: 5+5 | 1+9 | 2+2+2 (three files) | 2
-    chunks = file_chunks(tasks, chunk_bytes=10, chunk_files=3)
+    chunks = list(file_chunks(tasks, chunk_bytes=10, chunk_files=3))
     assert [[t[0] for t in c] for c in chunks] == [["f0", "f1"], ["f2", "f3"], ["f4", "f5", "f6"], ["f7"]]
-    assert file_chunks([], 10, 3) == []
+    assert list(file_chunks([], 10, 3)) == []
 
 
 @pytest.mark.corpus

@@ -23,21 +23,9 @@ from sekimori.ingest import EVENT_SCHEMA
 from sekimori.spark import SparkEngine
 from sekimori.store import Store
 from tests.conftest import corpus
+from tests.spark.alerts import pairs, rows
 
 pytestmark = pytest.mark.spark
-
-COMPARED = ["alert_id", "rule_id", "title", "level", "score", "attack", "time", "host", "account"]
-
-
-def _pairs(alerts: pa.Table) -> set[tuple[str, str]]:
-    return {(a["rule_id"], a["evidence"][0]["uid"]) for a in alerts.to_pylist()}
-
-
-def _rows(alerts: pa.Table) -> list[dict[str, Any]]:
-    rows = alerts.select([*COMPARED, "evidence", "details"]).to_pylist()
-    for row in rows:
-        row["details"] = json.loads(row["details"])
-    return sorted(rows, key=lambda r: r["alert_id"])
 
 
 @pytest.mark.corpus
@@ -48,9 +36,9 @@ def test_sigmahq_on_the_evtx_attack_samples(tmp_path: Path, spark_engine: SparkE
     spark = run_detectors(store, only=["sigma"], save=False, engine=spark_engine).alerts
     assert spark_engine.last is not None
     assert spark_engine.last.failures == []
-    assert len({r for r, _ in _pairs(duck)}) >= 24  # dozens of rules fire: the comparison has teeth
-    assert _pairs(spark) == _pairs(duck)
-    assert _rows(spark) == _rows(duck)
+    assert len({r for r, _ in pairs(duck)}) >= 24  # dozens of rules fire: the comparison has teeth
+    assert pairs(spark) == pairs(duck)
+    assert rows(spark) == rows(duck)
 
 
 # ---- hand-written rules and events ---------------------------------------------------------------
@@ -138,10 +126,10 @@ def _hand_store(root: Path) -> Store:
     """A store of EVENTS, written as one segment of the store's layout."""
     segment = root / "segments" / "20260101T000000-hand"
     segment.mkdir(parents=True)
-    rows = []
+    records = []
     for i, (uid, data) in enumerate(EVENTS):
         raw = {"Event": {"System": {"EventID": 4624, "Channel": "Security"}, "EventData": data}}
-        rows.append(
+        records.append(
             {
                 "uid": uid,
                 "source_format": "evtx",
@@ -154,7 +142,7 @@ def _hand_store(root: Path) -> Store:
                 "raw": json.dumps(raw),
             }
         )
-    pq.write_table(pa.Table.from_pylist(rows, EVENT_SCHEMA), segment / "events-00000.parquet")
+    pq.write_table(pa.Table.from_pylist(records, EVENT_SCHEMA), segment / "events-00000.parquet")
     (segment / "manifest.json").write_text(json.dumps({"segment": segment.name, "files": []}))
     return Store(root)
 
@@ -169,6 +157,6 @@ def test_hand_semantics_on_both_engines(tmp_path: Path, spark_engine: SparkEngin
     expected = {(rid, uid) for rid, uids in EXPECTED.items() for uid in uids}
     duck = run_detectors(store, only=["sigma"], config=config, save=False).alerts
     spark = run_detectors(store, only=["sigma"], config=config, save=False, engine=spark_engine).alerts
-    assert _pairs(duck) == expected
-    assert _pairs(spark) == expected
-    assert _rows(spark) == _rows(duck)
+    assert pairs(duck) == expected
+    assert pairs(spark) == expected
+    assert rows(spark) == rows(duck)

@@ -14,30 +14,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from sekimori.detect import run_detectors
 from sekimori.spark import SparkEngine
 from sekimori.store import Store
 from tests.conftest import DATA, corpus
+from tests.spark.alerts import pairs, rows
 
 pytestmark = pytest.mark.spark
 
 SIGMA = DATA / "sigma"
 ANYDESK = "0b9ad457-2554-44c1-82c2-d56a99c42377"
-COMPARED = ["alert_id", "rule_id", "title", "level", "score", "attack", "time", "host", "account"]
-
-
-def _pairs(alerts: pa.Table) -> set[tuple[str, str]]:
-    return {(a["rule_id"], a["evidence"][0]["uid"]) for a in alerts.to_pylist()}
-
-
-def _rows(alerts: pa.Table) -> list[dict[str, object]]:
-    rows = alerts.select([*COMPARED, "evidence", "details"]).to_pylist()
-    for row in rows:
-        row["details"] = json.loads(str(row["details"]))
-    return sorted(rows, key=lambda r: str(r["alert_id"]))
 
 
 @pytest.mark.corpus
@@ -59,10 +47,10 @@ def test_non_windows_sources_on_both_engines(tmp_path: Path, spark_engine: Spark
     assert spark_engine.last.failures == []
     assert spark_engine.last.not_run == []
     formats = dict(store.connect().execute("SELECT uid, source_format FROM events").fetchall())
-    matched = {formats[uid] for _, uid in _pairs(duck)}
+    matched = {formats[uid] for _, uid in pairs(duck)}
     assert {"entra", "okta", "google_workspace", "cloudtrail", "auditd", "zeek"} <= matched
-    assert _pairs(spark) == _pairs(duck)
-    assert _rows(spark) == _rows(duck)
+    assert pairs(spark) == pairs(duck)
+    assert rows(spark) == rows(duck)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +86,7 @@ def test_event_count_correlation_on_spark(
     assert sorted(e["record_id"] for e in a["evidence"]) == [14985, 14988, 14990]
     assert json.loads(a["details"])["group"] == {"Computer": "ar-win-dc.attackrange.local"}
     duck = run_detectors(evtx_store, only=["sigma"], config=config, save=False).alerts
-    assert _rows(spark) == _rows(duck)
+    assert rows(spark) == rows(duck)
 
 
 def test_value_count_correlation_on_spark(

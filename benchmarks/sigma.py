@@ -11,15 +11,25 @@
    rule.
 4. Checks that the (rule, event) match sets are equal on the rules both can run, and prints wall
    times, events/s and the ratio. Exit status 1 if the matches differ.
+
+``--scales 1 8 32``: the same at k× the corpus instead (the store holds k copies of its segments, each
+copy's ``uid`` made distinct, as ``detect_scale.py`` builds them), each engine in a fresh process whose
+peak RSS is read at its end; printed side by side per scale: seconds, peak RSS, the ratio, and whether
+the matches are equal on the rules both run. The rules are compiled (and cached) before the timed runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[1]
 # Run as a script, this file's folder comes first on sys.path and this file would shadow pySigma's
@@ -27,10 +37,94 @@ REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
+from sekimori.detect import run_detectors  # noqa: E402
 from sekimori.detect.sigma.engine import groups, run_groups  # noqa: E402
 from sekimori.detect.sigma.reference import build_sqlite, reference_matches, store_rows  # noqa: E402
 from sekimori.detect.sigma.rules import load_ruleset  # noqa: E402
 from sekimori.store import Store  # noqa: E402
+
+
+def _peak_mb() -> float:
+    # VmHWM, not ru_maxrss: a child started by exec carries its parent's ru_maxrss over.
+    with open("/proc/self/status") as status:
+        line = next(x for x in status if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def child(engine: str, store_path: str, sources: list[str | Path | None], out: str) -> None:
+    """One engine's matches over the store, to ``out`` (JSON), with its seconds and peak RSS."""
+    con = Store(store_path).connect()
+    started = time.perf_counter()
+    converted: list[str] = []
+    if engine == "sekimori":  # the detector as `sekimori detect` runs it: memory limit 1 GB, batches
+        settings = (
+            {"sigma": {"rules": [str(r) for r in sources if r is not None]}} if sources != [None] else {}
+        )
+        alerts = run_detectors(Store(store_path), only=["sigma"], config=settings, save=False).alerts
+        pairs = sorted({(a["rule_id"], a["evidence"][0]["uid"]) for a in alerts.to_pylist()})
+    else:
+        ref = reference_matches(build_sqlite(store_rows(con)), sources)
+        pairs, converted = sorted(ref.matches), sorted(ref.converted)
+    seconds = time.perf_counter() - started
+    Path(out).write_text(
+        json.dumps({"seconds": seconds, "rss_mb": _peak_mb(), "pairs": pairs, "converted": converted})
+    )
+
+
+def _detect_scale() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("detect_scale_benchmark", HERE / "detect_scale.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def scaled(evtx: str, scales: list[int], rules: list[str]) -> int:
+    sources: list[str | Path | None] = list(rules) if rules else [None]
+    load_ruleset(sources)  # compiled once, cached for the children
+    status = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Store(Path(tmp) / "base")
+        base.ingest([evtx])
+        print(
+            f"{'scale':>5} {'events':>9} | {'sekimori s':>10} {'peak MB':>8} | {'reference s':>11} "
+            f"{'peak MB':>8} | {'ratio':>6} | matches"
+        )
+        for k in scales:
+            target = Path(tmp) / f"x{k}"
+            events = _detect_scale().scaled_store(base, k, target)
+            result = {}
+            for engine in ("sekimori", "reference"):
+                out = Path(tmp) / f"{engine}-{k}.json"
+                command = [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    engine,
+                    "--store",
+                    str(target),
+                    "--out",
+                    str(out),
+                ]
+                subprocess.run(command + [a for r in rules for a in ("--rules", r)], check=True)
+                result[engine] = json.loads(out.read_text())
+            ours, ref = result["sekimori"], result["reference"]
+            converted = set(ref["converted"])
+            same = {tuple(p) for p in ours["pairs"] if p[0] in converted} == {tuple(p) for p in ref["pairs"]}
+            status |= 0 if same else 1
+            print(
+                f"{k:>4}× {events:>9,} | {ours['seconds']:>10.1f} {ours['rss_mb']:>8,.0f} | "
+                f"{ref['seconds']:>11.1f} {ref['rss_mb']:>8,.0f} | "
+                f"{ref['seconds'] / ours['seconds']:>5.1f}× | "
+                f"{'equal' if same else 'DIFFERENT'} ({len(ref['pairs']):,} on {len(converted):,} rules)",
+                flush=True,
+            )
+            shutil.rmtree(target)
+    print(
+        "seconds: sekimori's Sigma detector (1 GB limit); the reference's flattening into SQLite and queries"
+    )
+    return status
 
 
 def main() -> int:
@@ -38,8 +132,17 @@ def main() -> int:
     ap.add_argument("--evtx", default=str(REPO.parent / "shared" / "data" / "evtx-attack-samples"))
     ap.add_argument("--rules", nargs="*", default=None, help="rule directories (default: the bundled zip)")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--scales", nargs="*", type=int, help="k× the corpus, each engine in its own process")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--store", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
     sources: list[str | Path | None] = list(args.rules) if args.rules else [None]
+    if args.child:
+        child(args.child, args.store, sources, args.out)
+        return 0
+    if args.scales:
+        return scaled(args.evtx, args.scales, list(args.rules or []))
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "store")

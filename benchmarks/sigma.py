@@ -84,6 +84,7 @@ def scaled(evtx: str, scales: list[int], rules: list[str]) -> int:
     sources: list[str | Path | None] = list(rules) if rules else [None]
     load_ruleset(sources)  # compiled once, cached for the children
     status = 0
+    build = _detect_scale().scaled_store
     with tempfile.TemporaryDirectory() as tmp:
         base = Store(Path(tmp) / "base")
         base.ingest([evtx])
@@ -93,7 +94,7 @@ def scaled(evtx: str, scales: list[int], rules: list[str]) -> int:
         )
         for k in scales:
             target = Path(tmp) / f"x{k}"
-            events = _detect_scale().scaled_store(base, k, target)
+            events = build(base, k, target)
             result = {}
             for engine in ("sekimori", "reference"):
                 out = Path(tmp) / f"{engine}-{k}.json"

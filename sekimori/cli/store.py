@@ -93,7 +93,7 @@ def ingest(
                 report = st.ingest(
                     files, reader=reader, progress=on_progress, workers=workers, reading=reading
                 )
-        except (StoreError, RuntimeError) as exc:
+        except StoreError as exc:
             raise fail(str(exc)) from exc
     summary = {
         "store": str(store),

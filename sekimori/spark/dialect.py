@@ -23,13 +23,23 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
 
-from sekimori.detect import SIGMA_COLUMN_FIELDS, SIGMA_RAW_FIELD, SIGMA_SYSTEM_FIELDS
+from sekimori.detect import (
+    SIGMA_COLUMN_FIELDS,
+    SIGMA_MATCH_COLUMNS,
+    SIGMA_RAW_FIELD,
+    SIGMA_SYSTEM_FIELDS,
+    sigma_column,
+)
+
+if TYPE_CHECKING:
+    from sekimori.detect import CompiledRule
 
 # Keys a JSON object is read as: every value as text (objects and arrays as their JSON text), as
 # DuckDB's ``json_extract_string`` reads them; a JSON null is NULL.
@@ -132,6 +142,26 @@ def save_transpiled() -> None:
 
 def spark_col(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
+
+
+def used_fields(rules: Sequence[CompiledRule]) -> set[str]:
+    """The Sigma fields any of ``rules`` reads."""
+    return set().union(*(r.fields for r in rules)) if rules else set()
+
+
+def project_fields(rules: Sequence[CompiledRule], exprs: dict[str, str], rows: str) -> str:
+    """``rows`` (Spark SQL) as the match columns plus one ``o:`` column per field ``rules`` read (its
+    expression in ``exprs``) and an ``l:`` (lower-cased) one per field a rule compares lower-cased: the
+    columns the compiled rule SQL names."""
+
+    def column(field: str, lowered: bool) -> str:
+        name = sigma_column(field, lowered)  # the compilation's DuckDB name: "o:Image"
+        return spark_col(name[1:-1].replace('""', '"'))
+
+    lower = sorted({f for r in rules for f in r.fields if sigma_column(f, True) in r.sql})
+    values = "".join(f", {exprs[f]} AS {column(f, False)}" for f in sorted(used_fields(rules)))
+    lowered = "".join(f", lower({column(f, False)}) AS {column(f, True)}" for f in lower)
+    return f"SELECT *{lowered} FROM (SELECT {', '.join(SIGMA_MATCH_COLUMNS)}{values} FROM ({rows}))"
 
 
 def json_path(duckdb_path: str) -> str:

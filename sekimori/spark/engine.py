@@ -72,7 +72,6 @@ class SparkEngine:
             con = ctx.store.connect()
             try:
                 started = time.perf_counter()
-                con.register("_sigma_matches", self.last.matches)  # where the correlations read them
                 correlated = sigma_correlations(con, ruleset, self.last.matches, "events")
             finally:
                 con.close()

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sekimori.store import file_chunks
+from sekimori.store import StoreError, file_chunks
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -67,7 +67,7 @@ class SparkFileReading:
         try:
             context = self.spark.sparkContext
         except Exception as exc:  # Spark Connect sessions have no SparkContext
-            raise RuntimeError(
+            raise StoreError(
                 "ingest on Spark needs a classic Spark session (a local or cluster master), not Spark Connect"
             ) from exc
         chunks = list(file_chunks(tasks, self.chunk_bytes, self.chunk_files))

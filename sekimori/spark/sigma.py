@@ -26,13 +26,18 @@ from sekimori.detect import (
     SIGMA_MATCH_COLUMNS,
     SIGMA_MATCH_SCHEMA,
     RuleFailure,
-    sigma_column,
     sigma_filter_sql,
     sigma_groups,
     sigma_rules_table,
     sigma_source,
 )
-from sekimori.spark.dialect import save_transpiled, spark_col, to_spark, windows_field_expressions
+from sekimori.spark.dialect import (
+    project_fields,
+    save_transpiled,
+    to_spark,
+    used_fields,
+    windows_field_expressions,
+)
 from sekimori.spark.sources import distinct_matches, source_fields_sql
 
 if TYPE_CHECKING:
@@ -61,17 +66,9 @@ class SparkSigmaResult:
     not_run: list[str] = field(default_factory=list)  # rule ids of readings Spark does not run yet
 
 
-def _quoted(name: str) -> str:
-    """``"o:Image"`` (the compilation's DuckDB column) → ``o:Image``."""
-    return name[1:-1].replace('""', '"')
-
-
 def fields_sql(group: Group, table: str = "events") -> str:
     """The group's events with one ``o:``/``l:`` column per field its rules use (Spark SQL)."""
-    rules: list[CompiledRule] = group.rules
-    used: set[str] = set().union(*(r.fields for r in rules)) if rules else set()
-    lower = sorted({f for r in rules for f in r.fields if sigma_column(f, True) in r.sql})
-    stages, exprs = windows_field_expressions(used)
+    stages, exprs = windows_field_expressions(used_fields(group.rules))
     base = ", ".join(SIGMA_MATCH_COLUMNS)
     sql = (
         f"SELECT {base}, source_format, raw, channel, provider, event_code FROM {table} "
@@ -79,11 +76,7 @@ def fields_sql(group: Group, table: str = "events") -> str:
     )
     for stage in stages:
         sql = f"SELECT *, {', '.join(stage)} FROM ({sql})"
-    original = {f: spark_col(_quoted(sigma_column(f, False))) for f in used}
-    values = "".join(f", {exprs[f]} AS {original[f]}" for f in sorted(used))
-    sql = f"SELECT {base}{values} FROM ({sql})"
-    lowered = "".join(f", lower({original[f]}) AS {spark_col(_quoted(sigma_column(f, True)))}" for f in lower)
-    return f"SELECT *{lowered} FROM ({sql})"
+    return project_fields(group.rules, exprs, sql)
 
 
 CHUNK = 40  # rules per query: Spark's code generation for one projection grows with its expressions

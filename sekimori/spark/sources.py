@@ -17,27 +17,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sekimori.detect import SIGMA_MATCH_COLUMNS, sigma_column, sigma_source
-from sekimori.spark.dialect import json_path, spark_col, spark_str, to_spark
+from sekimori.detect import sigma_source
+from sekimori.spark.dialect import json_path, project_fields, spark_str, to_spark, used_fields
 
 if TYPE_CHECKING:
     from sekimori.detect import SigmaGroup as Group
-
-
-def _quoted(name: str) -> str:
-    """``"o:Image"`` (the compilation's DuckDB column) → ``o:Image``."""
-    return name[1:-1].replace('""', '"')
 
 
 def source_fields_sql(group: Group, table: str = "events") -> str:
     """A non-Windows group's rows with one ``o:``/``l:`` column per field its rules use (Spark SQL)."""
     assert group.source is not None
     src, kind = sigma_source(group.source)
-    rules = group.rules
-    used: set[str] = set().union(*(r.fields for r in rules)) if rules else set()
-    lower = sorted({f for r in rules for f in r.fields if sigma_column(f, True) in r.sql})
     exprs: dict[str, str] = {}
-    for f in sorted(used):
+    for f in sorted(used_fields(group.rules)):
         read = src.read_field(kind, f)
         own = src.spark_read(kind, f)
         if own is not None:
@@ -50,12 +42,7 @@ def source_fields_sql(group: Group, table: str = "events") -> str:
         else:
             exprs[f] = "CAST(NULL AS STRING)"
     rows = src.spark_rows(kind, table) or to_spark(src.rows(kind, table))
-    base = ", ".join(SIGMA_MATCH_COLUMNS)
-    original = {f: spark_col(_quoted(sigma_column(f, False))) for f in used}
-    values = "".join(f", {exprs[f]} AS {original[f]}" for f in sorted(used))
-    sql = f"SELECT {base}{values} FROM ({rows})"
-    lowered = "".join(f", lower({original[f]}) AS {spark_col(_quoted(sigma_column(f, True)))}" for f in lower)
-    return f"SELECT *{lowered} FROM ({sql})"
+    return project_fields(group.rules, exprs, rows)
 
 
 def distinct_matches(group: Group) -> bool:

@@ -173,7 +173,10 @@ def plan_correlations(
 def run_correlations(
     con: duckdb.DuckDBPyConnection, ruleset: Ruleset, matches: pa.Table, table: str = "events"
 ) -> pa.Table:
-    """Alerts of the ruleset's correlations over base-rule matches (registered as ``_sigma_matches``)."""
+    """Alerts of the ruleset's correlations over base-rule ``matches`` (``MATCH_SCHEMA``), whose group-by
+    fields are read from the events of ``table``. ``matches`` is registered on ``con`` as
+    ``_sigma_matches`` (replacing one registered there)."""
+    con.register("_sigma_matches", matches)
     active = set(matches.column("rule_index").to_pylist()) if matches.num_rows else set()
     plans, _ = plan_correlations(ruleset, None)
     tables = []

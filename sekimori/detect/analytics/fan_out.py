@@ -130,7 +130,8 @@ SELECT '{FanOut.rule_id()}' AS rule_id, min(cw.t) AS time, max(cw.t1) AS last_ti
   {{'hosts': count(DISTINCT cw.dst), 'max_hosts_in_window': any_value(cw.max_hosts),
     'window_minutes': {cfg.fan_out_window_minutes}, 'min_hosts': {thr},
     'counted_hosts': '{cfg.fan_out_hosts}',
-    'destinations': list(DISTINCT cw.dst)[1:50], 'sources': list(DISTINCT cw.src)[1:20],
+    'destinations': list(DISTINCT cw.dst ORDER BY cw.dst)[1:50],
+    'sources': list(DISTINCT cw.src ORDER BY cw.src)[1:20],
     'ntlm_share': avg(cw.ntlm::INT)}} AS info
 FROM _bh_fan_cw cw
 GROUP BY cw.scope, cw.acct, cw.w0"""

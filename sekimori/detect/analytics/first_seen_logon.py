@@ -42,7 +42,8 @@ SELECT '{self.rule_id()}' AS rule_id, min(l.t0) AS time, max(l.t1) AS last_time,
   {{'account_baseline_logons': any_value(h.base_logons),
     'destination_new_to_account': any_value(p.base_logons) = 0,
     'destination_baseline_accounts': coalesce(any_value(d.base_accounts), 0),
-    'logon_types': list(DISTINCT l.logon_type), 'ntlm_network_logon': bool_or(l.ntlm_net),
+    'logon_types': list(DISTINCT l.logon_type ORDER BY l.logon_type),
+    'ntlm_network_logon': bool_or(l.ntlm_net),
     'rdp': bool_or(l.logon_type = 10)}} AS info
 FROM _bh_l l
 JOIN _bh_acct_hist h USING (scope, acct)

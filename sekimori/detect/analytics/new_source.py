@@ -29,8 +29,9 @@ SELECT '{self.rule_id()}' AS rule_id, min(l.t0) AS time, max(l.t1) AS last_time,
   bool_or(l.ntlm_net) AS ntlm, {evidence_list(cap)} AS evidence, sum(l.n - l.n_base) AS events,
   {{'account_baseline_logons': any_value(h.base_logons),
     'source_new_to_environment': coalesce(any_value(e.base_logons), 0) = 0,
-    'destinations': list(DISTINCT l.dst)[1:20], 'destinations_count': count(DISTINCT l.dst),
-    'logon_types': list(DISTINCT l.logon_type), 'ntlm_network_logon': bool_or(l.ntlm_net),
+    'destinations': list(DISTINCT l.dst ORDER BY l.dst)[1:20], 'destinations_count': count(DISTINCT l.dst),
+    'logon_types': list(DISTINCT l.logon_type ORDER BY l.logon_type),
+    'ntlm_network_logon': bool_or(l.ntlm_net),
     'rdp': bool_or(l.logon_type = 10)}} AS info
 FROM _bh_l l
 JOIN _bh_acct_hist h USING (scope, acct)

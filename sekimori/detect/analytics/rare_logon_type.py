@@ -57,7 +57,7 @@ SELECT '{self.rule_id()}' AS rule_id, min(t0) AS time, max(t1) AS last_time, acc
   bool_or(ntlm_net AND remote) AS ntlm, {evidence_list(cap)} AS evidence, sum(n - n_base) AS events,
   {{'logon_type': logon_type, 'rare_for_account': bool_or(rare_acct),
     'account_type_baseline': any_value(acct_type_base), 'account_baseline_logons': any_value(acct_base),
-    'rare_for_destinations': list(DISTINCT dst) FILTER (rare_dst),
+    'rare_for_destinations': list(DISTINCT dst ORDER BY dst) FILTER (rare_dst),
     'max_fraction': {frac}, 'min_history': {hist}}} AS info
 FROM c WHERE rare_acct OR rare_dst
 GROUP BY scope, acct, logon_type"""

@@ -20,6 +20,8 @@ from sekimori.detect.behaviour.sql import first_row, in_list, microseconds, quot
 from sekimori.detect.behaviour.staging import failure_grain
 
 SUCCESSES_SHOWN = 10  # success events added to an alert's evidence after its failures
+# A success event by time and uid: the first ones are shown, the same on every run.
+SUCCESS = "{'t': s.time, 'u': s.uid, 'ev': {'path': s.path, 'record_id': s.record_id, 'uid': s.uid}}"
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,8 @@ def failure_alerts_sql(cfg: BehaviourConfig, name: str, rule_id: str, fw: Failur
 WITH f AS (SELECT * FROM _bh_fc_{name}),
 ok AS (  -- successes that follow the failures
   SELECT f.scope, f.{key}, f.w0, count(DISTINCT s.uid) AS successes, min(s.time) AS first_success,
-    list(DISTINCT s.acct) AS accounts_succeeded,
-    list(DISTINCT {{'path': s.path, 'record_id': s.record_id, 'uid': s.uid}})[1:{SUCCESSES_SHOWN}] AS ev
+    list(DISTINCT s.acct ORDER BY s.acct) AS accounts_succeeded,
+    list_transform(list(DISTINCT {SUCCESS} ORDER BY {SUCCESS})[1:{SUCCESSES_SHOWN}], lambda x: x.ev) AS ev
   FROM (SELECT scope, {key}, w0, acct, src, min(time) AS t0, max(t_last) AS t1 FROM f GROUP BY ALL) f
   JOIN _bh_success s ON s.scope = f.scope AND {fw.success_join}
     AND s.time >= f.t0 AND s.time <= f.t1 + to_microseconds({within})
@@ -117,8 +119,9 @@ SELECT '{rule_id}' AS rule_id, min(f.time) AS time,
   sum(f.n) + coalesce(any_value(ok.successes), 0) AS events,
   {{'failures': sum(f.n), 'accounts': count(DISTINCT f.acct), 'sources': count(DISTINCT f.src),
     'failures_per_account': sum(f.n) / count(DISTINCT f.acct),
-    'accounts_list': list(DISTINCT f.acct)[1:50], 'statuses': list(DISTINCT f.status)[1:10],
-    'activities': list(DISTINCT f.activity),
+    'accounts_list': list(DISTINCT f.acct ORDER BY f.acct)[1:50],
+    'statuses': list(DISTINCT f.status ORDER BY f.status)[1:10],
+    'activities': list(DISTINCT f.activity ORDER BY f.activity),
     'successes_after': coalesce(any_value(ok.successes), 0),
     'followed_by_success': coalesce(any_value(ok.successes), 0) > 0,
     'accounts_succeeded': any_value(ok.accounts_succeeded),

@@ -9,10 +9,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sekimori.detect.alerts import ALERT_SCHEMA, BEHAVIOUR, alert_id, conform, empty_alerts
+from sekimori.detect.base import DetectContext
+from sekimori.detect.behaviour import segments
 from sekimori.detect.behaviour.analytic import ANALYTICS, Analytic, JointStage
 from sekimori.detect.behaviour.config import BehaviourConfig
 from sekimori.detect.behaviour.sql import scope_sql
-from sekimori.detect.behaviour.staging import create_macros, stage_bounds, stage_history, stage_logons
+from sekimori.detect.behaviour.staging import (
+    create_macros,
+    stage_bounds,
+    stage_history,
+    stage_logons,
+    stage_raw_logons,
+)
 
 # The columns every analytic's query gives, in one type each (the queries are unioned).
 FINDING_COLUMNS = (
@@ -29,13 +37,25 @@ def enabled_analytics(cfg: BehaviourConfig) -> list[Analytic]:
     return [analytic for analytic in analytics if analytic.applies(cfg)]
 
 
-def run_behaviour(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig | None = None) -> pa.Table:
-    """All enabled analytics over the ``events`` view of ``con``, as alerts (``ALERT_SCHEMA``), ranked."""
+def run_behaviour(
+    con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig | None = None, ctx: DetectContext | None = None
+) -> pa.Table:
+    """All enabled analytics over the ``events`` view of ``con``, as alerts (``ALERT_SCHEMA``), ranked.
+
+    With ``ctx`` (a detection over a store, ``con`` its connection), the logons are read from per-segment
+    rows kept in the store (``segments.py``: a segment's events are read once, by the first run that sees
+    it) when the settings allow; otherwise in one pass over the events."""
     cfg = cfg or BehaviourConfig.model_validate({})
     con.execute("SET TimeZone = 'UTC'")
     create_macros(con, cfg)
-    if not stage_bounds(con, cfg, scope_sql(cfg)):
+    by_segment = ctx is not None and segments.usable(cfg)
+    spans = segments.segment_spans(con, ctx) if ctx is not None and by_segment else None
+    if not stage_bounds(con, cfg, scope_sql(cfg), spans):
         return empty_alerts()
+    if ctx is not None and by_segment:
+        segments.stage_raw_logons_from_segments(con, ctx, cfg)
+    else:
+        stage_raw_logons(con, cfg)
     stage_logons(con, cfg)
     stage_history(con)
     analytics = enabled_analytics(cfg)

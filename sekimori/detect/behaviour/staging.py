@@ -71,8 +71,11 @@ CREATE OR REPLACE TEMP MACRO _bh_ip(i) AS CASE
     )
 
 
-def stage_bounds(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig, scope: str) -> bool:
-    """Table ``_bh_bounds(scope, t_min, t_max, be)``: the baseline ends at ``be``. False if no events."""
+def stage_bounds(
+    con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig, scope: str, spans: str | None = None
+) -> bool:
+    """Table ``_bh_bounds(scope, t_min, t_max, be)``: the baseline ends at ``be``. False if no events.
+    ``spans``: a table of (source_file, t_min, t_max) to read instead of the events."""
     if cfg.baseline_days is not None:
         end = f"t_min + to_microseconds(CAST({cfg.baseline_days * 86_400e6} AS BIGINT))"
     else:
@@ -80,24 +83,32 @@ def stage_bounds(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig, scope: st
             f"t_min + to_microseconds(CAST({cfg.baseline_fraction} * "
             "(epoch_us(t_max) - epoch_us(t_min)) AS BIGINT))"
         )
+    source = spans or (
+        "(SELECT source_file, time AS t_min, time AS t_max FROM events "
+        "WHERE category = 'authentication' AND time IS NOT NULL)"
+    )
     con.execute(
         f"""
 CREATE OR REPLACE TEMP TABLE _bh_bounds AS
 SELECT scope, t_min, t_max, {end} AS be FROM (
-  SELECT {scope} AS scope, min(time) AS t_min, max(time) AS t_max FROM events
-  WHERE category = 'authentication' AND time IS NOT NULL GROUP BY 1)"""
+  SELECT {scope} AS scope, min(t_min) AS t_min, max(t_max) AS t_max FROM {source} GROUP BY 1)"""
     )
     row = first_row(con, "SELECT count(*) FROM _bh_bounds")
     return bool(row and row[0])
 
 
-def baseline_end(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> tuple[str, str]:
-    """(FROM clause over events, expression of the baseline end per event)."""
+def baseline_end(
+    con: duckdb.DuckDBPyConnection,
+    cfg: BehaviourConfig,
+    table: str = "events",
+    file: str = "events.source_file",
+) -> tuple[str, str]:
+    """(FROM clause over ``table``, expression of the baseline end per row; ``file``: its source file)."""
     if cfg.baseline_scope == "global":
         row = first_row(con, "SELECT CAST(be AS VARCHAR) FROM _bh_bounds")
         assert row is not None
-        return "events", f"TIMESTAMPTZ {quote(row[0])}"
-    return "events JOIN _bh_bounds b ON b.scope = coalesce(events.source_file, '')", "b.be"
+        return table, f"TIMESTAMPTZ {quote(row[0])}"
+    return f"{table} JOIN _bh_bounds b ON b.scope = coalesce({file}, '')", "b.be"
 
 
 def failure_grain(cfg: BehaviourConfig) -> int:
@@ -105,12 +116,10 @@ def failure_grain(cfg: BehaviourConfig) -> int:
     return math.gcd(windows(cfg.spray_window_minutes)[0], windows(cfg.brute_window_minutes)[0])
 
 
-def stage_logons(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> None:
-    """The aggregated, normalised logons (``_bh_l``), failures (``_bh_f``) and the IP→name map.
-
-    One pass over ``events``: successful logons and failures are aggregated together per raw key (the
-    failures of a group keep their events in a list, they are few), so the store is read once.
-    """
+def stage_raw_logons(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> None:
+    """``_bh_logon``: the logons aggregated per raw key, in one pass over ``events``. Successful logons
+    and failures are aggregated together (the failures of a group keep their events in a list, they are
+    few), so the store is read once. (``segments.py`` makes the same table from per-segment rows.)"""
     scope = scope_sql(cfg)
     source, be = baseline_end(con, cfg)
     machine = machine_filter(cfg)
@@ -135,13 +144,17 @@ SELECT k, r.*, n, n_base, t0, t1, tf, ev, fails FROM (
       'auth_package': auth_package, 'outcome': outcome, 'activity': activity, 'status': status}}, time) AS r,
     count(*) AS n, count(*) FILTER (time < {be}) AS n_base,
     min(time) FILTER (time >= {be}) AS t0, max(time) AS t1, min(time) AS tf,
-    arg_min({ev}, time) FILTER (time >= {be} AND outcome = 'success') AS ev,
-    min_by({ev}, time, {cfg.evidence_cap}) FILTER (outcome = 'failure') AS fails
+    arg_min({ev}, {{'t': time, 'u': uid}}) FILTER (time >= {be} AND outcome = 'success') AS ev,
+    min_by({ev}, {{'t': time, 'u': uid}}, {cfg.evidence_cap}) FILTER (outcome = 'failure') AS fails
   FROM {source}
   WHERE category = 'authentication' AND time IS NOT NULL AND principal IS NOT NULL {machine}
     AND ((activity = 'logon' AND outcome = 'success') OR (outcome = 'failure' AND activity IN {fail_acts}))
   GROUP BY k)"""
     )
+
+
+def stage_logons(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> None:
+    """The normalised logons (``_bh_l``), failures (``_bh_f``) and the IP→name map, from ``_bh_logon``."""
     loop = "'localhost'"
     # Normalise distinct values once (maps), not every aggregate row.
     con.execute(

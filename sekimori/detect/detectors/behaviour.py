@@ -25,4 +25,4 @@ class BehaviourDetector(Detector):
     )
 
     def run(self, ctx: DetectContext) -> pa.Table:
-        return run_behaviour(ctx.con, BehaviourConfig.from_settings(ctx.settings("behaviour")))
+        return run_behaviour(ctx.con, BehaviourConfig.from_settings(ctx.settings("behaviour")), ctx)

@@ -1,0 +1,113 @@
+"""Per-segment aggregates a detector computes once from each segment's events and reads back instead of
+the events: the trust-boundary rules' edges (``edges.py``), the behaviour analytics' logon groups
+(``behaviour/segments.py``).
+
+A segment is immutable, so what one SQL query gives over its events stays right as long as the segment is
+there unchanged: it is kept as the segment's derived file (``STORE/derived/<kind>/``, see
+:mod:`sekimori.store.derived`) and a later run computes only the segments that have none. A kind's name
+ends in a digest of its SQL, so files computed by older code are never read (and are dropped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from sekimori.store import Store
+
+
+@dataclass(frozen=True)
+class SegmentTable:
+    """One per-segment aggregate: the view it is read through, and the SQL over one segment's ``events``."""
+
+    view: str  # the view made on the run's connection, with a ``segment`` column first
+    family: str  # the kind's name without its digest: older digests of a family are dropped
+    sql: str
+
+    @property
+    def kind(self) -> str:
+        return f"{self.family}_{digest(self.sql)}"
+
+
+def digest(sql: str) -> str:
+    return hashlib.sha256(sql.encode()).hexdigest()[:12]
+
+
+def segment_tables(
+    con: duckdb.DuckDBPyConnection,
+    store: Store,
+    connect: Callable[[list[str]], duckdb.DuckDBPyConnection],
+    tables: list[SegmentTable],
+    *,
+    save: bool = True,
+    full: bool = False,
+    scratch: str | None = None,
+) -> list[str]:
+    """Create each table's view on ``con`` from every segment's kept file, computing the files first for
+    the segments that have none (``full``: for every segment). ``connect(segments)``: a connection whose
+    ``events`` holds only those segments. ``save``: keep the new files in the store (under its writer
+    lock); otherwise they are written to ``scratch`` and live as long as it does. The segments computed
+    now are returned."""
+    segments = [p.name for p in store.segments()]
+    found: dict[str, dict[str, Path]] = {t.kind: {} if full else store.derived_files(t.kind) for t in tables}
+    todo = [s for s in segments if any(s not in found[t.kind] for t in tables)]
+    folder = Path(scratch or tempfile.mkdtemp(prefix="sekimori-segments-"))
+    for segment in todo:
+        sub = connect([segment])
+        try:
+            for table in tables:
+                if save:
+                    with store.derived_writer(table.kind, segment) as target:
+                        _copy(sub, table.sql, target)
+                else:
+                    found[table.kind][segment] = folder / f"{segment}.{table.kind}.parquet"
+                    _copy(sub, table.sql, found[table.kind][segment])
+        finally:
+            sub.close()
+    if save:
+        if todo:  # where the new files were published
+            found = {t.kind: store.derived_files(t.kind) for t in tables}
+        _tidy(store, tables)
+    for table in tables:
+        files = found[table.kind]
+        _view(con, table.view, [(s, files[s]) for s in segments], table.sql)
+    return todo
+
+
+def _tidy(store: Store, tables: list[SegmentTable]) -> None:
+    """Drop the files of segments gone or rewritten, and every kind older code of a family computed."""
+    current: Mapping[str, str] = {t.family: t.kind for t in tables}
+    for table in tables:
+        store.prune_derived(table.kind)
+    for kind in store.derived_kinds():
+        family = kind.rsplit("_", 1)[0]
+        if family in current and kind != current[family]:
+            store.drop_derived(kind)
+
+
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
+    con.execute(f"COPY ({sql}) TO '{sql_str(target)}' (FORMAT parquet, COMPRESSION zstd)")
+
+
+def sql_str(path: Path | str) -> str:
+    return str(path).replace("'", "''")
+
+
+def _view(con: duckdb.DuckDBPyConnection, name: str, files: list[tuple[str, Path]], sql: str) -> None:
+    if not files:  # an empty store: the same columns, from its empty ``events``
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT NULL::VARCHAR AS segment, * FROM ({sql})")
+        return
+    con.register(
+        f"{name}_files", pa.table({"file": [str(p) for _, p in files], "segment": [s for s, _ in files]})
+    )
+    listing = ", ".join(f"'{sql_str(p)}'" for _, p in files)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT f.segment, r.* EXCLUDE (filename) "
+        f"FROM read_parquet([{listing}], filename = true) r JOIN {name}_files f ON f.file = r.filename"
+    )

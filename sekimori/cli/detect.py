@@ -6,7 +6,7 @@ import csv
 import json
 import sys
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -64,10 +64,23 @@ def detect(
             "master/remote in the config's spark: block, see docs/scale.md).",
         ),
     ] = "duckdb",
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Show the alerts with evidence since then: an ISO time (2026-12-01T09:00+09:00), a "
+            "duration back from now (90m, 24h, 7d), or 'new' for those this run found first.",
+        ),
+    ] = None,
 ) -> None:
     """Run the detectors over the store; alerts are kept in it (view ``alerts``). The alerts of a
-    detector that does not run (not chosen, or no --model for the boundary rules) are kept as they were."""
+    detector that does not run (not chosen, or no --model for the boundary rules) are kept as they were.
+
+    Every run reads only the events of segments no earlier run saw (Sigma judges them; the boundary and
+    behaviour rules group them once and judge the groups of the whole store); ``--full`` reads all."""
     from sekimori.detect import run_detectors
+
+    when = _since(since)
 
     open_store(store)
     st = writer(store, wait)
@@ -87,12 +100,23 @@ def detect(
             )
     except (StoreError, ValueError) as exc:
         raise fail(str(exc)) from exc
+    shown = report.alerts
+    if since is not None:
+        shown = report.new_alerts if when is None else report.since(when)
     if json_out:
         runs = [
             asdict(r) | {"seconds": round(r.seconds, 3), "passes": [_pass(p) for p in r.passes]}
             for r in report.runs
         ]
-        print(json.dumps({"store": str(store), "alerts": report.alerts.num_rows, "runs": runs}))
+        result: dict[str, Any] = {
+            "store": str(store),
+            "alerts": report.alerts.num_rows,
+            "new_alerts": report.new_alerts.num_rows,
+            "runs": runs,
+        }
+        if since is not None:
+            result |= {"since": since if when is None else when.isoformat(), "shown": shown.to_pylist()}
+        print(json.dumps(result, default=json_default))
         return
     table = Table(title=f"detect → {store}")
     for col in ("detector", "source", "alerts", "seconds", "note"):
@@ -106,7 +130,28 @@ def detect(
         table.add_row(run.name, run.source, f"{run.alerts:,}", f"{run.seconds:.2f}", note)
     console.print(table)
     print_passes(report.runs, console)
-    print_alerts(report.alerts.to_pylist()[:30], console)
+    console.print(
+        f"{report.new_alerts.num_rows:,} alert(s) new in this run, {report.alerts.num_rows:,} in all"
+    )
+    if since is not None:
+        what = "new in this run" if when is None else f"with evidence since {when.isoformat()}"
+        console.print(f"{shown.num_rows:,} alert(s) {what}")
+    print_alerts(shown.to_pylist()[:30], console)
+
+
+def _since(text: str | None) -> datetime | None:
+    """``--since``: an ISO time (UTC when it names no zone), a duration back from now, or ``new``."""
+    if text is None or text.strip().lower() == "new":
+        return None
+    value = text.strip()
+    units = {"m": 60, "h": 3600, "d": 86400}
+    if value[:-1].isdigit() and value[-1:].lower() in units:
+        return datetime.now(UTC) - timedelta(seconds=int(value[:-1]) * units[value[-1].lower()])
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise fail(f"--since {text!r}: not an ISO time, a duration (90m, 24h, 7d) or 'new'") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _pass(p: Any) -> dict[str, Any]:

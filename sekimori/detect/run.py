@@ -6,9 +6,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sekimori.detect.alerts import ALERT_SCHEMA, conform
 from sekimori.detect.base import DEFAULT_MEMORY_LIMIT, DetectContext, DetectProgress, detectors
@@ -40,6 +42,16 @@ class DetectEngine(Protocol):
 class DetectReport:
     runs: list[DetectorRun] = field(default_factory=list)
     alerts: pa.Table = field(default_factory=ALERT_SCHEMA.empty_table)
+    new_alerts: pa.Table = field(default_factory=ALERT_SCHEMA.empty_table)  # not in the store before
+
+    def since(self, when: datetime) -> pa.Table:
+        """The alerts with evidence at or after ``when`` (their last time), newest first."""
+        if self.alerts.num_rows == 0:
+            return self.alerts
+        table = self.alerts.filter(
+            pc.greater_equal(self.alerts["last_time"], pa.scalar(when, pa.timestamp("us", "UTC")))
+        )
+        return table.sort_by([("last_time", "descending"), ("rule_id", "ascending")])
 
 
 def run_detectors(
@@ -121,9 +133,19 @@ def _run(
         alerts = pa.concat_tables([alerts, kept]) if kept.num_rows else alerts
     alerts = alerts.sort_by([("time", "ascending"), ("rule_id", "ascending")])
     report.alerts = alerts
+    report.new_alerts = alerts.filter(pc.invert(pc.is_in(alerts["alert_id"], _stored_ids(store))))
     if save:
         store.put_table("alerts", alerts)
     return report
+
+
+def _stored_ids(store: Store) -> pa.Array:
+    import pyarrow.parquet as pq
+
+    stored = store.tables().get("alerts")
+    if stored is None:
+        return pa.array([], pa.string())
+    return pq.read_table(stored, columns=["alert_id"]).column("alert_id").combine_chunks()
 
 
 def _kept_alerts(store: Store, runs: list[DetectorRun]) -> pa.Table:
@@ -135,7 +157,6 @@ def _kept_alerts(store: Store, runs: list[DetectorRun]) -> pa.Table:
     skipped_sources = {r.source for r in skipped}
     if stored is None or not skipped_sources:
         return ALERT_SCHEMA.empty_table()
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     ran_rules = sorted(

@@ -3,10 +3,11 @@
 Each tick scans the folders, ingests the files that are new or changed (a file that grew is read from
 where the store left it: see ``Store.ingest``), runs the detectors and reports the alerts it had not
 seen before, each with its delay: from the moment its newest evidence landed on disk (the file's
-modification time) to the moment the alert exists. Sigma judges only the segments the tick added
-(``sigma/incremental.py``: the alerts of a full run); the boundary and behaviour rules, whose baselines
-span the store, run over the whole store. Alerts are identified by stable ids, so a tick reports only
-what is new.
+modification time) to the moment the alert exists. A tick reads the events of the segments it added,
+not the store: Sigma judges only those segments (``sigma/incremental.py``: the alerts of a full run);
+the boundary and behaviour rules group each new segment's events once and judge the groups of every
+segment (``edges.py``, ``behaviour/segments.py``), so their baselines still span the whole store.
+Alerts are identified by stable ids, so a tick reports only what is new.
 """
 
 from __future__ import annotations
@@ -63,9 +64,6 @@ def watch(
         if not Path(path).exists():
             raise FileNotFoundError(path)
     seen: dict[str, tuple[int, float]] = {}
-    known_alerts: set[str] = set()
-    if "alerts" in store.tables():
-        known_alerts = set(store.sql("SELECT alert_id FROM alerts").column("alert_id").to_pylist())
     ticks = 0
     while True:
         started = time.time()
@@ -75,16 +73,13 @@ def watch(
         if changed or ticks == 0:
             tick = WatchTick(started, files=changed)
             with store.writer("watch"):  # one tick is one writer; others may write between ticks
-                report = store.ingest(changed) if changed else None
-                if report is not None:
-                    tick.events, tick.quarantined = report.events, report.quarantined
+                ingested = store.ingest(changed) if changed else None
+                if ingested is not None:
+                    tick.events, tick.quarantined = ingested.events, ingested.quarantined
                 if ticks == 0 or tick.events:
-                    alerts = run_detectors(store, model, only=only, config=config).alerts.to_pylist()
+                    report = run_detectors(store, model, only=only, config=config)
                     now = time.time()
-                    for alert in alerts:
-                        if alert["alert_id"] in known_alerts:
-                            continue
-                        known_alerts.add(alert["alert_id"])
+                    for alert in report.new_alerts.to_pylist():
                         landed = [
                             current[e["path"]][1] for e in alert["evidence"] or [] if e["path"] in current
                         ]

@@ -120,6 +120,12 @@ def stage_raw_logons(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> No
     """``_bh_logon``: the logons aggregated per raw key, in one pass over ``events``. Successful logons
     and failures are aggregated together (the failures of a group keep their events in a list, they are
     few), so the store is read once. (``segments.py`` makes the same table from per-segment rows.)"""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _bh_logon AS {raw_logons_sql(con, cfg)}")
+
+
+def raw_logons_sql(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig, successes_only: bool = False) -> str:
+    """The query of ``stage_raw_logons`` (after ``stage_bounds`` on ``con``); ``successes_only``: of the
+    successful logons alone."""
     scope = scope_sql(cfg)
     source, be = baseline_end(con, cfg)
     machine = machine_filter(cfg)
@@ -134,9 +140,8 @@ def stage_raw_logons(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> No
         raw.append("source_file")
     ev = "{'path': source_file, 'record_id': record_id, 'uid': uid}"
     fail_acts = in_list(cfg.failure_activities)
-    con.execute(
-        f"""
-CREATE OR REPLACE TEMP TABLE _bh_logon AS
+    failures = "false" if successes_only else f"(outcome = 'failure' AND activity IN {fail_acts})"
+    return f"""
 SELECT k, r.*, n, n_base, t0, t1, tf, ev, fails FROM (
   SELECT {mixed_key(raw)} AS k,
     arg_min({{'scope': {scope}, 'principal': principal, 'domain': domain, 'src_host': src_host,
@@ -148,9 +153,8 @@ SELECT k, r.*, n, n_base, t0, t1, tf, ev, fails FROM (
     min_by({ev}, {{'t': time, 'u': uid}}, {cfg.evidence_cap}) FILTER (outcome = 'failure') AS fails
   FROM {source}
   WHERE category = 'authentication' AND time IS NOT NULL AND principal IS NOT NULL {machine}
-    AND ((activity = 'logon' AND outcome = 'success') OR (outcome = 'failure' AND activity IN {fail_acts}))
+    AND ((activity = 'logon' AND outcome = 'success') OR {failures})
   GROUP BY k)"""
-    )
 
 
 def stage_logons(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> None:

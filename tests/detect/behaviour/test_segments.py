@@ -2,18 +2,21 @@
 the events (``staging.stage_raw_logons``), which the scenario tests of ``test_behaviour.py`` check by hand.
 
 The stores are ingested in several steps (one segment each), with detections between the steps, so the
-rows of earlier segments are kept and read back, and the baseline's end falls inside an hour that
-several segments hold (those rows are counted again from their events)."""
+rows of earlier segments are kept and read back; in time order or interleaved, so that one segment or
+every segment holds logons across the baseline's end (those segments are counted again from their
+events)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from sekimori.detect.base import DetectContext
-from sekimori.detect.behaviour import BehaviourConfig, run_behaviour
+from sekimori.detect.behaviour import BehaviourConfig, run_behaviour, segments
+from sekimori.detect.behaviour.staging import create_macros, stage_bounds
 from sekimori.detect.run import run_detectors
 from sekimori.store import Store
 from tests.conftest import DATA, corpus
@@ -26,6 +29,13 @@ SETTINGS = [
     {"skip_machine_accounts": False, "account_key": "user@domain", "evidence_cap": 3},
     {"baseline_days": 0.01, "learn_ip_names": False},
 ]
+
+
+@pytest.fixture(autouse=True)
+def merge_always(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """The rows are merged whatever share of the store is read again (but in the test of that choice)."""
+    if "one_pass" not in request.node.name:
+        monkeypatch.setattr(segments, "ONE_PASS_SHARE", 1.0)
 
 
 def _both(store: Store, settings: dict, save: bool = True) -> tuple[pa.Table, pa.Table]:
@@ -46,17 +56,25 @@ def _assert_equal(direct: pa.Table, by_segment: pa.Table) -> None:
     assert by_segment.sort_by(key).to_pylist() == direct.sort_by(key).to_pylist()
 
 
-@pytest.fixture(scope="module")
-def lanl_steps(tmp_path_factory: pytest.TempPathFactory) -> Store:
+@pytest.fixture(scope="module", params=["in_time_order", "interleaved"])
+def lanl_steps(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Store:
     """The scenario of ``test_behaviour.py`` (real LANL lines, then attacks) ingested in three steps."""
     root = tmp_path_factory.mktemp("behaviour-segments")
     real = (DATA / "lanl" / "auth_head.csv").read_text().splitlines()
     lines = real + _lanl_lines()
     store = Store(root / "store")
-    # U1 from C1 to C10 in the first hour on both sides of the baseline's end (~1000 s): rows across it
-    lines += [_line(2000 + i, "U1@DOM1", "C1", "C10") for i in range(3)]
-    thirds = [lines[i::3] for i in range(3)]  # each segment spans the whole time range
-    for i, part in enumerate(thirds):
+    # U1 from C1 to C10 on both sides of the baseline's end (a quarter of 1..4000 s: ~1000 s)
+    lines += [_line(t, "U1@DOM1", "C1", "C10") for t in (900, 950, 1050, 1100)]
+    lines.sort(key=lambda line: int(line.split(",", 1)[0]))
+    if request.param == "interleaved":  # the same keys in every segment
+        parts = [lines[i::3] for i in range(3)]
+    else:  # in time order: only the middle segment holds logons across the baseline's end
+        at = [int(line.split(",", 1)[0]) for line in lines]
+        parts = [
+            [x for x, t in zip(lines, at, strict=True) if lo <= t < hi]
+            for lo, hi in ((0, 500), (500, 2500), (2500, 10**9))
+        ]
+    for i, part in enumerate(parts):
         path = root / f"auth-{i}.txt"
         path.write_text("\n".join(part) + "\n")
         store.ingest([str(path)], reader="lanl", workers=1)
@@ -80,20 +98,42 @@ def test_lanl_scenario_in_three_segments_gives_the_alerts_of_one_pass(
     assert attacks <= rules
 
 
-def test_the_baseline_end_falls_inside_rows_that_are_counted_again(lanl_steps: Store) -> None:
-    """The LANL times are seconds from 1970-01-01: the baseline ends (a quarter of the span) in the first
-    hour, whose rows in all three segments straddle it."""
+def test_only_the_segments_with_a_logon_across_the_baseline_end_are_read_again(
+    lanl_steps: Store, request: pytest.FixtureRequest
+) -> None:
+    """Which segments are aggregated again, against a brute force over each segment's events in Python:
+    those where one raw logon key has successes both before the baseline's end and at or after it."""
     ctx = DetectContext(lanl_steps)
     try:
         run_behaviour(ctx.con, BehaviourConfig(), ctx)
-        parts = dict(ctx.con.execute("SELECT part, count(*) FROM _bh_rows GROUP BY 1").fetchall())
-        across = ctx.con.execute(
-            "SELECT count(DISTINCT segment) FROM _bh_rows WHERE part = 'across'"
-        ).fetchone()
+        be = ctx.con.execute("SELECT be FROM _bh_bounds").fetchone()[0]
+        again = {r[0] for r in ctx.con.execute("SELECT segment FROM _bh_again").fetchall()}
     finally:
         ctx.close()
-    assert parts.get("across", 0) > 0 and parts.get("after", 0) > 0
-    assert across == (3,)
+    expected = set()
+    for segment in lanl_steps.segments():
+        sides: dict[tuple, set[bool]] = {}
+        for part in sorted(segment.glob("events-*.parquet")):
+            for e in pq.read_table(part).to_pylist():
+                success = e["activity"] == "logon" and e["outcome"] == "success"
+                person = e["principal"] and not e["principal"].endswith("$")  # machine accounts: skipped
+                if e["category"] == "authentication" and success and person and e["time"] is not None:
+                    key = (*(e[c] for c in KEY), e["target_host"] or e["host"])
+                    sides.setdefault(key, set()).add(e["time"] >= be)
+        if any(len(s) == 2 for s in sides.values()):
+            expected.add(segment.name)
+    assert again == expected
+    # teeth: in time order the middle segment alone is read again; interleaved, more than one
+    if request.node.callspec.params["lanl_steps"] == "in_time_order":
+        middle = [
+            m["segment"] for m in lanl_steps.manifests() if m["files"][0]["path"].endswith("auth-1.txt")
+        ]
+        assert again == set(middle)
+    else:
+        assert len(again) > 1
+
+
+KEY = ("principal", "domain", "src_host", "src_ip", "logon_type", "auth_package", "activity", "status")
 
 
 def test_rows_of_earlier_segments_are_kept_and_not_computed_again(tmp_path: Path) -> None:
@@ -156,3 +196,26 @@ def test_lanl_sample_in_segments_gives_the_alerts_of_one_pass(tmp_path: Path) ->
         direct, by_segment = _both(store, settings)
         _assert_equal(direct, by_segment)
         assert direct.num_rows > 0
+
+
+def test_the_one_pass_is_used_when_the_segments_read_again_hold_most_events(
+    lanl_steps: Store, request: pytest.FixtureRequest
+) -> None:
+    ctx = DetectContext(lanl_steps)
+    try:
+        con, cfg = ctx.con, BehaviourConfig()
+        spans = segments.segment_spans(con, ctx)
+        create_macros(con, cfg)
+        stage_bounds(con, cfg, "''", spans)
+        merged = segments.stage_raw_logons_from_segments(con, ctx, cfg)
+        again = [r[0] for r in con.execute("SELECT segment FROM _bh_again").fetchall()]
+    finally:
+        ctx.close()
+    sizes = {  # each segment's events, from its Parquet files' own row counts
+        seg.name: sum(pq.ParquetFile(f).metadata.num_rows for f in seg.glob("events-*.parquet"))
+        for seg in lanl_steps.segments()
+    }
+    share = sum(sizes[s] for s in again) / sum(sizes.values())
+    assert merged == (share <= 0.5)
+    # teeth: interleaved, two of three segments are read again (the one pass); in time order, one small
+    assert merged == (request.node.callspec.params["lanl_steps"] == "in_time_order")

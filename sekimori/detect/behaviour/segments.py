@@ -31,7 +31,12 @@ from sekimori.detect.segment_tables import SegmentTable, segment_tables
 
 MINUTE = 60_000_000
 STORED_EVIDENCE = 100  # failure events kept per row: the default evidence cap
-# Segments to read again holding more than this share of the events: one pass over all is cheaper.
+# When the rows are no cheaper to merge than the events to aggregate, the one pass is used: merging a
+# row costs several times aggregating an event (measured on benchmarks/auth.py's store: 3.1 M rows
+# standing for 20 M events, 6.5 events a row, merged more slowly than the one pass), so the rows must
+# stand for at least this many events each; and the segments to read again must hold at most this
+# share of the events.
+EVENTS_PER_ROW = 10.0
 ONE_PASS_SHARE = 0.5
 
 EV = "{'path': source_file, 'record_id': record_id, 'uid': uid}"
@@ -98,21 +103,21 @@ def stage_raw_logons_from_segments(
     con: duckdb.DuckDBPyConnection, ctx: DetectContext, cfg: BehaviourConfig
 ) -> bool:
     """``_bh_logon`` from the rows of ``segment_spans``' views (after ``stage_bounds`` on them). When
-    the segments to read again hold most of the store's events, the one pass over the events is cheaper
-    and gives the same table: it is used then (False)."""
+    the rows stand for few events each, or the segments to read again hold most of the store's events,
+    the one pass over the events is cheaper and gives the same table: it is used then (False)."""
     source, be = baseline_end(con, cfg, "_bh_seg_logons s", "s.source_file")
     scope = "''" if cfg.baseline_scope == "global" else "s.source_file"
     acts = in_list(cfg.failure_activities)
     machine = machine_filter(cfg).replace("principal", "s.principal")
     con.execute(
         f"""
-CREATE OR REPLACE TEMP TABLE _bh_rows AS
+CREATE OR REPLACE TEMP VIEW _bh_rows AS
 SELECT *, CASE WHEN tmax < be THEN 'before' WHEN tmin >= be THEN 'after' ELSE 'across' END AS part FROM (
   SELECT s.*, {scope} AS scope, {be} AS be FROM {source}
   WHERE ((s.outcome = 'success') OR (s.outcome = 'failure' AND s.activity IN {acts})) {machine})"""
     )
     again = _segments_across(con)
-    if _share(ctx, again) > ONE_PASS_SHARE:
+    if _events_per_row(con) < EVENTS_PER_ROW or _share(ctx, again) > ONE_PASS_SHARE:
         stage_raw_logons(con, cfg)
         return False
     _count_again(con, ctx, cfg, again)
@@ -153,6 +158,13 @@ def _segments_across(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.register("_bh_again_found", pa.table({"segment": pa.array(again, pa.string())}))
     con.execute("CREATE OR REPLACE TEMP TABLE _bh_again AS SELECT * FROM _bh_again_found")
     return again
+
+
+def _events_per_row(con: duckdb.DuckDBPyConnection) -> float:
+    """The authentication events of the store per kept row."""
+    rows = con.execute("SELECT count(*) FROM _bh_seg_logons").fetchall()[0][0]
+    events = con.execute("SELECT count(*) FROM events WHERE category = 'authentication'").fetchall()[0][0]
+    return events / rows if rows else float("inf")
 
 
 def _share(ctx: DetectContext, segments: list[str]) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -34,17 +35,22 @@ SETTINGS = [
 @pytest.fixture(autouse=True)
 def merge_always(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     """The rows are merged whatever share of the store is read again (but in the test of that choice)."""
-    if "one_pass" not in request.node.name:
+    if not request.node.name.startswith("test_the_one_pass_is_used"):
         monkeypatch.setattr(segments, "ONE_PASS_SHARE", 1.0)
+        monkeypatch.setattr(segments, "EVENTS_PER_ROW", 0.0)
 
 
-def _both(store: Store, settings: dict, save: bool = True) -> tuple[pa.Table, pa.Table]:
-    """(one pass over the events, per-segment rows) on the same store."""
+def _both(store: Store, settings: dict, save: bool = True, merged: bool = True) -> tuple[pa.Table, pa.Table]:
+    """(one pass over the events, per-segment rows) on the same store; ``merged``: whether the second
+    run must have merged rows (not fallen back to the one pass)."""
     cfg = BehaviourConfig.from_settings(settings)
     direct = DetectContext(store)
     by_segment = DetectContext(store, save=save)
     try:
-        return run_behaviour(direct.con, cfg), run_behaviour(by_segment.con, cfg, by_segment)
+        alerts = run_behaviour(direct.con, cfg), run_behaviour(by_segment.con, cfg, by_segment)
+        tables = {r[0] for r in by_segment.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert ("_bh_counted" in tables) == merged  # made only when rows are merged
+        return alerts
     finally:
         direct.close()
         by_segment.close()
@@ -163,7 +169,7 @@ def test_rows_of_earlier_segments_are_kept_and_not_computed_again(tmp_path: Path
 def test_settings_the_rows_cannot_answer_read_the_events(lanl_steps: Store) -> None:
     """Failure windows finer than a minute, or more evidence than a row keeps: the one pass is used."""
     for settings in ({"spray_window_minutes": 1, "brute_window_minutes": 1}, {"evidence_cap": 500}):
-        direct, by_segment = _both(lanl_steps, settings, save=False)
+        direct, by_segment = _both(lanl_steps, settings, save=False, merged=False)
         _assert_equal(direct, by_segment)
 
 
@@ -198,10 +204,9 @@ def test_lanl_sample_in_segments_gives_the_alerts_of_one_pass(tmp_path: Path) ->
         assert direct.num_rows > 0
 
 
-def test_the_one_pass_is_used_when_the_segments_read_again_hold_most_events(
-    lanl_steps: Store, request: pytest.FixtureRequest
-) -> None:
-    ctx = DetectContext(lanl_steps)
+def _merged(store: Store) -> tuple[bool, list[str]]:
+    """Whether the rows were merged (not the one pass), and the segments read again."""
+    ctx = DetectContext(store)
     try:
         con, cfg = ctx.con, BehaviourConfig()
         spans = segments.segment_spans(con, ctx)
@@ -211,6 +216,32 @@ def test_the_one_pass_is_used_when_the_segments_read_again_hold_most_events(
         again = [r[0] for r in con.execute("SELECT segment FROM _bh_again").fetchall()]
     finally:
         ctx.close()
+    return merged, again
+
+
+def test_the_one_pass_is_used_when_the_rows_stand_for_few_events(
+    lanl_steps: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(segments, "ONE_PASS_SHARE", 1.0)
+    _merged(lanl_steps)  # the rows of every segment are kept
+    kind = next(k for k in lanl_steps.derived_kinds() if k.startswith("behaviour_logons_"))
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in lanl_steps.derived_files(kind).values())
+    events = sum(  # the authentication events, counted from the segments' own files
+        pc.sum(pc.equal(pq.read_table(f, columns=["category"])["category"], "authentication")).as_py()
+        for f in lanl_steps.event_files()
+    )
+    ratio = events / rows
+    monkeypatch.setattr(segments, "EVENTS_PER_ROW", ratio + 0.01)
+    assert _merged(lanl_steps)[0] is False
+    monkeypatch.setattr(segments, "EVENTS_PER_ROW", ratio - 0.01)
+    assert _merged(lanl_steps)[0] is True
+
+
+def test_the_one_pass_is_used_when_the_segments_read_again_hold_most_events(
+    lanl_steps: Store, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(segments, "EVENTS_PER_ROW", 0.0)
+    merged, again = _merged(lanl_steps)
     sizes = {  # each segment's events, from its Parquet files' own row counts
         seg.name: sum(pq.ParquetFile(f).metadata.num_rows for f in seg.glob("events-*.parquet"))
         for seg in lanl_steps.segments()

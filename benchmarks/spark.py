@@ -17,8 +17,10 @@ events/s, events/s per core, relative to one local process, and whether the stor
 same (a digest over every event's uid, time and raw).
 
 ``--boundary [--events 2000000]`` measures the trust-boundary rules' per-segment edges instead, on the
-synthetic authentications and group model of ``benchmarks/auth.py`` (a segment per 2 M events): each
-engine in its own process runs the ``boundary`` detector with every segment's edges computed again
+synthetic authentications and group model of ``benchmarks/auth.py`` (a segment per 2 M events; at
+1 M events they raise no boundary alert), or with ``--lanl-copies K`` on K copies of the LANL sample's
+segment with tests/detect's LANL model (1,488 alerts of three rules; the copies' uids made distinct):
+each engine in its own process runs the ``boundary`` detector with every segment's edges computed again
 (``full``; ``--runs`` times, the last reported), then once on the kept edges (the judging alone, on
 DuckDB for every engine). Printed side by side: the full run, the edges' part of it (Spark: its jobs;
 DuckDB: the full run less the cached one), events/s of the edges per core, relative to DuckDB's, and
@@ -37,6 +39,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -44,16 +48,18 @@ sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import duckdb  # noqa: E402
 
+from sekimori.detect import DetectProgress  # noqa: E402
+from sekimori.model import GroupModel  # noqa: E402
 from sekimori.store import Store  # noqa: E402
 
 DEFAULT = [REPO.parent / "shared" / "data" / "evtx-attack-samples"]
 ENGINES = ("duckdb", "local[1]", "local[2]")
 
 
-def build_store(root: Path, corpus: list[Path], copies: int) -> int:
+def build_store(root: Path, corpus: list[Path], copies: int, reader: str | None = None) -> int:
     """Ingest ``corpus`` once, then add ``copies - 1`` copies of its segments with distinct uids."""
     store = Store(root)
-    store.ingest([str(p) for p in corpus])
+    store.ingest([str(p) for p in corpus], reader=reader)
     originals = store.segments()
     con = duckdb.connect()
     for k in range(1, copies):
@@ -171,7 +177,7 @@ def run_ingest(paths: list[Path]) -> None:
         )
 
 
-def _auth_benchmark():  # type: ignore[no-untyped-def]
+def _auth_benchmark() -> ModuleType:
     """benchmarks/auth.py as a module (its generator and group model)."""
     spec = importlib.util.spec_from_file_location("_sekimori_bench_auth", HERE / "auth.py")
     assert spec is not None and spec.loader is not None
@@ -180,12 +186,26 @@ def _auth_benchmark():  # type: ignore[no-untyped-def]
     return module
 
 
-def _digest(rows: list[dict]) -> str:
+def _digest(rows: list[dict[str, Any]]) -> str:
     text = json.dumps(sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str)), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def child_boundary(engine: str, store_path: str, runs: int) -> None:
+LANL = REPO.parent / "shared" / "data" / "lanl-2015" / "auth_head" / "auth_first50k.csv"
+
+
+def _boundary_model(lanl: bool) -> GroupModel:
+    """The group model: tests/detect's LANL model (three organisations, a shared realm) for the LANL
+    sample, benchmarks/auth.py's for its synthetic authentications."""
+    if not lanl:
+        model: GroupModel = _auth_benchmark().bench_model()
+        return model
+    from tests.detect.test_boundary_edges import LANL_MODEL
+
+    return GroupModel.model_validate(LANL_MODEL)
+
+
+def child_boundary(engine: str, store_path: str, runs: int, lanl: bool) -> None:
     """One engine's boundary runs over the store; prints one JSON line."""
     import pyarrow.parquet as pq
 
@@ -193,7 +213,7 @@ def child_boundary(engine: str, store_path: str, runs: int) -> None:
     from sekimori.detect.edges import EDGES_KIND
 
     store = Store(store_path)
-    model = _auth_benchmark().bench_model()
+    model = _boundary_model(lanl)
     spark_engine = None
     started = time.perf_counter()
     cores = os.cpu_count() or 1
@@ -209,7 +229,7 @@ def child_boundary(engine: str, store_path: str, runs: int) -> None:
     for _ in range(runs):
         passes: list[float] = []
 
-        def told(p, passes=passes):  # type: ignore[no-untyped-def]
+        def told(p: DetectProgress, passes: list[float] = passes) -> None:
             if p.step == "pass" and (p.logsource or "").startswith("spark: edges"):
                 passes.append(p.seconds)
 
@@ -240,17 +260,24 @@ def child_boundary(engine: str, store_path: str, runs: int) -> None:
     print(json.dumps(result))
 
 
-def run_boundary(events: int, runs: int) -> None:
+def run_boundary(events: int, runs: int, lanl_copies: int) -> None:
     with tempfile.TemporaryDirectory(prefix="sekimori-bench-spark-boundary-") as tmp:
-        store = _auth_benchmark().generate(Path(tmp) / "store", events, 30.0, 7)
-        total = int(store.sql("SELECT count(*) AS n FROM events").column("n")[0].as_py())
+        if lanl_copies:
+            total = build_store(Path(tmp) / "store", [LANL], lanl_copies, reader="lanl")
+            store = Store(Path(tmp) / "store")
+            what = f"authentications of the LANL sample ({lanl_copies} copies, tests/detect's LANL model)"
+        else:
+            store = _auth_benchmark().generate(Path(tmp) / "store", events, 30.0, 7)
+            total = int(store.sql("SELECT count(*) AS n FROM events").column("n")[0].as_py())
+            what = "synthetic authentications (benchmarks/auth.py)"
         segments = len(store.segments())
         results = []
         for engine in ENGINES:
             command = [sys.executable, __file__, "--child-boundary", engine, "--store", str(store.root)]
+            command += ["--lanl-copies", str(lanl_copies)]
             done = subprocess.run([*command, "--runs", str(runs)], check=True, capture_output=True, text=True)
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(f"boundary edges: {total:,} synthetic authentications in {segments} segments (benchmarks/auth.py)")
+    print(f"boundary edges: {total:,} {what} in {segments} segments")
     print(f"machine: {os.cpu_count()} cores; runs per engine: {runs} (the last reported)\n")
     base = results[0]
     base_rate = total / base["edges"] / base["cores"]
@@ -280,6 +307,7 @@ def main() -> None:
     parser.add_argument("--ingest", nargs="+", type=Path, help="measure the ingest of these files instead")
     parser.add_argument("--boundary", action="store_true", help="measure the boundary rules' edges instead")
     parser.add_argument("--events", type=int, default=2_000_000, help="--boundary: synthetic events")
+    parser.add_argument("--lanl-copies", type=int, default=0, help="--boundary: the LANL sample, k copies")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-boundary", help=argparse.SUPPRESS)
     parser.add_argument("--child-ingest", help=argparse.SUPPRESS)
@@ -292,10 +320,10 @@ def main() -> None:
         run_ingest(args.ingest)
         return
     if args.child_boundary:
-        child_boundary(args.child_boundary, args.store, args.runs)
+        child_boundary(args.child_boundary, args.store, args.runs, bool(args.lanl_copies))
         return
     if args.boundary:
-        run_boundary(args.events, args.runs)
+        run_boundary(args.events, args.runs, args.lanl_copies)
         return
     if args.child:
         child(args.child, args.store, args.runs)

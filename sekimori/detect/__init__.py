@@ -9,6 +9,12 @@ from sekimori.lazy import lazy_exports
 if TYPE_CHECKING:
     from sekimori.detect.alerts import SOURCES, Alert, Evidence, alerts_from_table
     from sekimori.detect.base import DEFAULT_MEMORY_LIMIT, DetectContext, DetectProgress
+    from sekimori.detect.detectors.boundary import BoundaryDetector
+
+    # For other engines computing the boundary rules' edges from the same SQL (``sekimori.spark``).
+    from sekimori.detect.edges import SEGMENT_EDGES_SQL as BOUNDARY_EDGES_SQL
+    from sekimori.detect.edges import SEGMENT_PAIRS_SQL as BOUNDARY_PAIRS_SQL
+    from sekimori.detect.edges import SegmentAggregates
     from sekimori.detect.export import TimelineFormat, timeline
     from sekimori.detect.posture import SigninPosture, TenantPosture, signin_posture
     from sekimori.detect.run import DetectEngine, DetectReport, run_detectors
@@ -35,6 +41,8 @@ if TYPE_CHECKING:
     from sekimori.detect.watch import watch as watch_store
 
 __all__ = [
+    "BOUNDARY_EDGES_SQL",
+    "BOUNDARY_PAIRS_SQL",
     "DEFAULT_MEMORY_LIMIT",
     "SIGMA_ALERTS_SQL",
     "SIGMA_COLUMN_FIELDS",
@@ -44,6 +52,7 @@ __all__ = [
     "SIGMA_SYSTEM_FIELDS",
     "SOURCES",
     "Alert",
+    "BoundaryDetector",
     "CompiledRule",
     "DetectContext",
     "DetectEngine",
@@ -51,6 +60,7 @@ __all__ = [
     "DetectReport",
     "Evidence",
     "RuleFailure",
+    "SegmentAggregates",
     "SigmaCoverage",
     "SigmaGroup",
     "SigninPosture",
@@ -113,6 +123,11 @@ _LAZY = {
     "sigma_placeholders": "sekimori.detect.sigma.placeholders:placeholders_for",
     "sigma_source": "sekimori.detect.sigma.source:resolve",
     "sigma_correlations": "sekimori.detect.sigma.correlation:run_correlations",
+    # The boundary rules' edges, for other engines (``sekimori.spark``).
+    "BoundaryDetector": "sekimori.detect.detectors.boundary",
+    "BOUNDARY_EDGES_SQL": "sekimori.detect.edges:SEGMENT_EDGES_SQL",
+    "BOUNDARY_PAIRS_SQL": "sekimori.detect.edges:SEGMENT_PAIRS_SQL",
+    "SegmentAggregates": "sekimori.detect.edges",
 }
 
 

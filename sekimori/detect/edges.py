@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -86,6 +87,10 @@ _DIGEST = hashlib.sha256((SEGMENT_EDGES_SQL + "\0" + SEGMENT_PAIRS_SQL).encode()
 EDGES_KIND = f"boundary_edges_{_DIGEST}"
 PAIRS_KIND = f"boundary_pairs_{_DIGEST}"
 
+# Another engine's aggregation (``sekimori.spark``): given the segments to compute, each one's
+# ``(segment, edges, pairs)``, the rows of SEGMENT_EDGES_SQL and SEGMENT_PAIRS_SQL over its events.
+SegmentAggregates = Callable[[list[str]], Iterable[tuple[str, pa.Table, pa.Table]]]
+
 
 def segment_edges(
     con: duckdb.DuckDBPyConnection,
@@ -95,31 +100,50 @@ def segment_edges(
     save: bool = True,
     full: bool = False,
     scratch: str | None = None,
+    aggregate: SegmentAggregates | None = None,
 ) -> list[str]:
     """Create the views ``_segment_edges`` (with a ``segment`` column) and ``_segment_pairs`` on ``con``
     (a connection over the whole store) from every segment's kept files, computing them first for the
     segments that have none (``full``: for every segment). ``connect(segments)``: a connection whose
     ``events`` holds only those segments. ``save``: keep the new files in the store (under its writer
-    lock); otherwise they are written to ``scratch`` and live as long as it does. The segments computed
-    now are returned."""
+    lock); otherwise they are written to ``scratch`` and live as long as it does. ``aggregate``: the new
+    segments' rows come from there (another engine) instead of DuckDB. The segments computed now are
+    returned."""
     segments = [p.name for p in store.segments()]
     edges = {} if full else store.derived_files(EDGES_KIND)
     pairs = {} if full else store.derived_files(PAIRS_KIND)
     todo = [s for s in segments if s not in edges or s not in pairs]
     folder = Path(scratch or tempfile.mkdtemp(prefix="sekimori-edges-"))
-    for segment in todo:
+
+    def keep(kind: str, segment: str, found: dict[str, Path], write: Callable[[Path], None]) -> None:
+        if save:
+            with store.derived_writer(kind, segment) as target:
+                write(target)
+        else:
+            found[segment] = folder / f"{segment}.{kind}.parquet"
+            write(found[segment])
+
+    if aggregate is not None and todo:
+        # The same files from another engine's rows: cast to the types DuckDB's own COPY writes.
+        schemas = aggregate_schemas(store)
+        done = []
+        for segment, edge_rows, pair_rows in aggregate(todo):
+            for kind, rows, schema, found in (
+                (EDGES_KIND, edge_rows, schemas[0], edges),
+                (PAIRS_KIND, pair_rows, schemas[1], pairs),
+            ):
+                keep(kind, segment, found, partial(_copy_rows, con, rows, schema))
+            done.append(segment)
+        if sorted(done) != sorted(todo):
+            raise RuntimeError(f"the edges of {len(todo)} segments asked for, {len(done)} given")
+    for segment in todo if aggregate is None else []:
         sub = connect([segment])
         try:
             for kind, sql, found in (
                 (EDGES_KIND, SEGMENT_EDGES_SQL, edges),
                 (PAIRS_KIND, SEGMENT_PAIRS_SQL, pairs),
             ):
-                if save:
-                    with store.derived_writer(kind, segment) as target:
-                        _copy(sub, sql, target)
-                else:
-                    found[segment] = folder / f"{segment}.{kind}.parquet"
-                    _copy(sub, sql, found[segment])
+                keep(kind, segment, found, partial(_copy, sub, sql))
         finally:
             sub.close()
     if save and todo:  # where the new files were published
@@ -140,6 +164,31 @@ def segment_edges(
 
 def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
     con.execute(f"COPY ({sql}) TO '{_sql_str(target)}' (FORMAT parquet, COMPRESSION zstd)")
+
+
+def aggregate_schemas(store: Store) -> tuple[pa.Schema, pa.Schema]:
+    """The Arrow schemas of SEGMENT_EDGES_SQL's and SEGMENT_PAIRS_SQL's rows as DuckDB gives them (over
+    the store's event view with no segment: the same column types, no event read)."""
+    con = store.connect(segments=[])
+    try:
+        edges, pairs = (
+            con.sql(f"SELECT * FROM ({sql}) LIMIT 0").to_arrow_table().schema
+            for sql in (SEGMENT_EDGES_SQL, SEGMENT_PAIRS_SQL)
+        )
+        return edges, pairs
+    finally:
+        con.close()
+
+
+def _copy_rows(con: duckdb.DuckDBPyConnection, rows: pa.Table, schema: pa.Schema, target: Path) -> None:
+    """Another engine's rows written as :func:`_copy` writes DuckDB's: same columns, types and format."""
+    if rows.column_names != schema.names:
+        raise ValueError(f"edge columns {rows.column_names} are not {schema.names}")
+    con.register("_segment_rows", rows.cast(schema))
+    try:
+        _copy(con, "SELECT * FROM _segment_rows", target)
+    finally:
+        con.unregister("_segment_rows")
 
 
 def _sql_str(path: Path | str) -> str:

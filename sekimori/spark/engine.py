@@ -1,22 +1,27 @@
-"""``sekimori detect --engine spark``: the Sigma detector's rules run on Spark, the other detectors on
-DuckDB (``run_detectors(engine=SparkEngine(…))``). The same settings (``sigma:`` block), the same rule
-selection and the same alerts table as the DuckDB run. Sigma correlations run on the driver, by the
-DuckDB engine's SQL over Spark's matches. ``file_reading``: an ingest's readers in Spark tasks."""
+"""``sekimori detect --engine spark``: the Sigma detector's rules and the trust-boundary rules' edges run
+on Spark, the other detectors on DuckDB (``run_detectors(engine=SparkEngine(…))``). The same settings
+(``sigma:`` block), the same rule selection and the same alerts table as the DuckDB run. Sigma
+correlations run on the driver, by the DuckDB engine's SQL over Spark's matches; so does the boundary
+rules' judging, over the per-segment edges Spark aggregated (kept in the store as DuckDB's would be).
+``file_reading``: an ingest's readers in Spark tasks."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from sekimori.detect import (
+    BoundaryDetector,
     DetectProgress,
     load_ruleset,
     select_rules,
     sigma_correlations,
     sigma_placeholders,
 )
+from sekimori.spark.edges import EdgesBatch, spark_segment_aggregates
 from sekimori.spark.events import read_events
 from sekimori.spark.ingest import SparkFileReading
 from sekimori.spark.session import SparkSettings, spark_session
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
     from sekimori.detect import DetectContext
 
 SIGMA = "sigma"
+BOUNDARY = "boundary"
 
 
 class SparkEngine:
@@ -45,9 +51,11 @@ class SparkEngine:
         return self._spark
 
     def handles(self, detector: str) -> bool:
-        return detector == SIGMA
+        return detector in (SIGMA, BOUNDARY)
 
     def run(self, detector: str, ctx: DetectContext) -> pa.Table:
+        if detector == BOUNDARY:
+            return self._boundary(ctx)
         if detector != SIGMA:
             raise ValueError(f"the Spark engine does not run the {detector!r} detector")
         settings: dict[str, Any] = ctx.settings(SIGMA)
@@ -90,6 +98,19 @@ class SparkEngine:
                     [alerts, correlated.select(alerts.column_names).cast(alerts.schema)]
                 )
         return alerts
+
+    def _boundary(self, ctx: DetectContext) -> pa.Table:
+        """The boundary detector with the edges of the segments that have none (all with ``full``)
+        aggregated by Spark; the judging over the edges, on the driver (small: groups, not events)."""
+
+        def on_batch(batch: EdgesBatch) -> None:
+            label = f"spark: edges of {len(batch.segments)} segment(s), {batch.rows} rows"
+            ctx.notify(DetectProgress(BOUNDARY, "pass", label, 0, batch.events, batch.seconds))
+
+        def aggregate(segments: list[str]) -> Iterator[tuple[str, pa.Table, pa.Table]]:
+            return spark_segment_aggregates(self.spark, ctx.store, segments, on_batch=on_batch)
+
+        return BoundaryDetector(aggregate=aggregate).run(ctx)
 
     def file_reading(self) -> SparkFileReading:
         """Reading an ingest's files in this engine's Spark tasks (``Store.ingest(reading=…)``)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,11 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
         }
         if settings.loopback if settings.loopback is not None else settings.local:
             conf |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+        if settings.local and not os.environ.get("PYSPARK_PYTHON"):
+            # A local master's Python workers (an ingest's readers) run on this machine: this
+            # interpreter has sekimori's dependencies; pyspark's default, ``python3`` on the PATH,
+            # may be another one (a virtual environment run without being activated).
+            os.environ["PYSPARK_PYTHON"] = sys.executable
         for key, value in (conf | dict(settings.conf)).items():
             builder = builder.config(key, value)
     session: SparkSession = builder.getOrCreate()

@@ -20,3 +20,11 @@ def rows(alerts: pa.Table) -> list[dict[str, Any]]:
     for row in out:
         row["details"] = json.loads(row["details"])
     return sorted(out, key=lambda r: str(r["alert_id"]))
+
+
+def every_column(alerts: pa.Table) -> list[dict[str, Any]]:
+    """Every column of every alert, the details parsed, in ``alert_id`` order."""
+    out = alerts.to_pylist()
+    for row in out:
+        row["details"] = json.loads(row["details"])
+    return sorted(out, key=lambda r: (str(r["alert_id"]), str(r["rule_id"])))

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from sekimori.detect.alerts import BOUNDARY
 from sekimori.detect.base import DetectContext, Detector, register
-from sekimori.detect.edges import LOOPBACK, alert_evidence, segment_edges
+from sekimori.detect.edges import LOOPBACK, SegmentAggregates, alert_evidence, segment_edges
 from sekimori.model import (
     GroupModel,
     HostDirectory,
@@ -175,6 +175,11 @@ class BoundaryDetector(Detector):
     needs_model = True
     rules: ClassVar[dict[str, dict[str, Any]]] = RULES
 
+    def __init__(self, aggregate: SegmentAggregates | None = None) -> None:
+        """``aggregate``: the new segments' edges computed there (another engine, e.g. Spark) instead of
+        DuckDB; the judging stays here."""
+        self.aggregate = aggregate
+
     def run(self, ctx: DetectContext) -> pa.Table:
         assert ctx.model is not None
         con = ctx.con
@@ -183,7 +188,13 @@ class BoundaryDetector(Detector):
         # 1. events → edges: each segment's groups (computed once per segment, see
         # sekimori/detect/edges.py), added up across segments
         segment_edges(
-            con, ctx.store, ctx.connect_segments, save=ctx.save, full=ctx.full, scratch=ctx.scratch()
+            con,
+            ctx.store,
+            ctx.connect_segments,
+            save=ctx.save,
+            full=ctx.full,
+            scratch=ctx.scratch(),
+            aggregate=self.aggregate,
         )
         con.execute(_EDGES_SQL)
         # 2. classify the distinct accounts and hosts of the edges (the model's first-match rules)

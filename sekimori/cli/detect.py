@@ -60,8 +60,9 @@ def detect(
         str,
         typer.Option(
             "--engine",
-            help="duckdb, or spark: the Sigma rules on Apache Spark (sekimori's spark extra; "
-            "master/remote in the config's spark: block, see docs/scale.md).",
+            help="duckdb, or spark: the Sigma rules, the boundary rules' edges and the behaviour "
+            "analytics' logon rows on Apache Spark (sekimori's spark extra; master/remote in the "
+            "config's spark: block, see docs/scale.md).",
         ),
     ] = "duckdb",
     since: Annotated[

@@ -9,15 +9,17 @@ from sekimori.lazy import lazy_exports
 if TYPE_CHECKING:
     from sekimori.detect.alerts import SOURCES, Alert, Evidence, alerts_from_table
     from sekimori.detect.base import DEFAULT_MEMORY_LIMIT, DetectContext, DetectProgress
+    from sekimori.detect.behaviour.segments import SEGMENT_TABLES as BEHAVIOUR_SEGMENT_TABLES
+    from sekimori.detect.detectors.behaviour import BehaviourDetector
     from sekimori.detect.detectors.boundary import BoundaryDetector
 
     # For other engines computing the boundary rules' edges from the same SQL (``sekimori.spark``).
     from sekimori.detect.edges import SEGMENT_EDGES_SQL as BOUNDARY_EDGES_SQL
     from sekimori.detect.edges import SEGMENT_PAIRS_SQL as BOUNDARY_PAIRS_SQL
-    from sekimori.detect.edges import SegmentAggregates
     from sekimori.detect.export import TimelineFormat, timeline
     from sekimori.detect.posture import SigninPosture, TenantPosture, signin_posture
     from sekimori.detect.run import DetectEngine, DetectReport, run_detectors
+    from sekimori.detect.segment_tables import SegmentRows
 
     # For other engines running the same compiled Sigma rules (``sekimori.spark``).
     from sekimori.detect.sigma.backend import RAW_FIELD as SIGMA_RAW_FIELD
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from sekimori.detect.watch import watch as watch_store
 
 __all__ = [
+    "BEHAVIOUR_SEGMENT_TABLES",
     "BOUNDARY_EDGES_SQL",
     "BOUNDARY_PAIRS_SQL",
     "DEFAULT_MEMORY_LIMIT",
@@ -52,6 +55,7 @@ __all__ = [
     "SIGMA_SYSTEM_FIELDS",
     "SOURCES",
     "Alert",
+    "BehaviourDetector",
     "BoundaryDetector",
     "CompiledRule",
     "DetectContext",
@@ -60,7 +64,7 @@ __all__ = [
     "DetectReport",
     "Evidence",
     "RuleFailure",
-    "SegmentAggregates",
+    "SegmentRows",
     "SigmaCoverage",
     "SigmaGroup",
     "SigninPosture",
@@ -125,9 +129,11 @@ _LAZY = {
     "sigma_correlations": "sekimori.detect.sigma.correlation:run_correlations",
     # The boundary rules' edges, for other engines (``sekimori.spark``).
     "BoundaryDetector": "sekimori.detect.detectors.boundary",
+    "BehaviourDetector": "sekimori.detect.detectors.behaviour",
+    "BEHAVIOUR_SEGMENT_TABLES": "sekimori.detect.behaviour.segments:SEGMENT_TABLES",
     "BOUNDARY_EDGES_SQL": "sekimori.detect.edges:SEGMENT_EDGES_SQL",
     "BOUNDARY_PAIRS_SQL": "sekimori.detect.edges:SEGMENT_PAIRS_SQL",
-    "SegmentAggregates": "sekimori.detect.edges",
+    "SegmentRows": "sekimori.detect.segment_tables",
 }
 
 

@@ -22,16 +22,12 @@ with its host name), also per segment.
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
-from collections.abc import Callable, Iterable
-from functools import partial
-from pathlib import Path
+from collections.abc import Callable
 
 import duckdb
-import pyarrow as pa
 
 from sekimori.detect.base import DetectContext
+from sekimori.detect.segment_tables import SegmentRows, SegmentTable, segment_tables
 from sekimori.store import Store
 
 EVIDENCE_CAP = 100
@@ -83,13 +79,11 @@ WHERE src_host IS NOT NULL AND src_ip IS NOT NULL AND src_ip NOT IN ({_LOOP})
   AND category IN ('authentication', 'network')
 """
 
-_DIGEST = hashlib.sha256((SEGMENT_EDGES_SQL + "\0" + SEGMENT_PAIRS_SQL).encode()).hexdigest()[:12]
-EDGES_KIND = f"boundary_edges_{_DIGEST}"
-PAIRS_KIND = f"boundary_pairs_{_DIGEST}"
-
-# Another engine's aggregation (``sekimori.spark``): given the segments to compute, each one's
-# ``(segment, edges, pairs)``, the rows of SEGMENT_EDGES_SQL and SEGMENT_PAIRS_SQL over its events.
-SegmentAggregates = Callable[[list[str]], Iterable[tuple[str, pa.Table, pa.Table]]]
+TABLES = [
+    SegmentTable("_segment_edges", "boundary_edges", SEGMENT_EDGES_SQL),
+    SegmentTable("_segment_pairs", "boundary_pairs", SEGMENT_PAIRS_SQL),
+]
+EDGES_KIND, PAIRS_KIND = (t.kind for t in TABLES)
 
 
 def segment_edges(
@@ -100,112 +94,15 @@ def segment_edges(
     save: bool = True,
     full: bool = False,
     scratch: str | None = None,
-    aggregate: SegmentAggregates | None = None,
+    aggregate: SegmentRows | None = None,
 ) -> list[str]:
     """Create the views ``_segment_edges`` (with a ``segment`` column) and ``_segment_pairs`` on ``con``
     (a connection over the whole store) from every segment's kept files, computing them first for the
-    segments that have none (``full``: for every segment). ``connect(segments)``: a connection whose
-    ``events`` holds only those segments. ``save``: keep the new files in the store (under its writer
-    lock); otherwise they are written to ``scratch`` and live as long as it does. ``aggregate``: the new
-    segments' rows come from there (another engine) instead of DuckDB. The segments computed now are
-    returned."""
-    segments = [p.name for p in store.segments()]
-    edges = {} if full else store.derived_files(EDGES_KIND)
-    pairs = {} if full else store.derived_files(PAIRS_KIND)
-    todo = [s for s in segments if s not in edges or s not in pairs]
-    folder = Path(scratch or tempfile.mkdtemp(prefix="sekimori-edges-"))
-
-    def keep(kind: str, segment: str, found: dict[str, Path], write: Callable[[Path], None]) -> None:
-        if save:
-            with store.derived_writer(kind, segment) as target:
-                write(target)
-        else:
-            found[segment] = folder / f"{segment}.{kind}.parquet"
-            write(found[segment])
-
-    if aggregate is not None and todo:
-        # The same files from another engine's rows: cast to the types DuckDB's own COPY writes.
-        schemas = aggregate_schemas(store)
-        done = []
-        for segment, edge_rows, pair_rows in aggregate(todo):
-            for kind, rows, schema, found in (
-                (EDGES_KIND, edge_rows, schemas[0], edges),
-                (PAIRS_KIND, pair_rows, schemas[1], pairs),
-            ):
-                keep(kind, segment, found, partial(_copy_rows, con, rows, schema))
-            done.append(segment)
-        if sorted(done) != sorted(todo):
-            raise RuntimeError(f"the edges of {len(todo)} segments asked for, {len(done)} given")
-    for segment in todo if aggregate is None else []:
-        sub = connect([segment])
-        try:
-            for kind, sql, found in (
-                (EDGES_KIND, SEGMENT_EDGES_SQL, edges),
-                (PAIRS_KIND, SEGMENT_PAIRS_SQL, pairs),
-            ):
-                keep(kind, segment, found, partial(_copy, sub, sql))
-        finally:
-            sub.close()
-    if save and todo:  # where the new files were published
-        edges, pairs = store.derived_files(EDGES_KIND), store.derived_files(PAIRS_KIND)
-    if save:
-        store.prune_derived(EDGES_KIND)
-        store.prune_derived(PAIRS_KIND)
-        for kind in store.derived_kinds():  # computed by other code: never read again
-            if kind.startswith(("boundary_edges_", "boundary_pairs_")) and kind not in (
-                EDGES_KIND,
-                PAIRS_KIND,
-            ):
-                store.drop_derived(kind)
-    _view(con, "_segment_edges", [(s, edges[s]) for s in segments], SEGMENT_EDGES_SQL)
-    _view(con, "_segment_pairs", [(s, pairs[s]) for s in segments], SEGMENT_PAIRS_SQL)
-    return todo
-
-
-def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
-    con.execute(f"COPY ({sql}) TO '{_sql_str(target)}' (FORMAT parquet, COMPRESSION zstd)")
-
-
-def aggregate_schemas(store: Store) -> tuple[pa.Schema, pa.Schema]:
-    """The Arrow schemas of SEGMENT_EDGES_SQL's and SEGMENT_PAIRS_SQL's rows as DuckDB gives them (over
-    the store's event view with no segment: the same column types, no event read)."""
-    con = store.connect(segments=[])
-    try:
-        edges, pairs = (
-            con.sql(f"SELECT * FROM ({sql}) LIMIT 0").to_arrow_table().schema
-            for sql in (SEGMENT_EDGES_SQL, SEGMENT_PAIRS_SQL)
-        )
-        return edges, pairs
-    finally:
-        con.close()
-
-
-def _copy_rows(con: duckdb.DuckDBPyConnection, rows: pa.Table, schema: pa.Schema, target: Path) -> None:
-    """Another engine's rows written as :func:`_copy` writes DuckDB's: same columns, types and format."""
-    if rows.column_names != schema.names:
-        raise ValueError(f"edge columns {rows.column_names} are not {schema.names}")
-    con.register("_segment_rows", rows.cast(schema))
-    try:
-        _copy(con, "SELECT * FROM _segment_rows", target)
-    finally:
-        con.unregister("_segment_rows")
-
-
-def _sql_str(path: Path | str) -> str:
-    return str(path).replace("'", "''")
-
-
-def _view(con: duckdb.DuckDBPyConnection, name: str, files: list[tuple[str, Path]], sql: str) -> None:
-    if not files:  # an empty store: the same columns, from its empty ``events``
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT NULL::VARCHAR AS segment, * FROM ({sql})")
-        return
-    con.register(
-        f"{name}_files", pa.table({"file": [str(p) for _, p in files], "segment": [s for s, _ in files]})
-    )
-    listing = ", ".join(f"'{_sql_str(p)}'" for _, p in files)
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT f.segment, r.* EXCLUDE (filename) "
-        f"FROM read_parquet([{listing}], filename = true) r JOIN {name}_files f ON f.file = r.filename"
+    segments that have none (``segment_tables``: ``full``, ``save``, ``scratch``; ``aggregate``: the new
+    segments' rows from another engine, by family ``boundary_edges`` and ``boundary_pairs``). The
+    segments computed now are returned."""
+    return segment_tables(
+        con, store, connect, TABLES, save=save, full=full, scratch=scratch, aggregate=aggregate
     )
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -35,6 +36,11 @@ class SegmentTable:
         return f"{self.family}_{digest(self.sql)}"
 
 
+# Another engine's aggregation (``sekimori.spark``): given the segments to compute, each one's name and
+# its rows of each table's SQL, by the table's ``family``.
+SegmentRows = Callable[[list[str]], Iterable[tuple[str, Mapping[str, pa.Table]]]]
+
+
 def digest(sql: str) -> str:
     return hashlib.sha256(sql.encode()).hexdigest()[:12]
 
@@ -48,26 +54,41 @@ def segment_tables(
     save: bool = True,
     full: bool = False,
     scratch: str | None = None,
+    aggregate: SegmentRows | None = None,
 ) -> list[str]:
     """Create each table's view on ``con`` from every segment's kept file, computing the files first for
     the segments that have none (``full``: for every segment). ``connect(segments)``: a connection whose
     ``events`` holds only those segments. ``save``: keep the new files in the store (under its writer
-    lock); otherwise they are written to ``scratch`` and live as long as it does. The segments computed
-    now are returned."""
+    lock); otherwise they are written to ``scratch`` and live as long as it does. ``aggregate``: the new
+    segments' rows come from there (another engine), written as DuckDB's own would be (same columns,
+    types and writer). The segments computed now are returned."""
     segments = [p.name for p in store.segments()]
     found: dict[str, dict[str, Path]] = {t.kind: {} if full else store.derived_files(t.kind) for t in tables}
     todo = [s for s in segments if any(s not in found[t.kind] for t in tables)]
     folder = Path(scratch or tempfile.mkdtemp(prefix="sekimori-segments-"))
-    for segment in todo:
+
+    def keep(table: SegmentTable, segment: str, write: Callable[[Path], None]) -> None:
+        if save:
+            with store.derived_writer(table.kind, segment) as target:
+                write(target)
+        else:
+            found[table.kind][segment] = folder / f"{segment}.{table.kind}.parquet"
+            write(found[table.kind][segment])
+
+    if aggregate is not None and todo:
+        schemas = {t.family: row_schema(store, t.sql) for t in tables}
+        done = []
+        for segment, rows in aggregate(todo):
+            for table in tables:
+                keep(table, segment, partial(_copy_rows, con, rows[table.family], schemas[table.family]))
+            done.append(segment)
+        if sorted(done) != sorted(todo):
+            raise RuntimeError(f"the rows of {len(todo)} segments asked for, {len(done)} given")
+    for segment in todo if aggregate is None else []:
         sub = connect([segment])
         try:
             for table in tables:
-                if save:
-                    with store.derived_writer(table.kind, segment) as target:
-                        _copy(sub, table.sql, target)
-                else:
-                    found[table.kind][segment] = folder / f"{segment}.{table.kind}.parquet"
-                    _copy(sub, table.sql, found[table.kind][segment])
+                keep(table, segment, partial(_copy, sub, table.sql))
         finally:
             sub.close()
     if save:
@@ -93,6 +114,27 @@ def _tidy(store: Store, tables: list[SegmentTable]) -> None:
 
 def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
     con.execute(f"COPY ({sql}) TO '{sql_str(target)}' (FORMAT parquet, COMPRESSION zstd)")
+
+
+def row_schema(store: Store, sql: str) -> pa.Schema:
+    """The Arrow schema of ``sql``'s rows as DuckDB gives them (over the store's event view with no
+    segment: the same column types, no event read)."""
+    con = store.connect(segments=[])
+    try:
+        return con.sql(f"SELECT * FROM ({sql}) LIMIT 0").to_arrow_table().schema
+    finally:
+        con.close()
+
+
+def _copy_rows(con: duckdb.DuckDBPyConnection, rows: pa.Table, schema: pa.Schema, target: Path) -> None:
+    """Another engine's rows written as :func:`_copy` writes DuckDB's: same columns, types and format."""
+    if rows.column_names != schema.names:
+        raise ValueError(f"columns {rows.column_names} are not {schema.names}")
+    con.register("_segment_rows", rows.cast(schema))
+    try:
+        _copy(con, "SELECT * FROM _segment_rows", target)
+    finally:
+        con.unregister("_segment_rows")
 
 
 def sql_str(path: Path | str) -> str:

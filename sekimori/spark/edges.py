@@ -11,7 +11,7 @@ both engines then read the same files, and the judging over them stays on the dr
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -64,6 +64,9 @@ def per_segment_sql(duckdb_sql: str, table: str = VIEW) -> str:
     tree = sqlglot.parse_one(duckdb_sql, read="duckdb")
     for select in list(tree.find_all(exp.Select)):
         select.select(exp.column(SEGMENT), copy=False)
+        group = select.args.get("group")
+        if group is not None and not group.args.get("all"):  # GROUP BY ALL takes it in already
+            select.group_by(exp.column(SEGMENT), copy=False)
     for source in tree.find_all(exp.Table):
         if source.name == "events":
             source.set("this", exp.to_identifier(table))
@@ -71,9 +74,8 @@ def per_segment_sql(duckdb_sql: str, table: str = VIEW) -> str:
     return tree.sql(dialect="duckdb")
 
 
-def edges_sql() -> tuple[str, str]:
-    """SEGMENT_EDGES_SQL and SEGMENT_PAIRS_SQL per segment, in Spark SQL."""
-    return to_spark(per_segment_sql(BOUNDARY_EDGES_SQL)), to_spark(per_segment_sql(BOUNDARY_PAIRS_SQL))
+# The boundary rules' tables: (family, DuckDB SQL over one segment's ``events``).
+BOUNDARY_TABLES = (("boundary_edges", BOUNDARY_EDGES_SQL), ("boundary_pairs", BOUNDARY_PAIRS_SQL))
 
 
 def segment_batches(
@@ -108,12 +110,14 @@ def spark_segment_aggregates(
     segments: list[str],
     on_batch: Callable[[EdgesBatch], None] | None = None,
     limit: int = BATCH_EVENTS,
-) -> Iterator[tuple[str, pa.Table, pa.Table]]:
-    """Each segment's ``(segment, edges, pairs)`` computed by Spark (a ``SegmentAggregates``), one job
-    per run of segments (``segment_batches``); ``on_batch`` is told of each."""
+    tables: Sequence[tuple[str, str]] = BOUNDARY_TABLES,
+) -> Iterator[tuple[str, dict[str, pa.Table]]]:
+    """Each segment's name and rows of each of ``tables`` (family, DuckDB SQL over one segment's
+    ``events``; default: the boundary rules' edges and pairs), computed by Spark (a ``SegmentRows``), one
+    job per run of segments (``segment_batches``); ``on_batch`` is told of each."""
     from pyspark.sql import functions as F
 
-    edges_query, pairs_query = edges_sql()
+    queries = {family: to_spark(per_segment_sql(sql)) for family, sql in tables}
     for batch, events in segment_batches(store, segments, limit):
         started = time.perf_counter()
         # Each segment's files read with its name as a constant column (cheaper than taking it out
@@ -129,15 +133,14 @@ def spark_segment_aggregates(
             frame = frame.unionByName(other)
         frame.createOrReplaceTempView(VIEW)
         try:
-            edges = spark.sql(edges_query).toArrow()
-            pairs = spark.sql(pairs_query).toArrow()
+            found = {family: spark.sql(query).toArrow() for family, query in queries.items()}
         finally:
             spark.catalog.dropTempView(VIEW)
         if on_batch is not None:
-            rows = edges.num_rows + pairs.num_rows
+            rows = sum(t.num_rows for t in found.values())
             on_batch(EdgesBatch(batch, events, rows, time.perf_counter() - started))
         for segment in batch:
-            yield segment, _of(edges, segment), _of(pairs, segment)
+            yield segment, {family: _of(rows, segment) for family, rows in found.items()}
 
 
 def _of(table: pa.Table, segment: str) -> pa.Table:

@@ -1,8 +1,9 @@
-"""``sekimori detect --engine spark``: the Sigma detector's rules and the trust-boundary rules' edges run
-on Spark, the other detectors on DuckDB (``run_detectors(engine=SparkEngine(…))``). The same settings
-(``sigma:`` block), the same rule selection and the same alerts table as the DuckDB run. Sigma
-correlations run on the driver, by the DuckDB engine's SQL over Spark's matches; so does the boundary
-rules' judging, over the per-segment edges Spark aggregated (kept in the store as DuckDB's would be).
+"""``sekimori detect --engine spark``: the Sigma detector's rules, the trust-boundary rules' edges and the
+behaviour analytics' logon rows run on Spark, the other detectors on DuckDB
+(``run_detectors(engine=SparkEngine(…))``). The same settings, the same rule selection and the same
+alerts table as the DuckDB run. Sigma correlations run on the driver, by the DuckDB engine's SQL over
+Spark's matches; so do the boundary rules' judging and the behaviour analytics, over the per-segment
+rows Spark aggregated (kept in the store as DuckDB's would be).
 ``file_reading``: an ingest's readers in Spark tasks."""
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from sekimori.detect import (
+    BEHAVIOUR_SEGMENT_TABLES,
+    BehaviourDetector,
     BoundaryDetector,
     DetectProgress,
     load_ruleset,
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 
 SIGMA = "sigma"
 BOUNDARY = "boundary"
+BEHAVIOUR = "behaviour"
 
 
 class SparkEngine:
@@ -51,11 +55,13 @@ class SparkEngine:
         return self._spark
 
     def handles(self, detector: str) -> bool:
-        return detector in (SIGMA, BOUNDARY)
+        return detector in (SIGMA, BOUNDARY, BEHAVIOUR)
 
     def run(self, detector: str, ctx: DetectContext) -> pa.Table:
         if detector == BOUNDARY:
             return self._boundary(ctx)
+        if detector == BEHAVIOUR:
+            return self._behaviour(ctx)
         if detector != SIGMA:
             raise ValueError(f"the Spark engine does not run the {detector!r} detector")
         settings: dict[str, Any] = ctx.settings(SIGMA)
@@ -107,10 +113,26 @@ class SparkEngine:
             label = f"spark: edges of {len(batch.segments)} segment(s), {batch.rows} rows"
             ctx.notify(DetectProgress(BOUNDARY, "pass", label, 0, batch.events, batch.seconds))
 
-        def aggregate(segments: list[str]) -> Iterator[tuple[str, pa.Table, pa.Table]]:
+        def aggregate(segments: list[str]) -> Iterator[tuple[str, dict[str, pa.Table]]]:
             return spark_segment_aggregates(self.spark, ctx.store, segments, on_batch=on_batch)
 
         return BoundaryDetector(aggregate=aggregate).run(ctx)
+
+    def _behaviour(self, ctx: DetectContext) -> pa.Table:
+        """The behaviour analytics with the logon rows of the segments that have none aggregated by
+        Spark; the segments holding logons across the baseline's end are read again, and the analytics
+        run, on the driver (DuckDB)."""
+
+        def on_batch(batch: EdgesBatch) -> None:
+            label = f"spark: logons of {len(batch.segments)} segment(s), {batch.rows} rows"
+            ctx.notify(DetectProgress(BEHAVIOUR, "pass", label, 0, batch.events, batch.seconds))
+
+        def aggregate(segments: list[str]) -> Iterator[tuple[str, dict[str, pa.Table]]]:
+            return spark_segment_aggregates(
+                self.spark, ctx.store, segments, on_batch=on_batch, tables=BEHAVIOUR_SEGMENT_TABLES
+            )
+
+        return BehaviourDetector(aggregate=aggregate).run(ctx)
 
     def file_reading(self) -> SparkFileReading:
         """Reading an ingest's files in this engine's Spark tasks (``Store.ingest(reading=…)``)."""

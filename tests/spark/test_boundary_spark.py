@@ -106,9 +106,10 @@ def test_fixtures_on_spark_equal_duckdb(tmp_path: Path, spark_engine: SparkEngin
     jobs: list[EdgesBatch] = []
     segments = sorted(kept)
     alone = spark_segment_aggregates(spark_engine.spark, spark, segments, on_batch=jobs.append, limit=1)
-    assert {s: (_sorted(e, kept[s][2]), _sorted(p, kept[s][3])) for s, e, p in alone} == {
-        s: rows[:2] for s, rows in kept.items()
-    }
+    assert {
+        s: (_sorted(r["boundary_edges"], kept[s][2]), _sorted(r["boundary_pairs"], kept[s][3]))
+        for s, r in alone
+    } == {s: rows[:2] for s, rows in kept.items()}
     assert [j.segments for j in jobs] == [[s] for s in segments]
 
 
@@ -240,8 +241,9 @@ def test_hand_edges_on_both_engines(tmp_path: Path, spark_engine: SparkEngine) -
         tagged = [con.sql(per_segment_sql(q)).to_arrow_table() for q in queries]
     finally:
         con.close()
-    [(name, edges, pairs)] = list(spark_segment_aggregates(spark_engine.spark, store, [segment]))
+    [(name, rows)] = list(spark_segment_aggregates(spark_engine.spark, store, [segment]))
     assert name == segment
+    edges, pairs = rows["boundary_edges"], rows["boundary_pairs"]
     for spark_rows, duck_rows, tagged_rows in zip((edges, pairs), duck, tagged, strict=True):
         assert _sorted(spark_rows, duck_rows.schema) == _sorted(duck_rows, duck_rows.schema)
         assert _sorted(tagged_rows, duck_rows.schema) == _sorted(duck_rows, duck_rows.schema)

@@ -21,6 +21,7 @@ from sekimori.detect.behaviour.staging import (
     stage_logons,
     stage_raw_logons,
 )
+from sekimori.detect.segment_tables import SegmentRows
 
 # The columns every analytic's query gives, in one type each (the queries are unioned).
 FINDING_COLUMNS = (
@@ -38,22 +39,26 @@ def enabled_analytics(cfg: BehaviourConfig) -> list[Analytic]:
 
 
 def run_behaviour(
-    con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig | None = None, ctx: DetectContext | None = None
+    con: duckdb.DuckDBPyConnection,
+    cfg: BehaviourConfig | None = None,
+    ctx: DetectContext | None = None,
+    aggregate: SegmentRows | None = None,
 ) -> pa.Table:
     """All enabled analytics over the ``events`` view of ``con``, as alerts (``ALERT_SCHEMA``), ranked.
 
     With ``ctx`` (a detection over a store, ``con`` its connection), the logons are read from per-segment
     rows kept in the store (``segments.py``: a segment's events are read once, by the first run that sees
-    it) when the settings allow; otherwise in one pass over the events."""
+    it) when the settings allow; otherwise in one pass over the events. ``aggregate``: the new segments'
+    rows computed by another engine (``sekimori.spark``), then always merged."""
     cfg = cfg or BehaviourConfig.model_validate({})
     con.execute("SET TimeZone = 'UTC'")
     create_macros(con, cfg)
     by_segment = ctx is not None and segments.usable(cfg)
-    spans = segments.segment_spans(con, ctx) if ctx is not None and by_segment else None
+    spans = segments.segment_spans(con, ctx, aggregate) if ctx is not None and by_segment else None
     if not stage_bounds(con, cfg, scope_sql(cfg), spans):
         return empty_alerts()
     if ctx is not None and by_segment:
-        segments.stage_raw_logons_from_segments(con, ctx, cfg)
+        segments.stage_raw_logons_from_segments(con, ctx, cfg, always=aggregate is not None)
     else:
         stage_raw_logons(con, cfg)
     stage_logons(con, cfg)

@@ -27,7 +27,7 @@ from sekimori.detect.base import DetectContext
 from sekimori.detect.behaviour.config import BehaviourConfig
 from sekimori.detect.behaviour.sql import in_list, machine_filter, mixed_key
 from sekimori.detect.behaviour.staging import baseline_end, failure_grain, raw_logons_sql, stage_raw_logons
-from sekimori.detect.segment_tables import SegmentTable, segment_tables
+from sekimori.detect.segment_tables import SegmentRows, SegmentTable, segment_tables
 
 MINUTE = 60_000_000
 STORED_EVIDENCE = 100  # failure events kept per row: the default evidence cap
@@ -56,20 +56,25 @@ KEY_COLUMNS = (
     ("status", "status"),
 )
 KEY_NAMES = ", ".join(name for name, _ in KEY_COLUMNS)
-BUCKET = f"CASE WHEN outcome = 'failure' THEN epoch_us(time) // {MINUTE} END"  # failures: per minute
+# Failures are kept per minute (the failure windows' grain is whole minutes).
+BUCKET = "CASE WHEN outcome = 'failure' THEN date_trunc('minute', time) END"
 
 # Successful logons and failures of any activity: the settings choose among them when the rows are read.
+# Written in SQL that sqlglot carries to Spark as it is (``sekimori.spark`` computes the same rows):
+# grouped by the columns (a hash of them would collide on Spark's 32-bit hash), the failures' events
+# sorted and cut rather than ``min_by(…, n)``.
 SEGMENT_LOGONS_SQL = f"""
-SELECT any_value(coalesce(source_file, '')) AS source_file,
-  {", ".join(f"any_value({expr}) AS {name}" for name, expr in KEY_COLUMNS)}, any_value({BUCKET}) AS bucket,
+SELECT coalesce(source_file, '') AS source_file,
+  {", ".join(f"{expr} AS {name}" if expr != name else name for name, expr in KEY_COLUMNS)},
+  {BUCKET} AS bucket,
   count(*) AS n, min(time) AS tmin, max(time) AS tmax,
-  arg_min({EV}, {ORDER}) FILTER (outcome = 'success') AS ev_first,
-  min_by({{'t': time, 'u': uid, 'ev': {EV}}}, {ORDER}, {STORED_EVIDENCE}) FILTER (outcome = 'failure')
-    AS fails
+  arg_min({EV}, {ORDER}) FILTER (WHERE outcome = 'success') AS ev_first,
+  CASE WHEN outcome = 'failure' THEN
+    array_slice(list_sort(list({{'t': time, 'u': uid, 'ev': {EV}}})), 1, {STORED_EVIDENCE}) END AS fails
 FROM events
 WHERE category = 'authentication' AND time IS NOT NULL AND principal IS NOT NULL
   AND ((activity = 'logon' AND outcome = 'success') OR outcome = 'failure')
-GROUP BY {mixed_key(["coalesce(source_file, '')", *(expr for _, expr in KEY_COLUMNS), BUCKET])}
+GROUP BY coalesce(source_file, ''), {", ".join(expr for _, expr in KEY_COLUMNS)}, {BUCKET}
 """
 
 # The time span of each file's authentication events: the baseline is a part of it.
@@ -90,21 +95,35 @@ def usable(cfg: BehaviourConfig) -> bool:
     return failure_grain(cfg) % MINUTE == 0 and cfg.evidence_cap <= STORED_EVIDENCE
 
 
-def segment_spans(con: duckdb.DuckDBPyConnection, ctx: DetectContext) -> str:
-    """Make the views of every segment's rows on ``con`` (computing those of new segments), and give the
-    spans' source for ``staging.stage_bounds``."""
+# (family, SQL over one segment's events) of each kept table: for another engine computing them.
+SEGMENT_TABLES = tuple((t.family, t.sql) for t in TABLES)
+
+
+def segment_spans(
+    con: duckdb.DuckDBPyConnection, ctx: DetectContext, aggregate: SegmentRows | None = None
+) -> str:
+    """Make the views of every segment's rows on ``con`` (computing those of new segments, on
+    ``aggregate``'s engine when given), and give the spans' source for ``staging.stage_bounds``."""
     segment_tables(
-        con, ctx.store, ctx.connect_segments, TABLES, save=ctx.save, full=ctx.full, scratch=ctx.scratch()
+        con,
+        ctx.store,
+        ctx.connect_segments,
+        TABLES,
+        save=ctx.save,
+        full=ctx.full,
+        scratch=ctx.scratch(),
+        aggregate=aggregate,
     )
     return "_bh_seg_spans"
 
 
 def stage_raw_logons_from_segments(
-    con: duckdb.DuckDBPyConnection, ctx: DetectContext, cfg: BehaviourConfig
+    con: duckdb.DuckDBPyConnection, ctx: DetectContext, cfg: BehaviourConfig, always: bool = False
 ) -> bool:
     """``_bh_logon`` from the rows of ``segment_spans``' views (after ``stage_bounds`` on them). When
     the rows stand for few events each, or the segments to read again hold most of the store's events,
-    the one pass over the events is cheaper and gives the same table: it is used then (False)."""
+    the one pass over the events is cheaper and gives the same table: it is used then (False), unless
+    ``always`` (the rows came from another engine: the events are not for this machine to read)."""
     source, be = baseline_end(con, cfg, "_bh_seg_logons s", "s.source_file")
     scope = "''" if cfg.baseline_scope == "global" else "s.source_file"
     acts = in_list(cfg.failure_activities)
@@ -117,7 +136,8 @@ SELECT *, CASE WHEN tmax < be THEN 'before' WHEN tmin >= be THEN 'after' ELSE 'a
   WHERE ((s.outcome = 'success') OR (s.outcome = 'failure' AND s.activity IN {acts})) {machine})"""
     )
     again = _segments_across(con)
-    if _events_per_row(con) < EVENTS_PER_ROW or _share(ctx, again) > ONE_PASS_SHARE:
+    cheaper = _events_per_row(con) < EVENTS_PER_ROW or _share(ctx, again) > ONE_PASS_SHARE
+    if cheaper and not always:
         stage_raw_logons(con, cfg)
         return False
     _count_again(con, ctx, cfg, again)
@@ -135,7 +155,7 @@ WITH parts AS (
   UNION ALL
   SELECT scope, {KEY_NAMES}, NULL::BIGINT AS g, n, n_base, t0, t1, tf, ev, NULL AS fails FROM _bh_counted
   UNION ALL
-  SELECT scope, {KEY_NAMES}, bucket * {MINUTE} // {grain} AS g, n, 0 AS n_base, NULL AS t0, tmax AS t1,
+  SELECT scope, {KEY_NAMES}, epoch_us(bucket) // {grain} AS g, n, 0 AS n_base, NULL AS t0, tmax AS t1,
     tmin AS tf, NULL AS ev, fails
   FROM _bh_rows WHERE outcome = 'failure'
 )

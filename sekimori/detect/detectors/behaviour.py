@@ -14,6 +14,7 @@ import pyarrow as pa
 from sekimori.detect.alerts import BEHAVIOUR
 from sekimori.detect.base import DetectContext, Detector, register
 from sekimori.detect.behaviour import BehaviourConfig, run_behaviour
+from sekimori.detect.segment_tables import SegmentRows
 
 
 @register
@@ -24,5 +25,11 @@ class BehaviourDetector(Detector):
         "first-seen logons, new sources, rare logon types, fan-out, password spraying, brute force"
     )
 
+    def __init__(self, aggregate: SegmentRows | None = None) -> None:
+        """``aggregate``: the new segments' logon rows computed there (another engine, e.g. Spark)
+        instead of DuckDB; the analytics stay here."""
+        self.aggregate = aggregate
+
     def run(self, ctx: DetectContext) -> pa.Table:
-        return run_behaviour(ctx.con, BehaviourConfig.from_settings(ctx.settings("behaviour")), ctx)
+        cfg = BehaviourConfig.from_settings(ctx.settings("behaviour"))
+        return run_behaviour(ctx.con, cfg, ctx, self.aggregate)

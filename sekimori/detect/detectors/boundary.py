@@ -27,7 +27,8 @@ import pyarrow as pa
 
 from sekimori.detect.alerts import BOUNDARY
 from sekimori.detect.base import DetectContext, Detector, register
-from sekimori.detect.edges import LOOPBACK, SegmentAggregates, alert_evidence, segment_edges
+from sekimori.detect.edges import LOOPBACK, alert_evidence, segment_edges
+from sekimori.detect.segment_tables import SegmentRows
 from sekimori.model import (
     GroupModel,
     HostDirectory,
@@ -175,7 +176,7 @@ class BoundaryDetector(Detector):
     needs_model = True
     rules: ClassVar[dict[str, dict[str, Any]]] = RULES
 
-    def __init__(self, aggregate: SegmentAggregates | None = None) -> None:
+    def __init__(self, aggregate: SegmentRows | None = None) -> None:
         """``aggregate``: the new segments' edges computed there (another engine, e.g. Spark) instead of
         DuckDB; the judging stays here."""
         self.aggregate = aggregate

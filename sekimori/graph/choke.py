@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from sekimori.graph.blast import Exposure, enabled_edges, engine, exposure
+from sekimori.graph.blast import Exposure, engine, exposure
 from sekimori.graph.cut import CutProgram
 from sekimori.graph.entry import Entry, resolve_entry
 from sekimori.graph.group_graph import GroupGraph
@@ -77,9 +77,23 @@ class ChokeReport:
         }
 
 
-def control_columns(graph: GroupGraph) -> np.ndarray:
-    """(edges × k) the control indices of every edge, -1 for none: removing any one disables the edge."""
-    return np.stack([graph.control1, graph.control2], axis=1).astype(np.int64)
+def control_columns(graph: GroupGraph, edges: np.ndarray | None = None) -> np.ndarray:
+    """(edges × k) the control indices of every edge (or of ``edges``), -1 for none: removing any one
+    disables the edge."""
+    if edges is None:
+        return np.stack([graph.control1, graph.control2], axis=1).astype(np.int64)
+    return np.stack([graph.control1[edges], graph.control2[edges]], axis=1).astype(np.int64)
+
+
+def _enabled_in(graph: GroupGraph, edges: np.ndarray, removed: Sequence[str]) -> np.ndarray:
+    """``enabled_edges(graph, removed)[edges]``, worked out on those edges only (the entry's part)."""
+    ids = [i for i in (graph.control_index(c) for c in removed) if i is not None]
+    if not ids:
+        return np.ones(len(edges), bool)
+    off = np.zeros(len(graph.controls) + 1, bool)  # (the last: -1, no control)
+    off[ids] = True
+    on: np.ndarray = ~(off[graph.control1[edges]] | off[graph.control2[edges]])
+    return on
 
 
 def choke_points(
@@ -99,14 +113,15 @@ def choke_points(
     started = time.perf_counter()
     entry = entry if isinstance(entry, Entry) else resolve_entry(graph, entry)
     eng = engine(graph)
-    base = eng.reach(np.asarray(entry.nodes, np.int64), np.ones(graph.num_edges, bool)[eng.edge_ids])
+    # Every edge enabled: the engine's shared walk serves (a mask of all edges built a new one).
+    base = eng.reach(np.asarray(entry.nodes, np.int64))
     sub, new_id = eng.restricted(base.nodes | base.connectable)
     starts = new_id[np.asarray(entry.nodes, np.int64)]
     starts = starts[starts >= 0]
     jewel_names = {graph.index(f"system:{s.id}"): s.id for s in graph.model.systems if s.crown_jewel}
 
     def evaluate(removed: Sequence[str]) -> tuple[Exposure, list[str]]:
-        on = enabled_edges(graph, removed)[sub.edge_ids]
+        on = _enabled_in(graph, sub.edge_ids, removed)
         r = sub.reach(starts, on)
         mask = np.zeros(graph.num_nodes, bool)
         mask[sub.node_ids[r.nodes]] = True
@@ -115,7 +130,7 @@ def choke_points(
         ]
 
     before, jewels_before = evaluate(())
-    columns = control_columns(graph)[sub.edge_ids]
+    columns = control_columns(graph, sub.edge_ids)
     used = np.unique(columns[columns >= 0])
     candidates = [graph.controls[int(c)] for c in used if graph.controls[int(c)].split(":", 1)[0] in kinds]
     index = {c: i for i, c in enumerate(candidates)}
@@ -161,11 +176,13 @@ def choke_points(
             len(candidates),
         )
 
+    # Exactly as the graph says (the program keeps every target's reach), every candidate in one pass.
+    alone = program.reached_without_each() if program is not None else None
+
     def single(control: str) -> ChokePoint:
-        # Exactly as the graph says (the program keeps every target's reach), and faster.
-        assert program is not None
+        assert alone is not None
         mask = np.zeros(graph.num_nodes, bool)
-        mask[target_nodes[program.reached([index[control]])]] = True
+        mask[target_nodes[alone[index[control]]]] = True
         jewels = [name for node, name in jewel_names.items() if node is not None and mask[node]]
         return point([control], exposure(graph, mask), jewels)
 

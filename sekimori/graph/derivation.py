@@ -32,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from sekimori.graph.reach import Engine
+from sekimori.graph.reach import Engine, distinct
 
 
 @dataclass
@@ -87,7 +87,7 @@ class Footholds:
         walk = np.flatnonzero(eng.reach(self.starts, on).edges)  # steps the fixed point can take
         # Gates, and what opens each: the gate node itself, or the source of an enabled network edge.
         gated = eng.gate >= 0
-        gates = np.unique(eng.gate[gated & on])
+        gates = distinct(eng.gate[gated & on])
         gidx = np.full(n, -1, np.int64)
         gidx[gates] = np.arange(len(gates))
         net = np.flatnonzero(on & eng.net)
@@ -117,7 +117,7 @@ class Footholds:
         flat = np.flatnonzero(place_set.ravel() >= 0)
         at, rep = _out(src_ptr, place_set.ravel()[flat])
         g_count = max(len(gates), 1)
-        pairs = np.unique(flat[rep] // place_set.shape[1] * g_count + open_g[at])
+        pairs = distinct(flat[rep] // place_set.shape[1] * g_count + open_g[at])
         pair_s, pair_g = pairs // g_count, pairs % g_count
         # A foothold is what it opens: carriers that open the same gates share one (a random 64-bit
         # value per gate, XORed: a collision between two sets has odds of 2^-64; seeded: deterministic).
@@ -132,7 +132,7 @@ class Footholds:
         self.foothold[carriers] = foothold_of
         set_foothold = np.zeros(len(place_set), np.int64)
         set_foothold[set_of] = foothold_of
-        self.open_codes = np.unique(set_foothold[pair_s] * g_count + pair_g)
+        self.open_codes = distinct(set_foothold[pair_s] * g_count + pair_g)
         self.gates, self.gidx, self.g_count = gates, gidx, g_count
         self.net_into: dict[int, list[tuple[int, int]]] = {}  # gate node → [(opener, network edge)]
         for e in net.tolist():
@@ -142,14 +142,14 @@ class Footholds:
         width = self.n_footholds + 1
         fh = np.where(self.foothold >= 0, self.foothold, self.n_footholds)
         indptr = np.searchsorted(eng.src[walk], np.arange(n + 1))
-        self.start_codes = np.unique(self.starts * width + fh[self.starts])
+        self.start_codes = distinct(self.starts * width + fh[self.starts])
         known, frontier = self.start_codes, self.start_codes
         while len(frontier):
             at, rep = _out(indptr, frontier // width)
             v = eng.dst[walk[at]].astype(np.int64)
-            reached = np.unique(v * width + np.where(self.foothold[v] >= 0, fh[v], (frontier % width)[rep]))
+            reached = distinct(v * width + np.where(self.foothold[v] >= 0, fh[v], (frontier % width)[rep]))
             frontier = np.setdiff1d(reached, known, assume_unique=True)
-            known = np.union1d(known, frontier)
+            known = np.sort(np.concatenate([known, frontier]))  # (disjoint)
         self.codes, self.width = known, width
         # The steps between states; a gated step is free when the foothold opens its gate.
         at, rep = _out(indptr, known // width)

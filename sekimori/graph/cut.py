@@ -86,7 +86,11 @@ def _normalise(rows: _Implications, rep: np.ndarray) -> _Implications:
     """The rows with every node replaced by ``rep[node]``, in a canonical form, trivial ones dropped and
     duplicates merged."""
     one = rows.one
-    dst, s1 = rep[rows.dst], rep[rows.src1]
+    dst = rep[rows.dst]
+    live = dst != one  # true already: dropped before the rest of the work
+    if not live.all():
+        rows, dst = rows.take(live), dst[live]
+    s1 = rep[rows.src1]
     s2 = np.where(rows.src2 >= 0, rep[np.maximum(rows.src2, 0)], -1)
     s2[s2 == one] = -1  # "AND true"
     lone = (s1 == one) & (s2 >= 0)

@@ -24,10 +24,18 @@ def reached_without_each(
     xs: np.ndarray,
     candidates: int,
     nodes: np.ndarray,
+    sets: list[tuple[int, ...]] | None = None,
 ) -> np.ndarray:
     """(candidates x len(nodes)) bool: ``nodes[j]`` is reached from ``one`` when candidate ``i`` alone is
-    removed. ``xs`` (rows x k) holds each row's candidate controls, -1 padded; ``src2`` -1 for none."""
-    out = np.zeros((candidates, len(nodes)), bool)
+    removed (or, given ``sets``, (sets x nodes) when the candidates of set ``i`` are). ``xs`` (rows x k)
+    holds each row's candidate controls, -1 padded; ``src2`` -1 for none."""
+    if sets is None:
+        bit_control = bit_of = np.arange(candidates)
+    else:
+        bit_control = np.array([c for s in sets for c in s], np.int64)
+        bit_of = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+    bits_count = candidates if sets is None else len(sets)
+    out = np.zeros((bits_count, len(nodes)), bool)
     size = one + 1
     second = np.where(src2 >= 0, src2, one)
     # Rows by each of their sources: the rows to look at again when a source gains bits.
@@ -35,17 +43,23 @@ def reached_without_each(
     ptr1 = np.searchsorted(src1[by_src1], np.arange(size + 1))
     by_src2 = np.argsort(second, kind="stable")
     ptr2 = np.searchsorted(second[by_src2], np.arange(size + 1))
+    # (row, bit) pairs: each row's controls, each to the bits (candidates or sets) it is part of.
     row_of, column = np.nonzero(xs >= 0)
     control_of = xs[row_of, column]
-    for first in range(0, candidates, 64 * _WORDS):
-        count = min(64 * _WORDS, candidates - first)
+    by_control = np.argsort(bit_control, kind="stable")
+    control_ptr = np.searchsorted(bit_control[by_control], np.arange(candidates + 1))
+    counts = control_ptr[control_of + 1] - control_ptr[control_of]
+    pair_row = np.repeat(row_of, counts)
+    pair_bit = bit_of[by_control][ranges(control_ptr, np.arange(len(by_control)), control_of)]
+    for first in range(0, bits_count, 64 * _WORDS):
+        count = min(64 * _WORDS, bits_count - first)
         words = (count + 63) // 64
-        # Per row, the bits of the candidates of this pass it carries (removing any one blocks the row).
+        # Per row, the bits of this pass it blocks (removing any one of a bit's controls blocks the row).
         blocked = np.zeros((len(dst), words), np.uint64)
-        mine = (control_of >= first) & (control_of < first + count)
-        bit = control_of[mine] - first
+        mine = (pair_bit >= first) & (pair_bit < first + count)
+        bit = pair_bit[mine] - first
         np.bitwise_or.at(
-            blocked, (row_of[mine], bit // 64), np.left_shift(np.uint64(1), (bit % 64).astype(np.uint64))
+            blocked, (pair_row[mine], bit // 64), np.left_shift(np.uint64(1), (bit % 64).astype(np.uint64))
         )
         bits = np.zeros((size, words), np.uint64)
         bits[one] = ~np.uint64(0)

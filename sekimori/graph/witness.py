@@ -101,7 +101,10 @@ def fewest_cuts(
     keeps ``target`` out of the least fixed point from ``one``; ``at_least``: a size no cut is below.
     The first is proved the fewest unless a solver limit stopped it (status ``found``)."""
     started = time.perf_counter()
-    members, pair_row, pair_class = _classes(xs, len(dst), candidates)
+    members, x_class = controls_as_choices(xs, candidates)
+    flat_row = np.repeat(np.arange(len(dst)), xs.shape[1])[xs.ravel() >= 0]
+    pairs = np.unique(np.column_stack([flat_row, x_class[xs.ravel()[xs.ravel() >= 0]]]), axis=0)
+    pair_row, pair_class = pairs[:, 0], pairs[:, 1]
     n_x = len(members)
     # (row, choice) pairs by choice (the rows a choice blocks) and by row (the choices on a row).
     by_class = np.argsort(pair_class, kind="stable")
@@ -200,11 +203,11 @@ def _cover(
     return np.flatnonzero(result.x > 0.5), result.status == 0
 
 
-def _classes(xs: np.ndarray, n_rows: int, candidates: int) -> tuple[list[list[int]], np.ndarray, np.ndarray]:
-    """Controls on exactly the same rows are one choice (a cut with one can use any): the members of
-    each choice, and the distinct (row, choice) pairs. A random 64-bit value per row, summed per
-    control (seeded: the same choices every time)."""
-    k = xs.shape[1]
+def controls_as_choices(xs: np.ndarray, candidates: int) -> tuple[list[list[int]], np.ndarray]:
+    """Controls on exactly the same rows of ``xs`` are one choice (a cut with one can use any): the
+    members of each choice, and each candidate's choice (-1: on no row). A random 64-bit value per row,
+    summed per control (seeded: the same choices every time)."""
+    n_rows, k = xs.shape
     salt = np.random.default_rng(0).integers(1, 2**62, n_rows + 1, dtype=np.int64)
     flat_row = np.repeat(np.arange(n_rows), k)[xs.ravel() >= 0]
     flat_x = xs.ravel()[xs.ravel() >= 0]
@@ -218,5 +221,4 @@ def _classes(xs: np.ndarray, n_rows: int, candidates: int) -> tuple[list[list[in
         members[cls].append(c)
     x_class = np.full(candidates + 1, -1, np.int64)
     x_class[used] = class_of_used
-    pairs = np.unique(np.column_stack([flat_row, x_class[flat_x]]), axis=0).reshape(-1, 2)
-    return members, pairs[:, 0], pairs[:, 1]
+    return members, x_class

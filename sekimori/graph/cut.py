@@ -41,6 +41,7 @@ question gets the same answer; when the bound stops it, the cut is labelled ``fo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -287,11 +288,17 @@ class CutProgram:
         return edges[lo:hi]
 
     def minimum(
-        self, limit: int = 10, node_limit: int = 20_000, time_limit: float | None = None, at_least: int = 0
+        self,
+        limit: int = 10,
+        node_limit: int = 20_000,
+        time_limit: float | None = None,
+        at_least: int = 0,
+        stop: threading.Event | None = None,
     ) -> Cuts:
         """The smallest sets of candidate controls that cut every target off, up to ``limit`` of them.
         ``at_least``: a size the caller proved no cut is smaller than (it bounds the search, and only
-        the search: a wrong bound would show as no cut found)."""
+        the search: a wrong bound would show as no cut found). ``stop``: when set, the search gives up
+        (status ``unknown``), for a caller that started it before knowing it needs it."""
         if not len(self.targets):
             return Cuts("minimal", [()], True)
         if self.always:
@@ -311,6 +318,7 @@ class CutProgram:
             node_limit,
             time_limit,
             at_least,
+            stop,
         )
         return Cuts(status, solutions, complete, program)
 

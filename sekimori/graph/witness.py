@@ -17,6 +17,7 @@ to five controls decide the same question in well under a second.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 
 import numpy as np
@@ -96,6 +97,7 @@ def fewest_cuts(
     node_limit: int,
     time_limit: float | None,
     at_least: int = 0,
+    stop: threading.Event | None = None,
 ) -> Found:
     """Up to ``limit`` smallest sets of candidate controls (``xs``: rows x k, -1 padded) whose removal
     keeps ``target`` out of the least fixed point from ``one``; ``at_least``: a size no cut is below.
@@ -132,6 +134,8 @@ def fewest_cuts(
     # Removing nothing first: the target is reached, so this finds the first witness.
     chosen, proved = np.zeros(0, np.int64), True
     while True:
+        if stop is not None and stop.is_set():
+            return "unknown", [], False, program
         found = witness(chosen)
         if found is not None:
             if not len(found):  # a derivation no candidate breaks: nothing cuts it off

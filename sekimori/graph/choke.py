@@ -203,8 +203,8 @@ def choke_points(
         # each alone is independent of the others; numpy and csgraph release the GIL for most of it
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
             # The fewest cut searched meanwhile, kept only if no control alone cuts it off (each alone
-            # is evaluated below, so none is smaller than two): on two busy cores the two threads get
-            # twice the share, 2 s of 11 at --scale 2.
+            # is evaluated below, so none is smaller than two): the search (1-2 s of CPU at --scale 2)
+            # overlaps the singles instead of following them.
             searched = pool.submit(
                 program.minimum,
                 limit=alternatives + 1,  # one more: to know whether those listed are all

@@ -233,7 +233,7 @@ def test_integer_program_equals_brute_force_over_control_sets(case):
 
 @settings(max_examples=300, deadline=None)
 @given(controlled_graphs())
-def test_each_control_removed_alone_leaves_the_targets_the_rules_reach(case):
+def test_controls_removed_alone_or_together_leave_the_targets_the_rules_reach(case):
     n, edges, controls, starts, targets, m = case
     eng = _engine(n, edges)
     columns = np.array(controls, np.int64).reshape(-1, 2)[eng.order]
@@ -244,6 +244,13 @@ def test_each_control_removed_alone_leaves_the_targets_the_rules_reach(case):
         kept = [e for e, cs in zip(edges, controls, strict=True) if c not in cs]
         reached, _ = reference(n, kept, starts)
         assert alone[c].tolist() == [int(t) in reached for t in ordered]
+    # and sets of controls removed together (how the cuts found are checked)
+    sets = [(), *itertools.combinations(range(m), 2)]
+    together = program.reached_without_each(sets)
+    for s, row in zip(sets, together, strict=True):
+        kept = [e for e, cs in zip(edges, controls, strict=True) if not set(cs) & set(s)]
+        reached, _ = reference(n, kept, starts)
+        assert row.tolist() == [int(t) in reached for t in ordered]
 
 
 # --- what the CLI says ---

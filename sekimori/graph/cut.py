@@ -1,5 +1,9 @@
-"""The fewest controls whose removal cuts an entry off from its targets, proved the fewest by an
-integer program (``scipy.optimize.milp``, HiGHS).
+"""The fewest controls whose removal cuts an entry off from its targets, proved the fewest.
+
+The question is the integer program below; the fewest are found by hitting its witnesses
+(:mod:`sekimori.graph.witness`: a set-cover program over the controls, ``scipy.optimize.milp``), which
+has the same cuts and needs no variable per node (the program over every node took HiGHS 3.5 s a solve
+at twice the benchmark's group).
 
 Variables: ``x_c`` (binary) control ``c`` removed; ``r_v`` (in [0, 1]) node ``v`` reached; ``k_g`` (in
 [0, 1]) gate ``g`` open. Constraints, for every edge ``u → v`` with controls ``C`` (removing any one
@@ -26,7 +30,9 @@ presolve would redo the work on every solve):
 - nodes that imply each other through implications no control can break are one (strongly connected
   components), a node implied by exactly one such implication is its source, and a node whose only use
   is one such implication is its destination; duplicate implications are one;
-- controls that appear in exactly the same implications are one choice (a cut with one can use any).
+- controls that appear in exactly the same implications are one choice (a cut with one can use any);
+- for the cut alone (not for the reach of each target, which the singles need): a node that leads to a
+  target through implications no control can break is never reached in a cut (see ``_cut_form``).
 
 Further cuts of the same size come from re-solving with each cut found excluded (a no-good constraint
 ``sum x_S <= |S| - 1``), up to a bound. The solver is bounded by a node count, not a clock, so the same
@@ -35,16 +41,17 @@ question gets the same answer; when the bound stops it, the cut is labelled ``fo
 
 from __future__ import annotations
 
-import itertools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csgraph
 
-from sekimori.graph.reach import Engine
+from sekimori.graph.bitreach import reached_without_each
+from sekimori.graph.reach import Engine, distinct
+from sekimori.graph.witness import fewest_cuts
 
 
 @dataclass
@@ -80,7 +87,11 @@ def _normalise(rows: _Implications, rep: np.ndarray) -> _Implications:
     """The rows with every node replaced by ``rep[node]``, in a canonical form, trivial ones dropped and
     duplicates merged."""
     one = rows.one
-    dst, s1 = rep[rows.dst], rep[rows.src1]
+    dst = rep[rows.dst]
+    live = dst != one  # true already
+    if live.sum() < 0.9 * len(live):  # many: dropped before the rest of the work (a copy of every column)
+        rows, dst = rows.take(live), dst[live]
+    s1 = rep[rows.src1]
     s2 = np.where(rows.src2 >= 0, rep[np.maximum(rows.src2, 0)], -1)
     s2[s2 == one] = -1  # "AND true"
     lone = (s1 == one) & (s2 >= 0)
@@ -88,26 +99,35 @@ def _normalise(rows: _Implications, rep: np.ndarray) -> _Implications:
     s2[s2 == s1] = -1
     both = s2 >= 0
     s1[both], s2[both] = np.minimum(s1[both], s2[both]), np.maximum(s1[both], s2[both])
-    keep = (dst != one) & (dst != s1) & (dst != s2)  # true already, or implied by itself
-    xs = -np.sort(-rows.xs, axis=1)  # (controls first, -1 padding last)
-    dst, s1, s2, xs = dst[keep], s1[keep], s2[keep], xs[keep]
-    # Duplicates: sorted by two packed keys (nodes; the second source and the controls), then dropped.
+    keep = np.flatnonzero((dst != one) & (dst != s1) & (dst != s2))  # true already, or implied by itself
+    xs = _descending(rows.xs)  # (controls first, -1 padding last)
+    # Duplicates: sorted by two packed keys (nodes; the second source and the controls), then dropped:
+    # rows in the order of (dst, src1, src2, xs), either way. The keys are packed on every row and only
+    # they are cut to the rows kept (each column gathered once, at the end: 1.4 M-row copies add up).
     size = int(one) + 2
-    nodes_key = dst * size + s1
-    rest_key = s2 + 1
     width = int(xs.max(initial=-1)) + 2
     if np.log2(size + 1) + xs.shape[1] * np.log2(width) > 62:  # too wide to pack: compare the rows
-        table = np.unique(np.column_stack([dst, s1, s2, xs]), axis=0).reshape(-1, 3 + xs.shape[1])
+        table = np.unique(np.column_stack([dst, s1, s2, xs])[keep], axis=0).reshape(-1, 3 + xs.shape[1])
         return _Implications(table[:, 0], table[:, 1], table[:, 2], table[:, 3:], one)
+    rest_key = s2 + 1
     for j in range(xs.shape[1]):
         rest_key = rest_key * width + xs[:, j] + 1
+    nodes_key, rest_key = (dst * size + s1)[keep], rest_key[keep]
     order = np.lexsort((rest_key, nodes_key))
+    nodes_key, rest_key = nodes_key[order], rest_key[order]
     first = np.ones(len(order), bool)
-    first[1:] = (nodes_key[order[1:]] != nodes_key[order[:-1]]) | (
-        rest_key[order[1:]] != rest_key[order[:-1]]
-    )
-    sel = order[first]
+    first[1:] = (nodes_key[1:] != nodes_key[:-1]) | (rest_key[1:] != rest_key[:-1])
+    sel = keep[order[first]]
     return _Implications(dst[sel], s1[sel], s2[sel], xs[sel], one)
+
+
+def _descending(xs: np.ndarray) -> np.ndarray:
+    """Each row of ``xs`` sorted in descending order; two columns (the graph's) by a max and a min, as
+    NumPy's sort along rows of two was the slowest step of the reductions (1.5 s at --scale 2)."""
+    if xs.shape[1] != 2:
+        descending: np.ndarray = -np.sort(-xs, axis=1)
+        return descending
+    return np.column_stack([np.maximum(xs[:, 0], xs[:, 1]), np.minimum(xs[:, 0], xs[:, 1])])
 
 
 def _needed(rows: _Implications, targets: np.ndarray, size: int) -> np.ndarray:
@@ -192,7 +212,7 @@ class CutProgram:
         walk = np.flatnonzero(~eng.net)
         net = np.flatnonzero(eng.net)
         gated = eng.gate[walk] >= 0
-        gates = np.unique(eng.gate[walk][gated])
+        gates = distinct(eng.gate[walk][gated])
         rows = _Implications(
             dst=np.concatenate([eng.dst[walk], n + eng.dst[net], n + gates]),
             src1=np.concatenate([eng.src[walk], eng.src[net], gates]),
@@ -207,7 +227,7 @@ class CutProgram:
         rows, more = _reduce(rows, rep[self.targets], size)
         rep = more[rep]
         # Compact numbering: the nodes left, the constant last.
-        left = np.unique(np.concatenate([rows.dst, rows.src1, rows.src2[rows.src2 >= 0], rep[self.targets]]))
+        left = distinct(np.concatenate([rows.dst, rows.src1, rows.src2[rows.src2 >= 0], rep[self.targets]]))
         left = left[left != one]
         number = np.full(size, -1, np.int64)
         number[left] = np.arange(len(left))
@@ -222,147 +242,112 @@ class CutProgram:
         )
         self.target_node = number[rep[self.targets]]  # per target: its node (``one``: always reached)
         self.always = bool((self.target_node == self.one).any())
-        net_none = np.zeros(len(self.rows.dst), bool)
-        self._engine = Engine(
-            self.one + 1, self.rows.src1, self.rows.dst, self.rows.src2, np.zeros(len(net_none)), net_none
-        )
-
         self._base: np.ndarray | None = None
-        # Per control, the engine edges it is on (to switch them off when it is removed).
-        xs = self.rows.xs[self._engine.order]
-        edge, column = np.nonzero(xs >= 0)
-        control_of = xs[edge, column]
-        by_control = np.argsort(control_of, kind="stable")
-        self._by_control = (control_of[by_control], edge[by_control])
+        # The engine of :meth:`reached`, built when first asked (the choke points use the bitsets).
+        self._lazy: tuple[Engine, np.ndarray, np.ndarray] | None = None
+
+    def _reach_index(self) -> tuple[Engine, np.ndarray, np.ndarray]:
+        """An engine over the rows, and per control the engine edges it is on (sorted by control)."""
+        if self._lazy is None:
+            net_none = np.zeros(len(self.rows.dst), bool)
+            eng = Engine(
+                self.one + 1, self.rows.src1, self.rows.dst, self.rows.src2, np.zeros(len(net_none)), net_none
+            )
+            xs = self.rows.xs[eng.order]
+            edge, column = np.nonzero(xs >= 0)
+            control_of = xs[edge, column]
+            by_control = np.argsort(control_of, kind="stable")
+            self._lazy = (eng, control_of[by_control], edge[by_control])
+        return self._lazy
 
     def reached(self, removed: Sequence[int] = ()) -> np.ndarray:
         """Per target: still reached when the candidate controls ``removed`` are."""
+        eng = self._reach_index()[0]
         on = np.ones(len(self.rows.dst), bool)
         for c in removed:
             on[self._edges_of(c)] = False
         if on.all():  # on no implication left: nothing changes (the base reach, computed once)
             if self._base is None:
-                self._base = self._engine.reach(np.array([self.one])).nodes[self.target_node]
+                self._base = eng.reach(np.array([self.one])).nodes[self.target_node]
             return self._base.copy()
-        reach = self._engine.reach(np.array([self.one]), on)
+        reach = eng.reach(np.array([self.one]), on)
         return reach.nodes[self.target_node]
+
+    def reached_without_each(self, sets: list[tuple[int, ...]] | None = None) -> np.ndarray:
+        """(candidates x targets): each target still reached when each candidate alone is removed; given
+        ``sets`` of candidates, (sets x targets) when each set is."""
+        rows = self.rows
+        return reached_without_each(
+            self.one, rows.dst, rows.src1, rows.src2, rows.xs, self.candidates, self.target_node, sets
+        )
 
     def _edges_of(self, control: int) -> np.ndarray:
         """The engine edges (rows, in the engine's order) that ``control`` is on."""
-        controls, edges = self._by_control
+        _, controls, edges = self._reach_index()
         lo, hi = np.searchsorted(controls, [control, control + 1])
         return edges[lo:hi]
 
     def minimum(
-        self, limit: int = 10, node_limit: int = 20_000, time_limit: float | None = None, at_least: int = 0
+        self,
+        limit: int = 10,
+        node_limit: int = 20_000,
+        time_limit: float | None = None,
+        at_least: int = 0,
+        stop: threading.Event | None = None,
     ) -> Cuts:
         """The smallest sets of candidate controls that cut every target off, up to ``limit`` of them.
         ``at_least``: a size the caller proved no cut is smaller than (it bounds the search, and only
-        the search: a wrong bound would show as no cut found)."""
+        the search: a wrong bound would show as no cut found). ``stop``: when set, the search gives up
+        (status ``unknown``), for a caller that started it before knowing it needs it."""
         if not len(self.targets):
             return Cuts("minimal", [()], True)
         if self.always:
             return Cuts("impossible", [], True)
-        return _solve(self.rows, self.target_node, self.candidates, limit, node_limit, time_limit, at_least)
-
-
-def _solve(
-    rows: _Implications,
-    targets: np.ndarray,
-    candidates: int,
-    limit: int,
-    node_limit: int,
-    time_limit: float | None,
-    at_least: int = 0,
-) -> Cuts:
-    one, k = rows.one, rows.xs.shape[1]
-    # Controls in exactly the same rows: one choice. A random 64-bit value per row, summed per control.
-    salt = np.random.default_rng(0).integers(1, 2**62, len(rows.dst) + 1, dtype=np.int64)
-    flat_row = np.repeat(np.arange(len(rows.dst)), k)[rows.xs.ravel() >= 0]
-    flat_x = rows.xs.ravel()[rows.xs.ravel() >= 0]
-    signature = np.zeros(candidates, np.int64)
-    np.add.at(signature, flat_x, salt[flat_row])
-    used = np.unique(flat_x)
-    _, class_of_used = np.unique(signature[used], return_inverse=True)
-    members: list[list[int]] = [[] for _ in range(int(class_of_used.max(initial=-1)) + 1)]
-    for c, cls in zip(used.tolist(), class_of_used.tolist(), strict=True):
-        members[cls].append(c)
-    x_class = np.full(candidates + 1, -1, np.int64)
-    x_class[used] = class_of_used
-
-    # The program: class columns, then a column per node (the constant has none).
-    n_x = len(members)
-    n_cols = n_x + one
-    row_ids = np.arange(len(rows.dst))
-    src1_is_one = rows.src1 == one
-    parts = [
-        (row_ids, n_x + rows.dst, -1.0),
-        (row_ids[~src1_is_one], n_x + rows.src1[~src1_is_one], 1.0),
-        (row_ids[rows.src2 >= 0], n_x + rows.src2[rows.src2 >= 0], 1.0),
-    ]
-    pairs = np.unique(np.column_stack([flat_row, x_class[flat_x]]), axis=0).reshape(-1, 2)
-    parts.append((pairs[:, 0], pairs[:, 1], -1.0))
-    matrix = sp.csr_matrix(
-        (
-            np.concatenate([np.full(len(r), v) for r, _, v in parts]),
-            (np.concatenate([r for r, _, _ in parts]), np.concatenate([c for _, c, _ in parts])),
-        ),
-        shape=(len(rows.dst), n_cols),
-    )
-    # r_dst >= src1 + src2 - 1 - x  ⇔  src1 + src2 - r_dst - x <= (1 if src2) - (1 if src1 is one)
-    upper = (rows.src2 >= 0).astype(np.float64) - src1_is_one
-    upper_bound = np.ones(n_cols)
-    upper_bound[n_x + targets] = 0.0  # targets stay out of reach
-    integrality = np.zeros(n_cols)
-    integrality[:n_x] = 1
-    objective = np.zeros(n_cols)
-    objective[:n_x] = 1.0
-    program = {"controls": len(used), "choices": n_x, "variables": n_cols, "constraints": len(rows.dst)}
-    program["solves"] = 0
-
-    extra: list[LinearConstraint] = []
-    if at_least > 1:
-        extra.append(LinearConstraint(objective, at_least, np.inf))
-    solutions: list[tuple[int, ...]] = []
-    status = "unknown"
-    complete = False
-    options: dict[str, object] = {"node_limit": node_limit, "presolve": True, "mip_rel_gap": 0.0}
-    if time_limit is not None:
-        options["time_limit"] = time_limit
-    while len(solutions) < limit:
-        program["solves"] += 1
-        result = milp(
-            objective,
-            integrality=integrality,
-            bounds=Bounds(np.zeros(n_cols), upper_bound),
-            constraints=[LinearConstraint(matrix, -np.inf, upper), *extra],
-            options=options,
+        rows, targets = _cut_form(self.rows, self.target_node)
+        if targets[0] == rows.one:  # (not expected: the constant's free steps were merged into it)
+            return Cuts("impossible", [], True)
+        status, solutions, complete, program = fewest_cuts(
+            rows.one,
+            rows.dst,
+            rows.src1,
+            rows.src2,
+            rows.xs,
+            int(targets[0]),
+            self.candidates,
+            limit,
+            node_limit,
+            time_limit,
+            at_least,
+            stop,
         )
-        if result.status == 2:  # infeasible: no (further) cut of this size
-            if not solutions:
-                status = "impossible"
-            complete = True
-            break
-        if result.x is None:  # a limit hit before any solution
-            break
-        chosen = np.flatnonzero(result.x[:n_x] > 0.5)
-        proved = result.status == 0
-        first = not solutions
-        if first:
-            status = "minimal" if proved else "found"
-        # Every way to pick one control of each chosen class is a cut of the same size.
-        for pick in itertools.product(*(members[c] for c in chosen)):
-            solutions.append(tuple(sorted(pick)))
-        if not proved:
-            break  # the first not proved the smallest, or the others not proved all listed
-        # Exclude these choices, and look for others of the same size.
-        row = np.zeros(n_cols)
-        row[chosen] = 1.0
-        extra.append(LinearConstraint(row, -np.inf, len(chosen) - 1))
-        if first:  # its size is proved the least: the others are found at exactly that size
-            extra.append(LinearConstraint(objective, len(chosen), len(chosen)))
-    complete = complete and len(solutions) <= limit
-    return Cuts(status, solutions[:limit], complete, program)
+        return Cuts(status, solutions, complete, program)
+
+
+def _cut_form(rows: _Implications, targets: np.ndarray) -> tuple[_Implications, np.ndarray]:
+    """The rows a cut must satisfy, fewer (1.42 million -> 0.32 million at twice the benchmark's group):
+    a node that leads to a target through implications no control breaks is never reached in a cut, so
+    those nodes are one node out of reach, and a row from one of them always holds. The same cuts; the
+    per-target reach is lost, which only the cut does not need."""
+    one = rows.one
+    size = one + 1
+    zero = _needed(rows.take(rows.free), targets, size)
+    zero[targets] = True
+    target = int(targets.min())
+    keep = ~zero[rows.src1] & ~((rows.src2 >= 0) & zero[np.maximum(rows.src2, 0)])
+    rep = np.arange(size)
+    rep[zero] = target
+    cut = _normalise(rows.take(keep), rep)
+    cut = cut.take(_needed(cut, np.array([target]), size)[cut.dst])
+    cut, more = _reduce(cut, np.array([target]), size)
+    target = int(more[target])
+    left = distinct(np.concatenate([cut.dst, cut.src1, cut.src2[cut.src2 >= 0], [target]]))
+    left = left[left != one]
+    number = np.full(size, -1, np.int64)
+    number[left] = np.arange(len(left))
+    number[one] = len(left)
+    src2 = np.where(cut.src2 >= 0, number[np.maximum(cut.src2, 0)], -1)
+    compact = _Implications(number[cut.dst], number[cut.src1], src2, cut.xs, len(left))
+    return compact, np.array([number[target]])
 
 
 def minimum_cuts(

@@ -283,6 +283,15 @@ class _WalkCsr:
         return order
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of a 1-D array, by a sort: NumPy 2.4's hashing ``unique`` took 13x as long on the
+    millions of state codes of the attack paths (6.3 s against 0.5 s on 7 million integers)."""
+    ordered = np.sort(values)
+    if len(ordered) > 1:
+        ordered = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+    return ordered
+
+
 def _by_source_then_target(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
     """The order ``np.lexsort((dst, src))`` gives (stable: parallel edges keep theirs), by one stable sort
     of a single int64 key: 4-5x faster than lexsort on the benchmark's 13.6 million edges."""

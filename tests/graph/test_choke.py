@@ -15,7 +15,7 @@ from rich.console import Console
 from sekimori.cli.paths import print_choke
 from sekimori.graph import build_graph, choke_points, what_if
 from sekimori.graph.blast import enabled_edges, engine, exposure
-from sekimori.graph.cut import minimum_cuts
+from sekimori.graph.cut import CutProgram, minimum_cuts
 from sekimori.graph.entry import resolve_entry
 from sekimori.graph.group_graph import GroupGraph
 from sekimori.model import load_model_text
@@ -229,6 +229,28 @@ def test_integer_program_equals_brute_force_over_control_sets(case):
     assert set(found.solutions) <= optimal and len(set(found.solutions)) == len(found.solutions)
     assert len(found.solutions) == min(len(optimal), 5)
     assert found.complete == (len(optimal) < 5)  # the bound reached: maybe more
+
+
+@settings(max_examples=300, deadline=None)
+@given(controlled_graphs())
+def test_controls_removed_alone_or_together_leave_the_targets_the_rules_reach(case):
+    n, edges, controls, starts, targets, m = case
+    eng = _engine(n, edges)
+    columns = np.array(controls, np.int64).reshape(-1, 2)[eng.order]
+    ordered = np.array(sorted(targets))
+    program = CutProgram(eng, np.array(sorted(starts)), ordered, columns, m)
+    alone = program.reached_without_each()
+    for c in range(m):
+        kept = [e for e, cs in zip(edges, controls, strict=True) if c not in cs]
+        reached, _ = reference(n, kept, starts)
+        assert alone[c].tolist() == [int(t) in reached for t in ordered]
+    # and sets of controls removed together (how the cuts found are checked)
+    sets = [(), *itertools.combinations(range(m), 2)]
+    together = program.reached_without_each(sets)
+    for s, row in zip(sets, together, strict=True):
+        kept = [e for e, cs in zip(edges, controls, strict=True) if not set(cs) & set(s)]
+        reached, _ = reference(n, kept, starts)
+        assert row.tolist() == [int(t) in reached for t in ordered]
 
 
 # --- what the CLI says ---

@@ -241,3 +241,29 @@ def test_the_search_is_never_cheaper_than_any_way_and_never_dearer_than_a_footho
     assert abs(derivation.cost - sum(step_cost[e] for e in taken)) < 1e-9
     assert derivation.cost >= truth - 1e-9  # the steps listed are a way: never below the cheapest
     assert derivation.cost <= cheapest_foothold_chain(n, zones, edges, starts, target) + 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(footing_graphs())
+def test_carriers_share_a_foothold_exactly_when_they_open_the_same_gates(case):
+    n, _, edges, starts, _ = case
+    eng = _as_engine(n, edges)
+    step_cost = np.array([e[4] for e in edges])[eng.order]
+    found = Footholds(eng, np.array(sorted(starts)), np.ones(len(edges), bool), step_cost)
+    # By the docstring's words: a gate is opened by itself or by the source of a network edge into it; a
+    # node stands in itself (an opener) and in the openers it steps to ungated, for free, off the network.
+    gates = {g for _, _, g, net, _ in edges if not net and g >= 0}
+    openers = gates | {s for s, d, _, net, _ in edges if net and d in gates}
+    places: dict[int, set[int]] = {v: {v} for v in openers}
+    for s, d, g, net, cost in edges:
+        if not net and g < 0 and cost == 0 and d in openers:
+            places.setdefault(s, set()).add(d)
+    opened = {
+        v: {z for z in zs if z in gates} | {d for s, d, _, net, _ in edges if net and s in zs and d in gates}
+        for v, zs in places.items()
+    }
+    assert set(np.flatnonzero(found.foothold >= 0).tolist()) == set(opened)
+    for v, w in itertools.combinations(opened, 2):
+        assert (found.foothold[v] == found.foothold[w]) == (opened[v] == opened[w])
+    codes = {int(found.foothold[v]) * found.g_count + int(found.gidx[g]) for v in opened for g in opened[v]}
+    assert set(found.open_codes.tolist()) == codes

@@ -41,11 +41,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.rows import iter_lines
 from sekimori.ingest.schema import make_batch
 from sekimori.ingest.source import Source
 from sekimori.ingest.zeek.fields import COMMON_KEYS, LOG_FIELDS, fallback_path, infer_path
 from sekimori.ingest.zeek.header import MEMO_MAX, HeaderBlock, apply_directive, directive
+from sekimori.ingest.zeek.jsonvec import json_chunk
+from sekimori.ingest.zeek.lines import iter_block_lines
 from sekimori.ingest.zeek.normalize import (
     GENERIC_ROW,
     NORMALIZER_INPUTS,
@@ -94,7 +95,8 @@ def _looks_zeek_json(obj: Any) -> float:
 class ZeekReader(Reader):
     name = "zeek"
     description = "Zeek logs: default TSV (#fields/#types headers) and JSON lines"
-    # Chunks of fewer TSV lines go through the row path (the vectorised one has a fixed cost).
+    # Chunks of fewer lines go through the row path (the vectorised one has a fixed cost); for JSON also
+    # the parts of a chunk Arrow could not parse, once split down to this size.
     vector_min_rows: ClassVar[int] = 64
 
     @classmethod
@@ -126,8 +128,9 @@ class ZeekReader(Reader):
         self._specific: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         size = self.batch_size
         pending: list[tuple[int, int, str]] = []  # TSV data lines of the current header block
+        pending_json: list[tuple[int, int, str]] = []  # JSON lines (before any TSV header)
         block: HeaderBlock | None = None
-        for lineno, offset, text in iter_lines(source, quarantine):
+        for lineno, offset, text in iter_block_lines(source, quarantine):
             if lineno == 1 and text[0] == "\ufeff":  # a byte-order mark some tools write
                 text = text[1:]
                 if not text.strip():
@@ -136,6 +139,9 @@ class ZeekReader(Reader):
             if text[0] == "#":
                 name = directive(text)
                 if name is not None:
+                    if pending_json:
+                        yield from self._json_chunk(pending_json, quarantine)
+                        pending_json = []
                     if pending:
                         assert block is not None
                         yield from self._tsv_chunk(block, pending, quarantine)
@@ -144,32 +150,33 @@ class ZeekReader(Reader):
                 # other '#' lines are comments, as for Zeek's own ASCII reader
                 continue
             if block is None:
-                self._json_line(lineno, offset, text, quarantine)
-                if len(self._rows) >= size:
-                    yield from self._flush()
+                pending_json.append((lineno, offset, text))
+                if len(pending_json) >= size:
+                    yield from self._json_chunk(pending_json, quarantine)
+                    pending_json = []
             else:
                 pending.append((lineno, offset, text))
                 if len(pending) >= size:
                     yield from self._tsv_chunk(block, pending, quarantine)
                     pending = []
+        if pending_json:
+            yield from self._json_chunk(pending_json, quarantine)
         if pending:
             assert block is not None
             yield from self._tsv_chunk(block, pending, quarantine)
         yield from self._flush()
 
-    def _flush(self, vector: pa.RecordBatch | None = None) -> Iterator[pa.RecordBatch]:
-        """The rows gathered by the row paths (and a vectorised batch), in line order."""
+    def _flush(self, vector: pa.RecordBatch | list[pa.RecordBatch] | None = None) -> Iterator[pa.RecordBatch]:
+        """The rows gathered by the row paths (and the vectorised batches), in line order."""
         rows = self._rows
-        batch = None
+        pieces = [vector] if isinstance(vector, pa.RecordBatch) else list(vector or [])
         if rows:
-            batch = make_batch(dict(zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True)), len(rows))
+            pieces.append(make_batch(dict(zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True)), len(rows)))
             rows.clear()
-        if vector is None or batch is None:
-            single = vector if vector is not None else batch
-            if single is not None:
-                yield single
+        if len(pieces) < 2:
+            yield from pieces
             return
-        table = pa.Table.from_batches([vector, batch])
+        table = pa.Table.from_batches(pieces)
         table = table.take(pc.sort_indices(table["record_id"])).combine_chunks()
         yield from table.to_batches()
 
@@ -282,6 +289,21 @@ class ZeekReader(Reader):
         )
 
     # ---- JSON ---------------------------------------------------------------------------------
+
+    def _json_chunk(
+        self, chunk: list[tuple[int, int, str]], quarantine: Quarantine
+    ) -> Iterator[pa.RecordBatch]:
+        batches: list[pa.RecordBatch] = []
+        rest = chunk
+        if len(chunk) >= self.vector_min_rows:
+            try:
+                batches, rest = json_chunk(chunk, self.vector_min_rows)
+            except (pa.ArrowException, ValueError, TypeError, IndexError, KeyError):
+                # Not expected; the row path is the reference and copes with anything.
+                batches, rest = [], chunk
+        for lineno, offset, text in rest:
+            self._json_line(lineno, offset, text, quarantine)
+        yield from self._flush(batches)
 
     def _json_line(self, lineno: int, offset: int, text: str, quarantine: Quarantine) -> None:
         try:

@@ -55,6 +55,9 @@ def _i(value: int) -> pa.Scalar:
     return pa.scalar(value, pa.int64())
 
 
+# Public names for the JSON path (sekimori.ingest.zeek.jsonvec).
+scalar_str, scalar_int = _s, _i
+
 _VECTOR_KINDS = {
     "addr": "addr",
     "port": "port",
@@ -289,20 +292,54 @@ def _vector_batch(
         if name in columns:
             out[column] = columns[name].values
     if block.has_sensor:
-        host: pa.Array = pa.nulls(m, pa.string())
-        for sensor in reversed(SENSOR_KEYS):
-            if sensor in columns:
-                value = columns[sensor].values
-                host = pc.if_else(pc.fill_null(pc.not_equal(value, _s("")), False), value, host)
-        out["host"] = host
-    # The normalized columns: computed once per distinct combination of the normalizer's inputs,
-    # then spread to the rows by index.
+        out["host"] = sensor_column({name: c.values for name, c in columns.items()}, m)
+    inputs = [name for name in NORMALIZER_INPUTS.get(path, ()) if name in columns]
+    out.update(normalized_columns(path, {name: columns[name].pylist() for name in inputs}, m))
+    return make_batch(out, m)
+
+
+def sensor_column(values: dict[str, pa.Array], m: int) -> pa.Array:
+    """The event's ``host``: the first of ``SENSOR_KEYS`` that is a non-empty string (``sensor_host``)."""
+    host: pa.Array = pa.nulls(m, pa.string())
+    for sensor in reversed(SENSOR_KEYS):
+        if sensor in values:
+            value = values[sensor]
+            host = pc.if_else(pc.fill_null(pc.not_equal(value, _s("")), False), value, host)
+    return host
+
+
+def normalized_arrays(path: str, inputs: dict[str, pa.Array], m: int) -> dict[str, pa.Array]:
+    """``normalized_columns`` for inputs given as Arrow arrays of scalars: the distinct combinations
+    are found by dictionary encoding (one combined key per row) instead of a Python loop per row."""
+    if NORMALIZERS.get(path) is None or not inputs:
+        return normalized_columns(path, {}, m)
+    key = None
+    for values in inputs.values():
+        encoded = pc.dictionary_encode(values, null_encoding="encode")
+        codes = pc.cast(encoded.indices, pa.int64())
+        if key is not None:  # key < m and codes < m: the product stays far below 2**63
+            codes = pc.add(pc.multiply(key, _i(len(encoded.dictionary))), codes)
+        key = pc.cast(pc.dictionary_encode(codes).indices, pa.int64())
+    assert key is not None
+    slots = pc.unique(key)  # slot k is the k-th distinct key, in order of first appearance
+    first = pc.index_in(slots, value_set=key)  # the first row holding each
+    distinct = normalized_columns(
+        path, {name: values.take(first).to_pylist() for name, values in inputs.items()}, len(slots)
+    )
+    return {name: column.take(key) for name, column in distinct.items()}
+
+
+def normalized_columns(path: str, inputs: dict[str, list[Any]], m: int) -> dict[str, pa.Array]:
+    """The normalizer's columns for ``m`` records of log ``path``, given the values of its inputs
+    (those absent are None), as the row paths give them: computed once per distinct combination of
+    the inputs, then spread to the rows by index."""
+    out: dict[str, pa.Array] = {}
     normalize = NORMALIZERS.get(path)
     distinct: list[tuple[Any, ...]] = [GENERIC_ROW]
     indices = None
     if normalize is not None:
-        present = [name for name in NORMALIZER_INPUTS[path] if name in columns]
-        values = [columns[name].pylist() for name in present]
+        present = list(inputs)
+        values = list(inputs.values())
         keys: Iterator[tuple[Any, ...]] = zip(*values, strict=True) if present else iter([()] * m)
         position: dict[tuple[Any, ...], int] = {}
         index = []
@@ -322,4 +359,4 @@ def _vector_batch(
             out[name] = pa.nulls(m, typ) if value is None else pa.repeat(pa.scalar(value, typ), m)
         else:
             out[name] = pa.array([row[j] for row in distinct], typ).take(indices)
-    return make_batch(out, m)
+    return out

@@ -21,13 +21,15 @@ quarantine with its line number, byte offset and field, and reading goes on.
 TSV data lines are read in chunks of ``batch_size`` lines and converted column-wise with Arrow
 (``sekimori.ingest.zeek.vector``); lines that path does not take on (escapes, control characters, a
 wrong field count, values its strict patterns refuse) go through the row path (``_tsv_line``), which is
-the reference and the only one that quarantines. Tests hold the two to the same output. JSON is read
-row by row.
+the reference and the only one that quarantines. JSON lines are read the same way: chunks converted by
+Arrow's JSON reader (``sekimori.ingest.zeek.jsonvec``), the lines it does not take by the row path
+(``_json_line``). Tests hold the paths to the same output. Lines come in blocks
+(``sekimori.ingest.zeek.lines``), not one ``readline`` each.
 
 This module is the reader plugin; its support modules live in ``sekimori.ingest.zeek`` (outside the
 plugin folder, which the registry imports module by module): ``values`` (field values), ``fields``
-(which log), ``normalize`` (records to event columns), ``header`` (TSV header blocks) and ``vector``
-(the column-wise TSV path).
+(which log), ``normalize`` (records to event columns), ``header`` (TSV header blocks), ``vector`` (the
+column-wise TSV path), ``jsonvec`` (the column-wise JSON path) and ``lines`` (lines read in blocks).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from sekimori.ingest.source import Source
 from sekimori.ingest.zeek.fields import COMMON_KEYS, LOG_FIELDS, fallback_path, infer_path
 from sekimori.ingest.zeek.header import MEMO_MAX, HeaderBlock, apply_directive, directive
 from sekimori.ingest.zeek.jsonvec import json_chunk
-from sekimori.ingest.zeek.lines import iter_block_lines
+from sekimori.ingest.zeek.lines import iter_line_blocks
 from sekimori.ingest.zeek.normalize import (
     GENERIC_ROW,
     NORMALIZER_INPUTS,
@@ -127,44 +129,45 @@ class ZeekReader(Reader):
         self._rows: list[tuple[Any, ...]] = []
         self._specific: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         size = self.batch_size
-        pending: list[tuple[int, int, str]] = []  # TSV data lines of the current header block
-        pending_json: list[tuple[int, int, str]] = []  # JSON lines (before any TSV header)
+        # Data lines not converted yet: JSON lines before any TSV header, else TSV lines of ``block``.
+        pending: list[tuple[int, int, str]] = []
         block: HeaderBlock | None = None
-        for lineno, offset, text in iter_block_lines(source, quarantine):
-            if lineno == 1 and text[0] == "\ufeff":  # a byte-order mark some tools write
-                text = text[1:]
-                if not text.strip():
-                    quarantine.add("a byte-order mark and nothing else", record=lineno, offset=offset)
-                    continue
-            if text[0] == "#":
-                name = directive(text)
-                if name is not None:
-                    if pending_json:
-                        yield from self._json_chunk(pending_json, quarantine)
-                        pending_json = []
-                    if pending:
-                        assert block is not None
-                        yield from self._tsv_chunk(block, pending, quarantine)
-                        pending = []
-                    block = apply_directive(block, name, text, lineno, offset, quarantine)
-                # other '#' lines are comments, as for Zeek's own ASCII reader
-                continue
-            if block is None:
-                pending_json.append((lineno, offset, text))
-                if len(pending_json) >= size:
-                    yield from self._json_chunk(pending_json, quarantine)
-                    pending_json = []
+        for lines, plain in iter_line_blocks(source, quarantine):
+            if plain and not (lines[0][0] == 1 and lines[0][2][0] == "\ufeff"):
+                pending.extend(lines)  # no '#' line and no byte-order mark: data lines only
             else:
-                pending.append((lineno, offset, text))
-                if len(pending) >= size:
-                    yield from self._tsv_chunk(block, pending, quarantine)
-                    pending = []
-        if pending_json:
-            yield from self._json_chunk(pending_json, quarantine)
+                for lineno, offset, text in lines:
+                    if lineno == 1 and text[0] == "\ufeff":  # a byte-order mark some tools write
+                        text = text[1:]
+                        if not text.strip():
+                            quarantine.add("a byte-order mark and nothing else", record=lineno, offset=offset)
+                            continue
+                    if text[0] == "#":
+                        name = directive(text)
+                        if name is not None:
+                            if pending:
+                                yield from self._chunk(block, pending, quarantine)
+                                pending = []
+                            block = apply_directive(block, name, text, lineno, offset, quarantine)
+                        # other '#' lines are comments, as for Zeek's own ASCII reader
+                        continue
+                    pending.append((lineno, offset, text))
+                    if len(pending) >= size:
+                        yield from self._chunk(block, pending, quarantine)
+                        pending = []
+            while len(pending) >= size:
+                yield from self._chunk(block, pending[:size], quarantine)
+                pending = pending[size:]
         if pending:
-            assert block is not None
-            yield from self._tsv_chunk(block, pending, quarantine)
+            yield from self._chunk(block, pending, quarantine)
         yield from self._flush()
+
+    def _chunk(
+        self, block: HeaderBlock | None, chunk: list[tuple[int, int, str]], quarantine: Quarantine
+    ) -> Iterator[pa.RecordBatch]:
+        if block is None:
+            return self._json_chunk(chunk, quarantine)
+        return self._tsv_chunk(block, chunk, quarantine)
 
     def _flush(self, vector: pa.RecordBatch | list[pa.RecordBatch] | None = None) -> Iterator[pa.RecordBatch]:
         """The rows gathered by the row paths (and the vectorised batches), in line order."""

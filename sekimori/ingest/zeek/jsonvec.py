@@ -8,8 +8,8 @@ converted with Arrow kernels. ``raw`` is the line as written. The normalized col
 ``sekimori.ingest.zeek.vector`` (one normalizer call per distinct combination of inputs).
 
 The row path of ``sekimori.ingest.readers.zeek`` stays the reference: lines are handed back to it
-when they lack the ``_path`` prefix, may be read differently by Arrow than by orjson (control
-characters, ``NaN``/``Infinity``, deep nesting: Arrow accepts some of these, orjson refuses them), do
+when they lack the ``_path`` prefix, may be read by Arrow where orjson refuses them (``NaN`` or
+``Infinity`` anywhere in the line, nesting deeper than orjson's limit, two objects on one line), do
 not parse or do not have the declared types (a group that fails is split in halves until the bad lines
 are found), or hold a value the strict checks here do not take (a time not in Zeek's ISO form, an epoch
 time large enough to be integer milliseconds, a port out of range, an address that is not one).
@@ -17,7 +17,6 @@ time large enough to be integer milliseconds, a port out of range, an address th
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pyarrow as pa
@@ -33,8 +32,6 @@ from sekimori.ingest.zeek.vector import normalized_arrays, scalar_int, scalar_st
 Line = tuple[int, int, str]  # line number, byte offset, text
 
 _PREFIX = r'^\{"_path":"(?P<path>[A-Za-z0-9_]+)",'
-_PRINTABLE = bytes(range(0x20, 0x100))
-_CONTROL = re.compile(r"[\x00-\x1f]")
 _MAX_DEPTH = 1000
 # Zeek's ISO form, years 0001-9999 (Python's strptime, which the row path uses, refuses year 0).
 _ISO = (
@@ -122,10 +119,7 @@ def _irregular(texts: list[str], lines: pa.Array, data: bytes) -> list[int]:
     """Positions of lines Arrow's JSON reader may read where orjson refuses them (or reads them
     otherwise); checked on the whole chunk first, each line only when the chunk has any."""
     found: set[int] = set()
-    # Control characters (also those JSON allows as whitespace, to be safe): all that is left when
-    # the printable characters are deleted is the newlines joining the lines.
-    if len(data.translate(None, _PRINTABLE)) != len(texts) - 1:
-        found.update(i for i, text in enumerate(texts) if _CONTROL.search(text))
+    # Arrow's reader takes these literals, orjson does not (control characters both refuse).
     for literal in ("NaN", "Infinity"):
         if literal.encode() in data:
             found.update(i for i, text in enumerate(texts) if literal in text)

@@ -12,17 +12,20 @@ from __future__ import annotations
 import zipfile
 import zlib
 from collections.abc import Iterator
+from itertools import accumulate
 
 from sekimori.ingest.base import Quarantine
 from sekimori.ingest.source import Source, SourceError
 
+Line = tuple[int, int, str]
 _BLOCK = 1 << 20
 # What ``bytes.strip`` removes: ``str.strip`` would also remove \x1c-\x1f, which are not blank here.
 _BLANK = " \t\n\r\x0b\x0c"
 
 
-def iter_block_lines(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, int, str]]:
-    """(line number from 1, byte offset, text without the newline) for each non-empty line."""
+def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[list[Line], bool]]:
+    """The non-empty lines of each block read, as (line number from 1, byte offset, text without the
+    newline), and whether none of them starts with ``#`` (then the reader takes them all as data)."""
     offset = 0
     lineno = 0
     pieces: list[bytes] = []  # the start of a line whose end is not read yet
@@ -49,13 +52,16 @@ def iter_block_lines(source: Source, quarantine: Quarantine) -> Iterator[tuple[i
                 data = b"".join(pieces)  # the last line, without a newline
                 if not data:
                     return
+            plain = not data.startswith(b"#") and b"\n#" not in data
+            lines: list[Line] = []
             if data.isascii() and b"\r" not in data and b"\x00" not in data:
-                for text in data.decode("ascii").split("\n"):
-                    lineno += 1
-                    start = offset
-                    offset += len(text) + 1
-                    if text.strip(_BLANK):
-                        yield lineno, start, text
+                texts = data.decode("ascii").split("\n")
+                # ends[i]: the offset of line i, less the i newlines before it
+                ends = list(accumulate(map(len, texts), initial=offset))
+                first = lineno + 1
+                lines = [(first + i, ends[i] + i, t) for i, t in enumerate(texts) if t.strip(_BLANK)]
+                lineno += len(texts)
+                offset = ends[-1] + len(texts)
             else:
                 for raw in data.split(b"\n"):
                     lineno += 1
@@ -74,6 +80,8 @@ def iter_block_lines(source: Source, quarantine: Quarantine) -> Iterator[tuple[i
                     if "\x00" in text:
                         quarantine.add("NUL byte in a text line", record=lineno, offset=start, data=stripped)
                         continue
-                    yield lineno, start, text
+                    lines.append((lineno, start, text))
+            if lines:
+                yield lines, plain
             if not block:
                 return

@@ -8,6 +8,7 @@ by hand for lines built to hit each fallback, and random lines.
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -256,6 +257,25 @@ def test_good_lines_amid_bad_ones_keep_the_fast_path(tmp_path: Path, monkeypatch
     # unicode, escapes, missing and extra fields, another log, sensor keys, a null ts.
     calls = row_path_lines(monkeypatch, _special_file(tmp_path), VectorReader)
     assert calls == [n for n in SPECIAL if n not in (19, 21, 23, 25, 27, 51, 55, 61)]
+
+
+def test_crlf_bom_comments_and_a_truncated_stream(tmp_path: Path) -> None:
+    # What the block reader does before the chunks: the same on both paths, and as written here.
+    body = "\r\n".join(DNS[:40]) + "\r\n# a comment line\r\n" + "\r\n".join(DNS[40:]) + "\r\n"
+    path = tmp_path / "crlf.json"
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    table, q = assert_same(path)
+    assert len(q) == 0
+    assert table["record_id"].to_pylist() == [*range(1, 41), *range(42, len(DNS) + 2)]
+    assert table["raw"].to_pylist() == DNS  # without the CR and the byte-order mark
+    cut = tmp_path / "cut.json.gz"
+    whole = gzip.compress("\n".join(DNS * 40).encode())
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    table, q = assert_same(cut, ZeekReader)
+    ((record, offset, field, reason, _),) = bad_rows(q)
+    assert reason.startswith("stream broke off") and field is None
+    assert table["record_id"].to_pylist() == list(range(1, record))
+    assert offset == sum(len(line.encode()) + 1 for line in (DNS * 40)[: record - 1])
 
 
 # --------------------------------------------------------------------------------------------------

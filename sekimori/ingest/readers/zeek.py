@@ -100,6 +100,8 @@ class ZeekReader(Reader):
     # Chunks of fewer lines go through the row path (the vectorised one has a fixed cost); for JSON also
     # the parts of a chunk Arrow could not parse, once split down to this size.
     vector_min_rows: ClassVar[int] = 64
+    # Failed parses of the JSON fast path per chunk and log while it looks for the lines it cannot take.
+    json_parse_failures: ClassVar[int] = 24
 
     @classmethod
     def sniff(cls, head: bytes, source: Source) -> float:
@@ -126,6 +128,7 @@ class ZeekReader(Reader):
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         self._hint = _name_hint(source)
         self._json_paths: dict[tuple[str, ...], str | None] = {}
+        self._json_slow: set[str] = set()  # groups of JSON lines the fast path gave up on
         self._rows: list[tuple[Any, ...]] = []
         self._specific: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         size = self.batch_size
@@ -300,7 +303,9 @@ class ZeekReader(Reader):
         rest = chunk
         if len(chunk) >= self.vector_min_rows:
             try:
-                batches, rest = json_chunk(chunk, self.vector_min_rows)
+                batches, rest = json_chunk(
+                    chunk, self.vector_min_rows, self._json_slow, self.json_parse_failures
+                )
             except (pa.ArrowException, ValueError, TypeError, IndexError, KeyError):
                 # Not expected; the row path is the reference and copes with anything.
                 batches, rest = [], chunk

@@ -64,8 +64,18 @@ def _schema(path: str, iso: bool) -> pa.Schema:
     return pa.schema(fields)
 
 
-def json_chunk(chunk: list[Line], min_rows: int) -> tuple[list[pa.RecordBatch], list[Line]]:
-    """Event batches for the regular lines of ``chunk``, and the lines left to the row path."""
+def json_chunk(
+    chunk: list[Line], min_rows: int, slow: set[str], failures: int = 24
+) -> tuple[list[pa.RecordBatch], list[Line]]:
+    """Event batches for the regular lines of ``chunk``, and the lines left to the row path.
+
+    A group whose parse fails is halved down to ``min_rows`` lines and up to ``failures`` failed
+    parses: enough to find a few bad lines, not so many that a group of mostly bad lines costs much
+    more than the row path alone.
+
+    ``slow`` holds the groups (log and kind of ts) of earlier chunks of the file whose lines mostly
+    failed the parse: they go to the row path at once (halving would only add parses); a group that
+    fails so here is added to it."""
     texts = [line[2] for line in chunk]
     lines = pa.array(texts, pa.string())
     paths = pc.struct_field(pc.extract_regex(lines, _PREFIX), [0])
@@ -95,11 +105,15 @@ def json_chunk(chunk: list[Line], min_rows: int) -> tuple[list[pa.RecordBatch], 
     done: list[pa.Array] = []
     batches = []
     for key, positions in groups.items():
+        if key in slow:
+            continue
         path, _, kind = key.partition(" ")
         iso = kind == "iso"
         parsed: list[tuple[list[int], pa.Table]] = []
         whole = data if len(positions) == len(texts) else None  # the lines in order: already joined
-        _parse(texts, positions, _schema(path, iso), min_rows, parsed, whole)
+        _parse(texts, positions, _schema(path, iso), min_rows, parsed, [failures], whole)
+        if 2 * sum(len(taken) for taken, _ in parsed) < len(positions):
+            slow.add(key)
         for taken, table in parsed:
             rows = pa.array(taken, pa.int64())
             batch, kept = _convert(path, iso, table, linenos.take(rows), lines.take(rows))
@@ -135,11 +149,13 @@ def _parse(
     schema: pa.Schema,
     min_rows: int,
     out: list[tuple[list[int], pa.Table]],
+    budget: list[int],
     data: bytes | None = None,
 ) -> None:
     """Parse the lines at ``positions`` in one call; when that fails, each half on its own, down to
-    ``min_rows`` lines (the lines of a part that fails are left out: the row path takes them)."""
-    if not positions or len(positions) < min_rows:
+    ``min_rows`` lines and up to ``budget[0]`` failed parses (the lines of a part that fails, or is
+    not tried, are left out: the row path takes them)."""
+    if not positions or len(positions) < min_rows or budget[0] <= 0:
         return
     if data is None:
         data = "\n".join([texts[i] for i in positions]).encode()
@@ -155,10 +171,11 @@ def _parse(
     if table is not None and table.num_rows == len(positions):
         out.append((positions, table))
         return
+    budget[0] -= 1
     if len(positions) > 1:
         half = len(positions) // 2
-        _parse(texts, positions[:half], schema, min_rows, out)
-        _parse(texts, positions[half:], schema, min_rows, out)
+        _parse(texts, positions[:half], schema, min_rows, out, budget)
+        _parse(texts, positions[half:], schema, min_rows, out, budget)
 
 
 def _times(ts: pa.Array, iso: bool) -> tuple[pa.Array, pa.Array]:

@@ -24,6 +24,7 @@ from sekimori.ingest.base import Quarantine
 from sekimori.ingest.readers.zeek import ZeekReader
 from sekimori.ingest.schema import EVENT_SCHEMA
 from sekimori.ingest.source import expand
+from sekimori.ingest.zeek import jsonvec
 from sekimori.store import Store
 from tests.conftest import DATA, corpus
 
@@ -35,6 +36,7 @@ class VectorReader(ZeekReader):
     """Every chunk through the column-wise path; a chunk that fails is split down to single lines."""
 
     vector_min_rows = 1
+    json_parse_failures = 1 << 30
 
 
 class RowReader(ZeekReader):
@@ -276,6 +278,33 @@ def test_crlf_bom_comments_and_a_truncated_stream(tmp_path: Path) -> None:
     assert reason.startswith("stream broke off") and field is None
     assert table["record_id"].to_pylist() == list(range(1, record))
     assert offset == sum(len(line.encode()) + 1 for line in (DNS * 40)[: record - 1])
+
+
+def test_a_log_of_unexpected_types_costs_a_bounded_number_of_parses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every line has rcode as a string: each parse fails. The first chunk gives up after
+    # json_parse_failures failed parses, the later chunks of the file do not try.
+    path = tmp_path / "strings.json"
+    path.write_text("\n".join(_dns(rcode=str(n % 3)) for n in range(3 * 256)) + "\n")
+
+    class Chunked(ZeekReader):
+        batch_size = 256
+        json_parse_failures = 5
+
+    calls: list[int] = []
+    original = jsonvec.pajson.read_json
+
+    def counted(*args: Any, **kwargs: Any) -> pa.Table:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(jsonvec.pajson, "read_json", counted)
+    table, q = assert_same(path, Chunked)
+    assert len(calls) == 5 and len(q) == 0
+    assert table["status"].to_pylist() == [BASE["rcode_name"]] * 768 and set(
+        table["outcome"].to_pylist()
+    ) == {None}
 
 
 # --------------------------------------------------------------------------------------------------

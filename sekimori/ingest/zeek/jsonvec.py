@@ -84,13 +84,11 @@ def json_chunk(
     irregular = _irregular(texts, lines, data)
     if irregular:
         regular = pc.and_(regular, pc.invert(pc.is_in(pa.array(range(len(texts))), pa.array(irregular))))
-    # The Arrow type of ts: a string where the line seems to hold one (a line whose ts is a number
-    # after all fails the parse and goes to the row path), else a number. Told per line only when
-    # the chunk is not all of one kind.
-    iso_count = data.count(b'"ts":"')
-    if iso_count in (0, len(texts)) and (iso_count == 0 or all('"ts":"' in text for text in texts[:1])):
-        kinds = pa.repeat(pa.scalar(iso_count > 0), len(texts))
-    else:
+    # The Arrow type of ts: a string where the line holds '"ts":"' (a line whose ts is a number after
+    # all fails the parse and goes to the row path), else a number. Zeek writes ts near the start of
+    # a line: the whole line is searched only when its start does not tell.
+    kinds = pc.match_substring(pc.binary_slice(lines.cast(pa.binary()), 0, 128), '"ts":"')
+    if not pc.all(kinds).as_py():
         kinds = pc.match_substring(lines, '"ts":"')
     index = pc.indices_nonzero(regular)
     keys = pc.binary_join_element_wise(paths, pc.if_else(kinds, scalar_str(" iso"), scalar_str(" epoch")), "")

@@ -176,6 +176,10 @@ SPECIAL: dict[int, tuple[str, dict[str, Any] | tuple[str | None, str]]] = {
     57: (_dns(_node_name=7, _node="n2"), {"host": "n2"}),  # a sensor key that is not a string
     59: (_dns(rcode=True), {"outcome": None}),  # a bool where a count goes
     61: (_dns(ts=None), {"time": None}),
+    63: (  # keys written with escapes
+        '{"_path":"dns","t\\u0073":1521911885.5,"id\\u002eorig_h":"10.1.2.3"}',
+        {"time": "2018-03-24T17:18:05.500000+00:00", "src_ip": "10.1.2.3"},
+    ),
 }
 
 
@@ -256,9 +260,9 @@ def test_epoch_times_same_as_row_path_and_as_written(tmp_path: Path, monkeypatch
 def test_good_lines_amid_bad_ones_keep_the_fast_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A chunk with bad lines is split until they are found (down to pieces of one line here); the
     # other lines stay on the fast path, and so do the special lines it can take: an epoch float,
-    # unicode, escapes, missing and extra fields, another log, sensor keys, a null ts.
+    # unicode, escapes, missing and extra fields, another log, sensor keys, a null ts, escaped keys.
     calls = row_path_lines(monkeypatch, _special_file(tmp_path), VectorReader)
-    assert calls == [n for n in SPECIAL if n not in (19, 21, 23, 25, 27, 51, 55, 61)]
+    assert calls == [n for n in SPECIAL if n not in (19, 21, 23, 25, 27, 51, 55, 61, 63)]
 
 
 def test_crlf_bom_comments_and_a_truncated_stream(tmp_path: Path) -> None:

@@ -109,8 +109,10 @@ def json_chunk(
         iso = kind == "iso"
         parsed: list[tuple[list[int], pa.Table]] = []
         whole = data if len(positions) == len(texts) else None  # the lines in order: already joined
-        _parse(texts, positions, _schema(path, iso), min_rows, parsed, [failures], whole)
-        if 2 * sum(len(taken) for taken, _ in parsed) < len(positions):
+        budget = [failures]
+        _parse(texts, positions, _schema(path, iso), min_rows, parsed, budget, whole)
+        # Parses failed and most lines were left: not a group too small to try.
+        if budget[0] < failures and 2 * sum(len(taken) for taken, _ in parsed) < len(positions):
             slow.add(key)
         for taken, table in parsed:
             rows = pa.array(taken, pa.int64())

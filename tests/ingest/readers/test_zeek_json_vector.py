@@ -311,6 +311,22 @@ def test_a_log_of_unexpected_types_costs_a_bounded_number_of_parses(
     ) == {None}
 
 
+def test_a_log_too_small_to_try_in_one_chunk_is_tried_in_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunk 1: 120 dns lines and 8 kerberos lines (fewer than vector_min_rows: row path); chunk 2:
+    # 128 kerberos lines, which take the fast path (the small group did not mark kerberos as slow).
+    lines = [DNS[n % len(DNS)] for n in range(120)] + [KERBEROS[n % len(KERBEROS)] for n in range(8 + 128)]
+    path = tmp_path / "two.json"
+    path.write_text("\n".join(lines) + "\n")
+
+    class Chunked(ZeekReader):
+        batch_size = 128
+
+    assert_same(path, Chunked)
+    assert row_path_lines(monkeypatch, path, Chunked) == list(range(121, 129))
+
+
 # --------------------------------------------------------------------------------------------------
 # Random lines
 # --------------------------------------------------------------------------------------------------

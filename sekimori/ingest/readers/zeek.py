@@ -21,13 +21,15 @@ quarantine with its line number, byte offset and field, and reading goes on.
 TSV data lines are read in chunks of ``batch_size`` lines and converted column-wise with Arrow
 (``sekimori.ingest.zeek.vector``); lines that path does not take on (escapes, control characters, a
 wrong field count, values its strict patterns refuse) go through the row path (``_tsv_line``), which is
-the reference and the only one that quarantines. Tests hold the two to the same output. JSON is read
-row by row.
+the reference and the only one that quarantines. JSON lines are read the same way: chunks converted by
+Arrow's JSON reader (``sekimori.ingest.zeek.jsonvec``), the lines it does not take by the row path
+(``_json_line``). Tests hold the paths to the same output. Lines come in blocks
+(``sekimori.ingest.zeek.lines``), not one ``readline`` each.
 
 This module is the reader plugin; its support modules live in ``sekimori.ingest.zeek`` (outside the
 plugin folder, which the registry imports module by module): ``values`` (field values), ``fields``
-(which log), ``normalize`` (records to event columns), ``header`` (TSV header blocks) and ``vector``
-(the column-wise TSV path).
+(which log), ``normalize`` (records to event columns), ``header`` (TSV header blocks), ``vector`` (the
+column-wise TSV path), ``jsonvec`` (the column-wise JSON path) and ``lines`` (lines read in blocks).
 """
 
 from __future__ import annotations
@@ -41,11 +43,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.rows import iter_lines
 from sekimori.ingest.schema import make_batch
 from sekimori.ingest.source import Source
 from sekimori.ingest.zeek.fields import COMMON_KEYS, LOG_FIELDS, fallback_path, infer_path
 from sekimori.ingest.zeek.header import MEMO_MAX, HeaderBlock, apply_directive, directive
+from sekimori.ingest.zeek.jsonvec import json_chunk
+from sekimori.ingest.zeek.lines import iter_line_blocks
 from sekimori.ingest.zeek.normalize import (
     GENERIC_ROW,
     NORMALIZER_INPUTS,
@@ -94,8 +97,11 @@ def _looks_zeek_json(obj: Any) -> float:
 class ZeekReader(Reader):
     name = "zeek"
     description = "Zeek logs: default TSV (#fields/#types headers) and JSON lines"
-    # Chunks of fewer TSV lines go through the row path (the vectorised one has a fixed cost).
+    # Chunks of fewer lines go through the row path (the vectorised one has a fixed cost); for JSON also
+    # the parts of a chunk Arrow could not parse, once split down to this size.
     vector_min_rows: ClassVar[int] = 64
+    # Failed parses of the JSON fast path per chunk and log while it looks for the lines it cannot take.
+    json_parse_failures: ClassVar[int] = 24
 
     @classmethod
     def sniff(cls, head: bytes, source: Source) -> float:
@@ -122,54 +128,61 @@ class ZeekReader(Reader):
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         self._hint = _name_hint(source)
         self._json_paths: dict[tuple[str, ...], str | None] = {}
+        self._json_slow: set[str] = set()  # groups of JSON lines the fast path gave up on
         self._rows: list[tuple[Any, ...]] = []
         self._specific: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         size = self.batch_size
-        pending: list[tuple[int, int, str]] = []  # TSV data lines of the current header block
+        # Data lines not converted yet: JSON lines before any TSV header, else TSV lines of ``block``.
+        pending: list[tuple[int, int, str]] = []
         block: HeaderBlock | None = None
-        for lineno, offset, text in iter_lines(source, quarantine):
-            if lineno == 1 and text[0] == "\ufeff":  # a byte-order mark some tools write
-                text = text[1:]
-                if not text.strip():
-                    quarantine.add("a byte-order mark and nothing else", record=lineno, offset=offset)
-                    continue
-            if text[0] == "#":
-                name = directive(text)
-                if name is not None:
-                    if pending:
-                        assert block is not None
-                        yield from self._tsv_chunk(block, pending, quarantine)
-                        pending = []
-                    block = apply_directive(block, name, text, lineno, offset, quarantine)
-                # other '#' lines are comments, as for Zeek's own ASCII reader
-                continue
-            if block is None:
-                self._json_line(lineno, offset, text, quarantine)
-                if len(self._rows) >= size:
-                    yield from self._flush()
+        for lines, plain in iter_line_blocks(source, quarantine):
+            if plain and not (lines[0][0] == 1 and lines[0][2][0] == "\ufeff"):
+                pending.extend(lines)  # no '#' line and no byte-order mark: data lines only
             else:
-                pending.append((lineno, offset, text))
-                if len(pending) >= size:
-                    yield from self._tsv_chunk(block, pending, quarantine)
-                    pending = []
+                for lineno, offset, text in lines:
+                    if lineno == 1 and text[0] == "\ufeff":  # a byte-order mark some tools write
+                        text = text[1:]
+                        if not text.strip():
+                            quarantine.add("a byte-order mark and nothing else", record=lineno, offset=offset)
+                            continue
+                    if text[0] == "#":
+                        name = directive(text)
+                        if name is not None:
+                            if pending:
+                                yield from self._chunk(block, pending, quarantine)
+                                pending = []
+                            block = apply_directive(block, name, text, lineno, offset, quarantine)
+                        # other '#' lines are comments, as for Zeek's own ASCII reader
+                        continue
+                    pending.append((lineno, offset, text))
+                    if len(pending) >= size:
+                        yield from self._chunk(block, pending, quarantine)
+                        pending = []
+            while len(pending) >= size:
+                yield from self._chunk(block, pending[:size], quarantine)
+                pending = pending[size:]
         if pending:
-            assert block is not None
-            yield from self._tsv_chunk(block, pending, quarantine)
+            yield from self._chunk(block, pending, quarantine)
         yield from self._flush()
 
-    def _flush(self, vector: pa.RecordBatch | None = None) -> Iterator[pa.RecordBatch]:
-        """The rows gathered by the row paths (and a vectorised batch), in line order."""
+    def _chunk(
+        self, block: HeaderBlock | None, chunk: list[tuple[int, int, str]], quarantine: Quarantine
+    ) -> Iterator[pa.RecordBatch]:
+        if block is None:
+            return self._json_chunk(chunk, quarantine)
+        return self._tsv_chunk(block, chunk, quarantine)
+
+    def _flush(self, vector: pa.RecordBatch | list[pa.RecordBatch] | None = None) -> Iterator[pa.RecordBatch]:
+        """The rows gathered by the row paths (and the vectorised batches), in line order."""
         rows = self._rows
-        batch = None
+        pieces = [vector] if isinstance(vector, pa.RecordBatch) else list(vector or [])
         if rows:
-            batch = make_batch(dict(zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True)), len(rows))
+            pieces.append(make_batch(dict(zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True)), len(rows)))
             rows.clear()
-        if vector is None or batch is None:
-            single = vector if vector is not None else batch
-            if single is not None:
-                yield single
+        if len(pieces) < 2:
+            yield from pieces
             return
-        table = pa.Table.from_batches([vector, batch])
+        table = pa.Table.from_batches(pieces)
         table = table.take(pc.sort_indices(table["record_id"])).combine_chunks()
         yield from table.to_batches()
 
@@ -282,6 +295,23 @@ class ZeekReader(Reader):
         )
 
     # ---- JSON ---------------------------------------------------------------------------------
+
+    def _json_chunk(
+        self, chunk: list[tuple[int, int, str]], quarantine: Quarantine
+    ) -> Iterator[pa.RecordBatch]:
+        batches: list[pa.RecordBatch] = []
+        rest = chunk
+        if len(chunk) >= self.vector_min_rows:
+            try:
+                batches, rest = json_chunk(
+                    chunk, self.vector_min_rows, self._json_slow, self.json_parse_failures
+                )
+            except (pa.ArrowException, ValueError, TypeError, IndexError, KeyError):
+                # Not expected; the row path is the reference and copes with anything.
+                batches, rest = [], chunk
+        for lineno, offset, text in rest:
+            self._json_line(lineno, offset, text, quarantine)
+        yield from self._flush(batches)
 
     def _json_line(self, lineno: int, offset: int, text: str, quarantine: Quarantine) -> None:
         try:

@@ -3,5 +3,6 @@
 The registry imports every module of ``sekimori.ingest.readers`` as a plugin, so the reader's parts
 live here: ``values`` (Zeek's value syntax), ``fields`` (the field lists of the known logs and telling
 a record's log), ``normalize`` (records to event columns), ``header`` (TSV header blocks and their
-column plans) and ``vector`` (the column-wise TSV path). Nothing outside the ingest stage imports them.
+column plans), ``vector`` (the column-wise TSV path), ``jsonvec`` (the column-wise JSON path) and
+``lines`` (a member's lines, read in blocks). Nothing outside the ingest stage imports them.
 """

@@ -55,6 +55,12 @@ def _i(value: int) -> pa.Scalar:
     return pa.scalar(value, pa.int64())
 
 
+# Every byte but the control characters the strict path refuses (with a tab separator, all but tab).
+_NOT_CONTROL = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+_NOT_CONTROL_TAB = _NOT_CONTROL + b"\t"
+# Public names for the JSON path (sekimori.ingest.zeek.jsonvec).
+scalar_str, scalar_int = _s, _i
+
 _VECTOR_KINDS = {
     "addr": "addr",
     "port": "port",
@@ -190,11 +196,12 @@ def _vec_container(kind: str, col: pa.Array, block: HeaderBlock, rows: pa.Array)
     return _VecColumn(values, frags, bad, None, True, is_unset, is_empty)
 
 
-def _split_csv(lines: list[str], sep: str, n: int) -> list[pa.Array]:
-    """Columns of lines that each hold ``n`` fields, by Arrow's CSV parser with quoting off (lines
-    with CR, LF or a BOM, which it would treat specially, never get here)."""
+def _split_csv(data: bytes, sep: str, n: int, m: int) -> list[pa.Array]:
+    """Columns of ``m`` lines (joined by newlines in ``data``) that each hold ``n`` fields, by Arrow's
+    CSV parser with quoting off (lines with CR, LF or a BOM, which it would treat specially, never get
+    here)."""
     table = pacsv.read_csv(
-        pa.py_buffer("\n".join(lines).encode()),
+        pa.py_buffer(data),
         read_options=pacsv.ReadOptions(
             column_names=[f"f{i}" for i in range(n)], block_size=1 << 24, use_threads=False
         ),
@@ -207,7 +214,7 @@ def _split_csv(lines: list[str], sep: str, n: int) -> list[pa.Array]:
             quoted_strings_can_be_null=False,
         ),
     )
-    if table.num_rows != len(lines):
+    if table.num_rows != m:
         raise ValueError("CSV parser split the lines differently")
     return [table.column(i).combine_chunks() for i in range(n)]
 
@@ -227,17 +234,29 @@ def vector_chunk(
     fields, n = block.fields, len(block.fields)
     texts = [item[2] for item in chunk]
     lines = pa.array(texts, pa.string())
-    controls = "\\x00-\\x08\\x0a-\\x1f\\x7f" if block.sep == "\t" else "\\x00-\\x1f\\x7f"
-    irregular = pc.or_(
-        pc.not_equal(pc.count_substring(lines, block.sep), _i(n - 1)),
-        pc.match_substring_regex(lines, f"[{controls}\\\\\\x{{feff}}]"),
-    )
+    joined = "\n".join(texts).encode()
+    irregular = pc.not_equal(pc.count_substring(lines, block.sep), _i(n - 1))
+    # Escapes, control characters and BOMs, looked for line by line only when the chunk has any
+    # (deleting all other bytes must leave just the newlines that join the lines).
+    tab = block.sep == "\t"
+    if (
+        b"\\" in joined
+        or b"\xef\xbb\xbf" in joined
+        or len(joined.translate(None, _NOT_CONTROL_TAB if tab else _NOT_CONTROL)) != len(texts) - 1
+    ):
+        controls = "\\x00-\\x08\\x0a-\\x1f\\x7f" if tab else "\\x00-\\x1f\\x7f"
+        irregular = pc.or_(irregular, pc.match_substring_regex(lines, f"[{controls}\\\\\\x{{feff}}]"))
     index = pc.indices_nonzero(pc.invert(irregular))  # positions in the chunk
     m = len(index)
     if m == 0:
         return None, chunk
     if len(block.sep) == 1 and block.sep not in '\r\n"':
-        split = _split_csv([texts[i] for i in index.to_pylist()], block.sep, n)
+        split = _split_csv(
+            joined if m == len(texts) else "\n".join([texts[i] for i in index.to_pylist()]).encode(),
+            block.sep,
+            n,
+            m,
+        )
     else:
         split = _split_pattern(lines.filter(pc.invert(irregular)), block.sep, n)
     rows = pa.array(range(m), pa.int64())
@@ -289,20 +308,57 @@ def _vector_batch(
         if name in columns:
             out[column] = columns[name].values
     if block.has_sensor:
-        host: pa.Array = pa.nulls(m, pa.string())
-        for sensor in reversed(SENSOR_KEYS):
-            if sensor in columns:
-                value = columns[sensor].values
-                host = pc.if_else(pc.fill_null(pc.not_equal(value, _s("")), False), value, host)
-        out["host"] = host
-    # The normalized columns: computed once per distinct combination of the normalizer's inputs,
-    # then spread to the rows by index.
+        out["host"] = sensor_column({name: c.values for name, c in columns.items()}, m)
+    inputs = [name for name in NORMALIZER_INPUTS.get(path, ()) if name in columns]
+    if any(columns[name].container for name in inputs):  # lists: Arrow cannot dictionary-encode them
+        out.update(normalized_columns(path, {name: columns[name].pylist() for name in inputs}, m))
+    else:
+        out.update(normalized_arrays(path, {name: columns[name].values for name in inputs}, m))
+    return make_batch(out, m)
+
+
+def sensor_column(values: dict[str, pa.Array], m: int) -> pa.Array:
+    """The event's ``host``: the first of ``SENSOR_KEYS`` that is a non-empty string (``sensor_host``)."""
+    host: pa.Array = pa.nulls(m, pa.string())
+    for sensor in reversed(SENSOR_KEYS):
+        if sensor in values:
+            value = values[sensor]
+            host = pc.if_else(pc.fill_null(pc.not_equal(value, _s("")), False), value, host)
+    return host
+
+
+def normalized_arrays(path: str, inputs: dict[str, pa.Array], m: int) -> dict[str, pa.Array]:
+    """``normalized_columns`` for inputs given as Arrow arrays of scalars: the distinct combinations
+    are found by dictionary encoding (one combined key per row) instead of a Python loop per row."""
+    if NORMALIZERS.get(path) is None or not inputs:
+        return normalized_columns(path, {}, m)
+    key = None
+    for values in inputs.values():
+        encoded = pc.dictionary_encode(values, null_encoding="encode")
+        codes = pc.cast(encoded.indices, pa.int64())
+        if key is not None:  # key < m and codes < m: the product stays far below 2**63
+            codes = pc.add(pc.multiply(key, _i(len(encoded.dictionary))), codes)
+        key = pc.cast(pc.dictionary_encode(codes).indices, pa.int64())
+    assert key is not None
+    slots = pc.unique(key)  # slot k is the k-th distinct key, in order of first appearance
+    first = pc.index_in(slots, value_set=key)  # the first row holding each
+    distinct = normalized_columns(
+        path, {name: values.take(first).to_pylist() for name, values in inputs.items()}, len(slots)
+    )
+    return {name: column.take(key) for name, column in distinct.items()}
+
+
+def normalized_columns(path: str, inputs: dict[str, list[Any]], m: int) -> dict[str, pa.Array]:
+    """The normalizer's columns for ``m`` records of log ``path``, given the values of its inputs
+    (those absent are None), as the row paths give them: computed once per distinct combination of
+    the inputs, then spread to the rows by index."""
+    out: dict[str, pa.Array] = {}
     normalize = NORMALIZERS.get(path)
     distinct: list[tuple[Any, ...]] = [GENERIC_ROW]
     indices = None
     if normalize is not None:
-        present = [name for name in NORMALIZER_INPUTS[path] if name in columns]
-        values = [columns[name].pylist() for name in present]
+        present = list(inputs)
+        values = list(inputs.values())
         keys: Iterator[tuple[Any, ...]] = zip(*values, strict=True) if present else iter([()] * m)
         position: dict[tuple[Any, ...], int] = {}
         index = []
@@ -322,4 +378,4 @@ def _vector_batch(
             out[name] = pa.nulls(m, typ) if value is None else pa.repeat(pa.scalar(value, typ), m)
         else:
             out[name] = pa.array([row[j] for row in distinct], typ).take(indices)
-    return make_batch(out, m)
+    return out

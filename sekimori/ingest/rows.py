@@ -93,24 +93,30 @@ def iter_lines_bom(source: Source, quarantine: Quarantine) -> Iterator[tuple[int
                 lineno += 1
                 start = offset
                 offset += len(raw) + 1
-                stripped = raw.rstrip(b"\r\n")
-                if not stripped.strip():
-                    continue
-                try:
-                    text = stripped.decode()
-                except UnicodeDecodeError as exc:
-                    quarantine.add(
-                        f"not utf-8-sig text: {exc.reason}", record=lineno, offset=start, data=stripped
-                    )
-                    continue
-                if text[:1] == "\ufeff":  # what utf-8-sig drops
-                    text = text[1:]
-                if "\x00" in text:
-                    quarantine.add("NUL byte in a text line", record=lineno, offset=start, data=stripped)
-                    continue
-                yield lineno, start, text
+                text = decode_line(raw, lineno, start, quarantine, "utf-8-sig")
+                if text is not None:
+                    yield lineno, start, text
             if not block:
                 return
+
+
+def decode_line(raw: bytes, lineno: int, start: int, quarantine: Quarantine, encoding: str) -> str | None:
+    """One line's text (``encoding``: utf-8, or utf-8-sig, whose byte-order mark is dropped), or None
+    for a blank line, or one quarantined (not UTF-8, or holding a NUL byte)."""
+    stripped = raw.rstrip(b"\r\n")
+    if not stripped.strip():
+        return None
+    try:
+        text = stripped.decode()
+    except UnicodeDecodeError as exc:
+        quarantine.add(f"not {encoding} text: {exc.reason}", record=lineno, offset=start, data=stripped)
+        return None
+    if encoding == "utf-8-sig" and text[:1] == "\ufeff":
+        text = text[1:]
+    if "\x00" in text:
+        quarantine.add("NUL byte in a text line", record=lineno, offset=start, data=stripped)
+        return None
+    return text
 
 
 class BatchBuilder:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from itertools import accumulate
 
 from sekimori.ingest.base import Quarantine
+from sekimori.ingest.rows import decode_line
 from sekimori.ingest.source import Source, SourceError
 
 Line = tuple[int, int, str]
@@ -67,20 +68,9 @@ def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[l
                     lineno += 1
                     start = offset
                     offset += len(raw) + 1
-                    stripped = raw.rstrip(b"\r\n")
-                    if not stripped.strip():
-                        continue
-                    try:
-                        text = stripped.decode()
-                    except UnicodeDecodeError as exc:
-                        quarantine.add(
-                            f"not utf-8 text: {exc.reason}", record=lineno, offset=start, data=stripped
-                        )
-                        continue
-                    if "\x00" in text:
-                        quarantine.add("NUL byte in a text line", record=lineno, offset=start, data=stripped)
-                        continue
-                    lines.append((lineno, start, text))
+                    text = decode_line(raw, lineno, start, quarantine, "utf-8")
+                    if text is not None:
+                        lines.append((lineno, start, text))
             if lines:
                 yield lines, plain
             if not block:

@@ -39,6 +39,7 @@ ROW_GROUP_ROWS = 128 * 1024
 # stays flat.
 ROW_GROUP_BYTES = 48 * 1024 * 1024
 SPILL_PREFIX = "events-spill"
+SPLIT_BATCH_ROWS = 8192
 
 
 class SegmentWriter:
@@ -87,7 +88,9 @@ class SegmentWriter:
             os.rename(part, self.dir / moved.file)
             self._moved.append(moved)
             return
-        for batch in pq.ParquetFile(part).iter_batches(batch_size=ROW_GROUP_ROWS // 2):
+        # Small batches: each is copied out partition by partition while the row group it comes from is
+        # still decoded in memory.
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=SPLIT_BATCH_ROWS):
             self._events.write(batch, prefix=SPILL_PREFIX)
         part.unlink()
 

@@ -1,12 +1,16 @@
 """Pruning: the same queries on a store written in the old layout (events in arrival order, segments cut
 by size) and in the new one (one file per log source and UTC day, rows in time order per row group).
 
-    python benchmarks/prune.py [--data ../shared/data] [--inputs PATH ...] [--repeat 3] [--spark]
+    python benchmarks/prune.py [--data ../shared/data] [--inputs PATH ...] [--hosts 40] [--repeat 3]
+                               [--spark]
 
 1. Builds both stores from the same real inputs (default: Security-Datasets' Windows recordings, the
-   WRCCDC 2018 Zeek logs and the EVTX attack samples: several sources over many days), each ingest in
-   this process with the same worker setting; the old layout's writer is ``sekimori/store/segments.py``
-   as of ``--old-ref`` (``git show``), put in place of the new one for that ingest.
+   WRCCDC 2018 Zeek logs and the EVTX attack samples: several sources over many days; with ``--hosts
+   N``, also N hosts' syslog files covering the same eight weeks, made of the real lines of
+   tests/data/syslog/loghub-linux.log with the host's name and the day of the month changed), each
+   ingest in this process with the same worker setting; the old layout's writer is
+   ``sekimori/store/segments.py`` as of ``--old-ref`` (``git show``), put in place of the new one for
+   that ingest.
 2. Runs time-window, source and combined queries on both with DuckDB (``Store.connect()``, the views
    every reader uses) and prints, side by side: the best time of ``--repeat`` runs, the row groups DuckDB
    scanned of those it had (its profiling output), the bytes it read, and the old/new ratios. The
@@ -218,8 +222,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--old-ref", default=OLD_REF)
+    parser.add_argument("--hosts", type=int, default=0, help="N hosts' syslog over the same weeks")
     parser.add_argument("--keep", type=Path, help="build the stores here and keep them")
     parser.add_argument("--spark", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="use the stores already in --keep")
     args = parser.parse_args()
     inputs = args.inputs or [
         str(args.data / "security-datasets" / "datasets" / "atomic" / "windows"),
@@ -228,12 +234,17 @@ def main() -> None:
     ]
     root = args.keep or Path(tempfile.mkdtemp(prefix="sekimori-prune-"))
     try:
+        if args.hosts and not args.reuse:
+            inputs.append(str(hosts_syslog(root / "hosts", args.hosts)))
         writers = {"old": old_writer(args.old_ref), "new": store_module.SegmentWriter}
         stores = {}
         print(f"sekimori prune benchmark: {', '.join(inputs)}")
         for name, writer in writers.items():
-            shutil.rmtree(root / name, ignore_errors=True)
-            stores[name], wall, cpu = build(root / name, inputs, writer, args.workers)
+            if args.reuse and (root / name / "segments").is_dir():
+                stores[name], wall, cpu = Store(root / name), 0.0, 0.0
+            else:
+                shutil.rmtree(root / name, ignore_errors=True)
+                stores[name], wall, cpu = build(root / name, inputs, writer, args.workers)
             files, groups = files_and_groups(stores[name])
             size = sum(Path(f).stat().st_size for f in stores[name].event_files())
             print(
@@ -252,6 +263,23 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
 
 
+def hosts_syslog(folder: Path, hosts: int, copies: int = 50) -> Path:
+    """``hosts`` syslog files, each the real lines of loghub-linux.log ``copies`` times per month (June,
+    then July), the day of the month moving forward copy by copy: every file covers the same weeks."""
+    lines = (REPO / "tests" / "data" / "syslog" / "loghub-linux.log").read_text().splitlines()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for h in range(hosts):
+        with (folder / f"host{h:03d}.log").open("w") as out:
+            for month in ("Jun", "Jul"):
+                for c in range(copies):
+                    day = c * 28 // copies + 1
+                    for line in lines:  # "Jun 14 15:16:01 combo sshd..." -> day and host replaced
+                        if line.startswith(month):
+                            out.write(f"{line[:4]}{day:2d}{line[6:16]}host{h:03d}{line[21:]}\n")
+    return folder
+
+
 def _spark_where(params: list[Any], source: str | None) -> str:
     times = [p for p in params if isinstance(p, dt.datetime)]
     clauses = [f"source_format = '{source}'"] if source else []
@@ -263,8 +291,8 @@ def _spark_where(params: list[Any], source: str | None) -> str:
 
 def table(stores: dict[str, Store], repeat: int, root: Path) -> None:
     print(
-        f"\n  {'query':<44}{'layout':>10}{'time s':>9}{'row groups':>14}{'rows scanned':>14}"
-        f"{'MiB read':>10}{'time old/new':>14}{'scanned old/new':>16}"
+        f"\n  {'query':<44}{'layout':>10}{'time s':>9}{'row groups':>14}{'rows':>14}"
+        f"{'MiB read':>10}{'time old/new':>14}{'groups old/new':>16}"
     )
     for label, sql, params, day, source in queries(stores["new"]):
         results, lines = set(), []
@@ -279,7 +307,7 @@ def table(stores: dict[str, Store], repeat: int, root: Path) -> None:
         old_s, old_p = figures["old"]
         for name, (seconds, prof) in figures.items():
             ratio_t = f"{old_s / seconds:.1f}" if name != "old" else ""
-            ratio_g = f"{old_p['rows'] / max(prof['rows'], 1):.1f}" if name != "old" else ""
+            ratio_g = f"{old_p['groups'] / max(prof['groups'], 1):.1f}" if name != "old" else ""
             groups = f"{prof['groups']}/{prof['of']}"
             lines.append(
                 f"  {label if name == 'old' else '':<44}{name:>10}{seconds:>9.3f}"

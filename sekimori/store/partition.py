@@ -31,7 +31,7 @@ from sekimori.ingest import EVENT_SCHEMA
 
 NODATE = "nodate"
 EPOCH = dt.date(1970, 1, 1)
-MAX_OPEN = 16
+MAX_OPEN = 64  # a descriptor and a footer so far each: cheap; fewer files for a query to open
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 1
 

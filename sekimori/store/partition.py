@@ -168,7 +168,7 @@ class PartitionedWriter:
             self._bytes += rows.nbytes
             if partition.rows >= self.row_group_rows:
                 self._flush(key, partition)
-        while self._bytes >= self.pending_bytes:
+        while self._bytes and self._bytes >= self.pending_bytes:  # a bound of 0: write at once
             key, partition = max(self._partitions.items(), key=lambda kv: kv[1].bytes)
             self._flush(key, partition)
 

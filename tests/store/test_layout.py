@@ -20,6 +20,8 @@ from sekimori.store import Store
 from sekimori.store import reading as reading_module
 from sekimori.store.partition import PartitionedWriter, file_partition
 from sekimori.store.reading import read_file
+from sekimori.store.results import FileOutcome, FileResult
+from sekimori.store.segments import SegmentWriter
 from tests.conftest import DATA, corpus
 
 UTC = dt.UTC
@@ -97,9 +99,10 @@ def test_fixtures_are_stored_one_file_per_source_and_day_with_the_same_events(tm
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_spilled_parts_spanning_days_are_split_and_keep_every_event(tmp_path, monkeypatch, workers):
+def test_large_files_spanning_days_are_spilled_per_day_and_keep_every_event(tmp_path, monkeypatch, workers):
     # In this process every batch spills; worker processes (spawned: no monkeypatch there) spill a file
-    # whose events outgrow WORKER_SPILL_BYTES: weeks of real syslog lines, repeated.
+    # whose events outgrow WORKER_SPILL_BYTES: weeks of real syslog lines, repeated. The readers write
+    # one part per (source, day); the commit moves them in.
     monkeypatch.setattr(reading_module, "SPILL_BYTES", 1)
     lines = (DATA / "syslog" / "loghub-linux.log").read_text().splitlines()
     big = tmp_path / "in" / "weeks.log"
@@ -113,6 +116,32 @@ def test_spilled_parts_spanning_days_are_split_and_keep_every_event(tmp_path, mo
     _check_layout(store)
     _same_events(store, tmp_path)
     assert not list((tmp_path / "store" / ".staging").glob("spill-*/*"))
+
+
+def test_a_part_spanning_days_is_split_at_the_commit_and_a_one_day_part_is_moved(tmp_path):
+    # Parts written before reader processes partitioned them (or by another reading) may cross days.
+    log = DATA / "syslog" / "loghub-linux.log"
+    outcome = read_file(str(log), "1" * 64, log.stat().st_size, None, "unused", 2**62)
+    weeks = pa.Table.from_batches(outcome.batches, EVENT_SCHEMA)
+    one_day = _times_batch([3] * 50)
+    parts = {"weeks.parquet": weeks, "day.parquet": pa.Table.from_batches([one_day])}
+    for name, table in parts.items():
+        pq.write_table(table, tmp_path / name, row_group_size=100)
+    (tmp_path / "staging").mkdir()
+    (tmp_path / "segments").mkdir()
+    segment = SegmentWriter(tmp_path / "staging", tmp_path / "segments")
+    result = FileResult(str(log), "1" * 64, 1, events=weeks.num_rows + one_day.num_rows)
+    segment.add(FileOutcome(result, spilled=[str(tmp_path / n) for n in parts]))
+    segment.commit()
+    assert not any((tmp_path / n).exists() for n in parts)  # moved or split, never left behind
+    store = Store(tmp_path)
+    files = [Path(p).name for p in store.event_files()]
+    assert all(f.startswith("events-spill-syslog-") for f in files)
+    assert len(files) > 10  # the weeks' part split by day; the day's part moved in as it is
+    assert "events-spill-syslog-20240304-00001.parquet" in files
+    _check_layout(store)
+    expected = pa.concat_tables(parts.values())
+    assert _stored(store).sort_by("uid").equals(expected.sort_by("uid"))
 
 
 def _times_batch(days: list[int | None], source: str = "syslog") -> pa.RecordBatch:

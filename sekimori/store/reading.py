@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from sekimori.ingest import (
     EVENT_SCHEMA,
@@ -32,9 +33,8 @@ from sekimori.ingest import (
     safe_str,
     text_safe,
 )
-from sekimori.store.partition import PartitionedWriter
 from sekimori.store.results import FileOutcome, FileResult, ReadTask, Resume
-from sekimori.store.segments import ROW_GROUP_ROWS
+from sekimori.store.segments import COMPRESSION, COMPRESSION_LEVEL, ROW_GROUP_ROWS
 
 SPILL_BYTES = 64 * 1024 * 1024  # a file's events beyond this go to Parquet parts, not memory
 # In a worker, a file's events beyond this are written to its own part by the worker: shipping them
@@ -157,19 +157,20 @@ def read_file(
     uid_prefix = digest[:16]
     ordinal = 0
     pending_bytes = 0
-    writer: PartitionedWriter | None = None
-    part_prefix = f"{uid_prefix}-{uuid.uuid4().hex[:8]}"
+    writer: pq.ParquetWriter | None = None
 
     def spill() -> None:
         nonlocal writer, pending_bytes
         if writer is None:
             Path(spill_dir).mkdir(parents=True, exist_ok=True)
-            # One part per (source, day), as segments keep them: moved in at the commit, not re-split
-            # by the one writing process. Its buffer: half the spill size (peak ~1.5x, not 2x).
-            limit = (spill_bytes or SPILL_BYTES) // 2
-            writer = PartitionedWriter(Path(spill_dir), row_group_rows=ROW_GROUP_ROWS, pending_bytes=limit)
-        for batch in outcome.batches:
-            writer.write(batch, prefix=part_prefix)
+            part = os.path.join(spill_dir, f"{uid_prefix}-{uuid.uuid4().hex[:8]}.parquet")
+            writer = pq.ParquetWriter(
+                part, EVENT_SCHEMA, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL
+            )
+            outcome.spilled.append(part)
+        writer.write_table(
+            pa.Table.from_batches(outcome.batches, EVENT_SCHEMA), row_group_size=ROW_GROUP_ROWS
+        )
         outcome.batches = []
         pending_bytes = 0
 
@@ -241,7 +242,7 @@ def read_file(
             spill()
     finally:
         if writer is not None:
-            outcome.spilled = [os.path.join(spill_dir, p.file) for p in writer.close()]
+            writer.close()
     if resume is not None:  # the earlier versions' quarantine rows are stored already
         if resume.after_record is not None:
             outcome.quarantine = [

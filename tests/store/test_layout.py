@@ -99,10 +99,10 @@ def test_fixtures_are_stored_one_file_per_source_and_day_with_the_same_events(tm
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_large_files_spanning_days_are_spilled_per_day_and_keep_every_event(tmp_path, monkeypatch, workers):
+def test_spilled_parts_spanning_days_are_split_and_keep_every_event(tmp_path, monkeypatch, workers):
     # In this process every batch spills; worker processes (spawned: no monkeypatch there) spill a file
-    # whose events outgrow WORKER_SPILL_BYTES: weeks of real syslog lines, repeated. The readers write
-    # one part per (source, day); the commit moves them in.
+    # whose events outgrow WORKER_SPILL_BYTES: weeks of real syslog lines, repeated. The parts cross
+    # days; the commit splits them.
     monkeypatch.setattr(reading_module, "SPILL_BYTES", 1)
     lines = (DATA / "syslog" / "loghub-linux.log").read_text().splitlines()
     big = tmp_path / "in" / "weeks.log"
@@ -119,7 +119,7 @@ def test_large_files_spanning_days_are_spilled_per_day_and_keep_every_event(tmp_
 
 
 def test_a_part_spanning_days_is_split_at_the_commit_and_a_one_day_part_is_moved(tmp_path):
-    # Parts written before reader processes partitioned them (or by another reading) may cross days.
+    # A reader process writes a large file's part in arrival order: it may cross days.
     log = DATA / "syslog" / "loghub-linux.log"
     outcome = read_file(str(log), "1" * 64, log.stat().st_size, None, "unused", 2**62)
     weeks = pa.Table.from_batches(outcome.batches, EVENT_SCHEMA)

@@ -177,12 +177,13 @@ def spark_scan(stores: dict[str, Store], labels: list[tuple[str, str]]) -> None:
         .config("spark.ui.enabled", "false")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.adaptive.enabled", "false")  # the scan node stays in the plan's tree
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
     print("\n== Spark local[2]: rows returned by the Parquet scan (row groups skipped return none)")
-    print(f"  {'filter':<44}" + "".join(f"{name:>16}" for name in stores) + f"{'old/new':>10}")
+    print(f"  {'filter':<44}" + "".join(f"{name:>24}" for name in stores) + f"{'old/new':>10}")
     for label, where in labels:
         rows = []
         for store in stores.values():
@@ -191,7 +192,7 @@ def spark_scan(stores: dict[str, Store], labels: list[tuple[str, str]]) -> None:
             scan = _scan_metrics(spark, df)
             rows.append(scan)
         ratio = rows[0][0] / rows[1][0] if rows[1][0] else float("inf")
-        cells = "".join(f"{f'{r:,} ({n} files)':>16}" for r, n in rows)
+        cells = "".join(f"{f'{r:,} ({n} files)':>24}" for r, n in rows)
         print(f"  {label:<44}{cells}{ratio:>10.1f}")
     spark.stop()
 

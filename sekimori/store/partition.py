@@ -1,7 +1,7 @@
 """Events written partitioned by (log source, UTC day of ``time``): each Parquet file holds one day of one
-``source_format`` (events without a time: the ``nodate`` bucket), its rows in time order within each row
-group, so the files' and row groups' min/max statistics let DuckDB and Spark skip what a time- or
-source-filtered query does not need.
+``source_format`` (events without a time: the ``nodate`` bucket), so the files' and row groups' min/max
+statistics let DuckDB and Spark skip what a time- or source-filtered query does not need. Rows keep their
+arrival order (a batch mixing partitions is split sorted by time).
 
 File names: ``<prefix>-<source>-<yyyymmdd|nodate>-NNNNN.parquet`` (NNNNN counts the segment's files).
 

@@ -1,5 +1,10 @@
 """Segments: a folder of Parquet event parts, its quarantine and its manifest, written under ``.staging``
-and published by one atomic directory rename (the commit point)."""
+and published by one atomic directory rename (the commit point).
+
+The events are partitioned by (log source, UTC day) as they are written (:mod:`sekimori.store.partition`):
+``events-<source>-<yyyymmdd>-NNNNN.parquet``, and ``events-spill-<source>-<yyyymmdd>-NNNNN.parquet`` for
+the parts of large files that reader processes wrote (moved in as they are when they hold one day of one
+source, else re-read and split). The manifest's ``parts`` lists each file's source, day and rows."""
 
 from __future__ import annotations
 
@@ -14,15 +19,27 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sekimori.ingest import EVENT_SCHEMA, QUARANTINE_SCHEMA
+from sekimori.ingest import QUARANTINE_SCHEMA
+from sekimori.store.partition import (
+    COMPRESSION,
+    COMPRESSION_LEVEL,
+    Part,
+    PartitionedWriter,
+    day_text,
+    file_partition,
+    row_groups_in_time_order,
+)
 from sekimori.store.results import FileOutcome, FileResult
+
+__all__ = ["COMPRESSION", "COMPRESSION_LEVEL", "ROW_GROUP_ROWS", "SEGMENT_ROWS", "SegmentWriter"]
 
 SEGMENT_ROWS = 1_000_000  # commit a segment once it holds this many events (at a file boundary)
 ROW_GROUP_ROWS = 128 * 1024
-# Raw records run to kilobytes each: bound the buffered bytes too, so memory stays flat.
+# Raw records run to kilobytes each: bound the buffered bytes too (all partitions together), so memory
+# stays flat.
 ROW_GROUP_BYTES = 48 * 1024 * 1024
-COMPRESSION = "zstd"
-COMPRESSION_LEVEL = 1
+SPILL_PREFIX = "events-spill"
+SPLIT_BATCH_ROWS = 8192
 
 
 class SegmentWriter:
@@ -34,40 +51,16 @@ class SegmentWriter:
         self.dir = staging_dir / self.name
         self.dir.mkdir(parents=True)
         self.rows = 0
-        self._writer: pq.ParquetWriter | None = None
-        self._part = 0
+        self._events = PartitionedWriter(
+            self.dir, row_group_rows=ROW_GROUP_ROWS, pending_bytes=ROW_GROUP_BYTES
+        )
         self._quarantine: list[dict[str, Any]] = []
-        self._pending: list[pa.RecordBatch] = []
-        self._pending_rows = 0
-        self._pending_bytes = 0
-        self._spilled = 0
+        self._moved: list[Part] = []
         self.files: list[FileResult] = []
 
     def write(self, batch: pa.RecordBatch) -> None:
-        # Small files give small batches: gather them into full row groups before writing.
-        self._pending.append(batch)
-        self._pending_rows += batch.num_rows
-        self._pending_bytes += batch.nbytes
+        self._events.write(batch)
         self.rows += batch.num_rows
-        if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._pending:
-            return
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(
-                self.dir / f"events-{self._part:05d}.parquet",
-                EVENT_SCHEMA,
-                compression=COMPRESSION,
-                compression_level=COMPRESSION_LEVEL,
-            )
-        self._writer.write_table(
-            pa.Table.from_batches(self._pending, EVENT_SCHEMA), row_group_size=ROW_GROUP_ROWS
-        )
-        self._pending = []
-        self._pending_rows = 0
-        self._pending_bytes = 0
 
     def quarantine(self, rows: list[dict[str, Any]]) -> None:
         self._quarantine.extend(rows)
@@ -76,22 +69,43 @@ class SegmentWriter:
         """Take one file's outcome: its batches, its spilled parts (moved in), its quarantine rows."""
         for batch in outcome.batches:
             self.write(batch)
-        for part in outcome.spilled:  # a large file's parts, already Parquet: moved, not rewritten
-            self._spilled += 1
-            os.rename(part, self.dir / f"events-spill-{self._spilled:05d}.parquet")
+        for part in outcome.spilled:
+            self._add_spilled(Path(part))
         self.rows += outcome.result.events - sum(b.num_rows for b in outcome.batches)
         self.quarantine(outcome.quarantine)
         self.files.append(outcome.result)
 
+    def _add_spilled(self, part: Path) -> None:
+        """A large file's part, already Parquet: moved in as it is when it holds one (source, day), else
+        re-read in row groups and split (a worker wrote it in arrival order, which may cross days)."""
+        single = file_partition(part)
+        if single is not None:
+            source, day = single
+            moved = Part(self._events.name(SPILL_PREFIX, source, day), source, day_text(day))
+            moved.rows = pq.read_metadata(part).num_rows
+            # Left in arrival order: sorting would mean rewriting the part; its statistics prune as well.
+            moved.ordered = day is None or row_groups_in_time_order(part)
+            os.rename(part, self.dir / moved.file)
+            self._moved.append(moved)
+            return
+        # Small batches: each is copied out partition by partition while the row group it comes from is
+        # still decoded in memory.
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=SPLIT_BATCH_ROWS):
+            self._events.write(batch, prefix=SPILL_PREFIX)
+        part.unlink()
+
     def commit(self) -> None:
-        self._flush()
-        if self._writer is not None:
-            self._writer.close()
+        parts = self._events.close() + self._moved
         if self._quarantine:
             pq.write_table(
                 pa.Table.from_pylist(self._quarantine, QUARANTINE_SCHEMA), self.dir / "quarantine.parquet"
             )
-        manifest = {"segment": self.name, "created": time.time(), "files": [asdict(f) for f in self.files]}
+        manifest = {
+            "segment": self.name,
+            "created": time.time(),
+            "files": [asdict(f) for f in self.files],
+            "parts": [asdict(p) for p in sorted(parts, key=lambda p: p.file)],
+        }
         (self.dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
         os.rename(self.dir, self.segments_dir / self.name)  # the commit point
         _fsync_dir(self.segments_dir)

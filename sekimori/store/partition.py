@@ -1,0 +1,253 @@
+"""Events written partitioned by (log source, UTC day of ``time``): each Parquet file holds one day of one
+``source_format`` (events without a time: the ``nodate`` bucket), so the files' and row groups' min/max
+statistics let DuckDB and Spark skip what a time- or source-filtered query does not need. Rows keep their
+arrival order (a batch mixing partitions is split sorted by time).
+
+File names: ``<prefix>-<source>-<yyyymmdd|nodate>-NNNNN.parquet`` (NNNNN counts the segment's files).
+
+Memory stays flat in the input's size. The rows waiting to become a row group are bounded in total
+(``pending_bytes``), not per partition: past the bound, the partition holding the most is written out as a
+row group, so a run touching many days gets smaller row groups, not more memory. At most ``max_open``
+files are open at once (each holds a descriptor and its footer so far); the least recently written is
+closed, and its partition's later rows start a new file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sekimori.ingest import EVENT_SCHEMA
+
+NODATE = "nodate"
+EPOCH = dt.date(1970, 1, 1)
+MAX_OPEN = 64  # a descriptor and a footer so far each: cheap; fewer files for a query to open
+COMPRESSION = "zstd"
+COMPRESSION_LEVEL = 1
+
+Key = tuple[str, str | None, int | None]  # (file prefix, source_format, days since 1970 or None)
+
+
+@dataclass
+class Part:
+    """One events file written (or moved in): what the manifest's index says of it."""
+
+    file: str
+    source: str | None
+    day: str | None  # ISO date (UTC); None: the events have no time
+    rows: int = 0
+    ordered: bool = True  # each row group's rows in time order (a part moved in may not be)
+
+
+@dataclass
+class _Partition:
+    pending: list[pa.RecordBatch] = field(default_factory=list)
+    rows: int = 0
+    bytes: int = 0
+    writer: pq.ParquetWriter | None = None
+    part: Part | None = None
+
+
+def day_text(day: int | None) -> str | None:
+    return None if day is None else (EPOCH + dt.timedelta(days=day)).isoformat()
+
+
+def _slug(source: str | None) -> str:
+    # Reader names are identifiers already; anything else must not make a path or break the glob.
+    return re.sub(r"[^A-Za-z0-9_]", "_", source) if source else "none"
+
+
+def batch_days(batch: pa.RecordBatch | pa.Table) -> pa.Array | pa.ChunkedArray:
+    """Days since 1970-01-01 (UTC) of each event's time; null where there is no time."""
+    return pc.cast(pc.cast(batch.column("time"), pa.date32()), pa.int32())
+
+
+def split(batch: pa.RecordBatch) -> Iterator[tuple[str | None, int | None, pa.RecordBatch]]:
+    """``batch`` cut into its (source_format, day) partitions, each sorted by time."""
+    sources = batch.column("source_format")
+    days = batch_days(batch)
+    src_range = pc.min_max(sources)
+    day_range = pc.min_max(days)
+    one_source = sources.null_count == 0 and src_range["min"] == src_range["max"]
+    one_day = days.null_count == len(days) or (days.null_count == 0 and day_range["min"] == day_range["max"])
+    if one_source and one_day:  # the common case (a reader's batch is one file): no copy
+        yield src_range["min"].as_py(), day_range["min"].as_py(), batch
+        return
+    # One int64 per row: source code in the high half, day (null as the lowest value) in the low half.
+    codes = pc.dictionary_encode(pc.fill_null(sources, ""))
+    dictionary = codes.dictionary.to_pylist()
+    null_day = -(2**31)
+    key = np.left_shift(codes.indices.to_numpy().astype(np.int64), 32) + (
+        pc.fill_null(days, null_day).to_numpy().astype(np.int64) - null_day
+    )
+    order = pc.sort_indices(
+        pa.table({"key": key, "time": batch.column("time")}),
+        sort_keys=[("key", "ascending"), ("time", "ascending")],
+    )
+    ordered = key[order.to_numpy()]
+    bounds = [0, *(np.flatnonzero(np.diff(ordered)) + 1).tolist(), len(ordered)]
+    for lo, hi in pairwise(bounds):
+        if lo == hi:
+            continue
+        code = int(ordered[lo])
+        source = dictionary[code >> 32] or None  # "" stood for a null source_format
+        day = (code & 0xFFFFFFFF) + null_day
+        # take, not slice: a partition's rows must not keep the whole batch alive in its buffer.
+        rows = batch.take(order.slice(lo, hi - lo))
+        yield source, (None if day == null_day else day), rows
+
+
+def in_time_order(times: pa.Array | pa.ChunkedArray) -> bool:
+    return len(times) < 2 or bool(pc.all(pc.less_equal(times[:-1], times[1:])).as_py())
+
+
+def row_groups_in_time_order(path: Path) -> bool:
+    """Whether each row group of ``path`` is in time order (reads the ``time`` column only)."""
+    parquet = pq.ParquetFile(path)
+    return all(
+        in_time_order(parquet.read_row_group(g, columns=["time"]).column("time"))
+        for g in range(parquet.num_row_groups)
+    )
+
+
+class PartitionedWriter:
+    """Writes events into ``folder``, one file per (prefix, source, day) at a time; see the module."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        row_group_rows: int,
+        pending_bytes: int,
+        max_open: int = MAX_OPEN,
+    ) -> None:
+        self.folder = folder
+        self.row_group_rows = row_group_rows
+        self.pending_bytes = pending_bytes
+        self.max_open = max_open
+        self.parts: list[Part] = []
+        self._partitions: dict[Key, _Partition] = {}
+        self._open: OrderedDict[Key, _Partition] = OrderedDict()  # least recently written first
+        self._bytes = 0
+        self._files = 0
+
+    @property
+    def pending(self) -> int:
+        """Bytes of events waiting to be written, all partitions together."""
+        return self._bytes
+
+    @property
+    def open_files(self) -> list[str]:
+        return [p.part.file for p in self._open.values() if p.part is not None]
+
+    def name(self, prefix: str, source: str | None, day: int | None) -> str:
+        """A new file name in the folder, unique in it."""
+        self._files += 1
+        day_part = NODATE if day is None else day_text(day).replace("-", "")  # type: ignore[union-attr]
+        return f"{prefix}-{_slug(source)}-{day_part}-{self._files:05d}.parquet"
+
+    def write(self, batch: pa.RecordBatch, prefix: str = "events") -> None:
+        for source, day, rows in split(batch):
+            key = (prefix, source, day)
+            partition = self._partitions.get(key)
+            if partition is None:
+                partition = self._partitions[key] = _Partition()
+            partition.pending.append(rows)
+            partition.rows += rows.num_rows
+            partition.bytes += rows.nbytes
+            self._bytes += rows.nbytes
+            if partition.rows >= self.row_group_rows:
+                self._flush(key, partition)
+        while self._bytes and self._bytes >= self.pending_bytes:  # a bound of 0: write at once
+            key, partition = max(self._partitions.items(), key=lambda kv: kv[1].bytes)
+            self._flush(key, partition)
+
+    def _flush(self, key: Key, partition: _Partition) -> None:
+        if not partition.pending:
+            return
+        table = pa.Table.from_batches(partition.pending, EVENT_SCHEMA)
+        self._bytes -= partition.bytes
+        partition.pending, partition.rows, partition.bytes = [], 0, 0
+        if partition.writer is None:
+            if len(self._open) >= self.max_open:
+                oldest_key, oldest = self._open.popitem(last=False)
+                self._close(oldest)
+                if not oldest.pending:  # forgotten until its partition has rows again
+                    del self._partitions[oldest_key]
+            prefix, source, day = key
+            partition.part = Part(self.name(prefix, source, day), source, day_text(day))
+            partition.writer = pq.ParquetWriter(
+                self.folder / partition.part.file,
+                EVENT_SCHEMA,
+                compression=COMPRESSION,
+                compression_level=COMPRESSION_LEVEL,
+            )
+            self.parts.append(partition.part)
+        partition.writer.write_table(table, row_group_size=self.row_group_rows)
+        assert partition.part is not None
+        partition.part.rows += table.num_rows
+        # Not sorted here: on wide rows the take costs a quarter of an ingest's CPU (Zeek), and a row
+        # group's min/max, which pruning reads, do not depend on the order inside it.
+        if partition.part.ordered:
+            times = table.column("time")
+            partition.part.ordered = times.null_count == len(times) or in_time_order(times)
+        self._open[key] = partition
+        self._open.move_to_end(key)
+
+    @staticmethod
+    def _close(partition: _Partition) -> None:
+        if partition.writer is not None:
+            partition.writer.close()
+        partition.writer, partition.part = None, None
+
+    def close(self) -> list[Part]:
+        """Write what is pending, close every file; the files written."""
+        for key, partition in list(self._partitions.items()):
+            self._flush(key, partition)
+        for partition in self._open.values():
+            self._close(partition)
+        self._open.clear()
+        self._partitions.clear()
+        return self.parts
+
+
+_UNIT_PER_DAY = {"milliseconds": 86_400_000, "microseconds": 86_400_000_000, "nanoseconds": 86_400 * 10**9}
+
+
+def file_partition(path: Path) -> tuple[str | None, int | None] | None:
+    """The one (source_format, day) every event of the Parquet file ``path`` has, read from its row
+    groups' statistics without reading the events; None when it holds several or cannot tell."""
+    meta = pq.read_metadata(path)
+    columns = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
+    time_type = meta.schema.column(columns["time"]).logical_type.to_json()
+    per_day = next((n for unit, n in _UNIT_PER_DAY.items() if unit in time_type), None)
+    found: set[tuple[str | None, int | None]] = set()
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        times = group.column(columns["time"]).statistics
+        sources = group.column(columns["source_format"]).statistics
+        if times is None or sources is None or per_day is None:
+            return None
+        if not (sources.has_min_max and sources.null_count == 0 and sources.min == sources.max):
+            return None
+        if times.null_count == group.num_rows:
+            day = None
+        elif times.null_count == 0 and times.has_min_max:
+            first, last = times.min_raw // per_day, times.max_raw // per_day  # floor: days before 1970
+            if first != last:
+                return None
+            day = int(first)
+        else:
+            return None
+        found.add((sources.min, day))
+    return found.pop() if len(found) == 1 else None

@@ -1,0 +1,264 @@
+"""The events' layout: one Parquet file per (log source, UTC day), the same events as the readers give,
+and statistics that let a time- or source-filtered query skip files and row groups.
+
+The oracles are independent of the partitioning code: the reference events are what ``read_file`` (the
+readers) gives, concatenated with pyarrow (what the store wrote before, in arrival order); days are
+computed with ``datetime`` from each file's rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sekimori.ingest import EVENT_SCHEMA
+from sekimori.store import Store
+from sekimori.store import reading as reading_module
+from sekimori.store.partition import PartitionedWriter, file_partition
+from sekimori.store.reading import read_file
+from sekimori.store.results import FileOutcome, FileResult
+from sekimori.store.segments import SegmentWriter
+from tests.conftest import DATA, corpus
+
+UTC = dt.UTC
+MULTI_DAY = [DATA / "syslog" / "loghub-linux.log", DATA / "lanl" / "redteam_head.txt.gz"]
+
+
+def _reference(store: Store, tmp_path: Path) -> pa.Table:
+    """The events of every file the store read, as the readers give them (no spilling), concatenated."""
+    tables = []
+    for f in store.files():
+        if f["status"] == "skipped" or not f["digest"]:
+            continue
+        outcome = read_file(f["path"], f["digest"], f["size"], None, str(tmp_path / "ref-spill"), 2**62)
+        tables.append(pa.Table.from_batches(outcome.batches, EVENT_SCHEMA))
+    return pa.concat_tables(tables)
+
+
+def _stored(store: Store) -> pa.Table:
+    return pa.concat_tables([pq.read_table(p, schema=EVENT_SCHEMA) for p in store.event_files()])
+
+
+def _same_events(store: Store, tmp_path: Path) -> None:
+    reference = _reference(store, tmp_path)
+    stored = _stored(store)
+    assert len(set(reference.column("uid").to_pylist())) == reference.num_rows  # uid orders rows fully
+    assert stored.num_rows == reference.num_rows
+    assert stored.sort_by("uid").equals(reference.sort_by("uid"))
+
+
+def _day(value: dt.datetime | None) -> dt.date | None:
+    return None if value is None else value.astimezone(UTC).date()
+
+
+def _check_layout(store: Store) -> set[tuple[str, dt.date | None]]:
+    """Every events file holds one (source_format, UTC day), in time order per row group, as its name
+    and the manifest say; returns the partitions seen."""
+    seen = set()
+    for seg in store.segments():
+        manifest = json.loads((seg / "manifest.json").read_text())
+        index = {p["file"]: p for p in manifest["parts"]}
+        files = sorted(p.name for p in seg.glob("events-*.parquet"))
+        assert sorted(index) == files
+        for name in files:
+            parquet = pq.ParquetFile(seg / name)
+            rows = parquet.read(columns=["time", "source_format"]).to_pylist()
+            keys = {(r["source_format"], _day(r["time"])) for r in rows}
+            assert len(keys) == 1, (name, keys)
+            ((source, day),) = keys
+            stamp = "nodate" if day is None else day.strftime("%Y%m%d")
+            assert name.split("-")[-3:-1] == [source, stamp]
+            entry = index[name]
+            assert (entry["source"], entry["day"], entry["rows"]) == (
+                source,
+                None if day is None else day.isoformat(),
+                len(rows),
+            )
+            # "ordered" (each row group in time order) is never claimed wrongly
+            groups = [
+                parquet.read_row_group(g, columns=["time"]).column("time").to_pylist()
+                for g in range(parquet.num_row_groups)
+            ]
+            if entry["ordered"] and day is not None:
+                assert all(times == sorted(times) for times in groups), name
+            seen.add((source, day))
+    return seen
+
+
+def test_fixtures_are_stored_one_file_per_source_and_day_with_the_same_events(tmp_path):
+    store = Store(tmp_path / "store")
+    report = store.ingest([str(DATA)], workers=1)
+    assert report.events > 1000
+    seen = _check_layout(store)
+    assert len({source for source, _ in seen}) > 5 and len(seen) > 30  # many sources, many days
+    _same_events(store, tmp_path)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_spilled_parts_spanning_days_are_split_and_keep_every_event(tmp_path, monkeypatch, workers):
+    # In this process every batch spills; worker processes (spawned: no monkeypatch there) spill a file
+    # whose events outgrow WORKER_SPILL_BYTES: weeks of real syslog lines, repeated. The parts cross
+    # days; the commit splits them.
+    monkeypatch.setattr(reading_module, "SPILL_BYTES", 1)
+    lines = (DATA / "syslog" / "loghub-linux.log").read_text().splitlines()
+    big = tmp_path / "in" / "weeks.log"
+    big.parent.mkdir()
+    big.write_text("".join(f"{line} #{i}\n" for i in range(150) for line in lines))
+    inputs = [big, *MULTI_DAY, *sorted((DATA / "evtx").glob("*.evtx"))]
+    store = Store(tmp_path / "store")
+    store.ingest([str(p) for p in inputs], workers=workers)
+    spilled = [p for p in store.event_files() if Path(p).name.startswith("events-spill-")]
+    assert len({Path(p).name.split("-")[-2] for p in spilled}) > 3  # several days among spilled files
+    _check_layout(store)
+    _same_events(store, tmp_path)
+    assert not list((tmp_path / "store" / ".staging").glob("spill-*/*"))
+
+
+def test_a_part_spanning_days_is_split_at_the_commit_and_a_one_day_part_is_moved(tmp_path):
+    # A reader process writes a large file's part in arrival order: it may cross days.
+    log = DATA / "syslog" / "loghub-linux.log"
+    outcome = read_file(str(log), "1" * 64, log.stat().st_size, None, "unused", 2**62)
+    weeks = pa.Table.from_batches(outcome.batches, EVENT_SCHEMA)
+    one_day = _times_batch([3] * 50)
+    parts = {"weeks.parquet": weeks, "day.parquet": pa.Table.from_batches([one_day])}
+    for name, table in parts.items():
+        pq.write_table(table, tmp_path / name, row_group_size=100)
+    (tmp_path / "staging").mkdir()
+    (tmp_path / "segments").mkdir()
+    segment = SegmentWriter(tmp_path / "staging", tmp_path / "segments")
+    result = FileResult(str(log), "1" * 64, 1, events=weeks.num_rows + one_day.num_rows)
+    segment.add(FileOutcome(result, spilled=[str(tmp_path / n) for n in parts]))
+    segment.commit()
+    assert not any((tmp_path / n).exists() for n in parts)  # moved or split, never left behind
+    store = Store(tmp_path)
+    files = [Path(p).name for p in store.event_files()]
+    assert all(f.startswith("events-spill-syslog-") for f in files)
+    assert len(files) > 10  # the weeks' part split by day; the day's part moved in as it is
+    assert "events-spill-syslog-20240304-00001.parquet" in files
+    _check_layout(store)
+    expected = pa.concat_tables(parts.values())
+    assert _stored(store).sort_by("uid").equals(expected.sort_by("uid"))
+
+
+def _times_batch(days: list[int | None], source: str = "syslog") -> pa.RecordBatch:
+    """A real sshd event (tests/data) repeated, with the times (days after 2024-03-01) asked for."""
+    log = DATA / "syslog" / "loghub-openssh.log"
+    outcome = read_file(str(log), "0" * 64, log.stat().st_size, None, "unused", 2**62)
+    n = len(days)
+    table = pa.concat_tables([pa.Table.from_batches(outcome.batches[:1], EVENT_SCHEMA).slice(0, 1)] * n)
+    start = dt.datetime(2024, 3, 1, tzinfo=UTC)
+    times = [
+        None if d is None else start + dt.timedelta(days=d, seconds=(7 * i) % 86_400)
+        for i, d in enumerate(days)
+    ]
+    replaced = {
+        "time": pa.array(times, EVENT_SCHEMA.field("time").type),
+        "uid": pa.array([f"u:{i}" for i in range(n)], pa.string()),
+        "source_format": pa.array([source] * n, pa.string()),
+    }
+    for name, values in replaced.items():
+        table = table.set_column(table.schema.get_field_index(name), name, values)
+    return table.combine_chunks().to_batches()[0]
+
+
+def test_the_writer_bounds_pending_bytes_and_open_files_and_keeps_every_row(tmp_path):
+    # 40 days interleaved row by row, and events without a time: the worst order for a partitioner.
+    days: list[int | None] = [None if i % 50 == 0 else i % 40 for i in range(8_000)]
+    batch = _times_batch(days)
+    bound = 4 * batch.nbytes // 40
+    writer = PartitionedWriter(tmp_path, row_group_rows=1_000, pending_bytes=bound, max_open=3)
+    open_files = []
+    for lo in range(0, batch.num_rows, 500):
+        writer.write(batch.slice(lo, 500))
+        assert writer.pending < bound
+        open_files.append(len(writer.open_files))
+    assert max(open_files) == 3  # the bound is reached and never passed
+    parts = writer.close()
+    written = pa.concat_tables([pq.read_table(tmp_path / p.file) for p in parts])
+    assert written.sort_by("uid").equals(pa.Table.from_batches([batch]).sort_by("uid"))
+    for p in parts:
+        keys = {_day(t) for t in pq.read_table(tmp_path / p.file).column("time").to_pylist()}
+        assert keys == {None if p.day is None else dt.date.fromisoformat(p.day)}
+    assert any(p.day is None and "-nodate-" in p.file for p in parts)
+
+
+def test_a_parts_one_partition_is_read_from_its_statistics(tmp_path):
+    one_day = _times_batch([0] * 10)
+    before_1970 = one_day.set_column(
+        one_day.schema.get_field_index("time"),
+        "time",
+        pa.array([dt.datetime(1969, 12, 31, 23, 0, tzinfo=UTC)] * 10, EVENT_SCHEMA.field("time").type),
+    )
+    cases = {
+        "one.parquet": (one_day, ("syslog", (dt.date(2024, 3, 1) - dt.date(1970, 1, 1)).days)),
+        "two-days.parquet": (_times_batch([0, 1]), None),
+        "no-time.parquet": (_times_batch([None, None]), ("syslog", None)),
+        "some-time.parquet": (_times_batch([None, 0]), None),
+        "two-sources.parquet": (
+            pa.concat_tables(
+                [pa.Table.from_batches([_times_batch([0], "zeek")]), pa.Table.from_batches([one_day])]
+            )
+            .combine_chunks()
+            .to_batches()[0],
+            None,
+        ),
+        "before-1970.parquet": (before_1970, ("syslog", -1)),
+    }
+    for name, (batch, expected) in cases.items():
+        pq.write_table(pa.Table.from_batches([batch]), tmp_path / name)
+        assert file_partition(tmp_path / name) == expected, name
+
+
+def _overlapping(files: list[str], lo: dt.datetime, hi: dt.datetime) -> tuple[int, int, int, int]:
+    """(files, row groups) whose ``time`` statistics overlap [lo, hi), and the totals."""
+    files_hit = groups_hit = groups = 0
+    for path in files:
+        meta = pq.read_metadata(path)
+        index = meta.schema.names.index("time")
+        hit = False
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(index).statistics
+            groups += 1
+            if stats.has_min_max and stats.min < hi and stats.max >= lo:
+                groups_hit += 1
+                hit = True
+        files_hit += hit
+    return files_hit, len(files), groups_hit, groups
+
+
+def test_a_time_window_overlaps_fewer_files_and_row_groups_and_duckdb_gives_the_same_rows(tmp_path):
+    store = Store(tmp_path / "store")
+    store.ingest([str(p) for p in MULTI_DAY], workers=1)
+    # one log read in time order (weeks of days) is stored in time order
+    parts = [p for m in store.manifests() for p in m["parts"] if p["source"] == "syslog"]
+    assert len(parts) > 10 and all(p["ordered"] for p in parts)
+    _check_layout(store)
+    lo = dt.datetime(2026, 6, 17, tzinfo=UTC)  # loghub-linux.log spans weeks (year inferred)
+    hi = lo + dt.timedelta(days=1)
+    files_hit, files, groups_hit, groups = _overlapping(store.event_files(), lo, hi)
+    assert 0 < files_hit < files and 0 < groups_hit < groups
+    con = store.connect()
+    got = con.execute("SELECT uid FROM events WHERE time >= ? AND time < ? ORDER BY uid", [lo, hi]).fetchall()
+    everything = _stored(store).select(["uid", "time"]).to_pylist()
+    expected = sorted(r["uid"] for r in everything if r["time"] is not None and lo <= r["time"] < hi)
+    assert expected and [r[0] for r in got] == expected
+    # a source filter: only that source's files hold it
+    lanl = [p for p in store.event_files() if "-lanl_redteam-" in Path(p).name]
+    assert 0 < len(lanl) < files
+    n = con.execute("SELECT count(*) FROM events WHERE source_format = 'lanl_redteam'").fetchone()
+    assert n == (sum(pq.read_metadata(p).num_rows for p in lanl),)
+
+
+@pytest.mark.corpus
+def test_a_corpus_slice_in_worker_processes_keeps_every_event(tmp_path):
+    zeek = sorted(corpus("zeek-wrccdc2018", "zeek-default").glob("*.gz"))[:8]
+    windows = sorted(corpus("security-datasets", "datasets", "atomic", "windows").rglob("*.zip"))[:6]
+    lanl = corpus("lanl-2015", "auth_head")
+    store = Store(tmp_path / "store")
+    store.ingest([str(p) for p in [*zeek, *windows, lanl]], workers=2)
+    _check_layout(store)
+    _same_events(store, tmp_path)

@@ -1,10 +1,10 @@
 """The store's events as a Spark DataFrame: the same Parquet segment files DuckDB reads.
 
-The store's layout (``sekimori.store``): ``segments/<segment>/events-NNNNN.parquet`` (and
-``events-spill-NNNNN.parquet``), committed by a directory rename, with ``manifest.json`` beside them.
-Segments are cut by size, not by day or source, so there is no directory partitioning to prune by;
-Spark prunes by the Parquet row groups' statistics instead (a log source filter on ``event_code``,
-``channel`` or ``source_format`` is pushed down to the reader).
+The store's layout (``sekimori.store``): ``segments/<segment>/events-<source>-<day>-NNNNN.parquet``,
+one file per log source and UTC day, committed by a directory rename, with ``manifest.json`` beside
+them (its ``parts`` index each file's source and day). Spark prunes by the files' and row groups'
+statistics (a time window, or a log source filter on ``event_code``, ``channel`` or ``source_format``,
+is pushed down to the reader); no directory partitioning, so both engines read the same files.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Layout::
 
-    STORE/segments/<segment>/events-NNNNN.parquet   normalized events (EVENT_SCHEMA)
+    STORE/segments/<segment>/events-<source>-<day>-NNNNN.parquet   normalized events (EVENT_SCHEMA),
+                                                    one file per log source and UTC day (partition.py)
     STORE/segments/<segment>/quarantine.parquet     records that could not be read (QUARANTINE_SCHEMA)
     STORE/segments/<segment>/manifest.json          the files this segment holds, with their digests
     STORE/.staging/<segment>/                       a segment being written
@@ -27,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -209,13 +211,7 @@ class Store:
         return sorted(p for p in self.segments_dir.iterdir() if (p / "manifest.json").is_file())
 
     def manifests(self) -> list[dict[str, Any]]:
-        out = []
-        for seg in self.segments():
-            try:
-                out.append(json.loads((seg / "manifest.json").read_text()))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise StoreError(f"{seg / 'manifest.json'}: unreadable manifest: {exc}") from exc
-        return out
+        return [self._manifest(seg) for seg in self.segments()]
 
     def known_digests(self) -> dict[str, str]:
         return {f["digest"]: f["path"] for m in self.manifests() for f in m["files"] if f.get("digest")}
@@ -223,15 +219,40 @@ class Store:
     def files(self) -> list[dict[str, Any]]:
         return [f for m in self.manifests() for f in m["files"]]
 
-    def event_files(self, segments: Iterable[str] | None = None) -> list[str]:
-        """The events' Parquet files, of every segment or of the segments named (by folder name)."""
+    def event_files(
+        self,
+        segments: Iterable[str] | None = None,
+        days: tuple[date, date] | None = None,
+        sources: Iterable[str] | None = None,
+    ) -> list[str]:
+        """The events' Parquet files, of every segment or of the segments named (by folder name).
+
+        ``days`` (first, last; UTC) and ``sources`` (``source_format`` values): only the files that can
+        hold such events, by the manifests' index of each file's source and day (a file the index does
+        not describe, of a segment written before it, and the files of events without a time are kept).
+        """
         chosen = None if segments is None else set(segments)
-        return [
-            str(p)
-            for seg in self.segments()
-            if chosen is None or seg.name in chosen
-            for p in sorted(seg.glob("events-*.parquet"))
-        ]
+        wanted = None if sources is None else set(sources)
+        out = []
+        for seg in self.segments():
+            if chosen is not None and seg.name not in chosen:
+                continue
+            index = {}
+            if days is not None or wanted is not None:
+                index = {p["file"]: p for p in self._manifest(seg).get("parts", [])}
+            for path in sorted(seg.glob("events-*.parquet")):
+                part = index.get(path.name)
+                if part is not None and not _part_wanted(part, days, wanted):
+                    continue
+                out.append(str(path))
+        return out
+
+    def _manifest(self, segment: Path) -> dict[str, Any]:
+        try:
+            manifest: dict[str, Any] = json.loads((segment / "manifest.json").read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StoreError(f"{segment / 'manifest.json'}: unreadable manifest: {exc}") from exc
+        return manifest
 
     def put_table(self, name: str, table: pa.Table) -> Path:
         """Store a derived table (e.g. alerts) as ``tables/<name>.parquet``, replacing it atomically;
@@ -285,12 +306,18 @@ class Store:
         return [str(p) for seg in self.segments() for p in sorted(seg.glob("quarantine.parquet"))]
 
     def connect(
-        self, sandbox: bool = False, scratch: str | None = None, segments: Iterable[str] | None = None
+        self,
+        sandbox: bool = False,
+        scratch: str | None = None,
+        segments: Iterable[str] | None = None,
+        days: tuple[date, date] | None = None,
+        sources: Iterable[str] | None = None,
     ) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the views ``events``, ``quarantine`` and ``files``.
 
         ``segments``: ``events`` holds only the events of these segments (by folder name), e.g. those
-        a detection has not judged yet.
+        a detection has not judged yet. ``days``, ``sources``: ``events`` reads only the files that can
+        hold events of those days and sources (see ``event_files``; a query still filters its rows).
 
         ``sandbox``: the connection may read the store's files and nothing else (no other files, no
         writes, no extensions, no network); for SQL that comes from a user. ``scratch``: a private folder for
@@ -299,7 +326,11 @@ class Store:
         con = duckdb.connect()
         con.execute("SET GLOBAL TimeZone = 'UTC'")  # GLOBAL: its cursors too
         create_store_views(
-            con, self.event_files(segments), self.quarantine_files(), self.files(), self.tables()
+            con,
+            self.event_files(segments, days, sources),
+            self.quarantine_files(),
+            self.files(),
+            self.tables(),
         )
         if sandbox:
             # Only the folders holding the store's data (not the store's root, where a case database or
@@ -380,3 +411,13 @@ class Store:
             if row and row[0] is not None:
                 return Resume(previous["digest"], after_record=int(row[0]))
         return None
+
+
+def _part_wanted(part: dict[str, Any], days: tuple[date, date] | None, sources: set[str] | None) -> bool:
+    """Whether an indexed events file can hold events of ``days`` and ``sources``."""
+    if sources is not None and part.get("source") not in sources:
+        return False
+    if days is None or part.get("day") is None:  # no time: any day's query may want them
+        return True
+    day = date.fromisoformat(part["day"])
+    return days[0] <= day <= days[1]

@@ -262,3 +262,44 @@ def test_a_corpus_slice_in_worker_processes_keeps_every_event(tmp_path):
     store.ingest([str(p) for p in [*zeek, *windows, lanl]], workers=2)
     _check_layout(store)
     _same_events(store, tmp_path)
+
+
+def test_a_window_of_days_and_sources_reads_only_the_files_that_can_hold_it(tmp_path: Path) -> None:
+    """``Store.connect(days=…, sources=…)`` gives the rows a full scan filtered in Python gives, from the
+    files whose own rows (read with pyarrow) fall in the window, and no others."""
+    store = Store(tmp_path / "store")
+    store.ingest([str(p) for p in MULTI_DAY], workers=1)
+    everything = _stored(store).to_pylist()
+    days = sorted({_day(e["time"]) for e in everything if e["time"] is not None})
+    assert len(days) > 2
+    window = (days[1], days[-2])
+    source = everything[0]["source_format"]
+
+    def wanted(e: dict) -> bool:
+        return (
+            e["source_format"] == source
+            and e["time"] is not None
+            and window[0] <= _day(e["time"]) <= window[1]
+        )
+
+    expected = sorted(e["uid"] for e in everything if wanted(e))
+    assert 0 < len(expected) < len(everything)
+    con = store.connect(days=window, sources=[source])
+    lo, hi = (d.isoformat() for d in window)
+    got = con.execute(
+        f"SELECT uid FROM events WHERE source_format = '{source}' "
+        f"AND CAST(time AS DATE) BETWEEN DATE '{lo}' AND DATE '{hi}' ORDER BY uid"
+    ).fetchall()
+    con.close()
+    assert [r[0] for r in got] == expected
+    chosen = set(store.event_files(days=window, sources=[source]))
+    holding = set()  # the files with a row in the window, or rows without a time of that source
+    for path in store.event_files():
+        rows = pq.read_table(path, columns=["time", "source_format"]).to_pylist()
+        if any(
+            r["source_format"] == source and (r["time"] is None or window[0] <= _day(r["time"]) <= window[1])
+            for r in rows
+        ):
+            holding.add(path)
+    assert chosen == holding
+    assert len(chosen) < len(store.event_files())

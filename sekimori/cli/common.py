@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -43,6 +43,12 @@ class OutputFormat(StrEnum):
     csv = "csv"
     json = "json"
     jsonl = "jsonl"
+
+
+def iso_moment(text: str) -> datetime:
+    """An ISO 8601 time given on the command line, in UTC when it names no zone (ValueError if none)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

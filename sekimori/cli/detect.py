@@ -22,6 +22,7 @@ from sekimori.cli.common import (
     WaitOption,
     console,
     fail,
+    iso_moment,
     json_default,
     load_model_or_fail,
     open_store,
@@ -149,10 +150,9 @@ def _since(text: str | None) -> datetime | None:
     if value[:-1].isdigit() and value[-1:].lower() in units:
         return datetime.now(UTC) - timedelta(seconds=int(value[:-1]) * units[value[-1].lower()])
     try:
-        moment = datetime.fromisoformat(value)
+        return iso_moment(value)
     except ValueError as exc:
         raise fail(f"--since {text!r}: not an ISO time, a duration (90m, 24h, 7d) or 'new'") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _pass(p: Any) -> dict[str, Any]:

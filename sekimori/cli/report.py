@@ -6,7 +6,7 @@ Thin: the work is in :mod:`sekimori.report`. The facts come from a YAML file (``
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sekimori.cli.common import console, emit, fail, load_model_or_fail
+from sekimori.cli.common import console, emit, fail, iso_moment, load_model_or_fail
 from sekimori.cli.respond import DEFAULT_DB, DbOption, case_scope, load_case, load_case_actions
 from sekimori.report import IncidentFacts, Produced, applicable, load_facts, produce_reports, report_kinds
 
@@ -38,10 +38,9 @@ def _when(text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text)
+        return iso_moment(text)
     except ValueError as exc:
         raise fail(f"{text!r}: expected ISO 8601, e.g. 2023-10-30T09:00+09:00") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @report_app.command("kinds")

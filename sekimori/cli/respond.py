@@ -10,7 +10,7 @@ from another person than the request. Connector credentials come from the enviro
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sekimori.cli.common import console, emit, fail, load_model_or_fail
+from sekimori.cli.common import console, emit, fail, iso_moment, load_model_or_fail
 from sekimori.detect import Alert, alerts_from_table
 from sekimori.respond import (
     Case,
@@ -225,10 +225,9 @@ def note_command(
     when = None
     if time:
         try:
-            when = datetime.fromisoformat(time)
+            when = iso_moment(time)
         except ValueError as exc:
             raise fail(f"--time {time!r}: expected ISO 8601, e.g. 2023-10-27T09:00:00+09:00") from exc
-        when = when if when.tzinfo else when.replace(tzinfo=UTC)
     with _cases(db) as cases:
         try:
             entry = cases.add_entry(case_id, kind, text, _actor(actor), time=when)

@@ -14,6 +14,10 @@ from sekimori.ingest.fit import fit_batch
 from sekimori.ingest.schema import EVENT_COLUMNS, PROVENANCE_COLUMNS, make_batch
 from sekimori.ingest.source import Source, SourceError
 
+# What reading a compressed stream raises when it is cut off or corrupt: a truncated gzip, corrupt
+# deflate data, a zip member failing its CRC check.
+STREAM_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile)
+
 
 def iter_lines(
     source: Source, quarantine: Quarantine, encoding: str = "utf-8"
@@ -29,8 +33,7 @@ def iter_lines(
         while True:
             try:
                 raw = fh.readline()
-            except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
-                # truncated gzip, corrupt deflate data, a zip member failing its CRC check
+            except STREAM_ERRORS as exc:
                 quarantine.add(f"stream broke off: {exc}", record=lineno + 1, offset=offset)
                 return
             except SourceError as exc:

@@ -83,7 +83,7 @@ def segment_batches(
 ) -> list[tuple[list[str], int]]:
     """``segments`` in runs of up to ``limit`` events (a larger segment alone) and BATCH_SEGMENTS
     segments, each with its events (counted from the manifests)."""
-    counts = {m["segment"]: sum(int(f.get("events") or 0) for f in m["files"]) for m in store.manifests()}
+    counts = store.segment_events()
     batches: list[tuple[list[str], int]] = []
     for segment in segments:
         events = counts.get(segment, 0)

@@ -213,6 +213,10 @@ class Store:
     def manifests(self) -> list[dict[str, Any]]:
         return [self._manifest(seg) for seg in self.segments()]
 
+    def segment_events(self) -> dict[str, int]:
+        """Segment name → the events it holds, from its manifest (no event read)."""
+        return {m["segment"]: sum(int(f.get("events") or 0) for f in m["files"]) for m in self.manifests()}
+
     def known_digests(self) -> dict[str, str]:
         return {f["digest"]: f["path"] for m in self.manifests() for f in m["files"] if f.get("digest")}
 

@@ -189,7 +189,7 @@ def _events_per_row(con: duckdb.DuckDBPyConnection) -> float:
 
 def _share(ctx: DetectContext, segments: list[str]) -> float:
     """The share of the store's events those segments hold (from the manifests)."""
-    events = {m["segment"]: sum(f.get("events") or 0 for f in m["files"]) for m in ctx.store.manifests()}
+    events = ctx.store.segment_events()
     total = sum(events.values())
     return sum(events.get(s, 0) for s in segments) / total if total else 0.0
 

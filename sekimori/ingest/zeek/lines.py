@@ -9,13 +9,11 @@ or NUL (nearly every block of a Zeek log) skips the per-line decode and checks.
 
 from __future__ import annotations
 
-import zipfile
-import zlib
 from collections.abc import Iterator
 from itertools import accumulate
 
 from sekimori.ingest.base import Quarantine
-from sekimori.ingest.rows import decode_line
+from sekimori.ingest.rows import STREAM_ERRORS, decode_line
 from sekimori.ingest.source import Source, SourceError
 
 Line = tuple[int, int, str]
@@ -35,7 +33,7 @@ def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[l
         while True:
             try:
                 block = read(_BLOCK)
-            except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+            except STREAM_ERRORS as exc:
                 # As iter_lines: the cut-off line is not read, the row names the line where it broke.
                 quarantine.add(f"stream broke off: {exc}", record=lineno + 1, offset=offset)
                 return

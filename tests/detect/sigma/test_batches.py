@@ -14,25 +14,11 @@ from sekimori.detect import DetectProgress, run_detectors
 from sekimori.detect.base import memory_bytes
 from sekimori.detect.sigma.batches import Budget, plan
 from sekimori.store import Store
+from tests.detect.sigma.test_incremental import CORRELATION
 
 ROOT = Path(__file__).parents[3]
 LOGS = ROOT / "sekimori" / "demo" / "data" / "logs"
 BUNDLED = ROOT / "sekimori" / "detect" / "sigma" / "sigmahq-rules.zip"
-CLEARED_ID = "d99b79d2-0a6f-4f46-ad8b-260b6e17f982"
-CORRELATION = f"""title: Security log cleared three times on one computer
-id: 0c5b7e9a-1f2d-4c3b-9a8e-7d6c5b4a3f21
-status: test
-correlation:
-    type: event_count
-    rules:
-        - {CLEARED_ID}
-    group-by:
-        - Computer
-    timespan: 3650d
-    condition:
-        gte: 3
-level: high
-"""
 ROWS = 40  # events a batch holds in the cut runs: the demo logs (237 events) make 6 batches of it
 # The bundled rules for what the demo logs hold (Windows security and system, Sysmon network and process
 # access, Entra ID), not all of them: each rule's compilation costs.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -31,33 +31,29 @@ def iter_lines(
     lineno = 0
     with source.open() as fh:
         while True:
-            try:
-                raw = fh.readline()
-            except STREAM_ERRORS as exc:
-                quarantine.add(f"stream broke off: {exc}", record=lineno + 1, offset=offset)
-                return
-            except SourceError as exc:
-                quarantine.add(str(exc), record=lineno + 1, offset=offset)
-                return
-            if not raw:
+            raw = read_or_quarantine(fh.readline, quarantine, lineno + 1, offset)
+            if not raw:  # the end, or where the stream broke off (quarantined)
                 return
             lineno += 1
             start = offset
             offset += len(raw)
-            stripped = raw.rstrip(b"\r\n")
-            if not stripped.strip():
-                continue
-            try:
-                text = stripped.decode(encoding)
-            except UnicodeDecodeError as exc:
-                quarantine.add(
-                    f"not {encoding} text: {exc.reason}", record=lineno, offset=start, data=stripped
-                )
-                continue
-            if "\x00" in text:
-                quarantine.add("NUL byte in a text line", record=lineno, offset=start, data=stripped)
-                continue
-            yield lineno, start, text
+            text = decode_line(raw, lineno, start, quarantine, encoding)
+            if text is not None:
+                yield lineno, start, text
+
+
+def read_or_quarantine(
+    read: Callable[[], bytes], quarantine: Quarantine, lineno: int, offset: int
+) -> bytes | None:
+    """``read()``'s bytes, or None when the stream broke off or cannot be read: then one quarantine row
+    names the line (``lineno``) and offset where it broke (the cut-off line is not read)."""
+    try:
+        return read()
+    except STREAM_ERRORS as exc:
+        quarantine.add(f"stream broke off: {exc}", record=lineno, offset=offset)
+    except SourceError as exc:
+        quarantine.add(str(exc), record=lineno, offset=offset)
+    return None
 
 
 _BLOCK = 1 << 20
@@ -78,10 +74,8 @@ def iter_lines_bom(source: Source, quarantine: Quarantine) -> Iterator[tuple[int
     pieces: list[bytes] = []  # the start of a line whose end is not read yet
     with source.open() as fh:
         while True:
-            try:
-                block = fh.read(_BLOCK)
-            except (OSError, EOFError) as exc:
-                quarantine.add(f"stream broke off: {exc}", record=lineno + 1, offset=offset)
+            block = read_or_quarantine(lambda: fh.read(_BLOCK), quarantine, lineno + 1, offset)
+            if block is None:
                 return
             if block:
                 cut = block.rfind(b"\n")
@@ -104,13 +98,13 @@ def iter_lines_bom(source: Source, quarantine: Quarantine) -> Iterator[tuple[int
 
 
 def decode_line(raw: bytes, lineno: int, start: int, quarantine: Quarantine, encoding: str) -> str | None:
-    """One line's text (``encoding``: utf-8, or utf-8-sig, whose byte-order mark is dropped), or None
-    for a blank line, or one quarantined (not UTF-8, or holding a NUL byte)."""
+    """One line's text in ``encoding`` (utf-8-sig: its byte-order mark dropped here, with no Python codec
+    per line), or None for a blank line, or one quarantined (not such text, or holding a NUL byte)."""
     stripped = raw.rstrip(b"\r\n")
     if not stripped.strip():
         return None
     try:
-        text = stripped.decode()
+        text = stripped.decode("utf-8" if encoding == "utf-8-sig" else encoding)
     except UnicodeDecodeError as exc:
         quarantine.add(f"not {encoding} text: {exc.reason}", record=lineno, offset=start, data=stripped)
         return None

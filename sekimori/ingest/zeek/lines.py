@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from itertools import accumulate
 
 from sekimori.ingest.base import Quarantine
-from sekimori.ingest.rows import STREAM_ERRORS, decode_line
-from sekimori.ingest.source import Source, SourceError
+from sekimori.ingest.rows import decode_line, read_or_quarantine
+from sekimori.ingest.source import Source
 
 Line = tuple[int, int, str]
 _BLOCK = 1 << 20
@@ -31,14 +31,8 @@ def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[l
     with source.open() as fh:
         read = getattr(fh, "read1", fh.read)
         while True:
-            try:
-                block = read(_BLOCK)
-            except STREAM_ERRORS as exc:
-                # As iter_lines: the cut-off line is not read, the row names the line where it broke.
-                quarantine.add(f"stream broke off: {exc}", record=lineno + 1, offset=offset)
-                return
-            except SourceError as exc:
-                quarantine.add(str(exc), record=lineno + 1, offset=offset)
+            block = read_or_quarantine(lambda: read(_BLOCK), quarantine, lineno + 1, offset)
+            if block is None:  # as iter_lines: the stream broke off, quarantined
                 return
             if block:
                 cut = block.rfind(b"\n")

@@ -5,6 +5,14 @@ arrival order (a batch mixing partitions is split sorted by time).
 
 File names: ``<prefix>-<source>-<yyyymmdd|nodate>-NNNNN.parquet`` (NNNNN counts the segment's files).
 
+Small days are gathered: at the close, the days of one source that hold fewer than ``small_rows`` events
+each and were never written out go together into one file sorted by time, named by its first and last
+day (``<prefix>-<source>-<yyyymmdd>_<yyyymmdd>-NNNNN.parquet``; the index gives both days). A file costs
+every scan that opens it: the 277 EVTX attack samples, over 210 days, made 210 files of 39 events on
+average, and a scan of them took 12 times as long as of one file (4 times with a row group per day).
+The file's row groups are whole days cut once they hold ``small_rows`` events, so their statistics
+still prune by day.
+
 Memory stays flat in the input's size. The rows waiting to become a row group are bounded in total
 (``pending_bytes``), not per partition: past the bound, the partition holding the most is written out as a
 row group, so a run touching many days gets smaller row groups, not more memory. At most ``max_open``
@@ -32,6 +40,7 @@ from sekimori.ingest import EVENT_SCHEMA
 NODATE = "nodate"
 EPOCH = dt.date(1970, 1, 1)
 MAX_OPEN = 64  # a descriptor and a footer so far each: cheap; fewer files for a query to open
+SMALL_ROWS = 8192  # a day of one source with fewer events is gathered with others (see above)
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 1
 
@@ -46,6 +55,7 @@ class Part:
     source: str | None
     day: str | None  # ISO date (UTC); None: the events have no time
     rows: int = 0
+    last_day: str | None = None  # a file of gathered small days: the last of them (``day`` the first)
     ordered: bool = True  # each row group's rows in time order (a part moved in may not be)
 
 
@@ -130,8 +140,10 @@ class PartitionedWriter:
         row_group_rows: int,
         pending_bytes: int,
         max_open: int = MAX_OPEN,
+        small_rows: int | None = None,
     ) -> None:
         self.folder = folder
+        self.small_rows = SMALL_ROWS if small_rows is None else small_rows
         self.row_group_rows = row_group_rows
         self.pending_bytes = pending_bytes
         self.max_open = max_open
@@ -150,10 +162,12 @@ class PartitionedWriter:
     def open_files(self) -> list[str]:
         return [p.part.file for p in self._open.values() if p.part is not None]
 
-    def name(self, prefix: str, source: str | None, day: int | None) -> str:
+    def name(self, prefix: str, source: str | None, day: int | None, last_day: int | None = None) -> str:
         """A new file name in the folder, unique in it."""
         self._files += 1
         day_part = NODATE if day is None else day_text(day).replace("-", "")  # type: ignore[union-attr]
+        if day is not None and last_day is not None and last_day != day:
+            day_part += "_" + day_text(last_day).replace("-", "")  # type: ignore[union-attr]
         return f"{prefix}-{_slug(source)}-{day_part}-{self._files:05d}.parquet"
 
     def write(self, batch: pa.RecordBatch, prefix: str = "events") -> None:
@@ -204,6 +218,35 @@ class PartitionedWriter:
         self._open[key] = partition
         self._open.move_to_end(key)
 
+    def _gather_small_days(self) -> None:
+        """The small days of each (prefix, source) never written out, written together (see the module)."""
+        small: dict[tuple[str, str | None], list[Key]] = {}
+        for key, partition in self._partitions.items():
+            prefix, source, day = key
+            if day is not None and partition.writer is None and 0 < partition.rows < self.small_rows:
+                small.setdefault((prefix, source), []).append(key)
+        for (prefix, source), keys in small.items():
+            if len(keys) < 2:
+                continue
+            keys.sort(key=lambda k: k[2])  # type: ignore[arg-type,return-value]
+            batches = [b for k in keys for b in self._partitions.pop(k).pending]
+            table = pa.Table.from_batches(batches, EVENT_SCHEMA)
+            self._bytes -= sum(b.nbytes for b in batches)
+            table = table.take(pc.sort_indices(table, sort_keys=[("time", "ascending")]))
+            days = batch_days(table).to_numpy(zero_copy_only=False)
+            first, last = int(days[0]), int(days[-1])
+            part = Part(self.name(prefix, source, first, last), source, day_text(first), table.num_rows)
+            part.last_day = day_text(last)
+            with pq.ParquetWriter(
+                self.folder / part.file,
+                EVENT_SCHEMA,
+                compression=COMPRESSION,
+                compression_level=COMPRESSION_LEVEL,
+            ) as writer:
+                for lo, hi in _day_groups(days, self.small_rows):
+                    writer.write_table(table.slice(lo, hi - lo))
+            self.parts.append(part)
+
     @staticmethod
     def _close(partition: _Partition) -> None:
         if partition.writer is not None:
@@ -211,7 +254,8 @@ class PartitionedWriter:
         partition.writer, partition.part = None, None
 
     def close(self) -> list[Part]:
-        """Write what is pending, close every file; the files written."""
+        """Write what is pending (small days gathered), close every file; the files written."""
+        self._gather_small_days()
         for key, partition in list(self._partitions.items()):
             self._flush(key, partition)
         for partition in self._open.values():
@@ -219,6 +263,19 @@ class PartitionedWriter:
         self._open.clear()
         self._partitions.clear()
         return self.parts
+
+
+def _day_groups(days: np.ndarray, least: int) -> list[tuple[int, int]]:
+    """Row ranges of sorted ``days`` cut at day boundaries once a range holds ``least`` rows: row groups
+    of whole days, so that their statistics still prune by day, and not one per tiny day."""
+    bounds = [0, *(np.flatnonzero(np.diff(days)) + 1).tolist(), len(days)]
+    groups: list[tuple[int, int]] = []
+    start = 0
+    for end in bounds[1:]:
+        if end - start >= least or end == len(days):
+            groups.append((start, end))
+            start = end
+    return groups
 
 
 _UNIT_PER_DAY = {"milliseconds": 86_400_000, "microseconds": 86_400_000_000, "nanoseconds": 86_400 * 10**9}

@@ -246,7 +246,7 @@ class Store:
                 index = {p["file"]: p for p in self._manifest(seg).get("parts", [])}
             for path in sorted(seg.glob("events-*.parquet")):
                 part = index.get(path.name)
-                if part is not None and not _part_wanted(part, days, wanted):
+                if part is not None and not part_wanted(part, days, wanted):
                     continue
                 out.append(str(path))
         return out
@@ -417,11 +417,12 @@ class Store:
         return None
 
 
-def _part_wanted(part: dict[str, Any], days: tuple[date, date] | None, sources: set[str] | None) -> bool:
+def part_wanted(part: dict[str, Any], days: tuple[date, date] | None, sources: set[str] | None) -> bool:
     """Whether an indexed events file can hold events of ``days`` and ``sources``."""
     if sources is not None and part.get("source") not in sources:
         return False
     if days is None or part.get("day") is None:  # no time: any day's query may want them
         return True
-    day = date.fromisoformat(part["day"])
-    return days[0] <= day <= days[1]
+    first = date.fromisoformat(part["day"])
+    last = date.fromisoformat(part["last_day"]) if part.get("last_day") else first
+    return first <= days[1] and days[0] <= last

@@ -7,8 +7,10 @@ computed with ``datetime`` from each file's rows."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,11 +19,13 @@ import pytest
 
 from sekimori.ingest import EVENT_SCHEMA
 from sekimori.store import Store
+from sekimori.store import partition as partition_module
 from sekimori.store import reading as reading_module
-from sekimori.store.partition import PartitionedWriter, file_partition
+from sekimori.store.partition import SMALL_ROWS, PartitionedWriter, file_partition
 from sekimori.store.reading import read_file
 from sekimori.store.results import FileOutcome, FileResult
 from sekimori.store.segments import SegmentWriter
+from sekimori.store.store import part_wanted
 from tests.conftest import DATA, corpus
 
 UTC = dt.UTC
@@ -56,8 +60,8 @@ def _day(value: dt.datetime | None) -> dt.date | None:
 
 
 def _check_layout(store: Store) -> set[tuple[str, dt.date | None]]:
-    """Every events file holds one (source_format, UTC day), in time order per row group, as its name
-    and the manifest say; returns the partitions seen."""
+    """Every events file holds one source_format and one UTC day, or gathered small days of one source
+    in time order, as its name and the manifest say; returns the partitions seen."""
     seen = set()
     for seg in store.segments():
         manifest = json.loads((seg / "manifest.json").read_text())
@@ -68,11 +72,25 @@ def _check_layout(store: Store) -> set[tuple[str, dt.date | None]]:
             parquet = pq.ParquetFile(seg / name)
             rows = parquet.read(columns=["time", "source_format"]).to_pylist()
             keys = {(r["source_format"], _day(r["time"])) for r in rows}
-            assert len(keys) == 1, (name, keys)
-            ((source, day),) = keys
-            stamp = "nodate" if day is None else day.strftime("%Y%m%d")
-            assert name.split("-")[-3:-1] == [source, stamp]
+            sources = {source for source, _ in keys}
+            days = sorted({day for _, day in keys}, key=lambda d: (d is not None, d))
+            assert len(sources) == 1, (name, keys)
+            (source,) = sources
             entry = index[name]
+            if len(days) == 1:
+                (day,) = days
+                stamp = "nodate" if day is None else day.strftime("%Y%m%d")
+                assert entry["last_day"] is None
+            else:  # gathered small days: each day of the file holds fewer than SMALL_ROWS events
+                assert None not in days
+                stamp = f"{days[0]:%Y%m%d}_{days[-1]:%Y%m%d}"
+                assert entry["last_day"] == days[-1].isoformat()
+                per_day = Counter(day for _, day in keys for r in rows if _day(r["time"]) == day)
+                assert max(per_day.values()) < SMALL_ROWS
+                times = [r["time"] for r in rows]
+                assert times == sorted(times) and entry["ordered"]
+            day = days[0]
+            assert name.split("-")[-3:-1] == [source, stamp]
             assert (entry["source"], entry["day"], entry["rows"]) == (
                 source,
                 None if day is None else day.isoformat(),
@@ -85,7 +103,7 @@ def _check_layout(store: Store) -> set[tuple[str, dt.date | None]]:
             ]
             if entry["ordered"] and day is not None:
                 assert all(times == sorted(times) for times in groups), name
-            seen.add((source, day))
+            seen.update((source, d) for d in days)
     return seen
 
 
@@ -112,14 +130,17 @@ def test_spilled_parts_spanning_days_are_split_and_keep_every_event(tmp_path, mo
     store = Store(tmp_path / "store")
     store.ingest([str(p) for p in inputs], workers=workers)
     spilled = [p for p in store.event_files() if Path(p).name.startswith("events-spill-")]
-    assert len({Path(p).name.split("-")[-2] for p in spilled}) > 3  # several days among spilled files
+    spilled_days = {_day(t) for p in spilled for t in pq.read_table(p, columns=["time"])["time"].to_pylist()}
+    assert len(spilled_days) > 3  # several days among spilled files
     _check_layout(store)
     _same_events(store, tmp_path)
     assert not list((tmp_path / "store" / ".staging").glob("spill-*/*"))
 
 
-def test_a_part_spanning_days_is_split_at_the_commit_and_a_one_day_part_is_moved(tmp_path):
-    # A reader process writes a large file's part in arrival order: it may cross days.
+def test_a_part_spanning_days_is_split_at_the_commit_and_a_one_day_part_is_moved(tmp_path, monkeypatch):
+    # A reader process writes a large file's part in arrival order: it may cross days. (Small days not
+    # gathered here: the split is what is checked.)
+    monkeypatch.setattr(partition_module, "SMALL_ROWS", 0)
     log = DATA / "syslog" / "loghub-linux.log"
     outcome = read_file(str(log), "1" * 64, log.stat().st_size, None, "unused", 2**62)
     weeks = pa.Table.from_batches(outcome.batches, EVENT_SCHEMA)
@@ -182,8 +203,41 @@ def test_the_writer_bounds_pending_bytes_and_open_files_and_keeps_every_row(tmp_
     assert written.sort_by("uid").equals(pa.Table.from_batches([batch]).sort_by("uid"))
     for p in parts:
         keys = {_day(t) for t in pq.read_table(tmp_path / p.file).column("time").to_pylist()}
-        assert keys == {None if p.day is None else dt.date.fromisoformat(p.day)}
+        if p.last_day is None:
+            assert keys == {None if p.day is None else dt.date.fromisoformat(p.day)}
+        else:  # gathered small days (those never written out before the close)
+            assert min(keys) == dt.date.fromisoformat(p.day) and max(keys) == dt.date.fromisoformat(
+                p.last_day
+            )
     assert any(p.day is None and "-nodate-" in p.file for p in parts)
+
+
+def test_small_days_of_one_source_are_gathered_in_time_order_and_large_days_keep_their_files(tmp_path):
+    # By hand, with small_rows 10: syslog days 0 (4 events) and 2 (3) are small and gathered into one
+    # file; day 1 (12 events) keeps its own; the 2 events without a time keep theirs; zeek's one small day
+    # is alone of its source, so it keeps its own file too.
+    days = [2, 0, 1, 0, None, 2, 1, 0, 2, 0, None] + [1] * 10
+    syslog = _times_batch(days)
+    zeek = _times_batch([5, 5], "zeek")
+    writer = PartitionedWriter(tmp_path, row_group_rows=1_000, pending_bytes=1 << 30, small_rows=10)
+    writer.write(syslog)
+    writer.write(zeek)
+    parts = {p.file: p for p in writer.close()}
+    stamps = sorted(name.split("-")[-3] + "-" + name.split("-")[-2] for name in parts)
+    assert stamps == ["syslog-20240301_20240303", "syslog-20240302", "syslog-nodate", "zeek-20240306"]
+    gathered = next(p for p in parts.values() if "_" in p.file)
+    assert (gathered.day, gathered.last_day, gathered.rows) == ("2024-03-01", "2024-03-03", 7)
+    times = pq.read_table(tmp_path / gathered.file).column("time").to_pylist()
+    assert times == sorted(times) and {_day(t) for t in times} == {dt.date(2024, 3, 1), dt.date(2024, 3, 3)}
+    written = pa.concat_tables([pq.read_table(tmp_path / name) for name in parts])
+    both = pa.concat_tables([pa.Table.from_batches([syslog]), pa.Table.from_batches([zeek])])
+    order = [("source_format", "ascending"), ("uid", "ascending")]
+    assert written.sort_by(order).equals(both.sort_by(order))
+    # the index's day range decides which files a window of days opens
+    store_parts = [dataclasses.asdict(p) for p in parts.values()]
+    window = (dt.date(2024, 3, 2), dt.date(2024, 3, 2))
+    chosen = sorted(p["file"].split("-")[-2] for p in store_parts if part_wanted(p, window, {"syslog"}))
+    assert chosen == ["20240301_20240303", "20240302", "nodate"]
 
 
 def test_a_parts_one_partition_is_read_from_its_statistics(tmp_path):
@@ -230,12 +284,26 @@ def _overlapping(files: list[str], lo: dt.datetime, hi: dt.datetime) -> tuple[in
     return files_hit, len(files), groups_hit, groups
 
 
-def test_a_time_window_overlaps_fewer_files_and_row_groups_and_duckdb_gives_the_same_rows(tmp_path):
+@pytest.mark.parametrize("small_rows", [0, 30])
+def test_a_time_window_overlaps_fewer_files_and_row_groups_and_duckdb_gives_the_same_rows(
+    tmp_path, monkeypatch, small_rows
+):
+    # loghub-linux.log: 206 events over weeks. Small days gathered (30) or each day its own file (0).
+    monkeypatch.setattr(partition_module, "SMALL_ROWS", small_rows)
     store = Store(tmp_path / "store")
     store.ingest([str(p) for p in MULTI_DAY], workers=1)
     # one log read in time order (weeks of days) is stored in time order
     parts = [p for m in store.manifests() for p in m["parts"] if p["source"] == "syslog"]
-    assert len(parts) > 10 and all(p["ordered"] for p in parts)
+    assert all(p["ordered"] for p in parts)
+    if small_rows:  # a gathered file: its row groups are whole days, 30 events or more but the last
+        gathered = [p for p in parts if p["last_day"]]
+        assert len(gathered) == 1 and len(parts) < 10
+        path = next(f for f in store.event_files() if Path(f).name == gathered[0]["file"])
+        groups = pq.ParquetFile(path)
+        sizes = [groups.metadata.row_group(g).num_rows for g in range(groups.num_row_groups)]
+        assert len(sizes) > 2 and min(sizes[:-1]) >= 30
+    else:
+        assert len(parts) > 10
     _check_layout(store)
     lo = dt.datetime(2026, 6, 17, tzinfo=UTC)  # loghub-linux.log spans weeks (year inferred)
     hi = lo + dt.timedelta(days=1)

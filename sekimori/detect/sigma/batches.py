@@ -97,12 +97,18 @@ def plan(files: Sequence[str], budget: Budget) -> list[list[Piece]]:
 
 def batch_sql(pieces: Sequence[Piece], schema: str) -> str:
     """The events of one batch, with the columns of ``schema`` (an empty table shaped as ``events``:
-    older files may lack newer columns)."""
+    older files may lack newer columns).
+
+    The whole files are read by one ``read_parquet`` over their list: a union of one scan per file
+    holds every scan's buffers at once, and over a store of many small files (one per log source and
+    day) ran out of a 1 GB limit on 8,248 events."""
+    whole = [p.file for p in pieces if p.whole]
     parts = []
+    if whole:
+        listing = ", ".join(sql_str(f) for f in whole)
+        parts.append(f"SELECT * FROM read_parquet([{listing}], union_by_name = true)")
     for p in pieces:
-        if p.whole:
-            parts.append(f"SELECT * FROM read_parquet({sql_str(p.file)})")
-        else:
+        if not p.whole:
             parts.append(
                 f"SELECT * EXCLUDE (file_row_number) FROM read_parquet({sql_str(p.file)}, "
                 f"file_row_number = true) WHERE file_row_number >= {p.start} AND file_row_number < {p.stop}"

@@ -51,6 +51,21 @@ def iso_moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def day_range(text: str) -> tuple[date, date]:
+    """``2024-03-01`` or ``2024-03-01..2024-03-07`` (UTC days, both ends included); ValueError naming the
+    value otherwise."""
+    first, _, last = text.partition("..")
+    try:
+        days = date.fromisoformat(first.strip()), date.fromisoformat((last or first).strip())
+    except ValueError as exc:
+        raise ValueError(
+            f"{text!r} is not a day (YYYY-MM-DD) or a range of days (YYYY-MM-DD..YYYY-MM-DD)"
+        ) from exc
+    if days[1] < days[0]:
+        raise ValueError(f"{text!r}: the last day is before the first")
+    return days
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print the error for a person and return the exit to raise."""
     console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)

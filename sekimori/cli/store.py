@@ -29,6 +29,7 @@ from sekimori.cli.common import (
     StoreOption,
     WaitOption,
     console,
+    day_range,
     fail,
     json_default,
     open_store,
@@ -159,11 +160,27 @@ def query(
     store: StoreOption = DEFAULT_STORE,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
     limit: Annotated[int, typer.Option(help="Rows shown in table format.")] = 50,
+    days: Annotated[
+        str | None,
+        typer.Option(
+            "--days",
+            help="events holds only the events of these UTC days: 2024-03-01 or 2024-03-01..2024-03-07 "
+            "(only the files that can hold them are read).",
+        ),
+    ] = None,
+    sources: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="events holds only this log source (source_format); repeatable."),
+    ] = None,
 ) -> None:
     """Run SQL (DuckDB dialect) over the store."""
+    try:
+        window = day_range(days) if days is not None else None
+    except ValueError as exc:
+        raise fail(f"--days: {exc}") from exc
     st = open_store(store)
     try:
-        result = st.sql(sql)
+        result = st.sql(sql, days=window, sources=sources or None)
     except QueryRefused as exc:
         raise fail(f"query refused: {exc}") from exc
     except duckdb.Error as exc:
@@ -171,6 +188,9 @@ def query(
     rows = result.to_pylist()
     if fmt is OutputFormat.json:
         print(json.dumps(rows, default=json_default, ensure_ascii=False))
+    elif fmt is OutputFormat.jsonl:
+        for row in rows:
+            print(json.dumps(row, default=json_default, ensure_ascii=False))
     elif fmt is OutputFormat.csv:
         writer = csv.writer(sys.stdout)
         writer.writerow(result.column_names)

@@ -52,7 +52,7 @@ from sekimori.store.results import (
     Resume,
 )
 from sekimori.store.segments import COMPRESSION, COMPRESSION_LEVEL, SEGMENT_ROWS, SegmentWriter
-from sekimori.store.views import create_store_views, sandbox_connection, view_names
+from sekimori.store.views import create_store_views, narrow_events, sandbox_connection, view_names
 
 
 class Store:
@@ -320,34 +320,44 @@ class Store:
         """A DuckDB connection with the views ``events``, ``quarantine`` and ``files``.
 
         ``segments``: ``events`` holds only the events of these segments (by folder name), e.g. those
-        a detection has not judged yet. ``days``, ``sources``: ``events`` reads only the files that can
-        hold events of those days and sources (see ``event_files``; a query still filters its rows).
+        a detection has not judged yet. ``days`` (first, last; UTC), ``sources``: ``events`` holds exactly
+        the events of those days and sources, read from the files that can hold them (``event_files``).
 
         ``sandbox``: the connection may read the store's files and nothing else (no other files, no
         writes, no extensions, no network); for SQL that comes from a user. ``scratch``: a private folder for
         DuckDB's spill files (without one, a sandboxed connection does not spill).
         """
+        wanted = None if sources is None else list(sources)
         con = duckdb.connect()
         con.execute("SET GLOBAL TimeZone = 'UTC'")  # GLOBAL: its cursors too
         create_store_views(
             con,
-            self.event_files(segments, days, sources),
+            self.event_files(segments, days, wanted),
             self.quarantine_files(),
             self.files(),
             self.tables(),
         )
+        if days is not None or wanted is not None:
+            narrow_events(con, days, wanted)
         if sandbox:
             # Only the folders holding the store's data (not the store's root, where a case database or
             # the lock live); DuckDB's spill files in a private folder, not the working directory.
             sandbox_connection(con, [self.segments_dir, self.root / "tables"], scratch)
         return con
 
-    def sql(self, query: str, sandbox: bool = True) -> pa.Table:
+    def sql(
+        self,
+        query: str,
+        sandbox: bool = True,
+        days: tuple[date, date] | None = None,
+        sources: Iterable[str] | None = None,
+    ) -> pa.Table:
         """Run one query over the store's views. ``sandbox`` (the default; always for SQL from a user): the
         query must be one SELECT over the views (see :mod:`sekimori.store.readonly`) and runs on a
-        connection that can read the store's data and write nothing."""
+        connection that can read the store's data and write nothing. ``days``, ``sources``: ``events``
+        holds only those (see ``connect``), read from the files that can hold them."""
         with tempfile.TemporaryDirectory(prefix="sekimori-query-") as scratch:  # mode 0700: this user only
-            con = self.connect(sandbox=sandbox, scratch=scratch)
+            con = self.connect(sandbox=sandbox, scratch=scratch, days=days, sources=sources)
             try:
                 if sandbox:
                     check_read_only(con, query, self.view_names(con))

@@ -3,7 +3,8 @@ sandbox a connection for user SQL runs in."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,29 @@ def create_store_views(
     for name, path in tables.items():
         if name not in STORE_VIEWS:
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{sql_str(path)}')")
+
+
+def narrow_events(
+    con: duckdb.DuckDBPyConnection, days: tuple[date, date] | None, sources: Iterable[str] | None
+) -> None:
+    """Make ``events`` hold exactly the events of ``days`` (first, last; UTC days; events without a time
+    left out) and of ``sources`` (``source_format`` values). A range over ``time`` (not a cast to a date),
+    so that DuckDB skips row groups by their statistics."""
+    conditions = []
+    if days is not None:
+        first, last = days
+        end = last + timedelta(days=1)
+        conditions.append(
+            f"time >= TIMESTAMPTZ '{first.isoformat()} 00:00:00+00' "
+            f"AND time < TIMESTAMPTZ '{end.isoformat()} 00:00:00+00'"
+        )
+    if sources is not None:
+        listed = ", ".join(f"'{sql_str(s)}'" for s in sources)
+        conditions.append(f"source_format IN ({listed})" if listed else "false")
+    if not conditions:
+        return
+    con.execute("ALTER VIEW events RENAME TO _events_window")
+    con.execute(f"CREATE VIEW events AS SELECT * FROM _events_window WHERE {' AND '.join(conditions)}")
 
 
 def sandbox_connection(con: duckdb.DuckDBPyConnection, folders: Sequence[Path], scratch: str | None) -> None:

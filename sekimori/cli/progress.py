@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 @contextmanager
 def detect_progress(console: Console, quiet: bool = False) -> Iterator[Callable[[DetectProgress], None]]:
     """A callback for ``run_detectors(progress=…)`` that shows which detector runs and, for Sigma, how
-    many log source passes are done and the events each read."""
+    many batches of its log source passes are done of how many, and the events read so far."""
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.fields[detector]}[/]"),
@@ -45,10 +45,10 @@ def detect_progress(console: Console, quiet: bool = False) -> Iterator[Callable[
         if event.step == "start":
             tasks[name] = progress.add_task(name, total=None, detector=name, note="")
             events[name] = 0
-        elif event.step == "pass" and name in tasks:
+        elif event.step == "batch" and name in tasks:  # the bar counts batches of passes: a known total
             events[name] += event.events
-            note = f"{escape(event.logsource or '')}: {event.events:,} events · {events[name]:,} in all"
-            progress.update(tasks[name], advance=1, note=note)
+            note = f"{escape(event.logsource or '')} · {events[name]:,} events read"
+            progress.update(tasks[name], total=event.total, completed=event.done, note=note)
         elif event.step == "end" and name in tasks:
             progress.update(tasks[name], total=1, completed=1, note=f"{event.alerts:,} alerts")
             progress.remove_task(tasks.pop(name))

@@ -31,15 +31,18 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 @dataclass(frozen=True)
 class DetectProgress:
     """What a running detector reports: ``start``/``end`` of a detector, each ``pass`` of one (a log
-    source read once and its rules evaluated)."""
+    source read once and its rules evaluated), and each ``batch`` of a pass (``done`` of ``total``
+    batches of all its passes, so a long run shows how far it is)."""
 
     detector: str
-    step: str  # start | pass | end
+    step: str  # start | batch | pass | end
     logsource: str | None = None
     rules: int = 0
     events: int = 0
     seconds: float = 0.0
     alerts: int = 0
+    done: int = 0
+    total: int = 0
 
 
 @dataclass

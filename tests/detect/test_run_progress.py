@@ -25,7 +25,7 @@ def store(tmp_path_factory):
 def test_progress_names_each_detector_and_each_sigma_pass(store):
     told: list[DetectProgress] = []
     report = run_detectors(store, only=["sigma"], save=False, progress=told.append)
-    steps = [(e.detector, e.step) for e in told if e.step != "pass"]
+    steps = [(e.detector, e.step) for e in told if e.step in ("start", "end")]
     assert steps == [("sigma", "start"), ("sigma", "end")]
     (sigma,) = [r for r in report.runs if r.name == "sigma"]
     passes = [e for e in told if e.step == "pass"]
@@ -43,6 +43,10 @@ def test_progress_names_each_detector_and_each_sigma_pass(store):
     assert by_source["entra:signinlogs"] == signins == 2
     # one pass per log source group: the Windows channels and event ids, and each source
     assert len(by_source) == len(passes)
+    # the demo's logs fit one batch of the default 1 GB budget: one batch per pass
+    batches = [e for e in told if e.step == "batch"]
+    assert {e.logsource: e.events for e in batches} == by_source
+    assert [e.done for e in batches] == list(range(1, len(passes) + 1))
 
 
 def test_memory_cap_is_applied_and_its_spill_folder_removed(store, tmp_path, monkeypatch):

@@ -24,7 +24,7 @@ import pyarrow as pa
 from sekimori.detect.alerts import SIGMA
 from sekimori.detect.base import DetectContext, Detector, DetectProgress, memory_bytes, register
 from sekimori.detect.sigma.batches import Budget
-from sekimori.detect.sigma.engine import SigmaPass
+from sekimori.detect.sigma.engine import SigmaBatch, SigmaPass
 from sekimori.detect.sigma.incremental import run_incremental
 from sekimori.detect.sigma.placeholders import placeholders_for
 from sekimori.detect.sigma.rules import load_ruleset
@@ -51,12 +51,27 @@ class SigmaDetector(Detector):
         def on_pass(p: SigmaPass) -> None:
             ctx.notify(DetectProgress(self.name, "pass", p.logsource, p.rules, p.events, p.seconds))
 
+        def on_batch(b: SigmaBatch) -> None:
+            ctx.notify(
+                DetectProgress(self.name, "batch", b.logsource, events=b.events, done=b.done, total=b.total)
+            )
+
         rows = settings.get("batch_rows")
         budget = Budget.of(memory_bytes(ctx.memory_limit), None if rows is None else int(rows))
         if settings.get("incremental", True) is False:
             files = ctx.store.event_files()
-            return run_sigma(ctx.con, ruleset, chosen, on_pass=on_pass, files=files, budget=budget).alerts
+            return run_sigma(
+                ctx.con, ruleset, chosen, on_pass=on_pass, files=files, budget=budget, on_batch=on_batch
+            ).alerts
         run = run_incremental(
-            ctx.con, ctx.store, ruleset, chosen, on_pass, full=ctx.full, save=ctx.save, budget=budget
+            ctx.con,
+            ctx.store,
+            ruleset,
+            chosen,
+            on_pass,
+            full=ctx.full,
+            save=ctx.save,
+            budget=budget,
+            on_batch=on_batch,
         )
         return run.alerts

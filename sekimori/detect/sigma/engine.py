@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -247,6 +248,16 @@ def groups(rules: Iterable[CompiledRule]) -> list[Group]:
 
 
 @dataclass(frozen=True)
+class SigmaBatch:
+    """One batch of one pass read and judged; ``done`` of ``total`` (every pass's batches) so far."""
+
+    logsource: str
+    events: int
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
 class SigmaPass:
     """One pass of the engine: a log source group read once and its rules evaluated."""
 
@@ -318,9 +329,10 @@ def run_groups(
     failures: list[RuleFailure] | None = None,
     on_pass: Callable[[SigmaPass], None] | None = None,
     batches: Sequence[str] | None = None,
+    on_batch: Callable[[SigmaBatch], None] | None = None,
 ) -> pa.Table:
     """Every (rule, event) match of the rules, as ``MATCH_SCHEMA``; ``on_pass`` is told of each pass
-    as it ends (from the worker threads).
+    as it ends, ``on_batch`` of each batch of each pass (from the worker threads).
 
     Per log source group, one pass reads the group's events and extracts every field its rules use
     into a temporary table (one JSON parse per event); the rules are then evaluated over that table
@@ -332,6 +344,16 @@ def run_groups(
     """
     todo = sorted(groups(rules), key=lambda g: -len(g.rules))
     sources = list(batches) if batches else [table]
+    total = len(todo) * len(sources)
+    done = [0]
+    lock = threading.Lock()
+
+    def batch_done(g: Group, count: int) -> None:
+        if on_batch is not None:
+            with lock:  # passes run on several threads
+                done[0] += 1
+                step = SigmaBatch(g.label, count, done[0], total)
+            on_batch(step)
 
     def one(job: tuple[int, Group]) -> list[pa.Table]:
         n, g = job
@@ -363,6 +385,7 @@ def run_groups(
                         )
                     )
                 cur.execute(f"DROP TABLE IF EXISTS {name}")
+                batch_done(g, count)
             if on_pass is not None:
                 on_pass(SigmaPass(g.label, len(g.rules), events, time.perf_counter() - started))
         finally:

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sekimori.detect.sigma.batches import Budget, batch_views
-from sekimori.detect.sigma.engine import MATCH_SCHEMA, SigmaPass, run_groups
+from sekimori.detect.sigma.engine import MATCH_SCHEMA, SigmaBatch, SigmaPass, run_groups
 from sekimori.detect.sigma.ruleset import CompiledRule, Ruleset
 from sekimori.detect.sigma.run import alerts_of_matches
 from sekimori.store import Store
@@ -89,6 +89,7 @@ def run_incremental(
     full: bool = False,
     save: bool = True,
     budget: Budget | None = None,
+    on_batch: Callable[[SigmaBatch], None] | None = None,
 ) -> IncrementalRun:
     """The alerts of ``rules`` over the whole store, evaluating them over the new segments only when the
     stored state allows (see the module docstring). ``con``: a connection over the whole store; the
@@ -103,7 +104,7 @@ def run_incremental(
         matches = _kept_matches(store, rules)
     else:
         with batch_views(con, store.event_files(new), budget) as views:
-            found = run_groups(con, rules, on_pass=on_pass, batches=views)
+            found = run_groups(con, rules, on_pass=on_pass, batches=views, on_batch=on_batch)
         matches = pa.concat_tables([_kept_matches(store, rules), found]) if usable else found
     alerts = alerts_of_matches(con, ruleset, rules, matches)
     if save:

@@ -11,7 +11,7 @@ import pyarrow as pa
 from sekimori.detect.alerts import LEVEL_SCORE
 from sekimori.detect.sigma.batches import Budget, batch_views
 from sekimori.detect.sigma.correlation import run_correlations
-from sekimori.detect.sigma.engine import SigmaPass, groups, run_groups
+from sekimori.detect.sigma.engine import SigmaBatch, SigmaPass, groups, run_groups
 from sekimori.detect.sigma.ruleset import LEVELS, CompiledRule, RuleFailure, Ruleset
 
 RULES_SCHEMA = pa.schema(
@@ -88,15 +88,18 @@ def run_sigma(
     on_pass: Callable[[SigmaPass], None] | None = None,
     files: Sequence[str] | None = None,
     budget: Budget | None = None,
+    on_batch: Callable[[SigmaBatch], None] | None = None,
 ) -> SigmaResult:
     """The alerts of ``rules`` over ``table``; given ``files`` (the Parquet files ``events`` reads), the
     passes read them in batches of ``budget`` (``batches.py``), so memory stays flat in store size."""
     failures: list[RuleFailure] = []
     if files is None:
-        matches = run_groups(con, rules, table, failures=failures, on_pass=on_pass)
+        matches = run_groups(con, rules, table, failures=failures, on_pass=on_pass, on_batch=on_batch)
     else:
         with batch_views(con, files, budget) as views:
-            matches = run_groups(con, rules, failures=failures, on_pass=on_pass, batches=views)
+            matches = run_groups(
+                con, rules, failures=failures, on_pass=on_pass, batches=views, on_batch=on_batch
+            )
     alerts = alerts_of_matches(con, ruleset, rules, matches, table)
     return SigmaResult(alerts, matches, len(groups(rules)), sum(1 for r in rules if r.readings()), failures)
 

@@ -60,7 +60,11 @@ def _run(store, rules, rows=None, incremental=True, limit=None):
     )
     passes = {e.logsource: e.events for e in told if e.step == "pass"}
     rows_sorted = sorted(report.alerts.to_pylist(), key=lambda r: (r["alert_id"], r["rule_id"]))
+    _TOLD[:] = told
     return rows_sorted, passes
+
+
+_TOLD: list[DetectProgress] = []  # what the last ``_run`` was told
 
 
 def _positions(alerts, rule_id, store):
@@ -80,6 +84,14 @@ def test_many_small_batches_give_the_alerts_of_one(setup, incremental):
     cut, cut_passes = _run(store, rules, rows=ROWS, incremental=incremental)
     batches = plan(store.event_files(), Budget(ROWS, 1 << 40))
     assert len(batches) > 5
+    # progress: each pass told of each of its batches, counted over all passes, the events adding up
+    steps = [e for e in _TOLD if e.step == "batch"]
+    total = len(cut_passes) * len(batches)
+    assert [e.done for e in steps] == list(range(1, total + 1)) and {e.total for e in steps} == {total}
+    per_source: dict[str | None, int] = {}
+    for e in steps:
+        per_source[e.logsource] = per_source.get(e.logsource, 0) + e.events
+    assert per_source == cut_passes
 
     assert cut == whole
     # each pass read every event of its log source, across the batches

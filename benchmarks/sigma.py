@@ -38,7 +38,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 from sekimori.detect import run_detectors  # noqa: E402
-from sekimori.detect.sigma.engine import groups, run_groups  # noqa: E402
+from sekimori.detect.sigma.engine import groups  # noqa: E402
+from sekimori.detect.sigma.passes import run_groups  # noqa: E402
 from sekimori.detect.sigma.reference import build_sqlite, reference_matches, store_rows  # noqa: E402
 from sekimori.detect.sigma.rules import load_ruleset  # noqa: E402
 from sekimori.store import Store  # noqa: E402

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from sekimori.detect.behaviour.segments import SEGMENT_TABLES as BEHAVIOUR_SEGMENT_TABLES
     from sekimori.detect.detectors.behaviour import BehaviourDetector
     from sekimori.detect.detectors.boundary import BoundaryDetector
+    from sekimori.detect.detectors.sigma import SigmaDetector
 
     # For other engines computing the boundary rules' edges from the same SQL (``sekimori.spark``).
     from sekimori.detect.edges import SEGMENT_EDGES_SQL as BOUNDARY_EDGES_SQL
@@ -66,6 +67,7 @@ __all__ = [
     "RuleFailure",
     "SegmentRows",
     "SigmaCoverage",
+    "SigmaDetector",
     "SigmaGroup",
     "SigninPosture",
     "TenantPosture",
@@ -130,6 +132,7 @@ _LAZY = {
     # The boundary rules' edges, for other engines (``sekimori.spark``).
     "BoundaryDetector": "sekimori.detect.detectors.boundary",
     "BehaviourDetector": "sekimori.detect.detectors.behaviour",
+    "SigmaDetector": "sekimori.detect.detectors.sigma",
     "BEHAVIOUR_SEGMENT_TABLES": "sekimori.detect.behaviour.segments:SEGMENT_TABLES",
     "BOUNDARY_EDGES_SQL": "sekimori.detect.edges:SEGMENT_EDGES_SQL",
     "BOUNDARY_PAIRS_SQL": "sekimori.detect.edges:SEGMENT_PAIRS_SQL",

@@ -1,16 +1,16 @@
 """``sekimori detect --engine spark``: the Sigma detector's rules, the trust-boundary rules' edges and the
 behaviour analytics' logon rows run on Spark, the other detectors on DuckDB
 (``run_detectors(engine=SparkEngine(…))``). The same settings, the same rule selection and the same
-alerts table as the DuckDB run. Sigma correlations run on the driver, by the DuckDB engine's SQL over
-Spark's matches; so do the boundary rules' judging and the behaviour analytics, over the per-segment
-rows Spark aggregated (kept in the store as DuckDB's would be).
+alerts table as the DuckDB run. Sigma's matches of the segments not judged before are Spark's; they are
+kept in the store with DuckDB's, and the alerts and correlations are made on the driver by the DuckDB
+engine's SQL over them. So are the boundary rules' judging and the behaviour analytics, over the
+per-segment rows Spark aggregated (kept in the store as DuckDB's would be).
 ``file_reading``: an ingest's readers in Spark tasks."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -18,11 +18,9 @@ from sekimori.detect import (
     BEHAVIOUR_SEGMENT_TABLES,
     BehaviourDetector,
     BoundaryDetector,
+    CompiledRule,
     DetectProgress,
-    load_ruleset,
-    select_rules,
-    sigma_correlations,
-    sigma_placeholders,
+    SigmaDetector,
 )
 from sekimori.spark.edges import EdgesBatch, spark_segment_aggregates
 from sekimori.spark.events import read_events
@@ -64,46 +62,23 @@ class SparkEngine:
             return self._behaviour(ctx)
         if detector != SIGMA:
             raise ValueError(f"the Spark engine does not run the {detector!r} detector")
-        settings: dict[str, Any] = ctx.settings(SIGMA)
-        rules = settings.get("rules")
-        sources = [None] if rules is None else ([rules] if isinstance(rules, str) else list(rules))
-        values = sigma_placeholders(ctx.model, settings.get("placeholders"))
-        ruleset = load_ruleset(sources, values, bool(settings.get("cache", True)))
-        status = settings.get("status")
-        chosen = select_rules(
-            ruleset, settings.get("levels"), [status] if isinstance(status, str) else status
-        )
-        read_events(self.spark, ctx.store)
+        return self._sigma(ctx)
+
+    def _sigma(self, ctx: DetectContext) -> pa.Table:
+        """The Sigma detector with the rules matched over the new segments (all with ``full``) by Spark;
+        the kept matches, the single-event alerts and the correlations (which read the whole store) on
+        the driver, as DuckDB's run does them. A run where Spark could not run every rule keeps nothing
+        for the next, which then judges every segment again."""
 
         def on_pass(p: SparkPass) -> None:
             ctx.notify(DetectProgress(SIGMA, "pass", f"spark: {p.logsource}", p.rules, p.events, p.seconds))
 
-        self.last = run_sigma_spark(self.spark, chosen, on_pass=on_pass)
-        alerts = self.last.alerts
-        if ruleset.correlations:
-            # Correlations work on the matches (few) and read their group-by fields from the matched
-            # events: by the DuckDB engine's own SQL on the driver, over Spark's matches.
-            con = ctx.store.connect()
-            try:
-                started = time.perf_counter()
-                correlated = sigma_correlations(con, ruleset, self.last.matches, "events")
-            finally:
-                con.close()
-            ctx.notify(
-                DetectProgress(
-                    SIGMA,
-                    "pass",
-                    "correlations (DuckDB, over Spark's matches)",
-                    len(ruleset.correlations),
-                    self.last.matches.num_rows,
-                    time.perf_counter() - started,
-                )
-            )
-            if correlated.num_rows:
-                alerts = pa.concat_tables(
-                    [alerts, correlated.select(alerts.column_names).cast(alerts.schema)]
-                )
-        return alerts
+        def matcher(rules: list[CompiledRule], segments: list[str]) -> tuple[pa.Table, bool]:
+            read_events(self.spark, ctx.store, segments=segments)
+            self.last = run_sigma_spark(self.spark, rules, on_pass=on_pass, alerts=False)
+            return self.last.matches, not (self.last.failures or self.last.not_run)
+
+        return SigmaDetector(matcher=matcher).run(ctx)
 
     def _boundary(self, ctx: DetectContext) -> pa.Table:
         """The boundary detector with the edges of the segments that have none (all with ``full``)

@@ -34,11 +34,13 @@ def event_schema_ddl() -> str:
     return ", ".join(f"`{f.name}` {_SPARK_TYPES[str(f.type)]}" for f in EVENT_SCHEMA)
 
 
-def read_events(spark: SparkSession, store: Store, view: str | None = "events") -> DataFrame:
-    """The store's events (every committed segment's event files) with EVENT_SCHEMA's columns; a column
-    a segment written before it was added reads as NULL, as in the DuckDB view. ``view``: also register
-    the frame as a temporary view of that name."""
-    files = store.event_files()
+def read_events(
+    spark: SparkSession, store: Store, view: str | None = "events", segments: list[str] | None = None
+) -> DataFrame:
+    """The store's events (every committed segment's event files, or those of ``segments``) with
+    EVENT_SCHEMA's columns; a column a segment written before it was added reads as NULL, as in the
+    DuckDB view. ``view``: also register the frame as a temporary view of that name."""
+    files = store.event_files(segments)
     if files:
         frame = spark.read.schema(event_schema_ddl()).parquet(*files)
     else:

@@ -215,8 +215,10 @@ def run_sigma_spark(
     rules: Sequence[CompiledRule],
     table: str = "events",
     on_pass: Callable[[SparkPass], None] | None = None,
+    alerts: bool = True,
 ) -> SparkSigmaResult:
-    """Matches and alerts of ``rules`` over the Spark view ``table`` (``read_events``)."""
+    """Matches and alerts of ``rules`` over the Spark view ``table`` (``read_events``); ``alerts``: make
+    the alerts too (the detector makes them on the driver from the matches)."""
     passes: list[SparkPass] = []
 
     def told(p: SparkPass) -> None:
@@ -226,5 +228,6 @@ def run_sigma_spark(
 
     result = spark_sigma_matches(spark, rules, table, told)
     result.passes = passes
-    result.alerts = spark_sigma_alerts(spark, result.matches, rules)
+    if alerts:
+        result.alerts = spark_sigma_alerts(spark, result.matches, rules)
     return result

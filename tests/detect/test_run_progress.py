@@ -36,10 +36,16 @@ def test_progress_names_each_detector_and_each_sigma_pass(store):
     security_4688 = con.execute(
         "SELECT count(*) FROM events WHERE lower(channel) = 'security' AND event_code = '4688'"
     ).fetchall()[0][0]
+    sysmon_1 = con.execute(
+        "SELECT count(*) FROM events "
+        "WHERE channel = 'Microsoft-Windows-Sysmon/Operational' AND event_code = '1'"
+    ).fetchall()[0][0]
     signins = con.execute(
         "SELECT count(*) FROM events WHERE source_format = 'entra' AND channel = 'SignInLogs'"
     ).fetchall()[0][0]
-    assert by_source["Channel=Security EventID=4688"] == security_4688 > 0
+    # process creation read on Sysmon's event 1 and the Security log's 4688 in one pass (merge.py)
+    process = "Channel=Microsoft-Windows-Sysmon/Operational EventID=1 + Channel=Security EventID=4688"
+    assert by_source[process] == security_4688 + sysmon_1 and security_4688 > 0
     assert by_source["entra:signinlogs"] == signins == 2
     # one pass per log source group: the Windows channels and event ids, and each source
     assert len(by_source) == len(passes)

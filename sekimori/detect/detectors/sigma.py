@@ -24,8 +24,8 @@ import pyarrow as pa
 from sekimori.detect.alerts import SIGMA
 from sekimori.detect.base import DetectContext, Detector, DetectProgress, memory_bytes, register
 from sekimori.detect.sigma.batches import Budget
-from sekimori.detect.sigma.engine import SigmaBatch, SigmaPass
-from sekimori.detect.sigma.incremental import run_incremental
+from sekimori.detect.sigma.incremental import Matcher, run_incremental
+from sekimori.detect.sigma.passes import SigmaBatch, SigmaPass
 from sekimori.detect.sigma.placeholders import placeholders_for
 from sekimori.detect.sigma.rules import load_ruleset
 from sekimori.detect.sigma.run import run_sigma, select_rules
@@ -36,6 +36,11 @@ class SigmaDetector(Detector):
     name: ClassVar[str] = "sigma"
     source: ClassVar[str] = SIGMA
     description: ClassVar[str] = "Sigma rules (SigmaHQ corpus by default) compiled to DuckDB SQL"
+
+    def __init__(self, matcher: Matcher | None = None) -> None:
+        """``matcher``: the rules matched over the new segments there (another engine, e.g. Spark)
+        instead of DuckDB; the kept matches, the alerts and the correlations as for DuckDB."""
+        self.matcher = matcher
 
     def run(self, ctx: DetectContext) -> pa.Table:
         settings = ctx.settings("sigma")
@@ -58,7 +63,8 @@ class SigmaDetector(Detector):
 
         rows = settings.get("batch_rows")
         budget = Budget.of(memory_bytes(ctx.memory_limit), None if rows is None else int(rows))
-        if settings.get("incremental", True) is False:
+        incremental = settings.get("incremental", True) is not False
+        if not incremental and self.matcher is None:
             files = ctx.store.event_files()
             return run_sigma(
                 ctx.con, ruleset, chosen, on_pass=on_pass, files=files, budget=budget, on_batch=on_batch
@@ -69,9 +75,10 @@ class SigmaDetector(Detector):
             ruleset,
             chosen,
             on_pass,
-            full=ctx.full,
-            save=ctx.save,
+            full=ctx.full or not incremental,
+            save=ctx.save and incremental,
             budget=budget,
             on_batch=on_batch,
+            matcher=self.matcher,
         )
         return run.alerts

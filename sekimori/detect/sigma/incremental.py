@@ -26,10 +26,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sekimori.detect.sigma.batches import Budget, batch_views
-from sekimori.detect.sigma.engine import MATCH_SCHEMA, SigmaBatch, SigmaPass, run_groups
+from sekimori.detect.sigma.engine import MATCH_SCHEMA
+from sekimori.detect.sigma.passes import SigmaBatch, SigmaPass, run_groups
 from sekimori.detect.sigma.ruleset import CompiledRule, Ruleset
 from sekimori.detect.sigma.run import alerts_of_matches
 from sekimori.store import Store
+
+# Another engine's matching: (the rules, the segments to judge) → (their matches as MATCH_SCHEMA,
+# whether every rule ran).
+Matcher = Callable[[list[CompiledRule], list[str]], tuple[pa.Table, bool]]
 
 MATCHES_TABLE = "sigma_matches"
 STATE_TABLE = "sigma_state"
@@ -90,11 +95,15 @@ def run_incremental(
     save: bool = True,
     budget: Budget | None = None,
     on_batch: Callable[[SigmaBatch], None] | None = None,
+    matcher: Matcher | None = None,
 ) -> IncrementalRun:
     """The alerts of ``rules`` over the whole store, evaluating them over the new segments only when the
     stored state allows (see the module docstring). ``con``: a connection over the whole store; the
     segments judged are read in batches of ``budget`` (``batches.py``; ``None``: at once). ``save``: keep
-    the matches and the state for the next run (needs the store's writer lock)."""
+    the matches and the state for the next run (needs the store's writer lock). ``matcher``: another
+    engine's matching of the segments named (``sekimori.spark``) instead of DuckDB's; when it says its
+    matches are not complete (rules it could not run), nothing is kept for the next run, which then
+    judges every segment again."""
     digest = rules_digest(rules)
     segments = [p.name for p in store.segments()]
     stored_digest, judged_before = _state(store)
@@ -102,6 +111,12 @@ def run_incremental(
     new = [s for s in segments if s not in judged_before] if usable else segments
     if usable and not new:
         matches = _kept_matches(store, rules)
+    elif matcher is not None:
+        found, complete = matcher(rules, new)
+        matches = (
+            pa.concat_tables([_kept_matches(store, rules), found.cast(MATCH_SCHEMA)]) if usable else found
+        )
+        save = save and complete
     else:
         with batch_views(con, store.event_files(new), budget) as views:
             found = run_groups(con, rules, on_pass=on_pass, batches=views, on_batch=on_batch)

@@ -11,7 +11,8 @@ import pyarrow as pa
 from sekimori.detect.alerts import LEVEL_SCORE
 from sekimori.detect.sigma.batches import Budget, batch_views
 from sekimori.detect.sigma.correlation import run_correlations
-from sekimori.detect.sigma.engine import SigmaBatch, SigmaPass, groups, run_groups
+from sekimori.detect.sigma.engine import groups
+from sekimori.detect.sigma.passes import SigmaBatch, SigmaPass, run_groups
 from sekimori.detect.sigma.ruleset import LEVELS, CompiledRule, RuleFailure, Ruleset
 
 RULES_SCHEMA = pa.schema(

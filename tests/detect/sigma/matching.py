@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable, Iterable
 
 import duckdb
 
-from sekimori.detect.sigma.engine import run_groups
+from sekimori.detect.sigma.passes import run_groups
 from sekimori.detect.sigma.ruleset import CompiledRule, Ruleset
 
 

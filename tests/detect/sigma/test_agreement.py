@@ -12,7 +12,7 @@ from pathlib import PureWindowsPath
 
 import pytest
 
-from sekimori.detect.sigma.engine import run_groups
+from sekimori.detect.sigma.passes import run_groups
 from sekimori.detect.sigma.reference import build_sqlite, reference_matches, store_rows
 from sekimori.detect.sigma.rules import load_ruleset
 from sekimori.store import Store

@@ -158,7 +158,7 @@ def test_one_pass_per_group(tmp_path):
 
 
 def test_rule_duckdb_rejects_is_listed_and_others_run(tmp_path):
-    from sekimori.detect.sigma.engine import run_groups
+    from sekimori.detect.sigma.passes import run_groups
 
     (tmp_path / "bad.yml").write_text(
         "title: lookahead\nid: 00000000-0000-0000-0000-000000000020\n"

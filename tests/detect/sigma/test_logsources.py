@@ -12,7 +12,8 @@ import textwrap
 import duckdb
 import orjson
 
-from sekimori.detect.sigma.engine import groups, run_groups
+from sekimori.detect.sigma.engine import groups
+from sekimori.detect.sigma.passes import run_groups
 from sekimori.detect.sigma.reference import build_sqlite, reference_matches
 from sekimori.detect.sigma.rules import compile_rules
 from sekimori.detect.sigma.ruleset import Ruleset

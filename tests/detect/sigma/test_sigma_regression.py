@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 import yaml
 
-from sekimori.detect.sigma.engine import run_groups
+from sekimori.detect.sigma.passes import run_groups
 from sekimori.detect.sigma.reference import build_sqlite, reference_matches, store_rows
 from sekimori.detect.sigma.rules import load_ruleset
 from sekimori.store import Store

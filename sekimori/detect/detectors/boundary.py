@@ -399,32 +399,46 @@ SELECT * EXCLUDE (rn) FROM (
 ) WHERE rn = 1
 """
 
-# One alert per (rule, account, source, target) with the events as evidence (capped).
+# One alert per (rule, account, source, target) with the events as evidence (capped). What an alert
+# shows of its findings (host, names, organisations, reason, grants, zones) is one finding's, the
+# earliest (ties: the smallest of those values): any_value took each from any finding, so two runs
+# could show different hosts or organisations for the same alert.
 _ALERTS_SQL = """
 WITH ev AS (
     SELECT rule_id, edge,
            list({'path': source_file, 'record_id': record_id, 'uid': uid}
                 ORDER BY time, record_id, uid, source_file) AS evidence
     FROM _evidence GROUP BY rule_id, edge
+), shown AS (
+    SELECT *, {'host': host, 'src_host': src_host_shown, 'src_ip': src_ip, 'target_host': target_shown,
+               'account_org': account_org, 'source_org': source_org, 'target_org': target_org,
+               'reason': reason, 'realm': account_realm, 'grants': grants, 'source_zone': source_zone,
+               'target_zone': target_zone} AS s
+    FROM _findings
+), picked AS (
+    SELECT *, arg_min(s, {'t': first_time, 's': s})
+                  OVER (PARTITION BY rule_id, principal, domain, source, target) AS p
+    FROM shown
 )
 SELECT r.rule_id, r.title, 'boundary' AS source,
        CASE WHEN bool_or(coalesce(f.escalate, false)) THEN 'critical' ELSE r.level END AS level, r.attack,
        min(f.first_time) AS time, max(f.last_time) AS last_time,
-       any_value(f.host) AS host, f.principal AS account, f.domain,
-       any_value(f.src_host_shown) AS src_host, any_value(f.src_ip) AS src_ip,
-       any_value(f.target_shown) AS target_host,
-       list_distinct(list_filter([any_value(f.account_org), any_value(f.source_org), any_value(f.target_org)],
-                                 lambda x: x IS NOT NULL)) AS organisations,
-       any_value(f.reason) AS description,
-       flatten(list(ev.evidence ORDER BY f.first_time))[1:100] AS evidence,
-       to_json({'events': sum(f.events), 'account_org': any_value(f.account_org),
-                'source_org': any_value(f.source_org), 'target_org': any_value(f.target_org),
-                'realm': any_value(f.account_realm), 'grants': any_value(f.grants),
-                'source_zone': any_value(f.source_zone), 'target_zone': any_value(f.target_zone)})::VARCHAR
+       any_value(f.p.host) AS host, f.principal AS account, f.domain,
+       any_value(f.p.src_host) AS src_host, any_value(f.p.src_ip) AS src_ip,
+       any_value(f.p.target_host) AS target_host,
+       list_distinct(list_filter([any_value(f.p.account_org), any_value(f.p.source_org),
+                                  any_value(f.p.target_org)], lambda x: x IS NOT NULL)) AS organisations,
+       any_value(f.p.reason) AS description,
+       flatten(list(ev.evidence ORDER BY f.first_time, ev.evidence))[1:100] AS evidence,
+       to_json({'events': sum(f.events), 'account_org': any_value(f.p.account_org),
+                'source_org': any_value(f.p.source_org), 'target_org': any_value(f.p.target_org),
+                'realm': any_value(f.p.realm), 'grants': any_value(f.p.grants),
+                'source_zone': any_value(f.p.source_zone),
+                'target_zone': any_value(f.p.target_zone)})::VARCHAR
            AS details,
        md5(r.rule_id || '|' || coalesce(f.principal, '') || '|' || coalesce(f.domain, '') || '|'
            || coalesce(f.source, '') || '|' || coalesce(f.target, ''))[1:24] AS alert_id
-FROM _findings f JOIN _rules r USING (rule_id) LEFT JOIN ev USING (rule_id, edge)
+FROM picked f JOIN _rules r USING (rule_id) LEFT JOIN ev USING (rule_id, edge)
 GROUP BY r.rule_id, r.title, r.level, r.attack, f.principal, f.domain, f.source, f.target
 ORDER BY time
 """

@@ -60,8 +60,10 @@ SELECT row_number() OVER () AS edge, *
 FROM (
     SELECT principal, domain, lower(tenant) AS tenant, lower(resource_tenant) AS resource_tenant,
            cross_tenant, lower(trim(application)) AS application, role, src_ip,
-           count(*) AS events, min(time) AS first_time, max(time) AS last_time, any_value(host) AS host,
-           any_value(application) AS application_shown
+           count(*) AS events, min(time) AS first_time, max(time) AS last_time,
+           -- the earliest sign-in's host and spelling of the application (any_value changed between runs)
+           arg_min(host, {'t': time, 'v': host}) AS host,
+           arg_min(application, {'t': time, 'v': application}) AS application_shown
     FROM events
     WHERE category = 'authentication' AND outcome IS DISTINCT FROM 'failure' AND principal IS NOT NULL
       AND (tenant IS NOT NULL OR resource_tenant IS NOT NULL OR role IS NOT NULL)

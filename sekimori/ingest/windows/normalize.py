@@ -12,7 +12,7 @@ dominate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sekimori.ingest.base import Quarantine
+from sekimori.ingest.byte_lines import utf8_array
 from sekimori.ingest.fit import INT64_MAX, BadValue, fit_batch, fits_int64, whole_number
 from sekimori.ingest.schema import EVENT_SCHEMA, GENERIC, PROVENANCE_COLUMNS, TIME_TYPE, make_batch
 from sekimori.ingest.windows.dialects import DIALECTS
@@ -219,14 +220,16 @@ def _parse_time(text: str | None) -> datetime | None:
 def normalize_docs(
     dialect: str,
     docs: list[dict[str, Any]],
-    raws: list[str],
+    raws: Sequence[str] | Sequence[bytes],
     quarantine: Quarantine,
     record_numbers: list[int] | None = None,
     record_hints: list[int | None] | None = None,
 ) -> pa.RecordBatch | None:
     """Normalize parsed records; records without a usable time or event id go to the quarantine.
 
-    ``record_numbers`` (e.g. line numbers) name records in the quarantine; otherwise the record id.
+    ``raws``: each record's text, or its UTF-8 bytes (lines as ``byte_lines`` reads them: the ``raw``
+    column is then made with one join). ``record_numbers`` (e.g. line numbers) name records in the
+    quarantine; otherwise the record id.
     """
     columns, time_values, unfit = _normalizer(dialect).normalize(docs, record_hints, record_numbers)
     times = parse_times(time_values)
@@ -241,18 +244,23 @@ def normalize_docs(
             else:
                 fieldname, reason = "EventID", "no EventID"
             record = record_numbers[i] if record_numbers is not None else columns["record_id"][i]
-            quarantine.add(reason, record=record, field=fieldname, data=raws[i])
+            quarantine.add(reason, record=record, field=fieldname, data=_text(raws[i]))
         keep = sorted(set(range(len(docs))) - set(bad))
         columns = {k: [v[i] for i in keep] for k, v in columns.items()}
         times = times.take(pa.array(keep, pa.int64()))
-        raws = [raws[i] for i in keep]
+        raws = [raws[i] for i in keep]  # type: ignore[assignment]
         if record_numbers is not None:
             record_numbers = [record_numbers[i] for i in keep]
     if not raws:
         return None
-    columns = {**columns, "time": times, "raw": raws}
+    raw: Sequence[str] | pa.Array = utf8_array(raws) if isinstance(raws[0], bytes) else raws  # type: ignore[arg-type]
+    batch_columns: dict[str, Any] = {**columns, "time": times, "raw": raw}
     # Any value still unfit for Arrow (e.g. a time past year 9999) fails its record, not the batch.
-    return fit_batch(make_batch, columns, len(raws), quarantine, records=record_numbers, data=raws)
+    return fit_batch(make_batch, batch_columns, len(raws), quarantine, records=record_numbers, data=raw)
+
+
+def _text(raw: str | bytes) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 _NORMALIZERS: dict[str, WindowsNormalizer] = {}

@@ -23,11 +23,20 @@ from sekimori.ingest.readers.windows_json import WindowsJsonReader, dialect_of
 from sekimori.ingest.rows import iter_lines
 from sekimori.ingest.schema import EVENT_SCHEMA
 from sekimori.ingest.source import Source, expand
+from sekimori.ingest.windows import WINDOWS_EVENTS, normalize_docs
+from sekimori.ingest.windows.events import DEFAULTS
 from sekimori.store import Store
 from tests.conftest import corpus
 from tests.ingest.windows_reference import reference_normalize_docs
 
 BATCH = WindowsJsonReader.batch_size
+
+
+def _plain_fields(source: Any) -> list[str]:
+    """The record fields a column source names (not literals, System fields or functions)."""
+    if isinstance(source, tuple):
+        return [s for part in source for s in _plain_fields(part)]
+    return [source] if isinstance(source, str) and source[:1] not in "'@" else []
 
 
 def reference_read(self: WindowsJsonReader, source: Source, quarantine: Quarantine) -> Any:
@@ -202,3 +211,54 @@ def test_security_datasets_store_the_same_events_and_quarantine(tmp_path: Path, 
         assert new_events.column(name).equals(old_events.column(name)), name
     quarantine = "SELECT * FROM quarantine ORDER BY ALL"
     assert new.sql(quarantine).to_pylist() == old.sql(quarantine).to_pylist()
+
+
+# Records of the flat dialect with the fields the mapping reads, each missing, empty, "-", text with a
+# domain, a number, a float, a boolean or an object: every branch of the compiled fills and the header.
+_VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["", "-", "CORP\\bob", "bob@corp.local", "\\\\wks1", "::ffff:10.0.0.1", "0x0", "0xC000006D"]
+    ),
+    st.sampled_from(["3", "0x1f", "65536", "NTLM", "MICROSOFT_AUTHENTICATION_PACKAGE_V1_0", "x"]),
+    st.integers(-5, 70000),
+    st.sampled_from([1.0, 2.5, True, {"a": 1}, [1], 2**64]),
+)
+_FIELDS = sorted(
+    {
+        *(s for ev in WINDOWS_EVENTS for src in ev.columns.values() for s in _plain_fields(src)),
+        *(s for src in DEFAULTS.values() for s in _plain_fields(src)),
+        "SourceName",
+        "ProviderName",
+        "Hostname",
+        "Computer",
+        "RecordNumber",
+        "EventRecordID",
+        "UserID",
+    }
+)
+_CHANNELS = st.sampled_from(
+    ["Security", "security", "Microsoft-Windows-Sysmon/Operational", "System", "Windows PowerShell", "", "-"]
+)
+_CODES = st.one_of(
+    st.sampled_from([ev.event_id for ev in WINDOWS_EVENTS]), st.sampled_from(["4624", "x", None])
+)
+_DOCS = st.fixed_dictionaries(
+    {"Channel": _CHANNELS, "EventID": _CODES, "TimeCreated": st.sampled_from(["2020-09-21T03:18:52Z", "-"])},
+    optional={name: _VALUES for name in _FIELDS},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_DOCS, min_size=1, max_size=40))
+def test_the_normalizer_gives_what_the_reference_gave(docs) -> None:
+    raws = [json.dumps(doc).encode() for doc in docs]
+    numbers = list(range(1, len(docs) + 1))
+    source = Source("x.json", Path("x.json"))
+    new_q, old_q = Quarantine(source), Quarantine(source)
+    new = normalize_docs("flat", docs, raws, new_q, record_numbers=numbers)
+    old = reference_normalize_docs("flat", docs, [r.decode() for r in raws], old_q, numbers)
+    assert new_q.records == old_q.records
+    assert (new is None) == (old is None)
+    if new is not None and old is not None:
+        assert new.equals(old)

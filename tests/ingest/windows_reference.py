@@ -51,6 +51,26 @@ def _label(source: Source) -> str:
     return source.lstrip("@")
 
 
+def _flat_header(system: Fields) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """The flat dialect's header as it was (dialects.py unrolls it now)."""
+
+    def first(keys: tuple[str, ...]) -> Any:
+        for key in keys:
+            value = system.get(key)
+            if value is not None and value != "" and value != "-":
+                return value
+        return None
+
+    return (
+        system.get("Channel"),
+        system.get("EventID"),
+        first(("SourceName", "ProviderName", "Provider")),
+        first(("Hostname", "Computer", "computer_name")),
+        first(("RecordNumber", "EventRecordID")),
+        first(("TimeCreated", "@timestamp", "EventTime", "UtcTime")),
+    )
+
+
 class ReferenceNormalizer:
     """Normalizes parsed Windows records of one dialect into event columns.
 
@@ -132,7 +152,7 @@ class ReferenceNormalizer:
         ``record_id`` is the hint when given, else the record's own id (EventRecordID), else the
         fallback (the EVTX record header's number, or the line of a JSON export).
         """
-        header = self.dialect.header
+        header = _flat_header if self.dialect.name == "flat" else self.dialect.header
         split = self.dialect.split
         n_cols = len(COLUMNS)
         rows: list[list[Any]] = []

@@ -47,6 +47,9 @@ COLUMNS = [
     if c not in PROVENANCE_COLUMNS and c not in ("time", "raw", "ocsf_class_name")
 ]
 
+# ``clean(v) is None`` inline, for the generated code.
+_EMPTY = "v is None or v == '-' or v == ''"
+
 # A compiled event mapping: fills one row (in ``COLUMNS`` order) from (system, data).
 Fill = Callable[[Fields, Fields, list[Any]], None]
 
@@ -74,6 +77,8 @@ class WindowsNormalizer:
         for ev in WINDOWS_EVENTS:
             self._fills[f"{ev.family}:{ev.event_id}"] = self._compile(ev.columns, ev)
         self._default = self._compile(DEFAULTS, None)
+        # (channel, event code) → its fill: one lookup per record, no key text to build.
+        self._by_key: dict[tuple[str | None, str | None], Fill] = {}
 
     def _compile(self, columns: Mapping[str, Source], ev: WindowsEvent | None) -> Fill:
         namespace: dict[str, Any] = {
@@ -110,17 +115,35 @@ class WindowsNormalizer:
             "activity": ev.activity if ev else None,
             "ocsf_class_uid": ev.ocsf_class_uid if ev else 0,
         }
+
+        def pick(source: Source | None) -> list[str]:
+            """Statements leaving the source's value in ``v``. A tuple of plain fields is a chain that
+            stops at the first value given (``first_value`` of gets without side effects, lazily)."""
+            if isinstance(source, tuple) and all(isinstance(s, str) and s[:1] not in "'@" for s in source):
+                out = [f"    v = g({source[0]!r})"]
+                for s in source[1:]:
+                    out.append(f"    if {_EMPTY}: v = g({s!r})")
+                return [*out, f"    if {_EMPTY}: v = None"]
+            return [f"    v = {expr(source)}"]
+
         lines = ["def fill(system, data, row):", "    g = data.get"]
         lines += [f"    row[{COLUMNS.index(col)}] = {value!r}" for col, value in fixed.items()]
-        lines.append(f"    principal = {expr(columns.get('principal'))}")
+        lines += [*pick(columns.get("principal")), "    principal = v"]
         for col, source in columns.items():
             if col == "domain":
                 continue
-            value = "principal" if col == "principal" else expr(source)
-            if col in NUMBER_RANGES:
-                call = f"_number({value}, {col!r}, {_label(source)!r})"
+            if col == "principal":
+                lines.append("    v = principal")
             else:
-                call = f"_t_{col}({value})" if col in TRANSFORMS else f"_text({value})"
+                lines += pick(source)
+            if col in NUMBER_RANGES:
+                call = f"_number(v, {col!r}, {_label(source)!r})"
+            elif col in TRANSFORMS:
+                call = f"_t_{col}(v)"
+            else:  # as_text, with the common case (text, or nothing) inline
+                call = (
+                    "v if v.__class__ is str and v != '-' and v != '' else (None if v is None else _text(v))"
+                )
             lines.append(f"    row[{COLUMNS.index(col)}] = {call}")
         lines.append(
             f"    row[{COLUMNS.index('domain')}] = _domain_value({expr(columns.get('domain'))}, principal)"
@@ -141,13 +164,14 @@ class WindowsNormalizer:
         ``record_id`` is the hint when given, else the record's own id (EventRecordID), else the
         fallback (the EVTX record header's number, or the line of a JSON export).
         """
-        header = self.dialect.header
+        header = self.dialect.fast_header or self.dialect.header
         split = self.dialect.split
         n_cols = len(COLUMNS)
         rows: list[list[Any]] = []
         times: list[Any] = []
         fills = self._fills
         default = self._default
+        by_key = self._by_key
         i_record, i_channel, i_provider, i_code, i_host = (
             COLUMNS.index(c) for c in ("record_id", "channel", "provider", "event_code", "host")
         )
@@ -161,24 +185,40 @@ class WindowsNormalizer:
                 channel, code, provider, computer, record_id, time = header(system)
                 if type(channel) in NESTED or type(provider) in NESTED or type(computer) in NESTED:
                     check_nested_header(channel, provider, computer)
-                channel = as_text(channel)
+                if channel.__class__ is not str or channel == "-" or channel == "":
+                    channel = as_text(channel)  # else it is its own text
                 code = event_id_text(code)
                 row[i_channel] = channel
                 row[i_code] = code
-                row[i_provider] = as_text(provider)
-                row[i_host] = as_text(computer)
+                row[i_provider] = (
+                    provider
+                    if provider.__class__ is str and provider != "-" and provider != ""
+                    else as_text(provider)
+                )
+                row[i_host] = (
+                    computer
+                    if computer.__class__ is str and computer != "-" and computer != ""
+                    else as_text(computer)
+                )
                 hint = record_hints[i] if record_hints is not None else None
                 if hint is None:
-                    record_id = clean(record_id)
-                    if record_id is not None:
-                        hint = whole_number(record_id, "record_id", record_key, 0, INT64_MAX)
-                    elif record_fallbacks is not None:
-                        hint = record_fallbacks[i]
-                        if hint is not None and not fits_int64(hint):
-                            reason = f"record number {hint} does not fit record_id (int64)"
-                            raise BadValue("record_id", reason)
+                    if record_id.__class__ is int and 0 <= record_id <= INT64_MAX:
+                        hint = record_id  # what whole_number gives for it, without the call
+                    else:
+                        record_id = clean(record_id)
+                        if record_id is not None:
+                            hint = whole_number(record_id, "record_id", record_key, 0, INT64_MAX)
+                        elif record_fallbacks is not None:
+                            hint = record_fallbacks[i]
+                            if hint is not None and not fits_int64(hint):
+                                reason = f"record number {hint} does not fit record_id (int64)"
+                                raise BadValue("record_id", reason)
                 row[i_record] = hint
-                fills.get(f"{channel.lower()}:{code}" if channel else "", default)(system, data, row)
+                fill = by_key.get((channel, code))
+                if fill is None:
+                    key = f"{channel.lower()}:{code}" if channel else ""
+                    fill = by_key[(channel, code)] = fills.get(key, default)
+                fill(system, data, row)
             except BadValue as exc:  # this record only: its row stays empty and is dropped later
                 bad[i] = (exc.field, exc.reason)
                 row = [None] * n_cols

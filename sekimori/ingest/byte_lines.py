@@ -1,10 +1,11 @@
 """The lines of a text log as UTF-8 bytes, a block at a time, for readers that parse bytes (``orjson``)
 and keep each line whole (the ``raw`` column): no ``readline`` and no ``str`` per line.
 
-``iter_line_blocks`` gives exactly the lines and quarantine rows of ``rows.iter_lines(source, q,
-"utf-8-sig")``, in the same order relative to what the reader adds itself, so a reader can switch
-without changing its output. ``utf8_array`` makes a string column of such lines with one copy (a join)
-instead of a conversion per value.
+``iter_line_blocks`` hands out every line as it is in the stream; ``decode_line`` of each gives what
+``rows.iter_lines(source, q, "utf-8-sig")`` gives, with the same quarantine rows in the same order
+relative to what the reader adds itself (``decoded_lines`` does just that), so a reader can switch
+without changing its output and call ``decode_line`` only for the lines it needs to. ``utf8_array``
+makes a string column of such lines with one copy (a join) instead of a conversion per value.
 """
 
 from __future__ import annotations

@@ -274,12 +274,15 @@ def normalize_docs(
     columns, time_values, unfit = _normalizer(dialect).normalize(docs, record_hints, record_numbers)
     times = parse_times(time_values)
     codes = columns["event_code"]
-    bad = [i for i in range(len(docs)) if i in unfit or not times[i].is_valid or codes[i] is None]
+    bad: list[int] = []
+    if unfit or times.null_count or None in codes:  # the rows in order; a scalar per row only then
+        valid = times.is_valid().to_pylist()
+        bad = [i for i in range(len(docs)) if i in unfit or not valid[i] or codes[i] is None]
     if bad:
         for i in bad:
             if i in unfit:
                 fieldname, reason = unfit[i]
-            elif not times[i].is_valid:
+            elif not valid[i]:
                 fieldname, reason = "time", "no parseable event time (TimeCreated / @timestamp)"
             else:
                 fieldname, reason = "EventID", "no EventID"

@@ -15,10 +15,12 @@ import orjson
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.rows import iter_lines
+from sekimori.ingest.byte_lines import iter_line_blocks
+from sekimori.ingest.rows import decode_line
 from sekimori.ingest.source import Source
 from sekimori.ingest.windows import normalize_docs
 
+_NOT_JSON = object()
 _MARKERS = (b'"EventID"', b'"winlog"', b'"EventRecordID"', b'"event_data"')
 
 
@@ -33,6 +35,22 @@ def dialect_of(doc: dict[str, Any]) -> str | None:
     if "EventID" in doc:
         return "flat"
     return None
+
+
+def _loads_text(
+    line: bytes, decoded: bool, lineno: int, offset: int, quarantine: Quarantine
+) -> tuple[Any, bytes]:
+    """A line ``orjson`` refused as bytes, as the line-by-line reader took it: its text (``decode_line``:
+    blank, not UTF-8 or holding NUL is quarantined or skipped), parsed; ``_NOT_JSON`` when that fails
+    (quarantined with orjson's message for the text, whose positions count characters)."""
+    text = line.decode() if decoded else decode_line(line, lineno, offset, quarantine, "utf-8-sig")
+    if text is None:
+        return _NOT_JSON, line
+    try:
+        return orjson.loads(text), text.encode()
+    except orjson.JSONDecodeError as exc:
+        quarantine.add(f"not JSON: {exc}", record=lineno, offset=offset, data=text)
+        return _NOT_JSON, line
 
 
 def _first_json_line(head: bytes) -> bytes | None:
@@ -75,36 +93,47 @@ class WindowsJsonReader(Reader):
         # re-reading a file that grew gives its old events first, in the same order.
         dialect_now: str | None = None
         docs: list[dict[str, Any]] = []
-        raws: list[str] = []
+        raws: list[bytes] = []
         lines: list[int] = []
-        for lineno, offset, text in iter_lines(source, quarantine, encoding="utf-8-sig"):
-            try:
-                doc = orjson.loads(text)
-            except orjson.JSONDecodeError as exc:
-                quarantine.add(f"not JSON: {exc}", record=lineno, offset=offset, data=text)
-                continue
-            if not isinstance(doc, dict):
-                quarantine.add("not a JSON object", record=lineno, offset=offset, data=text)
-                continue
-            dialect = dialect_of(doc)
-            if dialect is None:
-                quarantine.add(
-                    "not a Windows event (no EventID / winlog / event_data / Event.System)",
-                    record=lineno,
-                    offset=offset,
-                    field="EventID",
-                    data=text,
-                )
-                continue
-            if docs and (dialect != dialect_now or len(docs) >= self.batch_size):
-                batch = normalize_docs(dialect_now or dialect, docs, raws, quarantine, record_numbers=lines)
-                if batch is not None:
-                    yield batch
-                docs, raws, lines = [], [], []
-            dialect_now = dialect
-            docs.append(doc)
-            raws.append(text)
-            lines.append(lineno)
+        loads = orjson.loads
+        for first, offset, block, decoded in iter_line_blocks(source, quarantine):
+            for lineno, line in enumerate(block, first):
+                at = offset
+                offset += len(line) + 1
+                if line[-1:] == b"\r":
+                    line = line.rstrip(b"\r")
+                try:
+                    # Parsed as bytes, a line is valid UTF-8 without NUL or byte-order mark (orjson
+                    # refuses them), i.e. exactly the text decode_line gives; any other goes through it.
+                    doc = loads(line)
+                except orjson.JSONDecodeError:
+                    doc, line = _loads_text(line, decoded, lineno, at, quarantine)
+                    if doc is _NOT_JSON:
+                        continue
+                if not isinstance(doc, dict):
+                    quarantine.add("not a JSON object", record=lineno, offset=at, data=line.decode())
+                    continue
+                dialect = dialect_of(doc)
+                if dialect is None:
+                    quarantine.add(
+                        "not a Windows event (no EventID / winlog / event_data / Event.System)",
+                        record=lineno,
+                        offset=at,
+                        field="EventID",
+                        data=line.decode(),
+                    )
+                    continue
+                if docs and (dialect != dialect_now or len(docs) >= self.batch_size):
+                    batch = normalize_docs(
+                        dialect_now or dialect, docs, raws, quarantine, record_numbers=lines
+                    )
+                    if batch is not None:
+                        yield batch
+                    docs, raws, lines = [], [], []
+                dialect_now = dialect
+                docs.append(doc)
+                raws.append(line)
+                lines.append(lineno)
         if docs and dialect_now is not None:
             batch = normalize_docs(dialect_now, docs, raws, quarantine, record_numbers=lines)
             if batch is not None:

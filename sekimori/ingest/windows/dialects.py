@@ -99,21 +99,30 @@ _FLAT_SYSTEM = {
 
 
 def _flat_header(system: Fields) -> Header:
-    def first(keys: tuple[str, ...]) -> Any:
-        for key in keys:
-            value = system.get(key)
-            if value is not None and value != "" and value != "-":
-                return value
-        return None
-
-    return (
-        system.get("Channel"),
-        system.get("EventID"),
-        first(_FLAT_SYSTEM["provider"]),
-        first(_FLAT_SYSTEM["computer"]),
-        first(_FLAT_SYSTEM["record_id"]),
-        first(_FLAT_SYSTEM["time"]),
-    )
+    # The first given value of each key list (as ``_flat_system``), unrolled: this runs once per record.
+    get = system.get
+    provider = computer = record_id = time = None
+    for key in _FLAT_SYSTEM["provider"]:
+        value = get(key)
+        if value is not None and value != "" and value != "-":
+            provider = value
+            break
+    for key in _FLAT_SYSTEM["computer"]:
+        value = get(key)
+        if value is not None and value != "" and value != "-":
+            computer = value
+            break
+    for key in _FLAT_SYSTEM["record_id"]:
+        value = get(key)
+        if value is not None and value != "" and value != "-":
+            record_id = value
+            break
+    for key in _FLAT_SYSTEM["time"]:
+        value = get(key)
+        if value is not None and value != "" and value != "-":
+            time = value
+            break
+    return get("Channel"), get("EventID"), provider, computer, record_id, time
 
 
 def _flat_system(system: Fields, name: str) -> Any:

@@ -12,7 +12,7 @@ dominate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sekimori.ingest.base import Quarantine
+from sekimori.ingest.byte_lines import utf8_array
 from sekimori.ingest.fit import INT64_MAX, BadValue, fit_batch, fits_int64, whole_number
 from sekimori.ingest.schema import EVENT_SCHEMA, GENERIC, PROVENANCE_COLUMNS, TIME_TYPE, make_batch
 from sekimori.ingest.windows.dialects import DIALECTS
@@ -45,6 +46,9 @@ COLUMNS = [
     for c in EVENT_SCHEMA.names
     if c not in PROVENANCE_COLUMNS and c not in ("time", "raw", "ocsf_class_name")
 ]
+
+# ``clean(v) is None`` inline, for the generated code.
+_EMPTY = "v is None or v == '-' or v == ''"
 
 # A compiled event mapping: fills one row (in ``COLUMNS`` order) from (system, data).
 Fill = Callable[[Fields, Fields, list[Any]], None]
@@ -73,6 +77,8 @@ class WindowsNormalizer:
         for ev in WINDOWS_EVENTS:
             self._fills[f"{ev.family}:{ev.event_id}"] = self._compile(ev.columns, ev)
         self._default = self._compile(DEFAULTS, None)
+        # (channel, event code) → its fill: one lookup per record, no key text to build.
+        self._by_key: dict[tuple[str | None, str | None], Fill] = {}
 
     def _compile(self, columns: Mapping[str, Source], ev: WindowsEvent | None) -> Fill:
         namespace: dict[str, Any] = {
@@ -109,17 +115,35 @@ class WindowsNormalizer:
             "activity": ev.activity if ev else None,
             "ocsf_class_uid": ev.ocsf_class_uid if ev else 0,
         }
+
+        def pick(source: Source | None) -> list[str]:
+            """Statements leaving the source's value in ``v``. A tuple of plain fields is a chain that
+            stops at the first value given (``first_value`` of gets without side effects, lazily)."""
+            if isinstance(source, tuple) and all(isinstance(s, str) and s[:1] not in "'@" for s in source):
+                out = [f"    v = g({source[0]!r})"]
+                for s in source[1:]:
+                    out.append(f"    if {_EMPTY}: v = g({s!r})")
+                return [*out, f"    if {_EMPTY}: v = None"]
+            return [f"    v = {expr(source)}"]
+
         lines = ["def fill(system, data, row):", "    g = data.get"]
         lines += [f"    row[{COLUMNS.index(col)}] = {value!r}" for col, value in fixed.items()]
-        lines.append(f"    principal = {expr(columns.get('principal'))}")
+        lines += [*pick(columns.get("principal")), "    principal = v"]
         for col, source in columns.items():
             if col == "domain":
                 continue
-            value = "principal" if col == "principal" else expr(source)
-            if col in NUMBER_RANGES:
-                call = f"_number({value}, {col!r}, {_label(source)!r})"
+            if col == "principal":
+                lines.append("    v = principal")
             else:
-                call = f"_t_{col}({value})" if col in TRANSFORMS else f"_text({value})"
+                lines += pick(source)
+            if col in NUMBER_RANGES:
+                call = f"_number(v, {col!r}, {_label(source)!r})"
+            elif col in TRANSFORMS:
+                call = f"_t_{col}(v)"
+            else:  # as_text, with the common case (text, or nothing) inline
+                call = (
+                    "v if v.__class__ is str and v != '-' and v != '' else (None if v is None else _text(v))"
+                )
             lines.append(f"    row[{COLUMNS.index(col)}] = {call}")
         lines.append(
             f"    row[{COLUMNS.index('domain')}] = _domain_value({expr(columns.get('domain'))}, principal)"
@@ -140,13 +164,14 @@ class WindowsNormalizer:
         ``record_id`` is the hint when given, else the record's own id (EventRecordID), else the
         fallback (the EVTX record header's number, or the line of a JSON export).
         """
-        header = self.dialect.header
+        header = self.dialect.fast_header or self.dialect.header
         split = self.dialect.split
         n_cols = len(COLUMNS)
         rows: list[list[Any]] = []
         times: list[Any] = []
         fills = self._fills
         default = self._default
+        by_key = self._by_key
         i_record, i_channel, i_provider, i_code, i_host = (
             COLUMNS.index(c) for c in ("record_id", "channel", "provider", "event_code", "host")
         )
@@ -160,24 +185,40 @@ class WindowsNormalizer:
                 channel, code, provider, computer, record_id, time = header(system)
                 if type(channel) in NESTED or type(provider) in NESTED or type(computer) in NESTED:
                     check_nested_header(channel, provider, computer)
-                channel = as_text(channel)
+                if channel.__class__ is not str or channel == "-" or channel == "":
+                    channel = as_text(channel)  # else it is its own text
                 code = event_id_text(code)
                 row[i_channel] = channel
                 row[i_code] = code
-                row[i_provider] = as_text(provider)
-                row[i_host] = as_text(computer)
+                row[i_provider] = (
+                    provider
+                    if provider.__class__ is str and provider != "-" and provider != ""
+                    else as_text(provider)
+                )
+                row[i_host] = (
+                    computer
+                    if computer.__class__ is str and computer != "-" and computer != ""
+                    else as_text(computer)
+                )
                 hint = record_hints[i] if record_hints is not None else None
                 if hint is None:
-                    record_id = clean(record_id)
-                    if record_id is not None:
-                        hint = whole_number(record_id, "record_id", record_key, 0, INT64_MAX)
-                    elif record_fallbacks is not None:
-                        hint = record_fallbacks[i]
-                        if hint is not None and not fits_int64(hint):
-                            reason = f"record number {hint} does not fit record_id (int64)"
-                            raise BadValue("record_id", reason)
+                    if record_id.__class__ is int and 0 <= record_id <= INT64_MAX:
+                        hint = record_id  # what whole_number gives for it, without the call
+                    else:
+                        record_id = clean(record_id)
+                        if record_id is not None:
+                            hint = whole_number(record_id, "record_id", record_key, 0, INT64_MAX)
+                        elif record_fallbacks is not None:
+                            hint = record_fallbacks[i]
+                            if hint is not None and not fits_int64(hint):
+                                reason = f"record number {hint} does not fit record_id (int64)"
+                                raise BadValue("record_id", reason)
                 row[i_record] = hint
-                fills.get(f"{channel.lower()}:{code}" if channel else "", default)(system, data, row)
+                fill = by_key.get((channel, code))
+                if fill is None:
+                    key = f"{channel.lower()}:{code}" if channel else ""
+                    fill = by_key[(channel, code)] = fills.get(key, default)
+                fill(system, data, row)
             except BadValue as exc:  # this record only: its row stays empty and is dropped later
                 bad[i] = (exc.field, exc.reason)
                 row = [None] * n_cols
@@ -219,40 +260,50 @@ def _parse_time(text: str | None) -> datetime | None:
 def normalize_docs(
     dialect: str,
     docs: list[dict[str, Any]],
-    raws: list[str],
+    raws: Sequence[str] | Sequence[bytes],
     quarantine: Quarantine,
     record_numbers: list[int] | None = None,
     record_hints: list[int | None] | None = None,
 ) -> pa.RecordBatch | None:
     """Normalize parsed records; records without a usable time or event id go to the quarantine.
 
-    ``record_numbers`` (e.g. line numbers) name records in the quarantine; otherwise the record id.
+    ``raws``: each record's text, or its UTF-8 bytes (lines as ``byte_lines`` reads them: the ``raw``
+    column is then made with one join). ``record_numbers`` (e.g. line numbers) name records in the
+    quarantine; otherwise the record id.
     """
     columns, time_values, unfit = _normalizer(dialect).normalize(docs, record_hints, record_numbers)
     times = parse_times(time_values)
     codes = columns["event_code"]
-    bad = [i for i in range(len(docs)) if i in unfit or not times[i].is_valid or codes[i] is None]
+    bad: list[int] = []
+    if unfit or times.null_count or None in codes:  # the rows in order; a scalar per row only then
+        valid = times.is_valid().to_pylist()
+        bad = [i for i in range(len(docs)) if i in unfit or not valid[i] or codes[i] is None]
     if bad:
         for i in bad:
             if i in unfit:
                 fieldname, reason = unfit[i]
-            elif not times[i].is_valid:
+            elif not valid[i]:
                 fieldname, reason = "time", "no parseable event time (TimeCreated / @timestamp)"
             else:
                 fieldname, reason = "EventID", "no EventID"
             record = record_numbers[i] if record_numbers is not None else columns["record_id"][i]
-            quarantine.add(reason, record=record, field=fieldname, data=raws[i])
+            quarantine.add(reason, record=record, field=fieldname, data=_text(raws[i]))
         keep = sorted(set(range(len(docs))) - set(bad))
         columns = {k: [v[i] for i in keep] for k, v in columns.items()}
         times = times.take(pa.array(keep, pa.int64()))
-        raws = [raws[i] for i in keep]
+        raws = [raws[i] for i in keep]  # type: ignore[assignment]
         if record_numbers is not None:
             record_numbers = [record_numbers[i] for i in keep]
     if not raws:
         return None
-    columns = {**columns, "time": times, "raw": raws}
+    raw: Sequence[str] | pa.Array = utf8_array(raws) if isinstance(raws[0], bytes) else raws  # type: ignore[arg-type]
+    batch_columns: dict[str, Any] = {**columns, "time": times, "raw": raw}
     # Any value still unfit for Arrow (e.g. a time past year 9999) fails its record, not the batch.
-    return fit_batch(make_batch, columns, len(raws), quarantine, records=record_numbers, data=raws)
+    return fit_batch(make_batch, batch_columns, len(raws), quarantine, records=record_numbers, data=raw)
+
+
+def _text(raw: str | bytes) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 _NORMALIZERS: dict[str, WindowsNormalizer] = {}

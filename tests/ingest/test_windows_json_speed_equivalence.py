@@ -1,0 +1,264 @@
+"""The fast Windows JSON path (lines read as bytes in blocks, the raw column made with one join) stores
+exactly what the line-by-line path stored: every column of every event, and the same quarantine rows.
+
+The reference is the reader as it was before (``iter_lines`` + ``orjson`` of each line's text + the
+normalizer kept in ``tests/ingest/windows_reference.py``); it shares none of the new code."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sekimori.ingest.base import Quarantine
+from sekimori.ingest.byte_lines import decoded_lines, utf8_array
+from sekimori.ingest.readers.windows_json import WindowsJsonReader, dialect_of
+from sekimori.ingest.rows import iter_lines
+from sekimori.ingest.schema import EVENT_SCHEMA
+from sekimori.ingest.source import Source, expand
+from sekimori.ingest.windows import WINDOWS_EVENTS, normalize_docs
+from sekimori.ingest.windows.events import DEFAULTS
+from sekimori.store import Store
+from tests.conftest import corpus
+from tests.ingest.windows_reference import reference_normalize_docs
+
+BATCH = WindowsJsonReader.batch_size
+
+
+def _plain_fields(source: Any) -> list[str]:
+    """The record fields a column source names (not literals, System fields or functions)."""
+    if isinstance(source, tuple):
+        return [s for part in source for s in _plain_fields(part)]
+    return [source] if isinstance(source, str) and source[:1] not in "'@" else []
+
+
+def reference_read(self: WindowsJsonReader, source: Source, quarantine: Quarantine) -> Any:
+    """``WindowsJsonReader.read`` of NDJSON before the fast path: a line at a time, as text."""
+    dialect_now: str | None = None
+    docs: list[dict[str, Any]] = []
+    raws: list[str] = []
+    lines: list[int] = []
+    for lineno, offset, text in iter_lines(source, quarantine, encoding="utf-8-sig"):
+        try:
+            doc = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            quarantine.add(f"not JSON: {exc}", record=lineno, offset=offset, data=text)
+            continue
+        if not isinstance(doc, dict):
+            quarantine.add("not a JSON object", record=lineno, offset=offset, data=text)
+            continue
+        dialect = dialect_of(doc)
+        if dialect is None:
+            quarantine.add(
+                "not a Windows event (no EventID / winlog / event_data / Event.System)",
+                record=lineno,
+                offset=offset,
+                field="EventID",
+                data=text,
+            )
+            continue
+        if docs and (dialect != dialect_now or len(docs) >= BATCH):
+            batch = reference_normalize_docs(dialect_now or dialect, docs, raws, quarantine, lines)
+            if batch is not None:
+                yield batch
+            docs, raws, lines = [], [], []
+        dialect_now = dialect
+        docs.append(doc)
+        raws.append(text)
+        lines.append(lineno)
+    if docs and dialect_now is not None:
+        batch = reference_normalize_docs(dialect_now, docs, raws, quarantine, lines)
+        if batch is not None:
+            yield batch
+
+
+def _read(read: Any, path: Path) -> tuple[pa.Table, list[tuple[Any, ...]]]:
+    batches: list[pa.RecordBatch] = []
+    rows: list[tuple[Any, ...]] = []
+    for source in expand(str(path)):
+        q = Quarantine(source)
+        batches.extend(read(WindowsJsonReader(), source, q))
+        rows.extend((r.reason, r.record, r.offset, r.field, r.excerpt) for r in q.records)
+    return pa.Table.from_batches(batches, EVENT_SCHEMA), rows
+
+
+def _same_reading(path: Path) -> None:
+    new, new_q = _read(WindowsJsonReader.read, path)
+    old, old_q = _read(reference_read, path)
+    assert new_q == old_q  # the same rows in the same order
+    assert new.num_rows == old.num_rows
+    for name in EVENT_SCHEMA.names:
+        assert new.column(name).equals(old.column(name)), name
+
+
+def _block_lines(source: Source, quarantine: Quarantine, block: int) -> list[tuple[int, int, str]]:
+    return list(decoded_lines(source, quarantine, block))
+
+
+# Lines of every kind the line reader treats apart: JSON events, blank and whitespace-only lines, CR,
+# byte-order marks, NUL bytes, bytes that are not UTF-8, non-ASCII text, not-JSON and non-object JSON.
+_EVENT = json.dumps(
+    {
+        "EventID": 4624,
+        "Channel": "Security",
+        "Hostname": "wks1",
+        "TimeCreated": "2020-09-21T03:18:52.000Z",
+        "TargetUserName": "CORP\\bob",
+        "IpPort": "49152",
+    }
+)
+_PIECES = st.sampled_from(
+    [
+        _EVENT.encode(),
+        _EVENT.replace("bob", "bøb").encode(),
+        _EVENT.replace("4624", "4625").replace("49152", "99999").encode(),
+        _EVENT.replace("2020-09-21T03:18:52.000Z", "yesterday").encode(),
+        b"",
+        b"  ",
+        b"\t",
+        b"\r",
+        b"\xef\xbb\xbf",
+        b"\x00",
+        b"\xff\xfe",
+        b'{"EventID": 1, "Channel": "\xed\xa0\x80", "@timestamp": "2020-01-01T00:00:00Z"}',
+        b'{"EventID": 1, "Channel": "a\x00", "@timestamp": "2020-01-01T00:00:00Z"}',
+        b"\xc0\xaf",
+        b"{not json",
+        b"[1, 2]",
+        b'{"no": "event"}',
+        "é".encode(),
+    ]
+)
+_LINES = st.lists(st.lists(_PIECES, min_size=1, max_size=3).map(b"".join), max_size=30)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_LINES, st.sampled_from([8, 64, 1 << 20]), st.booleans(), st.booleans())
+def test_line_blocks_are_the_lines_of_iter_lines(tmp_path: Path, lines, block, final_newline, gz) -> None:
+    content = b"\n".join(lines) + (b"\n" if final_newline else b"")
+    path = tmp_path / ("lines.json.gz" if gz else "lines.json")
+    path.write_bytes(gzip.compress(content) if gz else content)
+    (source,) = expand(str(path))
+    old_q, new_q = Quarantine(source), Quarantine(source)
+    old = list(iter_lines(source, old_q, encoding="utf-8-sig"))
+    new = _block_lines(source, new_q, block)
+    assert new == old
+    assert new_q.records == old_q.records
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.8, 0.99])
+def test_a_stream_that_breaks_off_gives_the_lines_and_the_row_it_gave(tmp_path: Path, keep: float) -> None:
+    lines = [_EVENT.encode(), b"\xff bad"]
+    lines += [_EVENT.replace("49152", str(n)).replace("bob", f"u{n * 7919}").encode() for n in range(400)]
+    path = tmp_path / "cut.json.gz"
+    whole = gzip.compress(b"\n".join(lines) + b"\n")
+    path.write_bytes(whole[: int(len(whole) * keep)])
+    (source,) = expand(str(path))
+    old_q, new_q = Quarantine(source), Quarantine(source)
+    old = list(iter_lines(source, old_q, encoding="utf-8-sig"))
+    new = _block_lines(source, new_q, 256)
+    assert new == old
+    assert new_q.records == old_q.records
+    assert old_q.records[-1].reason.startswith("stream broke off")
+    _same_reading(path)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_LINES)
+def test_the_reader_gives_what_the_line_by_line_reader_gave(tmp_path: Path, lines) -> None:
+    path = tmp_path / "mixed.json"
+    path.write_bytes(b"{}\n" + b"\n".join(lines) + b"\n")  # never read as one JSON array
+    _same_reading(path)
+
+
+def test_utf8_array_is_the_array_of_the_texts() -> None:
+    lines = [b"", b"abc", "bøb \u20ac".encode(), b"{}"]
+    got = utf8_array(lines)
+    assert got.equals(pa.array([line.decode() for line in lines], pa.string()))
+    got.validate(full=True)
+
+
+def _sample() -> list[Path]:
+    root = corpus("security-datasets", "datasets", "atomic", "windows")
+    files = sorted(p for p in root.rglob("*") if p.name.endswith((".zip", ".tar.gz")))
+    # Every sixth file by name (both shippers: NXLog zips and Winlogbeat tarballs) and the Winlogbeat ones.
+    picked = files[::6] + [p for p in files if p.name.endswith(".tar.gz") and p.stat().st_size < 800_000]
+    return sorted(set(picked))
+
+
+@pytest.mark.corpus
+def test_security_datasets_store_the_same_events_and_quarantine(tmp_path: Path, monkeypatch) -> None:
+    files = [str(p) for p in _sample()]
+    new = Store(tmp_path / "new")
+    new.ingest(files, workers=1)
+    with monkeypatch.context() as patch:
+        patch.setattr(WindowsJsonReader, "read", reference_read)
+        old = Store(tmp_path / "old")
+        old.ingest(files, workers=1)
+    new_events = new.events().sort_by("uid")
+    old_events = old.events().sort_by("uid")
+    assert new_events.num_rows == old_events.num_rows
+    assert new_events.num_rows > 100_000  # the sample is a real share of the corpus
+    assert new_events.schema == old_events.schema
+    for name in new_events.column_names:
+        assert new_events.column(name).equals(old_events.column(name)), name
+    quarantine = "SELECT * FROM quarantine ORDER BY ALL"
+    assert new.sql(quarantine).to_pylist() == old.sql(quarantine).to_pylist()
+
+
+# Records of the flat dialect with the fields the mapping reads, each missing, empty, "-", text with a
+# domain, a number, a float, a boolean or an object: every branch of the compiled fills and the header.
+_VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["", "-", "CORP\\bob", "bob@corp.local", "\\\\wks1", "::ffff:10.0.0.1", "0x0", "0xC000006D"]
+    ),
+    st.sampled_from(["3", "0x1f", "65536", "NTLM", "MICROSOFT_AUTHENTICATION_PACKAGE_V1_0", "x"]),
+    st.integers(-5, 70000),
+    st.sampled_from([1.0, 2.5, True, {"a": 1}, [1], 2**64]),
+)
+_FIELDS = sorted(
+    {
+        *(s for ev in WINDOWS_EVENTS for src in ev.columns.values() for s in _plain_fields(src)),
+        *(s for src in DEFAULTS.values() for s in _plain_fields(src)),
+        "SourceName",
+        "ProviderName",
+        "Hostname",
+        "Computer",
+        "RecordNumber",
+        "EventRecordID",
+        "UserID",
+    }
+)
+_CHANNELS = st.sampled_from(
+    ["Security", "security", "Microsoft-Windows-Sysmon/Operational", "System", "Windows PowerShell", "", "-"]
+)
+_CODES = st.one_of(
+    st.sampled_from([ev.event_id for ev in WINDOWS_EVENTS]), st.sampled_from(["4624", "x", None])
+)
+_DOCS = st.fixed_dictionaries(
+    {"Channel": _CHANNELS, "EventID": _CODES, "TimeCreated": st.sampled_from(["2020-09-21T03:18:52Z", "-"])},
+    optional={name: _VALUES for name in _FIELDS},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_DOCS, min_size=1, max_size=40))
+def test_the_normalizer_gives_what_the_reference_gave(docs) -> None:
+    raws = [json.dumps(doc).encode() for doc in docs]
+    numbers = list(range(1, len(docs) + 1))
+    source = Source("x.json", Path("x.json"))
+    new_q, old_q = Quarantine(source), Quarantine(source)
+    new = normalize_docs("flat", docs, raws, new_q, record_numbers=numbers)
+    old = reference_normalize_docs("flat", docs, [r.decode() for r in raws], old_q, numbers)
+    assert new_q.records == old_q.records
+    assert (new is None) == (old is None)
+    if new is not None and old is not None:
+        assert new.equals(old)

@@ -160,7 +160,9 @@ SELECT k, r.*, n, n_base, t0, t1, tf, ev, fails FROM (
 def stage_logons(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> None:
     """The normalised logons (``_bh_l``), failures (``_bh_f``) and the IP→name map, from ``_bh_logon``."""
     loop = "'localhost'"
-    # Normalise distinct values once (maps), not every aggregate row.
+    # Normalise distinct values once (maps), not every aggregate row. ``_bh_x`` and ``_bh_y`` are views:
+    # materialised, they copied every aggregate row with its evidence twice; as views each query reads
+    # the columns and rows it needs.
     con.execute(
         """
 CREATE OR REPLACE TEMP TABLE _bh_hostmap AS
@@ -168,7 +170,7 @@ SELECT h, _bh_host(h) AS n FROM (SELECT src_host AS h FROM _bh_logon UNION SELEC
 WHERE h IS NOT NULL;
 CREATE OR REPLACE TEMP TABLE _bh_ipmap AS
 SELECT i, _bh_ip(i) AS n FROM (SELECT DISTINCT src_ip AS i FROM _bh_logon) WHERE i IS NOT NULL;
-CREATE OR REPLACE TEMP TABLE _bh_x AS
+CREATE OR REPLACE TEMP VIEW _bh_x AS
 SELECT l.*, _bh_acct(principal, domain) AS acct, d.n AS dst, s.n AS sh, i.n AS si
 FROM _bh_logon l
 LEFT JOIN _bh_hostmap d ON d.h = l.dst_raw
@@ -189,7 +191,7 @@ WHERE _bh_keep(principal, domain);
     remote_types = int_list(cfg.remote_logon_types)
     con.execute(
         f"""
-CREATE OR REPLACE TEMP TABLE _bh_y AS
+CREATE OR REPLACE TEMP VIEW _bh_y AS
 SELECT x.*, coalesce(CASE WHEN x.si = {loop} THEN {loop} END, x.sh, m.name, x.si) AS src0 FROM _bh_x x
 LEFT JOIN _bh_ipname m ON m.si = x.si;
 CREATE OR REPLACE TEMP TABLE _bh_l AS

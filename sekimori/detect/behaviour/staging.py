@@ -3,14 +3,15 @@
 
 How: the successful logons are aggregated in **one pass** over ``events`` to one row per raw
 (account, domain, source host, source ip, destination, logon type, package) with counts before/after
-the baseline, first/last time and the first event after the baseline (group key: one 64-bit value
-mixed from per-column hashes, which DuckDB aggregates faster than the string columns); the failures
+the baseline, first/last time and the first event after the baseline (group key: one 64-bit hash
+of the columns, which DuckDB aggregates faster than the string columns); the failures
 are grouped in the same pass per time grain, with their count and first events. Identities are
 normalised on those aggregates (distinct values, not events): lower case, FQDN → short name,
 IP → host name where the logs pair them unambiguously, loopback and self-logons are local.
 
 Tables made here (temporary, on the connection): ``_bh_bounds``, ``_bh_logon`` (raw aggregates),
-``_bh_l`` (successful logons, normalised), ``_bh_f`` (failures), ``_bh_ipname`` (IP → host name),
+``_bh_x``, ``_bh_y`` (views: the aggregates with normalised identities), ``_bh_l`` (successful logons,
+normalised), ``_bh_f`` (failures), ``_bh_ipname`` (IP → host name),
 ``_bh_acct_hist``, ``_bh_src_env``, ``_bh_dst_env``, ``_bh_pair``, ``_bh_acct_src`` (baseline history).
 """
 

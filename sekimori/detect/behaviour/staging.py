@@ -141,16 +141,21 @@ def raw_logons_sql(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig, success
         raw.append("source_file")
     ev = "{'path': source_file, 'record_id': record_id, 'uid': uid}"
     fail_acts = in_list(cfg.failure_activities)
+    # The first event after the baseline is the min of one struct led by (time, uid), cheaper than
+    # ``arg_min`` of the event by a (time, uid) struct; on a tie of both it takes the smallest event.
     failures = "false" if successes_only else f"(outcome = 'failure' AND activity IN {fail_acts})"
     return f"""
-SELECT k, r.*, n, n_base, t0, t1, tf, ev, fails FROM (
+SELECT k, r.*, n, n_base, t0, t1, tf,
+  CASE WHEN e0 IS NOT NULL THEN {{'path': e0.path, 'record_id': e0.record_id, 'uid': e0.u}} END AS ev, fails
+FROM (
   SELECT {mixed_key(raw)} AS k,
     arg_min({{'scope': {scope}, 'principal': principal, 'domain': domain, 'src_host': src_host,
       'src_ip': src_ip, 'dst_raw': coalesce(target_host, host), 'logon_type': logon_type,
       'auth_package': auth_package, 'outcome': outcome, 'activity': activity, 'status': status}}, time) AS r,
     count(*) AS n, count(*) FILTER (time < {be}) AS n_base,
     min(time) FILTER (time >= {be}) AS t0, max(time) AS t1, min(time) AS tf,
-    arg_min({ev}, {{'t': time, 'u': uid}}) FILTER (time >= {be} AND outcome = 'success') AS ev,
+    min({{'t': time, 'u': uid, 'path': source_file, 'record_id': record_id}})
+      FILTER (time >= {be} AND outcome = 'success') AS e0,
     min_by({ev}, {{'t': time, 'u': uid}}, {cfg.evidence_cap}) FILTER (outcome = 'failure') AS fails
   FROM {source}
   WHERE category = 'authentication' AND time IS NOT NULL AND principal IS NOT NULL {machine}

@@ -41,14 +41,10 @@ def int_list(values: Sequence[int]) -> str:
 
 
 def mixed_key(columns: Sequence[str]) -> str:
-    """One 64-bit group key from per-column hashes, each salted by its position (nested hash)."""
-    key = ""
-    for i, col in enumerate(columns):
-        h = f"hash({col})"
-        for _ in range(i):
-            h = f"hash({h})"
-        key = h if not key else f"xor({key}, {h})"
-    return key
+    """One 64-bit group key of the columns: DuckDB's ``hash`` of several values combines their hashes in
+    order (one call: a nested ``hash(hash(…))`` per column to salt it by position cost 66 calls a row
+    for 11 columns)."""
+    return f"hash({', '.join(columns)})"
 
 
 def microseconds(minutes: float) -> int:

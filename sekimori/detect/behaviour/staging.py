@@ -3,14 +3,15 @@
 
 How: the successful logons are aggregated in **one pass** over ``events`` to one row per raw
 (account, domain, source host, source ip, destination, logon type, package) with counts before/after
-the baseline, first/last time and the first event after the baseline (group key: one 64-bit value
-mixed from per-column hashes, which DuckDB aggregates faster than the string columns); the failures
+the baseline, first/last time and the first event after the baseline (group key: one 64-bit hash
+of the columns, which DuckDB aggregates faster than the string columns); the failures
 are grouped in the same pass per time grain, with their count and first events. Identities are
 normalised on those aggregates (distinct values, not events): lower case, FQDN → short name,
 IP → host name where the logs pair them unambiguously, loopback and self-logons are local.
 
 Tables made here (temporary, on the connection): ``_bh_bounds``, ``_bh_logon`` (raw aggregates),
-``_bh_l`` (successful logons, normalised), ``_bh_f`` (failures), ``_bh_ipname`` (IP → host name),
+``_bh_x``, ``_bh_y`` (views: the aggregates with normalised identities), ``_bh_l`` (successful logons,
+normalised), ``_bh_f`` (failures), ``_bh_ipname`` (IP → host name),
 ``_bh_acct_hist``, ``_bh_src_env``, ``_bh_dst_env``, ``_bh_pair``, ``_bh_acct_src`` (baseline history).
 """
 
@@ -140,16 +141,21 @@ def raw_logons_sql(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig, success
         raw.append("source_file")
     ev = "{'path': source_file, 'record_id': record_id, 'uid': uid}"
     fail_acts = in_list(cfg.failure_activities)
+    # The first event after the baseline is the min of one struct led by (time, uid), cheaper than
+    # ``arg_min`` of the event by a (time, uid) struct; on a tie of both it takes the smallest event.
     failures = "false" if successes_only else f"(outcome = 'failure' AND activity IN {fail_acts})"
     return f"""
-SELECT k, r.*, n, n_base, t0, t1, tf, ev, fails FROM (
+SELECT k, r.*, n, n_base, t0, t1, tf,
+  CASE WHEN e0 IS NOT NULL THEN {{'path': e0.path, 'record_id': e0.record_id, 'uid': e0.u}} END AS ev, fails
+FROM (
   SELECT {mixed_key(raw)} AS k,
     arg_min({{'scope': {scope}, 'principal': principal, 'domain': domain, 'src_host': src_host,
       'src_ip': src_ip, 'dst_raw': coalesce(target_host, host), 'logon_type': logon_type,
       'auth_package': auth_package, 'outcome': outcome, 'activity': activity, 'status': status}}, time) AS r,
     count(*) AS n, count(*) FILTER (time < {be}) AS n_base,
     min(time) FILTER (time >= {be}) AS t0, max(time) AS t1, min(time) AS tf,
-    arg_min({ev}, {{'t': time, 'u': uid}}) FILTER (time >= {be} AND outcome = 'success') AS ev,
+    min({{'t': time, 'u': uid, 'path': source_file, 'record_id': record_id}})
+      FILTER (time >= {be} AND outcome = 'success') AS e0,
     min_by({ev}, {{'t': time, 'u': uid}}, {cfg.evidence_cap}) FILTER (outcome = 'failure') AS fails
   FROM {source}
   WHERE category = 'authentication' AND time IS NOT NULL AND principal IS NOT NULL {machine}
@@ -160,7 +166,9 @@ SELECT k, r.*, n, n_base, t0, t1, tf, ev, fails FROM (
 def stage_logons(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> None:
     """The normalised logons (``_bh_l``), failures (``_bh_f``) and the IP→name map, from ``_bh_logon``."""
     loop = "'localhost'"
-    # Normalise distinct values once (maps), not every aggregate row.
+    # Normalise distinct values once (maps), not every aggregate row. ``_bh_x`` and ``_bh_y`` are views:
+    # materialised, they copied every aggregate row with its evidence twice; as views each query reads
+    # the columns and rows it needs.
     con.execute(
         """
 CREATE OR REPLACE TEMP TABLE _bh_hostmap AS
@@ -168,7 +176,7 @@ SELECT h, _bh_host(h) AS n FROM (SELECT src_host AS h FROM _bh_logon UNION SELEC
 WHERE h IS NOT NULL;
 CREATE OR REPLACE TEMP TABLE _bh_ipmap AS
 SELECT i, _bh_ip(i) AS n FROM (SELECT DISTINCT src_ip AS i FROM _bh_logon) WHERE i IS NOT NULL;
-CREATE OR REPLACE TEMP TABLE _bh_x AS
+CREATE OR REPLACE TEMP VIEW _bh_x AS
 SELECT l.*, _bh_acct(principal, domain) AS acct, d.n AS dst, s.n AS sh, i.n AS si
 FROM _bh_logon l
 LEFT JOIN _bh_hostmap d ON d.h = l.dst_raw
@@ -189,7 +197,7 @@ WHERE _bh_keep(principal, domain);
     remote_types = int_list(cfg.remote_logon_types)
     con.execute(
         f"""
-CREATE OR REPLACE TEMP TABLE _bh_y AS
+CREATE OR REPLACE TEMP VIEW _bh_y AS
 SELECT x.*, coalesce(CASE WHEN x.si = {loop} THEN {loop} END, x.sh, m.name, x.si) AS src0 FROM _bh_x x
 LEFT JOIN _bh_ipname m ON m.si = x.si;
 CREATE OR REPLACE TEMP TABLE _bh_l AS

@@ -16,7 +16,7 @@ from itertools import accumulate
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine
-from sekimori.ingest.rows import STREAM_ERRORS, decode_line, iter_lines
+from sekimori.ingest.rows import BLOCK_BYTES, STREAM_ERRORS, decode_line, iter_lines, whole_lines
 from sekimori.ingest.source import Source, SourceError
 
 # (number of the first line from 1, its byte offset, the lines without their newline, decoded): what
@@ -24,7 +24,6 @@ from sekimori.ingest.source import Source, SourceError
 # are ``decode_line``'s text already (encoded), not to be decoded again.
 LineBlock = tuple[int, int, list[bytes], bool]
 
-BLOCK_BYTES = 1 << 20
 _INT32_MAX = 2**31 - 1
 
 
@@ -38,33 +37,20 @@ def iter_line_blocks(
     The reader decides when a line needs ``decode_line`` (see ``windows_json``: a line ``orjson``
     parses as bytes is valid UTF-8 without NUL or byte-order mark, i.e. its own text). Where the stream
     breaks off, the lines after the last whole block are read again by ``iter_lines``, which places the
-    break exactly as it always did; they come one a block, already decoded.
+    break exactly as it always did; they come one a block, already decoded. The blocks are cut by
+    ``rows.whole_lines``, as for plain files and Zeek logs.
     """
     lineno = 1  # of the next line
     offset = 0
-    pieces: list[bytes] = []  # the start of a line whose end is not read yet
     with source.open() as fh:
-        while True:
-            try:
-                block = fh.read(block_bytes)
-            except (*STREAM_ERRORS, SourceError):
-                yield from _lines_after(source, quarantine, lineno - 1)
-                return
-            if not block:
-                last = b"".join(pieces)
-                if last:
-                    yield lineno, offset, [last], False
-                return
-            cut = block.rfind(b"\n")
-            if cut < 0:
-                pieces.append(block)  # a line longer than a block: joined once, when it ends
-                continue
-            data = b"".join([*pieces, block[:cut]]) if pieces else block[:cut]
-            pieces = [block[cut + 1 :]]
-            lines = data.split(b"\n")
-            yield lineno, offset, lines, False
-            lineno += len(lines)
-            offset += len(data) + 1
+        try:
+            for data in whole_lines(lambda: fh.read(block_bytes)):
+                lines = data.split(b"\n")
+                yield lineno, offset, lines, False
+                lineno += len(lines)
+                offset += len(data) + 1
+        except (*STREAM_ERRORS, SourceError):
+            yield from _lines_after(source, quarantine, lineno - 1)
 
 
 def _lines_after(source: Source, quarantine: Quarantine, done: int) -> Iterator[LineBlock]:

@@ -56,45 +56,58 @@ def read_or_quarantine(
     return None
 
 
-_BLOCK = 1 << 20
+BLOCK_BYTES = 1 << 20
+
+
+def whole_lines(read: Callable[[], bytes | None]) -> Iterator[bytes]:
+    """The stream's lines a block at a time, split in C, not by a ``readline`` per line: each item is
+    one or more whole lines joined by newlines (the last newline left out), the line the stream ends
+    with (without a newline) last. ``read`` gives the next block (``b""`` at the end; None: stop, the
+    caller has said why). A line longer than a block is joined once, when it ends. Memory stays flat:
+    one block and the start of the line it cut."""
+    pieces: list[bytes] = []  # the start of a line whose end is not read yet
+    while True:
+        block = read()
+        if block is None:
+            return
+        if not block:
+            last = b"".join(pieces)
+            if last:
+                yield last
+            return
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            pieces.append(block)
+            continue
+        yield b"".join([*pieces, block[:cut]]) if pieces else block[:cut]
+        pieces = [block[cut + 1 :]]
 
 
 def iter_lines_bom(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, int, str]]:
     """``iter_lines(source, quarantine, "utf-8-sig")``, the same lines and quarantine rows, faster.
 
-    A plain file is read in blocks of 1 MiB split at newlines in C (no ``readline`` call and no Python
-    codec per line); archive members and gzip streams go through ``iter_lines``, which also places
-    where such a stream breaks off.
+    A plain file is read in blocks of 1 MiB (``whole_lines``: no ``readline`` call and no Python codec
+    per line); archive members and gzip streams go through ``iter_lines``, which also places where such
+    a stream breaks off.
     """
     if not source.is_plain_file():
         yield from iter_lines(source, quarantine, encoding="utf-8-sig")
         return
     offset = 0
     lineno = 0
-    pieces: list[bytes] = []  # the start of a line whose end is not read yet
     with source.open() as fh:
-        while True:
-            block = read_or_quarantine(lambda: fh.read(_BLOCK), quarantine, lineno + 1, offset)
-            if block is None:
-                return
-            if block:
-                cut = block.rfind(b"\n")
-                if cut < 0:
-                    pieces.append(block)  # a line longer than a block: joined once, when it ends
-                    continue
-                lines = b"".join([*pieces, block[:cut]]).split(b"\n")
-                pieces = [block[cut + 1 :]]
-            else:
-                lines = [b"".join(pieces)]  # the last line, without a newline
-            for raw in lines:
+        # read when the lines before are counted: a break is quarantined at the line it cut
+        blocks = whole_lines(
+            lambda: read_or_quarantine(lambda: fh.read(BLOCK_BYTES), quarantine, lineno + 1, offset)
+        )
+        for data in blocks:
+            for raw in data.split(b"\n"):
                 lineno += 1
                 start = offset
                 offset += len(raw) + 1
                 text = decode_line(raw, lineno, start, quarantine, "utf-8-sig")
                 if text is not None:
                     yield lineno, start, text
-            if not block:
-                return
 
 
 def decode_line(raw: bytes, lineno: int, start: int, quarantine: Quarantine, encoding: str) -> str | None:

@@ -2,8 +2,8 @@
 
 ``sekimori.ingest.rows.iter_lines`` calls ``readline`` once per line, which for a gzip stream is a
 Python method (``gzip.GzipFile.readline``) and, with the per-line decode, cost the Zeek reader about a
-third of its time. Here the stream is read with ``read1`` in blocks of 1 MiB (memory stays flat: one
-block and the start of the line it cut) and split at newlines in C. A block of ASCII text without CR
+third of its time. Here the stream is read with ``read1`` in blocks of 1 MiB and split at newlines in C
+(``rows.whole_lines``). A block of ASCII text without CR
 or NUL (nearly every block of a Zeek log) skips the per-line decode and checks.
 """
 
@@ -13,11 +13,10 @@ from collections.abc import Iterator
 from itertools import accumulate
 
 from sekimori.ingest.base import Quarantine
-from sekimori.ingest.rows import decode_line, read_or_quarantine
+from sekimori.ingest.rows import BLOCK_BYTES, decode_line, read_or_quarantine, whole_lines
 from sekimori.ingest.source import Source
 
 Line = tuple[int, int, str]
-_BLOCK = 1 << 20
 # What ``bytes.strip`` removes: ``str.strip`` would also remove \x1c-\x1f, which are not blank here.
 _BLANK = " \t\n\r\x0b\x0c"
 
@@ -27,24 +26,13 @@ def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[l
     newline), and whether none of them starts with ``#`` (then the reader takes them all as data)."""
     offset = 0
     lineno = 0
-    pieces: list[bytes] = []  # the start of a line whose end is not read yet
     with source.open() as fh:
         read = getattr(fh, "read1", fh.read)
-        while True:
-            block = read_or_quarantine(lambda: read(_BLOCK), quarantine, lineno + 1, offset)
-            if block is None:  # as iter_lines: the stream broke off, quarantined
-                return
-            if block:
-                cut = block.rfind(b"\n")
-                if cut < 0:
-                    pieces.append(block)  # a line longer than a block: joined once, when it ends
-                    continue
-                data = b"".join([*pieces, block[:cut]]) if pieces else block[:cut]
-                pieces = [block[cut + 1 :]]
-            else:
-                data = b"".join(pieces)  # the last line, without a newline
-                if not data:
-                    return
+        # read when the lines before are counted: a break is quarantined at the line it cut
+        blocks = whole_lines(
+            lambda: read_or_quarantine(lambda: read(BLOCK_BYTES), quarantine, lineno + 1, offset)
+        )
+        for data in blocks:
             plain = not data.startswith(b"#") and b"\n#" not in data
             lines: list[Line] = []
             if data.isascii() and b"\r" not in data and b"\x00" not in data:
@@ -65,5 +53,3 @@ def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[l
                         lines.append((lineno, start, text))
             if lines:
                 yield lines, plain
-            if not block:
-                return

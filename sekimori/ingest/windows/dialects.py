@@ -98,31 +98,31 @@ _FLAT_SYSTEM = {
 }
 
 
+def _given(get: Callable[[str], Any], keys: tuple[str, ...]) -> Any:
+    """The first value of ``keys`` that is given (not None, empty or ``-``)."""
+    for key in keys:
+        value = get(key)
+        if value is not None and value != "" and value != "-":
+            return value
+    return None
+
+
+_PROVIDER, _COMPUTER, _RECORD_ID, _TIME = (
+    _FLAT_SYSTEM[k] for k in ("provider", "computer", "record_id", "time")
+)
+
+
 def _flat_header(system: Fields) -> Header:
-    # The first given value of each key list (as ``_flat_system``), unrolled: this runs once per record.
+    # The first given value of each key list (as ``_flat_system``); no closure made per record.
     get = system.get
-    provider = computer = record_id = time = None
-    for key in _FLAT_SYSTEM["provider"]:
-        value = get(key)
-        if value is not None and value != "" and value != "-":
-            provider = value
-            break
-    for key in _FLAT_SYSTEM["computer"]:
-        value = get(key)
-        if value is not None and value != "" and value != "-":
-            computer = value
-            break
-    for key in _FLAT_SYSTEM["record_id"]:
-        value = get(key)
-        if value is not None and value != "" and value != "-":
-            record_id = value
-            break
-    for key in _FLAT_SYSTEM["time"]:
-        value = get(key)
-        if value is not None and value != "" and value != "-":
-            time = value
-            break
-    return get("Channel"), get("EventID"), provider, computer, record_id, time
+    return (
+        get("Channel"),
+        get("EventID"),
+        _given(get, _PROVIDER),
+        _given(get, _COMPUTER),
+        _given(get, _RECORD_ID),
+        _given(get, _TIME),
+    )
 
 
 def _flat_system(system: Fields, name: str) -> Any:

@@ -62,15 +62,19 @@ BUCKET = "CASE WHEN outcome = 'failure' THEN date_trunc('minute', time) END"
 # Successful logons and failures of any activity: the settings choose among them when the rows are read.
 # Written in SQL that sqlglot carries to Spark as it is (``sekimori.spark`` computes the same rows):
 # grouped by the columns (a hash of them would collide on Spark's 32-bit hash), the failures' events
-# sorted and cut rather than ``min_by(…, n)``.
+# sorted and cut rather than ``min_by(…, n)``. The list is filtered to failures inside the aggregate:
+# outside it (the CASE alone) every success group built a list of all its events only to drop it, 3 to
+# 4 times the cost of the whole query, and far more under a memory limit (93 s for the benchmark's 20 M
+# events against 10 s for the one pass).
 SEGMENT_LOGONS_SQL = f"""
 SELECT coalesce(source_file, '') AS source_file,
   {", ".join(f"{expr} AS {name}" if expr != name else name for name, expr in KEY_COLUMNS)},
   {BUCKET} AS bucket,
   count(*) AS n, min(time) AS tmin, max(time) AS tmax,
   arg_min({EV}, {ORDER}) FILTER (WHERE outcome = 'success') AS ev_first,
-  CASE WHEN outcome = 'failure' THEN
-    array_slice(list_sort(list({{'t': time, 'u': uid, 'ev': {EV}}})), 1, {STORED_EVIDENCE}) END AS fails
+  CASE WHEN outcome = 'failure' THEN array_slice(
+    list_sort(list({{'t': time, 'u': uid, 'ev': {EV}}}) FILTER (WHERE outcome = 'failure')),
+    1, {STORED_EVIDENCE}) END AS fails
 FROM events
 WHERE category = 'authentication' AND time IS NOT NULL AND principal IS NOT NULL
   AND ((activity = 'logon' AND outcome = 'success') OR outcome = 'failure')

@@ -153,6 +153,7 @@ def _duckdb_error(pattern: str) -> str | None:
     with _duckdb_lock:
         if _duckdb_connection is None:
             _duckdb_connection = duckdb.connect(":memory:")
+            _duckdb_connection.execute("SET enable_progress_bar = false")  # it prints on stdout
         try:
             _duckdb_connection.execute("SELECT regexp_matches('', ?)", [SQL_REGEX_PREFIX + pattern])
         except duckdb.Error as exc:

@@ -330,6 +330,9 @@ class Store:
         wanted = None if sources is None else list(sources)
         con = duckdb.connect()
         con.execute("SET GLOBAL TimeZone = 'UTC'")  # GLOBAL: its cursors too
+        # DuckDB prints a progress bar on stdout for any query over 2 s, into --json output too; the
+        # faces show progress themselves. (Cursors of the connection take the setting.)
+        con.execute("SET enable_progress_bar = false")
         create_store_views(
             con,
             self.event_files(segments, days, wanted),

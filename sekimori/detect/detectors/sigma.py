@@ -28,7 +28,7 @@ from sekimori.detect.sigma.incremental import Matcher, run_incremental
 from sekimori.detect.sigma.passes import SigmaBatch, SigmaPass
 from sekimori.detect.sigma.placeholders import placeholders_for
 from sekimori.detect.sigma.rules import load_ruleset
-from sekimori.detect.sigma.run import run_sigma, select_rules
+from sekimori.detect.sigma.run import select_rules
 
 
 @register
@@ -63,12 +63,8 @@ class SigmaDetector(Detector):
 
         rows = settings.get("batch_rows")
         budget = Budget.of(memory_bytes(ctx.memory_limit), None if rows is None else int(rows))
+        # Not incremental: every segment judged, nothing kept (the same passes and batches).
         incremental = settings.get("incremental", True) is not False
-        if not incremental and self.matcher is None:
-            files = ctx.store.event_files()
-            return run_sigma(
-                ctx.con, ruleset, chosen, on_pass=on_pass, files=files, budget=budget, on_batch=on_batch
-            ).alerts
         run = run_incremental(
             ctx.con,
             ctx.store,

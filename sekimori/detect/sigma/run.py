@@ -1,19 +1,16 @@
-"""Run a Sigma ruleset over a store connection and build alerts (all in SQL, no per-event Python)."""
+"""Sigma alerts from matches (single-event alerts and correlations, all in SQL, no per-event Python)
+and the rules a run chooses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 import duckdb
 import pyarrow as pa
 
 from sekimori.detect.alerts import LEVEL_SCORE
-from sekimori.detect.sigma.batches import Budget, batch_views
 from sekimori.detect.sigma.correlation import run_correlations
-from sekimori.detect.sigma.engine import groups
-from sekimori.detect.sigma.passes import SigmaBatch, SigmaPass, run_groups
-from sekimori.detect.sigma.ruleset import LEVELS, CompiledRule, RuleFailure, Ruleset
+from sekimori.detect.sigma.ruleset import LEVELS, CompiledRule, Ruleset
 
 RULES_SCHEMA = pa.schema(
     [
@@ -26,15 +23,6 @@ RULES_SCHEMA = pa.schema(
         pa.field("status", pa.string()),
     ]
 )
-
-
-@dataclass
-class SigmaResult:
-    alerts: pa.Table
-    matches: pa.Table  # rule_index, uid, time, source_file, record_id, host, principal, domain
-    passes: int
-    rules_run: int
-    failures: list[RuleFailure] = field(default_factory=list)
 
 
 def select_rules(
@@ -79,30 +67,6 @@ SELECT substr(sha256(r.rule_id || chr(0) || m.uid), 1, 24) AS alert_id,
 FROM _sigma_matches m JOIN _sigma_rules r USING (rule_index)
 ORDER BY m.time, r.rule_id, m.uid
 """
-
-
-def run_sigma(
-    con: duckdb.DuckDBPyConnection,
-    ruleset: Ruleset,
-    rules: list[CompiledRule],
-    table: str = "events",
-    on_pass: Callable[[SigmaPass], None] | None = None,
-    files: Sequence[str] | None = None,
-    budget: Budget | None = None,
-    on_batch: Callable[[SigmaBatch], None] | None = None,
-) -> SigmaResult:
-    """The alerts of ``rules`` over ``table``; given ``files`` (the Parquet files ``events`` reads), the
-    passes read them in batches of ``budget`` (``batches.py``), so memory stays flat in store size."""
-    failures: list[RuleFailure] = []
-    if files is None:
-        matches = run_groups(con, rules, table, failures=failures, on_pass=on_pass, on_batch=on_batch)
-    else:
-        with batch_views(con, files, budget) as views:
-            matches = run_groups(
-                con, rules, failures=failures, on_pass=on_pass, batches=views, on_batch=on_batch
-            )
-    alerts = alerts_of_matches(con, ruleset, rules, matches, table)
-    return SigmaResult(alerts, matches, len(groups(rules)), sum(1 for r in rules if r.readings()), failures)
 
 
 def alerts_of_matches(

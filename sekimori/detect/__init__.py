@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from sekimori.detect.detectors.behaviour import BehaviourDetector
     from sekimori.detect.detectors.boundary import BoundaryDetector
     from sekimori.detect.detectors.sigma import SigmaDetector
+    from sekimori.detect.detectors.tenant import TenantBoundaryDetector
 
     # For other engines computing the boundary rules' edges from the same SQL (``sekimori.spark``).
     from sekimori.detect.edges import SEGMENT_EDGES_SQL as BOUNDARY_EDGES_SQL
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from sekimori.detect.sigma.run import rules_table as sigma_rules_table
     from sekimori.detect.sigma.run import select_rules
     from sekimori.detect.sigma.source import resolve as sigma_source
+    from sekimori.detect.signin_segments import SEGMENT_TABLES as TENANT_SEGMENT_TABLES
     from sekimori.detect.watch import watch as watch_store
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "SIGMA_RAW_FIELD",
     "SIGMA_SYSTEM_FIELDS",
     "SOURCES",
+    "TENANT_SEGMENT_TABLES",
     "Alert",
     "BehaviourDetector",
     "BoundaryDetector",
@@ -70,6 +73,7 @@ __all__ = [
     "SigmaDetector",
     "SigmaGroup",
     "SigninPosture",
+    "TenantBoundaryDetector",
     "TenantPosture",
     "TimelineFormat",
     "alerts_from_table",
@@ -133,7 +137,9 @@ _LAZY = {
     "BoundaryDetector": "sekimori.detect.detectors.boundary",
     "BehaviourDetector": "sekimori.detect.detectors.behaviour",
     "SigmaDetector": "sekimori.detect.detectors.sigma",
+    "TenantBoundaryDetector": "sekimori.detect.detectors.tenant",
     "BEHAVIOUR_SEGMENT_TABLES": "sekimori.detect.behaviour.segments:SEGMENT_TABLES",
+    "TENANT_SEGMENT_TABLES": "sekimori.detect.signin_segments:SEGMENT_TABLES",
     "BOUNDARY_EDGES_SQL": "sekimori.detect.edges:SEGMENT_EDGES_SQL",
     "BOUNDARY_PAIRS_SQL": "sekimori.detect.edges:SEGMENT_PAIRS_SQL",
     "SegmentRows": "sekimori.detect.segment_tables",

@@ -1,10 +1,10 @@
-"""``sekimori detect --engine spark``: the Sigma detector's rules, the trust-boundary rules' edges and the
-behaviour analytics' logon rows run on Spark, the other detectors on DuckDB
+"""``sekimori detect --engine spark``: the Sigma detector's rules, the trust-boundary rules' edges, the
+sign-in rules' crossings and the behaviour analytics' logon rows run on Spark, the other detectors on DuckDB
 (``run_detectors(engine=SparkEngine(…))``). The same settings, the same rule selection and the same
 alerts table as the DuckDB run. Sigma's matches of the segments not judged before are Spark's; they are
 kept in the store with DuckDB's, and the alerts and correlations are made on the driver by the DuckDB
-engine's SQL over them. So are the boundary rules' judging and the behaviour analytics, over the
-per-segment rows Spark aggregated (kept in the store as DuckDB's would be).
+engine's SQL over them. So are the boundary and sign-in rules' judging and the behaviour analytics, over
+the per-segment rows Spark aggregated (kept in the store as DuckDB's would be).
 ``file_reading``: an ingest's readers in Spark tasks."""
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ import pyarrow as pa
 
 from sekimori.detect import (
     BEHAVIOUR_SEGMENT_TABLES,
+    TENANT_SEGMENT_TABLES,
     BehaviourDetector,
     BoundaryDetector,
     CompiledRule,
     DetectProgress,
     SigmaDetector,
+    TenantBoundaryDetector,
 )
 from sekimori.spark.edges import EdgesBatch, spark_segment_aggregates
 from sekimori.spark.events import read_events
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 SIGMA = "sigma"
 BOUNDARY = "boundary"
 BEHAVIOUR = "behaviour"
+TENANT = "tenant_boundary"
 
 
 class SparkEngine:
@@ -53,13 +56,15 @@ class SparkEngine:
         return self._spark
 
     def handles(self, detector: str) -> bool:
-        return detector in (SIGMA, BOUNDARY, BEHAVIOUR)
+        return detector in (SIGMA, BOUNDARY, BEHAVIOUR, TENANT)
 
     def run(self, detector: str, ctx: DetectContext) -> pa.Table:
         if detector == BOUNDARY:
             return self._boundary(ctx)
         if detector == BEHAVIOUR:
             return self._behaviour(ctx)
+        if detector == TENANT:
+            return self._tenant(ctx)
         if detector != SIGMA:
             raise ValueError(f"the Spark engine does not run the {detector!r} detector")
         return self._sigma(ctx)
@@ -108,6 +113,21 @@ class SparkEngine:
             )
 
         return BehaviourDetector(aggregate=aggregate).run(ctx)
+
+    def _tenant(self, ctx: DetectContext) -> pa.Table:
+        """The sign-in rules with the crossings of the segments that have none aggregated by Spark; the
+        judging over them, and the evidence of the alerts, on the driver (DuckDB)."""
+
+        def on_batch(batch: EdgesBatch) -> None:
+            label = f"spark: sign-ins of {len(batch.segments)} segment(s), {batch.rows} rows"
+            ctx.notify(DetectProgress(TENANT, "pass", label, 0, batch.events, batch.seconds))
+
+        def aggregate(segments: list[str]) -> Iterator[tuple[str, dict[str, pa.Table]]]:
+            return spark_segment_aggregates(
+                self.spark, ctx.store, segments, on_batch=on_batch, tables=TENANT_SEGMENT_TABLES
+            )
+
+        return TenantBoundaryDetector(aggregate=aggregate).run(ctx)
 
     def file_reading(self) -> SparkFileReading:
         """Reading an ingest's files in this engine's Spark tasks (``Store.ingest(reading=…)``)."""

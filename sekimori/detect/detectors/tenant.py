@@ -17,6 +17,12 @@ tenant when only one organisation has accounts there. Whose the resource is: the
 ``applications`` name the sign-in's application, else the owner of the resource tenant (for an AWS role,
 the account in the role's ARN). Classification is per distinct sign-in (bounded by accounts ×
 applications, not events); everything per event is SQL.
+
+The distinct sign-ins are aggregated once per segment and kept in the store
+(:mod:`sekimori.detect.signin_segments`: each segment's crossings with their counts, first and last
+times and first events), then added up across segments on the driver: the same rows, evidence and alerts
+as one pass over every event. The per-segment rows of new segments can come from another engine
+(``sekimori.spark`` computes them on Spark from the same SQL); the judging stays here, on DuckDB.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ import pyarrow as pa
 
 from sekimori.detect.alerts import BOUNDARY
 from sekimori.detect.base import DetectContext, Detector, register
+from sekimori.detect.segment_tables import SegmentRows
+from sekimori.detect.signin_segments import finding_evidence, segment_signins
 from sekimori.detect.signins import TenantDirectory, signin_account_org, signin_resource
 from sekimori.model import GroupModel, first_host_match, parse_ip
 
@@ -50,40 +58,6 @@ RULES: dict[str, dict[str, Any]] = {
         "level": "medium",
     },
 }
-EVIDENCE_CAP = 100
-
-# Successful (or not-failed) sign-ins and role assumptions that name a tenant, an application or a role,
-# one row per distinct crossing.
-_SIGNINS_SQL = """
-CREATE OR REPLACE TEMP TABLE _signins AS
-SELECT row_number() OVER () AS edge, *
-FROM (
-    SELECT principal, domain, lower(tenant) AS tenant, lower(resource_tenant) AS resource_tenant,
-           cross_tenant, lower(trim(application)) AS application, role, src_ip,
-           count(*) AS events, min(time) AS first_time, max(time) AS last_time,
-           -- the earliest sign-in's host and spelling of the application (any_value changed between runs)
-           arg_min(host, {'t': time, 'v': host}) AS host,
-           arg_min(application, {'t': time, 'v': application}) AS application_shown
-    FROM events
-    WHERE category = 'authentication' AND outcome IS DISTINCT FROM 'failure' AND principal IS NOT NULL
-      AND (tenant IS NOT NULL OR resource_tenant IS NOT NULL OR role IS NOT NULL)
-    GROUP BY ALL
-)
-"""
-
-_EVIDENCE_SQL = """
-SELECT f.rule_id, f.edge, list({{'path': e.source_file, 'record_id': e.record_id, 'uid': e.uid}}
-                                ORDER BY e.time, e.record_id)[1:{cap}] AS evidence
-FROM events e JOIN _tenant_findings f
-  ON e.principal = f.principal AND coalesce(e.domain, '') = coalesce(f.domain, '')
- AND coalesce(lower(e.tenant), '') = coalesce(f.tenant, '')
- AND coalesce(lower(e.resource_tenant), '') = coalesce(f.resource_tenant, '')
- AND coalesce(lower(trim(e.application)), '') = coalesce(f.application, '')
- AND coalesce(e.role, '') = coalesce(f.role, '') AND coalesce(e.src_ip, '') = coalesce(f.src_ip, '')
- AND coalesce(e.cross_tenant, '') = coalesce(f.cross_tenant, '')
-WHERE e.category = 'authentication' AND e.outcome IS DISTINCT FROM 'failure'
-GROUP BY f.rule_id, f.edge
-"""
 
 
 def _granted(
@@ -197,23 +171,32 @@ class TenantBoundaryDetector(Detector):
     needs_model = True
     rules: ClassVar[dict[str, dict[str, Any]]] = RULES
 
+    def __init__(self, aggregate: SegmentRows | None = None) -> None:
+        """``aggregate``: the new segments' sign-in rows computed there (another engine, e.g. Spark)
+        instead of DuckDB; the judging stays here."""
+        self.aggregate = aggregate
+
     def run(self, ctx: DetectContext) -> pa.Table:
         assert ctx.model is not None
         con = ctx.con
-        con.execute(_SIGNINS_SQL)
+        segment_signins(
+            con,
+            ctx.store,
+            ctx.connect_segments,
+            save=ctx.save,
+            full=ctx.full,
+            scratch=ctx.scratch(),
+            aggregate=self.aggregate,
+        )
         findings = judge(ctx.model, con.sql("SELECT * FROM _signins").to_arrow_table().to_pylist())
         if not findings:
             return pa.table({"rule_id": pa.array([], pa.string())})
-        con.register(
-            "_tenant_findings",
+        evidence = finding_evidence(
+            con,
             pa.Table.from_pylist(
                 [{k: f[k] for k in _FINDINGS_SCHEMA.names} for f in findings], _FINDINGS_SCHEMA
             ),
         )
-        evidence = {
-            (r["rule_id"], r["edge"]): r["evidence"]
-            for r in con.sql(_EVIDENCE_SQL.format(cap=EVIDENCE_CAP)).to_arrow_table().to_pylist()
-        }
         return pa.Table.from_pylist(
             [_alert(f, evidence.get((f["rule_id"], f["edge"]), [])) for f in findings]
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,9 +36,9 @@ class SegmentTable:
         return f"{self.family}_{digest(self.sql)}"
 
 
-# Another engine's aggregation (``sekimori.spark``): given the segments to compute, each one's name and
-# its rows of each table's SQL, by the table's ``family``.
-SegmentRows = Callable[[list[str]], Iterable[tuple[str, Mapping[str, pa.Table]]]]
+# Another engine's aggregation (``sekimori.spark``): given the segments to compute and the tables (family,
+# SQL over one segment's ``events``), each segment's name and its rows of each table, by family.
+SegmentRows = Callable[[list[str], Sequence[tuple[str, str]]], Iterable[tuple[str, Mapping[str, pa.Table]]]]
 
 
 def digest(sql: str) -> str:
@@ -78,7 +78,7 @@ def segment_tables(
     if aggregate is not None and todo:
         schemas = {t.family: row_schema(store, t.sql) for t in tables}
         done = []
-        for segment, rows in aggregate(todo):
+        for segment, rows in aggregate(todo, [(t.family, t.sql) for t in tables]):
             for table in tables:
                 keep(table, segment, partial(_copy_rows, con, rows[table.family], schemas[table.family]))
             done.append(segment)

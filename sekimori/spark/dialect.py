@@ -56,6 +56,9 @@ def spark_str(text: str) -> str:
 FORMS_VERSION = 3  # of ``_spark_forms``: a change makes the cached transpilations stale
 _TRANSPILED: dict[str, str] | None = None  # DuckDB SQL → Spark SQL, kept across runs (``save_transpiled``)
 _NEW = 0  # transpiled since the last save
+# Entries kept, the most recently used: the corpus's readings are ~5,000, but some queries hold a run's
+# own values (the behaviour analytics' baseline end) and would otherwise pile up run after run.
+KEPT = 20_000
 
 
 def _cache_file() -> Path:
@@ -76,7 +79,9 @@ def to_spark(duckdb_sql: str) -> str:
                 _TRANSPILED = dict(json.loads(_cache_file().read_text()))
             except (OSError, ValueError):
                 _TRANSPILED = {}
-        known = _TRANSPILED.get(duckdb_sql)
+        known = _TRANSPILED.pop(duckdb_sql, None)
+        if known is not None:
+            _TRANSPILED[duckdb_sql] = known  # the most recently used last
     if known is not None:
         return known
     tree = sqlglot.parse_one(duckdb_sql, read="duckdb").transform(_spark_forms)
@@ -84,6 +89,8 @@ def to_spark(duckdb_sql: str) -> str:
     with _LOCK:
         _TRANSPILED[duckdb_sql] = spark_sql
         _NEW += 1
+        if len(_TRANSPILED) > KEPT:
+            del _TRANSPILED[next(iter(_TRANSPILED))]  # the least recently used
     return spark_sql
 
 

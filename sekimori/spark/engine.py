@@ -9,18 +9,17 @@ the per-segment rows Spark aggregated (kept in the store as DuckDB's would be).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from sekimori.detect import (
-    BEHAVIOUR_SEGMENT_TABLES,
-    TENANT_SEGMENT_TABLES,
     BehaviourDetector,
     BoundaryDetector,
     CompiledRule,
     DetectProgress,
+    SegmentRows,
     SigmaDetector,
     TenantBoundaryDetector,
 )
@@ -85,49 +84,36 @@ class SparkEngine:
 
         return SigmaDetector(matcher=matcher).run(ctx)
 
+    def _rows(self, ctx: DetectContext, detector: str, what: str) -> SegmentRows:
+        """The per-segment tables a detector asks for (each new segment's edges, logon rows, sign-in
+        crossings, …), aggregated by Spark from the detector's own SQL, told as passes of ``detector``."""
+
+        def on_batch(batch: EdgesBatch) -> None:
+            label = f"spark: {what} of {len(batch.segments)} segment(s), {batch.rows} rows"
+            ctx.notify(DetectProgress(detector, "pass", label, 0, batch.events, batch.seconds))
+
+        def aggregate(
+            segments: list[str], tables: Sequence[tuple[str, str]]
+        ) -> Iterator[tuple[str, dict[str, pa.Table]]]:
+            return spark_segment_aggregates(self.spark, ctx.store, segments, on_batch=on_batch, tables=tables)
+
+        return aggregate
+
     def _boundary(self, ctx: DetectContext) -> pa.Table:
         """The boundary detector with the edges of the segments that have none (all with ``full``)
         aggregated by Spark; the judging over the edges, on the driver (small: groups, not events)."""
-
-        def on_batch(batch: EdgesBatch) -> None:
-            label = f"spark: edges of {len(batch.segments)} segment(s), {batch.rows} rows"
-            ctx.notify(DetectProgress(BOUNDARY, "pass", label, 0, batch.events, batch.seconds))
-
-        def aggregate(segments: list[str]) -> Iterator[tuple[str, dict[str, pa.Table]]]:
-            return spark_segment_aggregates(self.spark, ctx.store, segments, on_batch=on_batch)
-
-        return BoundaryDetector(aggregate=aggregate).run(ctx)
+        return BoundaryDetector(aggregate=self._rows(ctx, BOUNDARY, "edges")).run(ctx)
 
     def _behaviour(self, ctx: DetectContext) -> pa.Table:
         """The behaviour analytics with the logon rows of the segments that have none aggregated by
-        Spark; the segments holding logons across the baseline's end are read again, and the analytics
-        run, on the driver (DuckDB)."""
-
-        def on_batch(batch: EdgesBatch) -> None:
-            label = f"spark: logons of {len(batch.segments)} segment(s), {batch.rows} rows"
-            ctx.notify(DetectProgress(BEHAVIOUR, "pass", label, 0, batch.events, batch.seconds))
-
-        def aggregate(segments: list[str]) -> Iterator[tuple[str, dict[str, pa.Table]]]:
-            return spark_segment_aggregates(
-                self.spark, ctx.store, segments, on_batch=on_batch, tables=BEHAVIOUR_SEGMENT_TABLES
-            )
-
-        return BehaviourDetector(aggregate=aggregate).run(ctx)
+        Spark, and those of the segments holding logons across the baseline's end (split at it); the
+        analytics run on the driver (DuckDB), over the rows."""
+        return BehaviourDetector(aggregate=self._rows(ctx, BEHAVIOUR, "logons")).run(ctx)
 
     def _tenant(self, ctx: DetectContext) -> pa.Table:
         """The sign-in rules with the crossings of the segments that have none aggregated by Spark; the
         judging over them, and the evidence of the alerts, on the driver (DuckDB)."""
-
-        def on_batch(batch: EdgesBatch) -> None:
-            label = f"spark: sign-ins of {len(batch.segments)} segment(s), {batch.rows} rows"
-            ctx.notify(DetectProgress(TENANT, "pass", label, 0, batch.events, batch.seconds))
-
-        def aggregate(segments: list[str]) -> Iterator[tuple[str, dict[str, pa.Table]]]:
-            return spark_segment_aggregates(
-                self.spark, ctx.store, segments, on_batch=on_batch, tables=TENANT_SEGMENT_TABLES
-            )
-
-        return TenantBoundaryDetector(aggregate=aggregate).run(ctx)
+        return TenantBoundaryDetector(aggregate=self._rows(ctx, TENANT, "sign-ins")).run(ctx)
 
     def file_reading(self) -> SparkFileReading:
         """Reading an ingest's files in this engine's Spark tasks (``Store.ingest(reading=…)``)."""

@@ -58,7 +58,7 @@ def run_behaviour(
     if not stage_bounds(con, cfg, scope_sql(cfg), spans):
         return empty_alerts()
     if ctx is not None and by_segment:
-        segments.stage_raw_logons_from_segments(con, ctx, cfg, always=aggregate is not None)
+        segments.stage_raw_logons_from_segments(con, ctx, cfg, aggregate)
     else:
         stage_raw_logons(con, cfg)
     stage_logons(con, cfg)

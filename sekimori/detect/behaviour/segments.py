@@ -9,9 +9,10 @@ They give the same staged logons (``_bh_logon``) as the one pass over the events
 (``staging.stage_raw_logons``). The baseline's end (``be``) falls anywhere, so a success row is:
 - wholly before the end (last time < be): all of its events count in the baseline;
 - wholly after it (first time >= be): its first event is the first one after the baseline;
-- across it: the successes of the segments holding such a row are aggregated again from their events,
-  as the one pass does. Segments arrive roughly in time order, so that is the one or two segments
-  around the baseline's end, not the store.
+- across it: the successes of the segments holding such a row are grouped again from their events by
+  the rows' own query cut at the end (one part before, one after), by the engine that made the rows.
+  Segments arrive roughly in time order, so that is the one or two segments around the baseline's end,
+  not the store.
 
 Failures are merged into the grain of the failure windows, which must be a whole number of minutes.
 Settings the rows cannot answer (a finer grain, more evidence than is kept) use the one pass over the
@@ -20,16 +21,19 @@ events (``usable``).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import duckdb
 import pyarrow as pa
 
 from sekimori.detect.base import DetectContext
 from sekimori.detect.behaviour.config import BehaviourConfig
-from sekimori.detect.behaviour.sql import in_list, machine_filter, mixed_key
-from sekimori.detect.behaviour.staging import baseline_end, failure_grain, raw_logons_sql, stage_raw_logons
-from sekimori.detect.segment_tables import SegmentRows, SegmentTable, segment_tables
+from sekimori.detect.behaviour.sql import in_list, machine_filter, mixed_key, quote
+from sekimori.detect.behaviour.staging import baseline_end, failure_grain, stage_raw_logons
+from sekimori.detect.segment_tables import SegmentRows, SegmentTable, row_schema, segment_tables
 
 MINUTE = 60_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STORED_EVIDENCE = 100  # failure events kept per row: the default evidence cap
 # When the rows are no cheaper to merge than the events to aggregate, the one pass is used: merging a
 # row costs about three times aggregating an event (benchmarks/auth.py's store: 3.8 M rows standing for
@@ -66,7 +70,7 @@ BUCKET = "CASE WHEN outcome = 'failure' THEN date_trunc('minute', time) END"
 # outside it (the CASE alone) every success group built a list of all its events only to drop it, 3 to
 # 4 times the cost of the whole query, and far more under a memory limit (93 s for the benchmark's 20 M
 # events against 10 s for the one pass).
-SEGMENT_LOGONS_SQL = f"""
+_LOGONS_SQL = f"""
 SELECT coalesce(source_file, '') AS source_file,
   {", ".join(f"{expr} AS {name}" if expr != name else name for name, expr in KEY_COLUMNS)},
   {BUCKET} AS bucket,
@@ -77,9 +81,10 @@ SELECT coalesce(source_file, '') AS source_file,
     1, {STORED_EVIDENCE}) END AS fails
 FROM events
 WHERE category = 'authentication' AND time IS NOT NULL AND principal IS NOT NULL
-  AND ((activity = 'logon' AND outcome = 'success') OR outcome = 'failure')
+  AND ((activity = 'logon' AND outcome = 'success') OR outcome = 'failure')<ONLY>
 GROUP BY coalesce(source_file, ''), {", ".join(expr for _, expr in KEY_COLUMNS)}, {BUCKET}
 """
+SEGMENT_LOGONS_SQL = _LOGONS_SQL.replace("<ONLY>", "")
 
 # The time span of each file's authentication events: the baseline is a part of it.
 SEGMENT_SPANS_SQL = """
@@ -122,12 +127,16 @@ def segment_spans(
 
 
 def stage_raw_logons_from_segments(
-    con: duckdb.DuckDBPyConnection, ctx: DetectContext, cfg: BehaviourConfig, always: bool = False
+    con: duckdb.DuckDBPyConnection,
+    ctx: DetectContext,
+    cfg: BehaviourConfig,
+    aggregate: SegmentRows | None = None,
 ) -> bool:
     """``_bh_logon`` from the rows of ``segment_spans``' views (after ``stage_bounds`` on them). When
     the rows stand for few events each, or the segments to read again hold most of the store's events,
     the one pass over the events is cheaper and gives the same table: it is used then (False), unless
-    ``always`` (the rows came from another engine: the events are not for this machine to read)."""
+    the rows come from another engine (``aggregate``, which then also reads the segments again: the
+    events are not for this machine to read)."""
     source, be = baseline_end(con, cfg, "_bh_seg_logons s", "s.source_file")
     scope = "''" if cfg.baseline_scope == "global" else "s.source_file"
     acts = in_list(cfg.failure_activities)
@@ -141,10 +150,10 @@ SELECT *, CASE WHEN tmax < be THEN 'before' WHEN tmin >= be THEN 'after' ELSE 'a
     )
     again = _segments_across(con)
     cheaper = _events_per_row(con) < EVENTS_PER_ROW or _share(ctx, again) > ONE_PASS_SHARE
-    if cheaper and not always:
+    if cheaper and aggregate is None:
         stage_raw_logons(con, cfg)
         return False
-    _count_again(con, ctx, cfg, again)
+    _split_again(con, ctx, cfg, again, aggregate)
     grain = failure_grain(cfg)
     columns = ["scope", *(name for name, _ in KEY_COLUMNS), "g"]
     con.execute(
@@ -202,22 +211,70 @@ def _share(ctx: DetectContext, segments: list[str]) -> float:
     return sum(events.get(s, 0) for s in segments) / total if total else 0.0
 
 
-def _count_again(
-    con: duckdb.DuckDBPyConnection, ctx: DetectContext, cfg: BehaviourConfig, again: list[str]
+def _split_again(
+    con: duckdb.DuckDBPyConnection,
+    ctx: DetectContext,
+    cfg: BehaviourConfig,
+    again: list[str],
+    aggregate: SegmentRows | None,
 ) -> None:
-    """``_bh_counted``: the successes of the segments ``again``, aggregated again from their events by
-    the one pass's own query."""
-    sql = raw_logons_sql(con, cfg, successes_only=True)
-    if not again:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _bh_counted AS SELECT * FROM ({sql}) WHERE false")
-        return
-    bounds = con.sql("SELECT * FROM _bh_bounds").to_arrow_table()
-    sub = ctx.connect_segments(again)
-    try:
-        sub.execute("SET TimeZone = 'UTC'")
-        sub.register("_bh_bounds", bounds)
-        counted = sub.sql(sql).to_arrow_table()
-    finally:
-        sub.close()
-    con.register("_bh_counted_found", counted)
-    con.execute("CREATE OR REPLACE TEMP TABLE _bh_counted AS SELECT * FROM _bh_counted_found")
+    """``_bh_counted``: the successes of the segments ``again`` grouped again from their events by the
+    rows' own query, cut at the baseline's end (a part before it, a part after it: each row then wholly
+    on one side), on this machine or on ``aggregate``'s engine (the same SQL)."""
+    end = _baseline_end_sql(con, cfg)
+    queries = {
+        part: _LOGONS_SQL.replace("<ONLY>", f"\n  AND outcome = 'success' AND time {op} {end}")
+        for part, op in (("before", "<"), ("after", ">="))
+    }
+    found: dict[str, list[pa.Table]] = {part: [] for part in queries}
+    if again and aggregate is not None:
+        for _, rows in aggregate(again, list(queries.items())):
+            for part, table in rows.items():
+                found[part].append(table)
+    elif again:
+        sub = ctx.connect_segments(again)
+        try:
+            sub.execute("SET TimeZone = 'UTC'")
+            for part, sql in queries.items():
+                found[part].append(sub.sql(sql).to_arrow_table())
+        finally:
+            sub.close()
+    schema = row_schema(ctx.store, SEGMENT_LOGONS_SQL)
+    for part, tables in found.items():
+        split = [t.select(schema.names).cast(schema) for t in tables]
+        con.register(f"_bh_split_{part}", pa.concat_tables(split) if split else schema.empty_table())
+    scope = "''" if cfg.baseline_scope == "global" else "s.source_file"
+    machine = machine_filter(cfg).replace("principal", "s.principal")
+    con.execute(
+        f"""
+CREATE OR REPLACE TEMP TABLE _bh_counted AS
+SELECT {scope} AS scope, {KEY_NAMES}, n, n AS n_base, NULL::TIMESTAMPTZ AS t0, tmax AS t1, tmin AS tf,
+  NULL AS ev
+FROM _bh_split_before s WHERE true {machine}
+UNION ALL
+SELECT {scope} AS scope, {KEY_NAMES}, n, 0 AS n_base, tmin AS t0, tmax AS t1, tmin AS tf, ev_first AS ev
+FROM _bh_split_after s WHERE true {machine}"""
+    )
+    for part in queries:
+        con.unregister(f"_bh_split_{part}")
+
+
+def _baseline_end_sql(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> str:
+    """The baseline's end for an event of the segments read again, as SQL that both engines read alike:
+    a timestamp literal (written in UTC to the microsecond), or with a baseline per file one per file of
+    those segments."""
+
+    def literal(us: int) -> str:
+        moment = EPOCH + timedelta(microseconds=us)
+        return f"CAST({quote(moment.isoformat(sep=' ', timespec='microseconds'))} AS TIMESTAMPTZ)"
+
+    if cfg.baseline_scope == "global":
+        row = con.execute("SELECT epoch_us(be) FROM _bh_bounds").fetchall()
+        return literal(row[0][0])
+    # Every file of those segments with a success has a row there, so a bound here.
+    ends = con.execute(
+        "SELECT scope, epoch_us(be) FROM _bh_bounds WHERE scope IN (SELECT DISTINCT source_file "
+        "FROM _bh_seg_logons WHERE segment IN (SELECT segment FROM _bh_again)) ORDER BY scope"
+    ).fetchall()
+    whens = " ".join(f"WHEN {quote(scope)} THEN {literal(us)}" for scope, us in ends)
+    return f"(CASE coalesce(source_file, '') {whens} END)"

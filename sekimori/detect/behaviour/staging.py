@@ -124,9 +124,8 @@ def stage_raw_logons(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> No
     con.execute(f"CREATE OR REPLACE TEMP TABLE _bh_logon AS {raw_logons_sql(con, cfg)}")
 
 
-def raw_logons_sql(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig, successes_only: bool = False) -> str:
-    """The query of ``stage_raw_logons`` (after ``stage_bounds`` on ``con``); ``successes_only``: of the
-    successful logons alone."""
+def raw_logons_sql(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> str:
+    """The query of ``stage_raw_logons`` (after ``stage_bounds`` on ``con``)."""
     scope = scope_sql(cfg)
     source, be = baseline_end(con, cfg)
     machine = machine_filter(cfg)
@@ -143,7 +142,7 @@ def raw_logons_sql(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig, success
     fail_acts = in_list(cfg.failure_activities)
     # The first event after the baseline is the min of one struct led by (time, uid), cheaper than
     # ``arg_min`` of the event by a (time, uid) struct; on a tie of both it takes the smallest event.
-    failures = "false" if successes_only else f"(outcome = 'failure' AND activity IN {fail_acts})"
+    failures = f"(outcome = 'failure' AND activity IN {fail_acts})"
     return f"""
 SELECT k, r.*, n, n_base, t0, t1, tf,
   CASE WHEN e0 IS NOT NULL THEN {{'path': e0.path, 'record_id': e0.record_id, 'uid': e0.u}} END AS ev, fails

@@ -32,11 +32,11 @@ from sekimori.detect.segment_tables import SegmentRows, SegmentTable, segment_ta
 MINUTE = 60_000_000
 STORED_EVIDENCE = 100  # failure events kept per row: the default evidence cap
 # When the rows are no cheaper to merge than the events to aggregate, the one pass is used: merging a
-# row costs several times aggregating an event (measured on benchmarks/auth.py's store: 3.1 M rows
-# standing for 20 M events, 6.5 events a row, merged more slowly than the one pass), so the rows must
-# stand for at least this many events each; and the segments to read again must hold at most this
-# share of the events.
-EVENTS_PER_ROW = 10.0
+# row costs about three times aggregating an event (benchmarks/auth.py's store: 3.8 M rows standing for
+# 20 M events, 5.2 a row, merged in ~5 s of CPU against ~9 s for the one pass), so the rows must stand
+# for at least this many events each; and the segments to read again must hold at most this share of
+# the events.
+EVENTS_PER_ROW = 4.0
 ONE_PASS_SHARE = 0.5
 
 EV = "{'path': source_file, 'record_id': record_id, 'uid': uid}"
@@ -146,10 +146,13 @@ SELECT *, CASE WHEN tmax < be THEN 'before' WHEN tmin >= be THEN 'after' ELSE 'a
         return False
     _count_again(con, ctx, cfg, again)
     grain = failure_grain(cfg)
-    group = mixed_key(["scope", *(name for name, _ in KEY_COLUMNS), "g"])  # one 64-bit key: faster
+    columns = ["scope", *(name for name, _ in KEY_COLUMNS), "g"]
     con.execute(
         f"""
 CREATE OR REPLACE TEMP TABLE _bh_logon AS
+-- Grouped by the columns: a 64-bit hash key with any_value() of each column, as the one pass over the
+-- events has it, cost three times as much here (strings copied per row, not per group); the failures'
+-- lists are gathered from failure rows only (the list of every success group's NULLs was as costly).
 WITH parts AS (
   SELECT scope, {KEY_NAMES}, NULL::BIGINT AS g, n,
     CASE WHEN part = 'before' THEN n ELSE 0 END AS n_base,
@@ -163,13 +166,13 @@ WITH parts AS (
     tmin AS tf, NULL AS ev, fails
   FROM _bh_rows WHERE outcome = 'failure'
 )
-SELECT {group} AS k, any_value(scope) AS scope, {", ".join(f"any_value({c}) AS {c}" for c, _ in KEY_COLUMNS)},
+SELECT {mixed_key(columns)} AS k, scope, {KEY_NAMES},
   CAST(sum(n) AS BIGINT) AS n, CAST(sum(n_base) AS BIGINT) AS n_base, min(t0) AS t0, max(t1) AS t1,
   min(tf) AS tf, arg_min(ev, {{'t': t0, 'u': ev.uid}}) FILTER (ev IS NOT NULL) AS ev,
-  CASE WHEN any_value(outcome) = 'failure' THEN
-    list_transform(list_sort(flatten(list(fails)))[1:{cfg.evidence_cap}], lambda x: x.ev) END AS fails
+  CASE WHEN outcome = 'failure' THEN list_transform(
+    list_sort(flatten(list(fails) FILTER (fails IS NOT NULL)))[1:{cfg.evidence_cap}], lambda x: x.ev) END AS fails
 FROM parts
-GROUP BY k"""
+GROUP BY {", ".join(columns)}"""
     )
     return True
 
@@ -185,10 +188,10 @@ def _segments_across(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _events_per_row(con: duckdb.DuckDBPyConnection) -> float:
-    """The authentication events of the store per kept row."""
-    rows = con.execute("SELECT count(*) FROM _bh_seg_logons").fetchall()[0][0]
-    events = con.execute("SELECT count(*) FROM events WHERE category = 'authentication'").fetchall()[0][0]
-    return events / rows if rows else float("inf")
+    """The events the kept rows stand for, per row (from the rows: counting the store's events was a scan
+    of its own)."""
+    rows, events = con.execute("SELECT count(*), sum(n) FROM _bh_seg_logons").fetchall()[0]
+    return float(events) / rows if rows else float("inf")
 
 
 def _share(ctx: DetectContext, segments: list[str]) -> float:

@@ -219,6 +219,20 @@ def _merged(store: Store) -> tuple[bool, list[str]]:
     return merged, again
 
 
+def _stood_for(events: pa.Table) -> int:
+    """The events a segment's rows stand for, counted from its own file: authentications with a time and
+    an account that are successful logons or failures."""
+    t = events.filter(
+        pc.and_(
+            pc.and_(pc.equal(events["category"], "authentication"), pc.is_valid(events["time"])),
+            pc.is_valid(events["principal"]),
+        )
+    )
+    success = pc.and_(pc.equal(t["activity"], "logon"), pc.equal(t["outcome"], "success"))
+    kept = pc.or_kleene(success, pc.equal(t["outcome"], "failure"))
+    return int(pc.sum(pc.fill_null(kept, False)).as_py() or 0)
+
+
 def test_the_one_pass_is_used_when_the_rows_stand_for_few_events(
     lanl_steps: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -226,10 +240,7 @@ def test_the_one_pass_is_used_when_the_rows_stand_for_few_events(
     _merged(lanl_steps)  # the rows of every segment are kept
     kind = next(k for k in lanl_steps.derived_kinds() if k.startswith("behaviour_logons_"))
     rows = sum(pq.ParquetFile(f).metadata.num_rows for f in lanl_steps.derived_files(kind).values())
-    events = sum(  # the authentication events, counted from the segments' own files
-        pc.sum(pc.equal(pq.read_table(f, columns=["category"])["category"], "authentication")).as_py()
-        for f in lanl_steps.event_files()
-    )
+    events = sum(_stood_for(pq.read_table(f)) for f in lanl_steps.event_files())
     ratio = events / rows
     monkeypatch.setattr(segments, "EVENTS_PER_ROW", ratio + 0.01)
     assert _merged(lanl_steps)[0] is False

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import sys
 import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -67,9 +66,6 @@ def auto_workers(todo: list[Todo]) -> int:
         return max(1, int(env))
     if len(todo) < 2 or sum(size for _, _, size in todo) < PARALLEL_MIN_BYTES:
         return 1
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    if main_file is not None and not os.path.exists(main_file):
-        return 1  # e.g. `python -` : spawned workers could not re-import the main module
     return max(1, min(os.cpu_count() or 1, len(todo)))
 
 

@@ -53,6 +53,7 @@ class Resume:
 class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    workers: int = 1  # processes that read the files (1: this one; see Store.ingest)
 
     @property
     def events(self) -> int:

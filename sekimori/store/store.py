@@ -21,6 +21,7 @@ views and the sandbox) and ``readonly`` (the check of user SQL).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -52,7 +53,10 @@ from sekimori.store.results import (
     Resume,
 )
 from sekimori.store.segments import COMPRESSION, COMPRESSION_LEVEL, SEGMENT_ROWS, SegmentWriter
+from sekimori.store.spawning import spawn_problem
 from sekimori.store.views import create_store_views, narrow_events, sandbox_connection, view_names
+
+log = logging.getLogger(__name__)
 
 
 class Store:
@@ -113,7 +117,11 @@ class Store:
 
         ``workers``: processes reading files in parallel (default: one per CPU when the run is large
         enough to repay starting them, else 1). Hashing, de-duplication, writing and the commits stay
-        in this process, so parallel runs keep the same guarantees. The run holds the store's writer
+        in this process, so parallel runs keep the same guarantees. Workers would run the caller's main
+        script again; when that would reach this call again (a script that calls ingest outside
+        ``if __name__ == "__main__":``, see :mod:`sekimori.store.spawning`), the files are read in this
+        process instead, with a one-line warning (logger ``sekimori.store.store``). The report's
+        ``workers`` says how many processes read them. The run holds the store's writer
         lock from its first decision (which files are new) to its last commit.
 
         ``reading``: the files are read there instead (e.g. in Spark tasks); ``workers`` is then unused.
@@ -175,6 +183,11 @@ class Store:
                 n_workers = (
                     workers if workers is not None else auto_workers([(p, d, work[p]) for p, d, _ in todo])
                 )
+                problem = spawn_problem() if n_workers > 1 else None
+                if problem is not None:
+                    log.warning("sekimori: reading in this process, not %d workers: %s", n_workers, problem)
+                    n_workers = 1
+                report.workers = n_workers
                 read = read_all(tasks, reader, spill_dir, n_workers)
             for entry in plan:
                 if isinstance(entry, FileResult):  # same content already in the store

@@ -162,6 +162,8 @@ def test_parallel_ingest_gives_exactly_what_a_serial_one_gives(tmp_path):
     serial_report = serial.ingest([str(folder)], workers=1)
     parallel = Store(tmp_path / "parallel")
     parallel_report = parallel.ingest([str(folder)], workers=2)
+    # under pytest's guarded main the two workers are used (sekimori.store.spawning)
+    assert (serial_report.workers, parallel_report.workers) == (1, 2)
     assert [(f.path, f.events, f.quarantined, f.status) for f in parallel_report.files] == [
         (f.path, f.events, f.quarantined, f.status) for f in serial_report.files
     ]

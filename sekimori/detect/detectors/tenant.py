@@ -5,7 +5,11 @@ logons are (``boundary`` source, next to the rules of :mod:`sekimori.detect.dete
   cloud account of organisation B (a B2B guest, direct connect, a service provider, an AWS role assumed
   across accounts) and no unexpired grant with ``access: application`` lets A's principals use that
   system (when the application is not in the model: a system of B that signs in through that tenant; a
-  grant of host logons only does not cover signing in to an application).
+  grant of host logons only does not cover signing in to an application). A grant counts if it was still
+  valid on the day of the crossing's last sign-in; when none of its sign-ins has a time (a record without
+  one), only a grant that never expires counts: one with an expiry cannot be shown to have covered it,
+  as the AD logons' rules judge an edge without a time (``boundary``: ``expires >= NULL`` is not true),
+  and the alert's description names the grants left unchecked.
 - ``boundary.shared_tenant_crossing``: the sign-in went through a tenant shared by several organisations
   and carries an account of one of them into a system of another (alerted even when a grant allows it:
   a shared authentication platform is the weakness the seed incident went through).
@@ -61,22 +65,28 @@ RULES: dict[str, dict[str, Any]] = {
 
 
 def _granted(
-    model: GroupModel, org: str, system: str | None, resource_org: str, realm: str | None, on: date
-) -> list[str]:
+    model: GroupModel, org: str, system: str | None, resource_org: str, realm: str | None, on: date | None
+) -> tuple[list[str], list[str]]:
     """Grants with ``access: application`` letting ``org``'s principals use ``system`` (or, when the
-    application is not in the model, a system of ``resource_org`` signed in to through that tenant),
-    valid on ``on``. A grant of host logons only does not cover signing in to an application."""
+    application is not in the model, a system of ``resource_org`` signed in to through that tenant):
+    those valid on ``on``, and those that expire and so cannot be checked when ``on`` is None (no time;
+    a grant without an expiry holds then). A grant of host logons only does not cover signing in to an
+    application."""
     if system is not None:
         systems = {system}
     else:
         systems = {
             s.id for s in model.systems if s.owner == resource_org and (realm is None or s.tenant == realm)
         }
-    return sorted(
-        g.id
-        for g in model.grants
-        if g.org == org and "application" in g.access and systems & set(g.systems) and g.valid_on(on)
+    matching = sorted(
+        (g for g in model.grants if g.org == org and "application" in g.access and systems & set(g.systems)),
+        key=lambda g: g.id,
     )
+    if on is None:
+        return [g.id for g in matching if g.expires is None], [
+            f"{g.id} (expires {g.expires})" for g in matching if g.expires is not None
+        ]
+    return [g.id for g in matching if g.valid_on(on)], []
 
 
 def judge(model: GroupModel, signins: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -94,12 +104,16 @@ def judge(model: GroupModel, signins: list[dict[str, Any]]) -> list[dict[str, An
         what = row["application_shown"] or row["role"] or row["resource_tenant"] or "a tenant"
         escalate = system in directory.crown_jewels
         if resource_org is not None and resource_org != org:
-            grants = _granted(model, org, system, resource_org, resource_realm, row["last_time"].date())
+            last = row["last_time"]
+            on = last.date() if last is not None else None
+            grants, unchecked = _granted(model, org, system, resource_org, resource_realm, on)
             if not grants:
                 where = f"{resource_org}" + (f": {system}" if system else "")
                 kind = row["cross_tenant"]
                 how = f" ({kind})" if kind and kind.lower() != "none" else ""
                 reason = f"no grant lets {org} accounts sign in to {what} ({where}){how}"
+                if unchecked:
+                    reason += f"; its sign-ins have no time to check grant {', '.join(unchecked)} against"
                 findings.append(
                     {
                         **base,

@@ -22,13 +22,8 @@ with its host name), also per segment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import duckdb
-
 from sekimori.detect.base import DetectContext
 from sekimori.detect.segment_tables import SegmentRows, SegmentTable, segment_tables
-from sekimori.store import Store
 
 EVIDENCE_CAP = 100
 # Principals that are the system itself, not a person or service account crossing a boundary.
@@ -86,24 +81,13 @@ TABLES = [
 EDGES_KIND, PAIRS_KIND = (t.kind for t in TABLES)
 
 
-def segment_edges(
-    con: duckdb.DuckDBPyConnection,
-    store: Store,
-    connect: Callable[[list[str]], duckdb.DuckDBPyConnection],
-    *,
-    save: bool = True,
-    full: bool = False,
-    scratch: str | None = None,
-    aggregate: SegmentRows | None = None,
-) -> list[str]:
-    """Create the views ``_segment_edges`` (with a ``segment`` column) and ``_segment_pairs`` on ``con``
-    (a connection over the whole store) from every segment's kept files, computing them first for the
-    segments that have none (``segment_tables``: ``full``, ``save``, ``scratch``; ``aggregate``: the new
-    segments' rows from another engine, by family ``boundary_edges`` and ``boundary_pairs``). The
-    segments computed now are returned."""
-    return segment_tables(
-        con, store, connect, TABLES, save=save, full=full, scratch=scratch, aggregate=aggregate
-    )
+def segment_edges(ctx: DetectContext, aggregate: SegmentRows | None = None) -> list[str]:
+    """Create the views ``_segment_edges`` (with a ``segment`` column) and ``_segment_pairs`` on the
+    detection's connection (over the whole store) from every segment's kept files, computing them first
+    for the segments that have none (``segment_tables``; ``aggregate``: the new segments' rows from
+    another engine, by family ``boundary_edges`` and ``boundary_pairs``). The segments computed now are
+    returned."""
+    return segment_tables(ctx, TABLES, aggregate)
 
 
 # The events behind an alerting edge are the first EVIDENCE_CAP (by time, record id, uid, file) of every

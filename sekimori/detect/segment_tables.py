@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from sekimori.detect.base import DetectContext
 from sekimori.store import Store
 
 
@@ -46,22 +47,17 @@ def digest(sql: str) -> str:
 
 
 def segment_tables(
-    con: duckdb.DuckDBPyConnection,
-    store: Store,
-    connect: Callable[[list[str]], duckdb.DuckDBPyConnection],
-    tables: list[SegmentTable],
-    *,
-    save: bool = True,
-    full: bool = False,
-    scratch: str | None = None,
-    aggregate: SegmentRows | None = None,
+    ctx: DetectContext, tables: list[SegmentTable], aggregate: SegmentRows | None = None
 ) -> list[str]:
-    """Create each table's view on ``con`` from every segment's kept file, computing the files first for
-    the segments that have none (``full``: for every segment). ``connect(segments)``: a connection whose
-    ``events`` holds only those segments. ``save``: keep the new files in the store (under its writer
-    lock); otherwise they are written to ``scratch`` and live as long as it does. ``aggregate``: the new
-    segments' rows come from there (another engine), written as DuckDB's own would be (same columns,
-    types and writer). The segments computed now are returned."""
+    """Create each table's view on the detection's connection from every segment's kept file, computing
+    the files first for the segments that have none (``ctx.full``: for every segment), each over a
+    connection whose ``events`` holds that segment alone (``ctx.connect_segments``). ``ctx.save``: keep
+    the new files in the store (under its writer lock); otherwise they are written to the run's scratch
+    folder and live as long as it does. ``aggregate``: the new segments' rows come from there (another
+    engine), written as DuckDB's own would be (same columns, types and writer). The segments computed
+    now are returned."""
+    con, store, connect, save, full = ctx.con, ctx.store, ctx.connect_segments, ctx.save, ctx.full
+    scratch = ctx.scratch()
     segments = [p.name for p in store.segments()]
     found: dict[str, dict[str, Path]] = {t.kind: {} if full else store.derived_files(t.kind) for t in tables}
     todo = [s for s in segments if any(s not in found[t.kind] for t in tables)]

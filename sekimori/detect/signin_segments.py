@@ -22,14 +22,13 @@ value, DuckDB's skips it), the events sorted and cut rather than ordered inside 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from sekimori.detect.base import DetectContext
 from sekimori.detect.segment_tables import SegmentRows, SegmentTable, segment_tables
-from sekimori.store import Store
 
 EVIDENCE_CAP = 100
 
@@ -121,24 +120,13 @@ GROUP BY f.rule_id, f.edge
 """
 
 
-def segment_signins(
-    con: duckdb.DuckDBPyConnection,
-    store: Store,
-    connect: Callable[[list[str]], duckdb.DuckDBPyConnection],
-    *,
-    save: bool = True,
-    full: bool = False,
-    scratch: str | None = None,
-    aggregate: SegmentRows | None = None,
-) -> list[str]:
+def segment_signins(ctx: DetectContext, aggregate: SegmentRows | None = None) -> list[str]:
     """Create the table ``_signins`` (one row per distinct crossing of the store, numbered ``edge``) on
-    ``con`` from every segment's kept rows (the view ``_signin_segments``), computing them first for the
-    segments that have none (``segment_tables``: ``save``, ``full``, ``scratch``; ``aggregate``: the new
-    segments' rows from another engine, by family ``tenant_signins``). The segments computed now are
-    returned."""
-    done = segment_tables(
-        con, store, connect, TABLES, save=save, full=full, scratch=scratch, aggregate=aggregate
-    )
+    the detection's connection from every segment's kept rows (the view ``_signin_segments``), computing
+    them first for the segments that have none (``segment_tables``; ``aggregate``: the new segments' rows
+    from another engine, by family ``tenant_signins``). The segments computed now are returned."""
+    done = segment_tables(ctx, TABLES, aggregate)
+    con = ctx.con
     con.execute(_SIGNINS_SQL)
     return done
 

@@ -284,6 +284,20 @@ def test_a_sign_in_the_model_grants_is_allowed():
     assert bool(g.allowed[i]) and g.summary().observed_not_allowed == 0
 
 
+def test_a_sign_in_without_a_time_is_allowed_only_by_a_grant_that_never_expires():
+    untimed = [{**SIGNIN_ROWS[0], "first_seen": None, "last_seen": None}]
+    allowed = {}
+    for expires in ("", ", expires: 2099-12-31", ", expires: 2000-01-01"):
+        grant = (
+            f"grants: [{{id: g-crm, org: c, systems: [crm], access: [application], owner: IT{expires}}}]\n"
+        )
+        model = model_of(grant)
+        g = build_graph(model, signins=classify_signins(model, untimed))
+        allowed[expires] = bool(g.allowed[int(np.flatnonzero(g.kind == EDGE_KIND["signin"])[0])])
+    # by hand: no time to check an expiry against, so only the grant without one covers the sign-in
+    assert allowed == {"": True, ", expires: 2099-12-31": False, ", expires: 2000-01-01": False}
+
+
 # --- brute force: every set of application grants, against the model read directly ---
 
 CANDIDATE_GRANTS = [

@@ -54,7 +54,7 @@ def run_behaviour(
     con.execute("SET TimeZone = 'UTC'")
     create_macros(con, cfg)
     by_segment = ctx is not None and segments.usable(cfg)
-    spans = segments.segment_spans(con, ctx, aggregate) if ctx is not None and by_segment else None
+    spans = segments.segment_spans(ctx, aggregate) if ctx is not None and by_segment else None
     if not stage_bounds(con, cfg, scope_sql(cfg), spans):
         return empty_alerts()
     if ctx is not None and by_segment:

@@ -108,21 +108,11 @@ def usable(cfg: BehaviourConfig) -> bool:
 SEGMENT_TABLES = tuple((t.family, t.sql) for t in TABLES)
 
 
-def segment_spans(
-    con: duckdb.DuckDBPyConnection, ctx: DetectContext, aggregate: SegmentRows | None = None
-) -> str:
-    """Make the views of every segment's rows on ``con`` (computing those of new segments, on
-    ``aggregate``'s engine when given), and give the spans' source for ``staging.stage_bounds``."""
-    segment_tables(
-        con,
-        ctx.store,
-        ctx.connect_segments,
-        TABLES,
-        save=ctx.save,
-        full=ctx.full,
-        scratch=ctx.scratch(),
-        aggregate=aggregate,
-    )
+def segment_spans(ctx: DetectContext, aggregate: SegmentRows | None = None) -> str:
+    """Make the views of every segment's rows on the detection's connection (computing those of new
+    segments, on ``aggregate``'s engine when given), and give the spans' source for
+    ``staging.stage_bounds``."""
+    segment_tables(ctx, TABLES, aggregate)
     return "_bh_seg_spans"
 
 

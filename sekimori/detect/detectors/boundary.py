@@ -188,15 +188,7 @@ class BoundaryDetector(Detector):
         loopback = ", ".join(f"'{x}'" for x in LOOPBACK)
         # 1. events → edges: each segment's groups (computed once per segment, see
         # sekimori/detect/edges.py), added up across segments
-        segment_edges(
-            con,
-            ctx.store,
-            ctx.connect_segments,
-            save=ctx.save,
-            full=ctx.full,
-            scratch=ctx.scratch(),
-            aggregate=self.aggregate,
-        )
+        segment_edges(ctx, self.aggregate)
         con.execute(_EDGES_SQL)
         # 2. classify the distinct accounts and hosts of the edges (the model's first-match rules)
         accounts = con.sql(

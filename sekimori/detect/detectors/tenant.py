@@ -193,15 +193,7 @@ class TenantBoundaryDetector(Detector):
     def run(self, ctx: DetectContext) -> pa.Table:
         assert ctx.model is not None
         con = ctx.con
-        segment_signins(
-            con,
-            ctx.store,
-            ctx.connect_segments,
-            save=ctx.save,
-            full=ctx.full,
-            scratch=ctx.scratch(),
-            aggregate=self.aggregate,
-        )
+        segment_signins(ctx, self.aggregate)
         findings = judge(ctx.model, con.sql("SELECT * FROM _signins").to_arrow_table().to_pylist())
         if not findings:
             return pa.table({"rule_id": pa.array([], pa.string())})

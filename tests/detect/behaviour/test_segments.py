@@ -209,7 +209,7 @@ def _merged(store: Store) -> tuple[bool, list[str]]:
     ctx = DetectContext(store)
     try:
         con, cfg = ctx.con, BehaviourConfig()
-        spans = segments.segment_spans(con, ctx)
+        spans = segments.segment_spans(ctx)
         create_macros(con, cfg)
         stage_bounds(con, cfg, "''", spans)
         merged = segments.stage_raw_logons_from_segments(con, ctx, cfg)

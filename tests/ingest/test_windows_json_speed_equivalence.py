@@ -27,7 +27,7 @@ from sekimori.ingest.windows import WINDOWS_EVENTS, normalize_docs
 from sekimori.ingest.windows.events import DEFAULTS
 from sekimori.store import Store
 from tests.conftest import corpus
-from tests.ingest.windows_reference import reference_normalize_docs
+from tests.ingest.windows_reference import batches_as_before, reference_normalize_docs
 
 BATCH = WindowsJsonReader.batch_size
 
@@ -200,6 +200,7 @@ def test_security_datasets_store_the_same_events_and_quarantine(tmp_path: Path, 
     new.ingest(files, workers=1)
     with monkeypatch.context() as patch:
         patch.setattr(WindowsJsonReader, "read", reference_read)
+        batches_as_before(patch)
         old = Store(tmp_path / "old")
         old.ingest(files, workers=1)
     new_events = new.events().sort_by("uid")

@@ -40,11 +40,16 @@ from sekimori.ingest.windows.values import (
     status_outcome,
 )
 
-# The columns a fill function writes (time and raw are added per batch, the OCSF name by the schema).
+# The columns the header gives every record, and those a fill always writes.
+HEADER_COLUMNS = ("record_id", "channel", "provider", "event_code", "host")
+_FIXED = ("category", "activity", "ocsf_class_uid", "domain")
+# The columns a row has: those the mapping can write (time and raw are added per batch, the OCSF name
+# by the schema, the rest of the event schema is null for Windows events).
+_MAPPED = {*HEADER_COLUMNS, *_FIXED, *DEFAULTS, *(c for ev in WINDOWS_EVENTS for c in ev.columns)}
 COLUMNS = [
     c
     for c in EVENT_SCHEMA.names
-    if c not in PROVENANCE_COLUMNS and c not in ("time", "raw", "ocsf_class_name")
+    if c in _MAPPED and c not in PROVENANCE_COLUMNS and c not in ("time", "raw", "ocsf_class_name")
 ]
 
 # ``clean(v) is None`` inline, for the generated code.
@@ -74,6 +79,8 @@ class WindowsNormalizer:
     def __init__(self, dialect: str) -> None:
         self.dialect = DIALECTS[dialect]
         self._fills: dict[str, Fill] = {}
+        # The columns each fill writes: a batch leaves out those no fill it used writes (all null).
+        self._writes: dict[Fill, frozenset[str]] = {}
         for ev in WINDOWS_EVENTS:
             self._fills[f"{ev.family}:{ev.event_id}"] = self._compile(ev.columns, ev)
         self._default = self._compile(DEFAULTS, None)
@@ -150,6 +157,7 @@ class WindowsNormalizer:
         )
         exec("\n".join(lines), namespace)  # trusted: generated from the mapping table (events.py)
         fill: Fill = namespace["fill"]
+        self._writes[fill] = frozenset([*HEADER_COLUMNS, *fixed, *columns, "domain"])
         return fill
 
     def normalize(
@@ -160,6 +168,7 @@ class WindowsNormalizer:
     ) -> tuple[dict[str, list[Any]], list[Any], dict[int, tuple[str, str]]]:
         """Column lists (without ``time``/``raw``), the raw time values, one entry per doc, and the
         docs with a value that does not fit its column (index → (column, reason); their row is empty).
+        Columns no record of ``docs`` can have a value in (no fill used writes them) are left out.
 
         ``record_id`` is the hint when given, else the record's own id (EventRecordID), else the
         fallback (the EVTX record header's number, or the line of a JSON export).
@@ -177,6 +186,7 @@ class WindowsNormalizer:
         )
         record_key = self.dialect.record_key
         bad: dict[int, tuple[str, str]] = {}
+        used: set[Fill] = set()
         for i, doc in enumerate(docs):
             row: list[Any] = [None] * n_cols
             time = None
@@ -218,6 +228,7 @@ class WindowsNormalizer:
                 if fill is None:
                     key = f"{channel.lower()}:{code}" if channel else ""
                     fill = by_key[(channel, code)] = fills.get(key, default)
+                used.add(fill)
                 fill(system, data, row)
             except BadValue as exc:  # this record only: its row stays empty and is dropped later
                 bad[i] = (exc.field, exc.reason)
@@ -225,8 +236,10 @@ class WindowsNormalizer:
             rows.append(row)
             times.append(time)
         if not rows:
-            return {c: [] for c in COLUMNS}, times, bad
-        return dict(zip(COLUMNS, map(list, zip(*rows, strict=True)), strict=True)), times, bad
+            return {c: [] for c in HEADER_COLUMNS}, times, bad
+        written = set(HEADER_COLUMNS).union(*(self._writes[f] for f in used))
+        columns = zip(COLUMNS, zip(*rows, strict=True), strict=True)
+        return {c: list(values) for c, values in columns if c in written}, times, bad
 
 
 def parse_times(values: list[Any]) -> pa.Array:

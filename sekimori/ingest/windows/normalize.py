@@ -124,12 +124,13 @@ class WindowsNormalizer:
         }
 
         def pick(source: Source | None) -> list[str]:
-            """Statements leaving the source's value in ``v``. A tuple of plain fields is a chain that
-            stops at the first value given (``first_value`` of gets without side effects, lazily)."""
-            if isinstance(source, tuple) and all(isinstance(s, str) and s[:1] not in "'@" for s in source):
-                out = [f"    v = g({source[0]!r})"]
+            """Statements leaving the source's value in ``v``. A tuple of fields (of the record or the
+            System, or literals) is a chain that stops at the first value given: ``first_value`` of
+            lookups without side effects, lazily."""
+            if isinstance(source, tuple) and all(isinstance(s, str) for s in source):
+                out = [f"    v = {expr(source[0])}"]
                 for s in source[1:]:
-                    out.append(f"    if {_EMPTY}: v = g({s!r})")
+                    out.append(f"    if {_EMPTY}: v = {expr(s)}")
                 return [*out, f"    if {_EMPTY}: v = None"]
             return [f"    v = {expr(source)}"]
 
@@ -152,8 +153,11 @@ class WindowsNormalizer:
                     "v if v.__class__ is str and v != '-' and v != '' else (None if v is None else _text(v))"
                 )
             lines.append(f"    row[{COLUMNS.index(col)}] = {call}")
+        # domain_value, with the common case (the domain given as text) inline
+        lines += pick(columns.get("domain"))
         lines.append(
-            f"    row[{COLUMNS.index('domain')}] = _domain_value({expr(columns.get('domain'))}, principal)"
+            f"    row[{COLUMNS.index('domain')}] = "
+            "v if v.__class__ is str and v != '-' and v != '' else _domain_value(v, principal)"
         )
         exec("\n".join(lines), namespace)  # trusted: generated from the mapping table (events.py)
         fill: Fill = namespace["fill"]

@@ -238,11 +238,18 @@ _FIELDS = sorted(
         "UserID",
     }
 )
-_CHANNELS = st.sampled_from(
-    ["Security", "security", "Microsoft-Windows-Sysmon/Operational", "System", "Windows PowerShell", "", "-"]
-)
+_TEXT_CHANNELS = [
+    "Security",
+    "security",
+    "Microsoft-Windows-Sysmon/Operational",
+    "System",
+    "Windows PowerShell",
+]
+# Not text too: as text, or the record quarantined.
+_CHANNELS = st.sampled_from([*_TEXT_CHANNELS, "", "-", None, 5, {"a": 1}, ["Security"]])
 _CODES = st.one_of(
-    st.sampled_from([ev.event_id for ev in WINDOWS_EVENTS]), st.sampled_from(["4624", "x", None])
+    st.sampled_from([ev.event_id for ev in WINDOWS_EVENTS]),
+    st.sampled_from(["4624", "x", None, -1, 65535, 65536, True, 4624.0, "0x10"]),
 )
 _DOCS = st.fixed_dictionaries(
     {"Channel": _CHANNELS, "EventID": _CODES, "TimeCreated": st.sampled_from(["2020-09-21T03:18:52Z", "-"])},

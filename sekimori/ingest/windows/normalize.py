@@ -26,7 +26,6 @@ from sekimori.ingest.schema import EVENT_SCHEMA, GENERIC, PROVENANCE_COLUMNS, TI
 from sekimori.ingest.windows.dialects import DIALECTS
 from sekimori.ingest.windows.events import DEFAULTS, WINDOWS_EVENTS, Source, WindowsEvent
 from sekimori.ingest.windows.values import (
-    NESTED,
     NUMBER_RANGES,
     TRANSFORMS,
     Fields,
@@ -197,11 +196,16 @@ class WindowsNormalizer:
             try:
                 system, data = split(doc)
                 channel, code, provider, computer, record_id, time = header(system)
-                if type(channel) in NESTED or type(provider) in NESTED or type(computer) in NESTED:
+                if (
+                    channel.__class__ is not str
+                    or provider.__class__ is not str
+                    or computer.__class__ is not str
+                ):  # text is never an object or array: the check is for the others
                     check_nested_header(channel, provider, computer)
                 if channel.__class__ is not str or channel == "-" or channel == "":
                     channel = as_text(channel)  # else it is its own text
-                code = event_id_text(code)
+                # event_id_text, with the common case (a 16-bit int) inline
+                code = str(code) if code.__class__ is int and 0 <= code <= 65535 else event_id_text(code)
                 row[i_channel] = channel
                 row[i_code] = code
                 row[i_provider] = (
@@ -214,7 +218,7 @@ class WindowsNormalizer:
                     if computer.__class__ is str and computer != "-" and computer != ""
                     else as_text(computer)
                 )
-                hint = record_hints[i] if record_hints is not None else None
+                hint = None if record_hints is None else record_hints[i]
                 if hint is None:
                     if record_id.__class__ is int and 0 <= record_id <= INT64_MAX:
                         hint = record_id  # what whole_number gives for it, without the call

@@ -115,7 +115,7 @@ def column_array(name: str, values: Sequence[Any] | pa.Array | pa.ChunkedArray, 
         if not bad:
             raise
         raise UnfitValues(bad) from exc
-    if pa.types.is_timestamp(typ) and arr.null_count < len(arr):
+    if pa.types.is_timestamp(typ) and arr.null_count < len(arr) and not _within_years(arr, typ):
         out = pc.or_(pc.less(arr, pa.scalar(_TIME_MIN, typ)), pc.greater(arr, pa.scalar(_TIME_MAX, typ)))
         if pc.any(out).as_py():
             rows = pc.indices_nonzero(pc.fill_null(out, False))
@@ -125,6 +125,24 @@ def column_array(name: str, values: Sequence[Any] | pa.Array | pa.ChunkedArray, 
                 {i: (name, reason.format(t)) for i, t in zip(rows.to_pylist(), texts, strict=True)}
             )
     return arr
+
+
+def _within_years(arr: pa.Array, typ: pa.DataType) -> bool:
+    """Whether every time of ``arr`` (not all null) is in the years 1-9999, from one min/max compared
+    as integers in the array's unit (no array of comparisons for a batch of good times). False also
+    when the bounds do not fit the unit: the caller then compares value by value."""
+    bounds = _BOUNDS.get(typ)
+    if bounds is None:
+        try:
+            bounds = (pa.scalar(_TIME_MIN, typ).value, pa.scalar(_TIME_MAX, typ).value)
+        except CONVERSION_ERRORS:
+            bounds = (0, -1)  # never within
+        _BOUNDS[typ] = bounds
+    extremes = pc.min_max(arr)
+    return bool(bounds[0] <= extremes["min"].value and extremes["max"].value <= bounds[1])
+
+
+_BOUNDS: dict[pa.DataType, tuple[int, int]] = {}
 
 
 def _shown(one: Sequence[Any] | pa.Array) -> str:

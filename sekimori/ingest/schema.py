@@ -125,8 +125,14 @@ _OCSF_UIDS = pa.array(list(OCSF_CLASSES), pa.int32())
 _OCSF_NAMES = pa.array(list(OCSF_CLASSES.values()), pa.string())
 
 
+# Up to this many rows, the names are looked up one by one: five Arrow calls cost more.
+_OCSF_ROWS_BY_ROW = 64
+
+
 def ocsf_names(uids: pa.Array) -> pa.Array:
     """Class names for an array of class uids, vectorised (null stays null, unknown is 'Unknown')."""
+    if len(uids) <= _OCSF_ROWS_BY_ROW:
+        return pa.array([ocsf_name(uid) for uid in uids.to_pylist()], pa.string())
     index = pc.index_in(uids.cast(pa.int32()), value_set=_OCSF_UIDS)
     names = _OCSF_NAMES.take(index)
     unknown = pc.and_(pc.is_valid(uids), pc.is_null(index))

@@ -176,10 +176,11 @@ class PartitionedWriter:
             partition = self._partitions.get(key)
             if partition is None:
                 partition = self._partitions[key] = _Partition()
+            size = rows.nbytes  # once: it costs microseconds a column
             partition.pending.append(rows)
             partition.rows += rows.num_rows
-            partition.bytes += rows.nbytes
-            self._bytes += rows.nbytes
+            partition.bytes += size
+            self._bytes += size
             if partition.rows >= self.row_group_rows:
                 self._flush(key, partition)
         while self._bytes and self._bytes >= self.pending_bytes:  # a bound of 0: write at once
@@ -229,9 +230,9 @@ class PartitionedWriter:
             if len(keys) < 2:
                 continue
             keys.sort(key=lambda k: k[2])  # type: ignore[arg-type,return-value]
-            batches = [b for k in keys for b in self._partitions.pop(k).pending]
-            table = pa.Table.from_batches(batches, EVENT_SCHEMA)
-            self._bytes -= sum(b.nbytes for b in batches)
+            gathered = [self._partitions.pop(k) for k in keys]
+            table = pa.Table.from_batches([b for p in gathered for b in p.pending], EVENT_SCHEMA)
+            self._bytes -= sum(p.bytes for p in gathered)  # their pending batches' bytes
             table = table.take(pc.sort_indices(table, sort_keys=[("time", "ascending")]))
             days = batch_days(table).to_numpy(zero_copy_only=False)
             first, last = int(days[0]), int(days[-1])

@@ -256,11 +256,30 @@ def _with_provenance(
 ) -> pa.RecordBatch:
     n = batch.num_rows
     cols = {name: batch.column(i) for i, name in enumerate(batch.schema.names)}
-    cols["uid"] = pa.array([f"{uid_prefix}:{i}" for i in range(start, start + n)], pa.string())
-    cols["source_format"] = pa.array([reader] * n, pa.string())
-    cols["source_file"] = pa.array([safe_str(source.path)] * n, pa.string())
-    cols["source_member"] = pa.array([text_safe(source.member)] * n, pa.string())
+    cols["uid"] = uids(uid_prefix, start, n)
+    cols["source_format"] = _same_text(reader, n)
+    cols["source_file"] = _same_text(safe_str(source.path), n)
+    cols["source_member"] = _same_text(text_safe(source.member), n)
     return pa.RecordBatch.from_arrays([cols[f.name] for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
+
+
+UIDS_BY_ROW = 256  # fewer uids are formatted one by one: the Arrow calls cost more than that
+
+
+def uids(prefix: str, start: int, n: int) -> pa.Array:
+    """``prefix:start`` … ``prefix:start+n-1``, made by Arrow (one join of the numbers as text) for a
+    large batch."""
+    if n < UIDS_BY_ROW:
+        return pa.array([f"{prefix}:{i}" for i in range(start, start + n)], pa.string())
+    numbers = pc.cast(pa.arange(start, start + n), pa.string())
+    return pc.binary_join_element_wise(pa.scalar(prefix, pa.string()), numbers, ":")
+
+
+def _same_text(value: str | None, n: int) -> pa.Array:
+    """``value`` (text or None) ``n`` times, without a Python list of it."""
+    if value is None:
+        return pa.nulls(n, pa.string())
+    return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
 def failed_outcome(path: str, note: str) -> FileOutcome:

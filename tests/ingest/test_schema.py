@@ -20,6 +20,16 @@ def test_ocsf_names_are_vectorised_and_unknown_uids_say_so():
     assert names == ["Authentication", None, "Unknown", "Base Event"]
 
 
+@pytest.mark.parametrize("typ", [pa.int32(), pa.int64()])
+def test_ocsf_names_of_a_small_array_looked_up_by_row_are_the_vectorised_ones(monkeypatch, typ):
+    from sekimori.ingest import schema
+
+    uids = pa.array([None, 0, 3002, 1007, 999999, -1, 2**31 - 1, *OCSF_CLASSES], typ)
+    by_row = schema.ocsf_names(uids)
+    monkeypatch.setattr(schema, "_OCSF_ROWS_BY_ROW", -1)
+    assert by_row.equals(schema.ocsf_names(uids))
+
+
 def test_make_batch_rejects_columns_that_are_not_in_the_schema():
     with pytest.raises(KeyError, match="not event columns"):
         make_batch({"principle": ["typo"]})

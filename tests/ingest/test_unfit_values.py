@@ -227,3 +227,40 @@ def test_a_record_number_beyond_int64_is_kept_in_the_reason():
     )
     table = pa.Table.from_pylist([{"record": bad.record, "offset": bad.offset}])
     assert table.num_rows == 1
+
+
+_EDGES = [
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(2020, 1, 1, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us"])
+@pytest.mark.parametrize(
+    "micros",
+    [[], [None], [0], [-1], [1], [0, None, 2], [-(10**6)], [10**6], [-(10**6), 10**6], [None, 10**6 + 1]],
+)
+def test_the_one_min_max_check_of_times_finds_what_the_value_by_value_check_found(monkeypatch, unit, micros):
+    """Times one tick inside and outside the years 1-9999 (µs offsets from the first two edges, in each
+    unit): ``column_array`` keeps or names the same rows as with the comparison of every value."""
+    from sekimori.ingest import fit
+
+    typ = pa.timestamp(unit, tz="UTC")
+    tick = {"s": 10**6, "ms": 10**3, "us": 1}[unit]
+    base = [pa.scalar(t, typ).value for t in _EDGES]
+    values = [
+        None if m is None else base[i % 2] + (m // tick or (1 if m > 0 else -1 if m < 0 else 0))
+        for i, m in enumerate(micros)
+    ] + [base[2]]
+    arr = pa.array(values, pa.int64()).cast(typ)
+
+    def outcome():
+        try:
+            return fit.column_array("time", arr, typ).equals(arr)
+        except fit.UnfitValues as exc:
+            return exc.rows
+
+    new = outcome()
+    monkeypatch.setattr(fit, "_within_years", lambda arr, typ: False)
+    assert new == outcome()

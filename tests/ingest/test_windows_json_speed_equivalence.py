@@ -27,7 +27,7 @@ from sekimori.ingest.windows import WINDOWS_EVENTS, normalize_docs
 from sekimori.ingest.windows.events import DEFAULTS
 from sekimori.store import Store
 from tests.conftest import corpus
-from tests.ingest.windows_reference import reference_normalize_docs
+from tests.ingest.windows_reference import batches_as_before, reference_normalize_docs
 
 BATCH = WindowsJsonReader.batch_size
 
@@ -200,6 +200,7 @@ def test_security_datasets_store_the_same_events_and_quarantine(tmp_path: Path, 
     new.ingest(files, workers=1)
     with monkeypatch.context() as patch:
         patch.setattr(WindowsJsonReader, "read", reference_read)
+        batches_as_before(patch)
         old = Store(tmp_path / "old")
         old.ingest(files, workers=1)
     new_events = new.events().sort_by("uid")
@@ -237,11 +238,18 @@ _FIELDS = sorted(
         "UserID",
     }
 )
-_CHANNELS = st.sampled_from(
-    ["Security", "security", "Microsoft-Windows-Sysmon/Operational", "System", "Windows PowerShell", "", "-"]
-)
+_TEXT_CHANNELS = [
+    "Security",
+    "security",
+    "Microsoft-Windows-Sysmon/Operational",
+    "System",
+    "Windows PowerShell",
+]
+# Not text too: as text, or the record quarantined.
+_CHANNELS = st.sampled_from([*_TEXT_CHANNELS, "", "-", None, 5, {"a": 1}, ["Security"]])
 _CODES = st.one_of(
-    st.sampled_from([ev.event_id for ev in WINDOWS_EVENTS]), st.sampled_from(["4624", "x", None])
+    st.sampled_from([ev.event_id for ev in WINDOWS_EVENTS]),
+    st.sampled_from(["4624", "x", None, -1, 65535, 65536, True, 4624.0, "0x10"]),
 )
 _DOCS = st.fixed_dictionaries(
     {"Channel": _CHANNELS, "EventID": _CODES, "TimeCreated": st.sampled_from(["2020-09-21T03:18:52Z", "-"])},

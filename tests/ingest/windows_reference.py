@@ -10,7 +10,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
+from sekimori.ingest import fit, schema
 from sekimori.ingest.base import Quarantine
 from sekimori.ingest.fit import INT64_MAX, BadValue, fit_batch, fits_int64, whole_number
 from sekimori.ingest.schema import EVENT_SCHEMA, GENERIC, PROVENANCE_COLUMNS, TIME_TYPE, make_batch
@@ -275,3 +277,10 @@ def _normalizer(dialect: str) -> ReferenceNormalizer:
     if norm is None:
         norm = _NORMALIZERS[dialect] = ReferenceNormalizer(dialect)
     return norm
+
+
+def batches_as_before(patch: pytest.MonkeyPatch) -> None:
+    """``make_batch`` as the reference had it: OCSF names by the vectorised lookup whatever the batch's
+    size, times checked against the years 1-9999 value by value (no min/max first)."""
+    patch.setattr(schema, "_OCSF_ROWS_BY_ROW", -1)
+    patch.setattr(fit, "_within_years", lambda arr, typ: False)

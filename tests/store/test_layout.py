@@ -199,6 +199,7 @@ def test_the_writer_bounds_pending_bytes_and_open_files_and_keeps_every_row(tmp_
         open_files.append(len(writer.open_files))
     assert max(open_files) == 3  # the bound is reached and never passed
     parts = writer.close()
+    assert writer.pending == 0
     written = pa.concat_tables([pq.read_table(tmp_path / p.file) for p in parts])
     assert written.sort_by("uid").equals(pa.Table.from_batches([batch]).sort_by("uid"))
     for p in parts:
@@ -222,7 +223,9 @@ def test_small_days_of_one_source_are_gathered_in_time_order_and_large_days_keep
     writer = PartitionedWriter(tmp_path, row_group_rows=1_000, pending_bytes=1 << 30, small_rows=10)
     writer.write(syslog)
     writer.write(zeek)
+    assert writer.pending > 0
     parts = {p.file: p for p in writer.close()}
+    assert writer.pending == 0  # the gathered days' bytes left the count with them
     stamps = sorted(name.split("-")[-3] + "-" + name.split("-")[-2] for name in parts)
     assert stamps == ["syslog-20240301_20240303", "syslog-20240302", "syslog-nodate", "zeek-20240306"]
     gathered = next(p for p in parts.values() if "_" in p.file)

@@ -113,16 +113,24 @@ _PROVIDER, _COMPUTER, _RECORD_ID, _TIME = (
 
 
 def _flat_header(system: Fields) -> Header:
-    # The first given value of each key list (as ``_flat_system``); no closure made per record.
+    # The first given value of each key list (as ``_flat_system``); no closure made per record. The
+    # first key, which holds it in most records, is looked up here; ``_given`` tries the others.
     get = system.get
-    return (
-        get("Channel"),
-        get("EventID"),
-        _given(get, _PROVIDER),
-        _given(get, _COMPUTER),
-        _given(get, _RECORD_ID),
-        _given(get, _TIME),
+    provider, computer, record_id, time = (
+        get(_PROVIDER[0]),
+        get(_COMPUTER[0]),
+        get(_RECORD_ID[0]),
+        get(_TIME[0]),
     )
+    if provider is None or provider == "" or provider == "-":
+        provider = _given(get, _PROVIDER[1:])
+    if computer is None or computer == "" or computer == "-":
+        computer = _given(get, _COMPUTER[1:])
+    if record_id is None or record_id == "" or record_id == "-":
+        record_id = _given(get, _RECORD_ID[1:])
+    if time is None or time == "" or time == "-":
+        time = _given(get, _TIME[1:])
+    return get("Channel"), get("EventID"), provider, computer, record_id, time
 
 
 def _flat_system(system: Fields, name: str) -> Any:

@@ -26,7 +26,6 @@ from sekimori.ingest.schema import EVENT_SCHEMA, GENERIC, PROVENANCE_COLUMNS, TI
 from sekimori.ingest.windows.dialects import DIALECTS
 from sekimori.ingest.windows.events import DEFAULTS, WINDOWS_EVENTS, Source, WindowsEvent
 from sekimori.ingest.windows.values import (
-    NESTED,
     NUMBER_RANGES,
     TRANSFORMS,
     Fields,
@@ -40,11 +39,16 @@ from sekimori.ingest.windows.values import (
     status_outcome,
 )
 
-# The columns a fill function writes (time and raw are added per batch, the OCSF name by the schema).
+# The columns the header gives every record, and those a fill always writes.
+HEADER_COLUMNS = ("record_id", "channel", "provider", "event_code", "host")
+_FIXED = ("category", "activity", "ocsf_class_uid", "domain")
+# The columns a row has: those the mapping can write (time and raw are added per batch, the OCSF name
+# by the schema, the rest of the event schema is null for Windows events).
+_MAPPED = {*HEADER_COLUMNS, *_FIXED, *DEFAULTS, *(c for ev in WINDOWS_EVENTS for c in ev.columns)}
 COLUMNS = [
     c
     for c in EVENT_SCHEMA.names
-    if c not in PROVENANCE_COLUMNS and c not in ("time", "raw", "ocsf_class_name")
+    if c in _MAPPED and c not in PROVENANCE_COLUMNS and c not in ("time", "raw", "ocsf_class_name")
 ]
 
 # ``clean(v) is None`` inline, for the generated code.
@@ -74,6 +78,8 @@ class WindowsNormalizer:
     def __init__(self, dialect: str) -> None:
         self.dialect = DIALECTS[dialect]
         self._fills: dict[str, Fill] = {}
+        # The columns each fill writes: a batch leaves out those no fill it used writes (all null).
+        self._writes: dict[Fill, frozenset[str]] = {}
         for ev in WINDOWS_EVENTS:
             self._fills[f"{ev.family}:{ev.event_id}"] = self._compile(ev.columns, ev)
         self._default = self._compile(DEFAULTS, None)
@@ -117,12 +123,13 @@ class WindowsNormalizer:
         }
 
         def pick(source: Source | None) -> list[str]:
-            """Statements leaving the source's value in ``v``. A tuple of plain fields is a chain that
-            stops at the first value given (``first_value`` of gets without side effects, lazily)."""
-            if isinstance(source, tuple) and all(isinstance(s, str) and s[:1] not in "'@" for s in source):
-                out = [f"    v = g({source[0]!r})"]
+            """Statements leaving the source's value in ``v``. A tuple of fields (of the record or the
+            System, or literals) is a chain that stops at the first value given: ``first_value`` of
+            lookups without side effects, lazily."""
+            if isinstance(source, tuple) and all(isinstance(s, str) for s in source):
+                out = [f"    v = {expr(source[0])}"]
                 for s in source[1:]:
-                    out.append(f"    if {_EMPTY}: v = g({s!r})")
+                    out.append(f"    if {_EMPTY}: v = {expr(s)}")
                 return [*out, f"    if {_EMPTY}: v = None"]
             return [f"    v = {expr(source)}"]
 
@@ -145,11 +152,15 @@ class WindowsNormalizer:
                     "v if v.__class__ is str and v != '-' and v != '' else (None if v is None else _text(v))"
                 )
             lines.append(f"    row[{COLUMNS.index(col)}] = {call}")
+        # domain_value, with the common case (the domain given as text) inline
+        lines += pick(columns.get("domain"))
         lines.append(
-            f"    row[{COLUMNS.index('domain')}] = _domain_value({expr(columns.get('domain'))}, principal)"
+            f"    row[{COLUMNS.index('domain')}] = "
+            "v if v.__class__ is str and v != '-' and v != '' else _domain_value(v, principal)"
         )
         exec("\n".join(lines), namespace)  # trusted: generated from the mapping table (events.py)
         fill: Fill = namespace["fill"]
+        self._writes[fill] = frozenset([*HEADER_COLUMNS, *fixed, *columns, "domain"])
         return fill
 
     def normalize(
@@ -160,6 +171,7 @@ class WindowsNormalizer:
     ) -> tuple[dict[str, list[Any]], list[Any], dict[int, tuple[str, str]]]:
         """Column lists (without ``time``/``raw``), the raw time values, one entry per doc, and the
         docs with a value that does not fit its column (index → (column, reason); their row is empty).
+        Columns no record of ``docs`` can have a value in (no fill used writes them) are left out.
 
         ``record_id`` is the hint when given, else the record's own id (EventRecordID), else the
         fallback (the EVTX record header's number, or the line of a JSON export).
@@ -177,17 +189,23 @@ class WindowsNormalizer:
         )
         record_key = self.dialect.record_key
         bad: dict[int, tuple[str, str]] = {}
+        used: set[Fill] = set()
         for i, doc in enumerate(docs):
             row: list[Any] = [None] * n_cols
             time = None
             try:
                 system, data = split(doc)
                 channel, code, provider, computer, record_id, time = header(system)
-                if type(channel) in NESTED or type(provider) in NESTED or type(computer) in NESTED:
+                if (
+                    channel.__class__ is not str
+                    or provider.__class__ is not str
+                    or computer.__class__ is not str
+                ):  # text is never an object or array: the check is for the others
                     check_nested_header(channel, provider, computer)
                 if channel.__class__ is not str or channel == "-" or channel == "":
                     channel = as_text(channel)  # else it is its own text
-                code = event_id_text(code)
+                # event_id_text, with the common case (a 16-bit int) inline
+                code = str(code) if code.__class__ is int and 0 <= code <= 65535 else event_id_text(code)
                 row[i_channel] = channel
                 row[i_code] = code
                 row[i_provider] = (
@@ -200,7 +218,7 @@ class WindowsNormalizer:
                     if computer.__class__ is str and computer != "-" and computer != ""
                     else as_text(computer)
                 )
-                hint = record_hints[i] if record_hints is not None else None
+                hint = None if record_hints is None else record_hints[i]
                 if hint is None:
                     if record_id.__class__ is int and 0 <= record_id <= INT64_MAX:
                         hint = record_id  # what whole_number gives for it, without the call
@@ -218,6 +236,7 @@ class WindowsNormalizer:
                 if fill is None:
                     key = f"{channel.lower()}:{code}" if channel else ""
                     fill = by_key[(channel, code)] = fills.get(key, default)
+                used.add(fill)
                 fill(system, data, row)
             except BadValue as exc:  # this record only: its row stays empty and is dropped later
                 bad[i] = (exc.field, exc.reason)
@@ -225,8 +244,10 @@ class WindowsNormalizer:
             rows.append(row)
             times.append(time)
         if not rows:
-            return {c: [] for c in COLUMNS}, times, bad
-        return dict(zip(COLUMNS, map(list, zip(*rows, strict=True)), strict=True)), times, bad
+            return {c: [] for c in HEADER_COLUMNS}, times, bad
+        written = set(HEADER_COLUMNS).union(*(self._writes[f] for f in used))
+        columns = zip(COLUMNS, zip(*rows, strict=True), strict=True)
+        return {c: list(values) for c, values in columns if c in written}, times, bad
 
 
 def parse_times(values: list[Any]) -> pa.Array:

@@ -9,7 +9,6 @@ from sekimori.lazy import lazy_exports
 if TYPE_CHECKING:
     from sekimori.detect.alerts import SOURCES, Alert, Evidence, alerts_from_table
     from sekimori.detect.base import DEFAULT_MEMORY_LIMIT, DetectContext, DetectProgress
-    from sekimori.detect.behaviour.segments import SEGMENT_TABLES as BEHAVIOUR_SEGMENT_TABLES
     from sekimori.detect.detectors.behaviour import BehaviourDetector
     from sekimori.detect.detectors.boundary import BoundaryDetector
     from sekimori.detect.detectors.sigma import SigmaDetector
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
     from sekimori.detect.watch import watch as watch_store
 
 __all__ = [
-    "BEHAVIOUR_SEGMENT_TABLES",
     "BOUNDARY_EDGES_SQL",
     "BOUNDARY_PAIRS_SQL",
     "DEFAULT_MEMORY_LIMIT",
@@ -138,7 +136,6 @@ _LAZY = {
     "BehaviourDetector": "sekimori.detect.detectors.behaviour",
     "SigmaDetector": "sekimori.detect.detectors.sigma",
     "TenantBoundaryDetector": "sekimori.detect.detectors.tenant",
-    "BEHAVIOUR_SEGMENT_TABLES": "sekimori.detect.behaviour.segments:SEGMENT_TABLES",
     "TENANT_SEGMENT_TABLES": "sekimori.detect.signin_segments:SEGMENT_TABLES",
     "BOUNDARY_EDGES_SQL": "sekimori.detect.edges:SEGMENT_EDGES_SQL",
     "BOUNDARY_PAIRS_SQL": "sekimori.detect.edges:SEGMENT_PAIRS_SQL",

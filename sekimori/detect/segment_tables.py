@@ -11,7 +11,6 @@ ends in a digest of its SQL, so files computed by older code are never read (and
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -61,7 +60,7 @@ def segment_tables(
     segments = [p.name for p in store.segments()]
     found: dict[str, dict[str, Path]] = {t.kind: {} if full else store.derived_files(t.kind) for t in tables}
     todo = [s for s in segments if any(s not in found[t.kind] for t in tables)]
-    folder = Path(scratch or tempfile.mkdtemp(prefix="sekimori-segments-"))
+    folder = Path(scratch)
 
     def keep(table: SegmentTable, segment: str, write: Callable[[Path], None]) -> None:
         if save:
@@ -122,11 +121,16 @@ def row_schema(store: Store, sql: str) -> pa.Schema:
         con.close()
 
 
-def _copy_rows(con: duckdb.DuckDBPyConnection, rows: pa.Table, schema: pa.Schema, target: Path) -> None:
-    """Another engine's rows written as :func:`_copy` writes DuckDB's: same columns, types and format."""
+def as_duckdb_rows(rows: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Another engine's rows in DuckDB's types (``row_schema``), refused unless they have its columns."""
     if rows.column_names != schema.names:
         raise ValueError(f"columns {rows.column_names} are not {schema.names}")
-    con.register("_segment_rows", rows.cast(schema))
+    return rows.cast(schema)
+
+
+def _copy_rows(con: duckdb.DuckDBPyConnection, rows: pa.Table, schema: pa.Schema, target: Path) -> None:
+    """Another engine's rows written as :func:`_copy` writes DuckDB's: same columns, types and format."""
+    con.register("_segment_rows", as_duckdb_rows(rows, schema))
     try:
         _copy(con, "SELECT * FROM _segment_rows", target)
     finally:

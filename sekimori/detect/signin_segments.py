@@ -142,7 +142,8 @@ def finding_evidence(
         found = con.sql(_EVIDENCE_SQL).to_arrow_table().to_pylist()
         if con.sql(f"SELECT count(*) FROM _tenant_findings f WHERE {_BLANK}").fetchall()[0][0]:
             blank = con.sql(_EVENTS_EVIDENCE_SQL).to_arrow_table().to_pylist()
-            found = [r for r in found if r["edge"] not in {b["edge"] for b in blank}] + blank
+            edges = {b["edge"] for b in blank}
+            found = [r for r in found if r["edge"] not in edges] + blank
     finally:
         con.unregister("_tenant_findings")
     return {(r["rule_id"], r["edge"]): r["evidence"] for r in found}

@@ -67,8 +67,6 @@ def signin_edges(b: GraphBuilder, model: GroupModel, signins: pa.Table) -> None:
         system = systems.get(row["system"] or "")
         if system is not None:
             day = row["last_seen"].date() if row["last_seen"] is not None else None
-            # Sign-ins with no time: only a grant that never expires can be shown to cover them (as the
-            # detector's sign-in rules judge them, detect/detectors/tenant.py).
             allowed = (
                 org is None
                 or org == system.owner
@@ -76,7 +74,7 @@ def signin_edges(b: GraphBuilder, model: GroupModel, signins: pa.Table) -> None:
                     g.org == org
                     and "application" in g.access
                     and system.id in g.systems
-                    and (g.expires is None if day is None else g.valid_on(day))
+                    and g.covers(day)  # sign-ins with no time: only a grant that never expires
                     for g in model.grants
                 )
             )

@@ -57,6 +57,12 @@ class Grant(Section):
         """Whether the grant still holds on ``day`` (always, when no day is given)."""
         return day is None or self.expires is None or self.expires >= day
 
+    def covers(self, day: date | None) -> bool:
+        """Whether the grant can be shown to have held for access seen on ``day``; with no day (a record
+        without a time), only a grant that never expires can (as the boundary rules' SQL judges an edge
+        without a time: ``expires >= NULL`` is not true)."""
+        return self.expires is None if day is None else self.valid_on(day)
+
     @property
     def logon_type_codes(self) -> list[int]:
         """The Windows logon type numbers of ``logon_types``."""

@@ -30,7 +30,13 @@ from sekimori.detect.base import DetectContext
 from sekimori.detect.behaviour.config import BehaviourConfig
 from sekimori.detect.behaviour.sql import in_list, machine_filter, mixed_key, quote
 from sekimori.detect.behaviour.staging import baseline_end, failure_grain, stage_raw_logons
-from sekimori.detect.segment_tables import SegmentRows, SegmentTable, row_schema, segment_tables
+from sekimori.detect.segment_tables import (
+    SegmentRows,
+    SegmentTable,
+    as_duckdb_rows,
+    row_schema,
+    segment_tables,
+)
 
 MINUTE = 60_000_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -102,10 +108,6 @@ TABLES = [
 def usable(cfg: BehaviourConfig) -> bool:
     """Whether the kept rows answer these settings exactly."""
     return failure_grain(cfg) % MINUTE == 0 and cfg.evidence_cap <= STORED_EVIDENCE
-
-
-# (family, SQL over one segment's events) of each kept table: for another engine computing them.
-SEGMENT_TABLES = tuple((t.family, t.sql) for t in TABLES)
 
 
 def segment_spans(ctx: DetectContext, aggregate: SegmentRows | None = None) -> str:
@@ -231,7 +233,7 @@ def _split_again(
             sub.close()
     schema = row_schema(ctx.store, SEGMENT_LOGONS_SQL)
     for part, tables in found.items():
-        split = [t.select(schema.names).cast(schema) for t in tables]
+        split = [as_duckdb_rows(t, schema) for t in tables]
         con.register(f"_bh_split_{part}", pa.concat_tables(split) if split else schema.empty_table())
     scope = "''" if cfg.baseline_scope == "global" else "s.source_file"
     machine = machine_filter(cfg).replace("principal", "s.principal")

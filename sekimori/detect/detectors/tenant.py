@@ -82,11 +82,8 @@ def _granted(
         (g for g in model.grants if g.org == org and "application" in g.access and systems & set(g.systems)),
         key=lambda g: g.id,
     )
-    if on is None:
-        return [g.id for g in matching if g.expires is None], [
-            f"{g.id} (expires {g.expires})" for g in matching if g.expires is not None
-        ]
-    return [g.id for g in matching if g.valid_on(on)], []
+    unchecked = [f"{g.id} (expires {g.expires})" for g in matching if on is None and g.expires is not None]
+    return [g.id for g in matching if g.covers(on)], unchecked
 
 
 def judge(model: GroupModel, signins: list[dict[str, Any]]) -> list[dict[str, Any]]:

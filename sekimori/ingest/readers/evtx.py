@@ -8,6 +8,8 @@ up to the 5 ms switch interval), which dominate on corpora of many small files.
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +23,8 @@ from sekimori.ingest.source import Source
 from sekimori.ingest.windows import normalize_docs
 
 EVTX_MAGIC = b"ElfFile\x00"
+HEADER_BLOCK = 4096  # the file header's block; chunks of 64 KiB follow it
+CHUNK = 65536
 _RECORD_NO = re.compile(r"record number (\d+)")
 
 
@@ -45,6 +49,7 @@ class EvtxReader(Reader):
         except Exception as exc:  # header unreadable: the whole file is quarantined, not the run
             quarantine.add(f"not a readable EVTX file: {_short(str(exc))}")
             return
+        read = errors = 0
         ids: list[int] = []
         docs: list[dict[str, Any]] = []
         raws: list[str] = []
@@ -54,6 +59,7 @@ class EvtxReader(Reader):
             except StopIteration:
                 break
             except Exception as exc:  # the crate raises RuntimeError for a record it cannot parse
+                errors += 1
                 msg = str(exc)
                 m = _RECORD_NO.search(msg)
                 # chrono's error for a FILETIME it cannot place: the record's time is what is wrong
@@ -68,6 +74,7 @@ class EvtxReader(Reader):
                 reason = f"the parser's JSON does not load: {exc}"
                 quarantine.add(reason, record=rec["event_record_id"], data=rec["data"])
                 continue
+            read += 1
             ids.append(rec["event_record_id"])
             raws.append(rec["data"])
             docs.append(doc)
@@ -76,6 +83,13 @@ class EvtxReader(Reader):
                 ids, docs, raws = [], [], []
         if raws:
             yield from self._normalize(docs, raws, ids, quarantine)
+        if not read and not errors:
+            # The crate checks little of the header and ends quietly when no whole chunk follows
+            # it: noise after the magic, or a copy cut inside its first chunk, would give "0 events"
+            # and nothing reported. An empty log with a sound header stays empty and unreported.
+            reason = unread_reason(source)
+            if reason:
+                quarantine.add(reason)
 
     @staticmethod
     def _normalize(
@@ -84,6 +98,37 @@ class EvtxReader(Reader):
         batch = normalize_docs("evtx", docs, raws, quarantine, record_numbers=ids)
         if batch is not None:
             yield batch
+
+
+def unread_reason(source: Source) -> str | None:
+    """Why an EVTX file that gave no record and no error holds none, or None for a sound empty log."""
+    with source.open() as fh:
+        header = fh.read(HEADER_BLOCK)
+        size = len(header) + sum(len(b) for b in iter(lambda: fh.read(1 << 20), b""))
+    if len(header) < 128:
+        return f"not a readable EVTX file: {len(header)} bytes, shorter than the 128-byte header"
+    header_size, _minor, major, block_size, chunks = struct.unpack_from("<IHHHH", header, 32)
+    (checksum,) = struct.unpack_from("<I", header, 124)
+    wrong = [
+        f"{name} {got} (expected {want})"
+        for name, got, want in (
+            ("header size", header_size, 128),
+            ("major version", major, 3),
+            ("header block size", block_size, HEADER_BLOCK),
+        )
+        if got != want
+    ]
+    if zlib.crc32(header[:120]) != checksum:
+        wrong.append("header checksum does not match")
+    if wrong:
+        return "not a readable EVTX file: " + "; ".join(wrong)
+    body = size - HEADER_BLOCK
+    if body % CHUNK:
+        return (
+            f"no record could be read: the file ends {body % CHUNK} bytes into a 65536-byte chunk"
+            f" (the header declares {chunks} chunks): a truncated copy"
+        )
+    return None
 
 
 def _short(msg: str, limit: int = 300) -> str:

@@ -70,7 +70,6 @@ def test_sniffing_picks_evtx_by_content_not_by_name(tmp_path):
 def test_truncated_and_bit_flipped_copies_quarantine_instead_of_crashing(tmp_path):
     original = DATA / "evtx" / "LM_ScheduledTask_ATSVC_target_host.evtx"
     data = bytearray(original.read_bytes())
-    good, _ = raw_count(original)
 
     truncated = tmp_path / "truncated.evtx"
     truncated.write_bytes(bytes(data[: 4096 + 2000]))  # header + part of the first chunk

@@ -87,9 +87,9 @@ class EvtxReader(Reader):
             # The crate checks little of the header and ends quietly when no whole chunk follows
             # it: noise after the magic, or a copy cut inside its first chunk, would give "0 events"
             # and nothing reported. An empty log with a sound header stays empty and unreported.
-            reason = unread_reason(source)
-            if reason:
-                quarantine.add(reason)
+            unread = unread_reason(source)
+            if unread:
+                quarantine.add(unread)
 
     @staticmethod
     def _normalize(

@@ -211,30 +211,23 @@ def _split_again(
     aggregate: SegmentRows | None,
 ) -> None:
     """``_bh_counted``: the successes of the segments ``again`` grouped again from their events by the
-    rows' own query, cut at the baseline's end (a part before it, a part after it: each row then wholly
-    on one side), on this machine or on ``aggregate``'s engine (the same SQL)."""
-    end = _baseline_end_sql(con, cfg)
-    queries = {
-        part: _LOGONS_SQL.replace("<ONLY>", f"\n  AND outcome = 'success' AND time {op} {end}")
-        for part, op in (("before", "<"), ("after", ">="))
-    }
-    found: dict[str, list[pa.Table]] = {part: [] for part in queries}
+    rows' own query, cut at the baseline's end (``split_sql``: each row then wholly on one side), on
+    this machine or on ``aggregate``'s engine (the same SQL)."""
+    sql = split_sql(_baseline_end_sql(con, cfg))
+    found: list[pa.Table] = []
     if again and aggregate is not None:
-        for _, rows in aggregate(again, list(queries.items())):
-            for part, table in rows.items():
-                found[part].append(table)
+        for _, rows in aggregate(again, [("split", sql)]):
+            found.append(rows["split"])
     elif again:
         sub = ctx.connect_segments(again)
         try:
             sub.execute("SET TimeZone = 'UTC'")
-            for part, sql in queries.items():
-                found[part].append(sub.sql(sql).to_arrow_table())
+            found.append(sub.sql(sql).to_arrow_table())
         finally:
             sub.close()
-    schema = row_schema(ctx.store, SEGMENT_LOGONS_SQL)
-    for part, tables in found.items():
-        split = [as_duckdb_rows(t, schema) for t in tables]
-        con.register(f"_bh_split_{part}", pa.concat_tables(split) if split else schema.empty_table())
+    schema = row_schema(ctx.store, sql)
+    split = [as_duckdb_rows(t, schema) for t in found]
+    con.register("_bh_split", pa.concat_tables(split) if split else schema.empty_table())
     scope = "''" if cfg.baseline_scope == "global" else "s.source_file"
     machine = machine_filter(cfg).replace("principal", "s.principal")
     con.execute(
@@ -242,13 +235,20 @@ def _split_again(
 CREATE OR REPLACE TEMP TABLE _bh_counted AS
 SELECT {scope} AS scope, {KEY_NAMES}, n, n AS n_base, NULL::TIMESTAMPTZ AS t0, tmax AS t1, tmin AS tf,
   NULL AS ev
-FROM _bh_split_before s WHERE true {machine}
+FROM _bh_split s WHERE early {machine}
 UNION ALL
 SELECT {scope} AS scope, {KEY_NAMES}, n, 0 AS n_base, tmin AS t0, tmax AS t1, tmin AS tf, ev_first AS ev
-FROM _bh_split_after s WHERE true {machine}"""
+FROM _bh_split s WHERE NOT early {machine}"""
     )
-    for part in queries:
-        con.unregister(f"_bh_split_{part}")
+    con.unregister("_bh_split")
+
+
+def split_sql(end: str) -> str:
+    """The rows' own query over the successes, with each row wholly on one side of the baseline's end
+    ``end`` (``early``: before it). One query, so the segments are read once for both sides."""
+    sql = _LOGONS_SQL.replace("<ONLY>", "\n  AND outcome = 'success'")
+    sql = sql.replace("\nFROM events\n", f",\n  time < {end} AS early\nFROM events\n", 1)
+    return f"{sql.rstrip()}, time < {end}\n"
 
 
 def _baseline_end_sql(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> str:
@@ -268,5 +268,7 @@ def _baseline_end_sql(con: duckdb.DuckDBPyConnection, cfg: BehaviourConfig) -> s
         "SELECT scope, epoch_us(be) FROM _bh_bounds WHERE scope IN (SELECT DISTINCT source_file "
         "FROM _bh_seg_logons WHERE segment IN (SELECT segment FROM _bh_again)) ORDER BY scope"
     ).fetchall()
+    if not ends:  # no segment to read again: the query only gives the rows' types
+        return "CAST(NULL AS TIMESTAMPTZ)"
     whens = " ".join(f"WHEN {quote(scope)} THEN {literal(us)}" for scope, us in ends)
     return f"(CASE coalesce(source_file, '') {whens} END)"

@@ -17,6 +17,9 @@
    at that size and a quarter of it (in child processes). Both rates are the best of ``--repeat`` runs
    (the machine may be busy with other work); the peak RSS is the highest of the runs. The ratio of the
    CPU times (raw parse / ingest process) is printed too: on a shared machine it moves less.
+6. Archives: one tar and one tar.gz holding ``--archive-copies`` copies of the Zeek TSV logs (as many
+   members), each ingested into a new store; the rates side by side. A member of a .tar.gz used to be
+   found by decompressing the archive up to it, so the .tar.gz cost grew with the square of its members.
 """
 
 from __future__ import annotations
@@ -252,6 +255,41 @@ def identity_formats(data: Path, target_mb: int, repeat: int = 1) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def archives(data: Path, copies: int, repeat: int) -> None:
+    import gzip
+    import io
+    import tarfile
+
+    logs = sorted((data / "zeek-wrccdc2018" / "zeek-default").glob("*.gz"))
+    if not logs:
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="sekimori-archives-"))
+    try:
+        plain = tmp / "logs.tar"
+        with tarfile.open(plain, "w") as tar:
+            for copy in range(copies):
+                for log in logs:
+                    content = gzip.decompress(log.read_bytes())
+                    info = tarfile.TarInfo(f"copy{copy}/{log.name[:-3]}")
+                    info.size = len(content)
+                    tar.addfile(info, io.BytesIO(content))
+        packed = tmp / "logs.tar.gz"
+        packed.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=6))
+        members = copies * len(logs)
+        print(f"\n== archives: {members} members of Zeek TSV logs, {plain.stat().st_size / 1e6:.0f} MB")
+        rates = {}
+        for path in (plain, packed):
+            seconds, events = best_of(repeat, lambda path=path: ingest([path]))
+            rates[path.name] = events / seconds
+            print(
+                f"  {path.name:<12} {path.stat().st_size / 1e6:7.1f} MB  {events:>10,} events  "
+                f"{seconds:7.2f} s  {events / seconds:>10,.0f} events/s"
+            )
+        print(f"  ratio tar.gz / tar: {rates[packed.name] / rates[plain.name]:.0%}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -262,6 +300,9 @@ def main() -> int:
     parser.add_argument("--identity-mb", type=int, default=40, help="0 skips the identity formats")
     parser.add_argument(
         "--only-identity", action="store_true", help="run the identity and cloud formats only"
+    )
+    parser.add_argument(
+        "--archive-copies", type=int, default=3, help="copies of the Zeek logs in the archives; 0 skips"
     )
     args = parser.parse_args()
     evtx_dir = args.data / "evtx-attack-samples"
@@ -309,6 +350,8 @@ def main() -> int:
                 sum(p.stat().st_size for p in zeek),
                 args.repeat,
             )
+    if args.archive_copies:
+        archives(args.data, args.archive_copies, args.repeat)
     if args.memory_mb:
         memory(args.data, args.memory_mb)
     if args.identity_mb:

@@ -40,3 +40,86 @@ def test_a_corrupt_zip_and_a_missing_file_raise_source_errors_naming_the_file(tm
         list(expand(str(bad)))
     with pytest.raises(SourceError, match=r"missing\.evtx"):
         list(expand(str(tmp_path / "missing.evtx")))
+
+
+def _tar_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as t:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _members(tmp_path, name: str, content: bytes) -> dict[str, bytes]:
+    """What tarfile itself reads from each member: the reference."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    with tarfile.open(path, "r:*") as t:
+        return {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}  # type: ignore[union-attr]
+
+
+def test_tar_members_open_by_offset_and_read_as_tarfile_reads_them(tmp_path):
+    import random
+
+    rng = random.Random(3)
+    members = {f"logs/{i:02d}.log": rng.randbytes(rng.randrange(0, 70_000)) for i in range(12)}
+    members["logs/05.log"] = b""  # an empty member
+    plain = _tar_bytes(members)
+    cases = {
+        "a.tar": plain,
+        "a.tar.gz": gzip.compress(plain),
+        # a gzip stream in two members, then a stray newline after it (as some real archives have)
+        "b.tar.gz": gzip.compress(plain[:30_000]) + gzip.compress(plain[30_000:]) + b"\n",
+    }
+    for name, content in cases.items():
+        expected = _members(tmp_path, name, content)
+        assert expected == members, name
+        sources = list(expand(str(tmp_path / name)))
+        assert [s.member for s in sources] == sorted(members)
+        for source in sources:
+            with source.open() as fh:
+                assert fh.read() == members[source.member], (name, source.member)
+            data = members[source.member]
+            with source.open() as fh:  # seek and tell stay inside the member
+                fh.seek(0, io.SEEK_END)
+                assert fh.tell() == len(data)
+                fh.seek(len(data) // 3)
+                assert fh.read(100) == data[len(data) // 3 : len(data) // 3 + 100]
+                fh.seek(-10, io.SEEK_END)
+                assert fh.read() == data[-10:] if data else fh.read() == b""
+
+
+def test_a_tar_gz_is_unpacked_once_and_the_copy_removed_with_its_sources(tmp_path, monkeypatch):
+    import gc
+
+    from sekimori.ingest import source as source_module
+
+    members = {f"{i}.log": f"line {i}\n".encode() * 100 for i in range(5)}
+    (tmp_path / "a.tar.gz").write_bytes(gzip.compress(_tar_bytes(members)))
+    calls = []
+    real = source_module._gunzip
+    monkeypatch.setattr(source_module, "_gunzip", lambda src, out: (calls.append(1), real(src, out)))
+    sources = list(expand(str(tmp_path / "a.tar.gz")))
+    for source in sources:
+        assert source.head() == members[source.member]
+        assert source.open().read() == members[source.member]
+    assert len(calls) == 1  # ten opens, one decompression
+    copy = sources[0].unpacked.path()  # type: ignore[union-attr]
+    assert copy.exists() and copy.stat().st_size == len(_tar_bytes(members))
+    del sources, source
+    gc.collect()
+    assert not copy.exists()
+
+
+def test_a_tar_cut_after_it_was_listed_fails_the_member_cut_and_keeps_the_one_before(tmp_path):
+    first, second = b"a" * 5000, b"b" * 50_000
+    content = _tar_bytes({"1.log": first, "2.log": second})
+    path = tmp_path / "cut.tar"
+    path.write_bytes(content)
+    one, two = expand(str(path))  # listed whole (a cut archive is refused as a whole: tarfile)
+    path.write_bytes(content[: 512 + 5120 + 512 + 20_000])  # 1.log whole, 2.log's header and a part
+    assert one.open().read() == first
+    with pytest.raises(EOFError, match="the archive ends 30000 bytes before the member does"):
+        two.open().read()

@@ -106,7 +106,7 @@ def test_a_tar_gz_is_unpacked_once_and_the_copy_removed_with_its_sources(tmp_pat
         assert source.head() == members[source.member]
         assert source.open().read() == members[source.member]
     assert len(calls) == 1  # ten opens, one decompression
-    copy = sources[0].unpacked.path()  # type: ignore[union-attr]
+    copy = sources[0].shared.unpacked()  # type: ignore[union-attr]
     assert copy.exists() and copy.stat().st_size == len(_tar_bytes(members))
     del sources, source
     gc.collect()
@@ -123,3 +123,32 @@ def test_a_tar_cut_after_it_was_listed_fails_the_member_cut_and_keeps_the_one_be
     assert one.open().read() == first
     with pytest.raises(EOFError, match="the archive ends 30000 bytes before the member does"):
         two.open().read()
+
+
+def test_zip_members_share_one_reading_of_the_directory_closed_with_them(tmp_path, monkeypatch):
+    import gc
+
+    members = {f"host{i:03d}/auth.log": f"line {i}\n".encode() * (i + 1) for i in range(40)}
+    with zipfile.ZipFile(tmp_path / "many.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    opened: list[zipfile.ZipFile] = []
+
+    class Counted(zipfile.ZipFile):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(zipfile, "ZipFile", Counted)
+    sources = list(expand(str(tmp_path / "many.zip")))
+    streams = [s.open() for s in sources[:3]]  # several members open at once
+    assert [fh.read() for fh in streams] == [members[s.member] for s in sources[:3]]
+    for source in sources:
+        assert source.head() == members[source.member]
+        assert source.open().read() == members[source.member]
+    assert len(opened) == 1  # 123 member opens, the directory read once
+    for fh in streams:
+        fh.close()
+    del sources, source, streams
+    gc.collect()
+    assert opened[0].fp is None  # closed with the last source

@@ -19,8 +19,8 @@ parsed (wrong field count, bad timestamp / port / address / number, invalid JSON
 quarantine with its line number, byte offset and field, and reading goes on.
 
 TSV data lines are read in chunks of ``batch_size`` lines and converted column-wise with Arrow
-(``sekimori.ingest.zeek.vector``); lines that path does not take on (escapes, control characters, a
-wrong field count, values its strict patterns refuse) go through the row path (``_tsv_line``), which is
+(``sekimori.ingest.zeek.vector``); lines that path does not take on (control characters, a wrong
+field count, values its strict patterns refuse) go through the row path (``_tsv_line``), which is
 the reference and the only one that quarantines. JSON lines are read the same way: chunks converted by
 Arrow's JSON reader (``sekimori.ingest.zeek.jsonvec``), the lines it does not take by the row path
 (``_json_line``). Tests hold the paths to the same output. Lines come in blocks

@@ -4,8 +4,10 @@ This module owns the vectorised path: a chunk of data lines of one header block 
 (by Arrow's CSV parser, or by pattern for separators it cannot take), each column is converted by its
 ``#types`` kind with strict patterns, and the regular lines become one event batch (``vector_chunk``).
 It gives the same events as the row path of ``sekimori.ingest.readers.zeek``, which stays the
-reference: lines with escapes or control characters, a wrong field count or any value the strict
-patterns do not accept are handed back to the row path, which converts or quarantines them.
+reference: lines with control characters or a byte-order mark, a wrong field count or any value the
+strict patterns do not accept are handed back to the row path, which converts or quarantines them.
+Values with Zeek's escapes (``\\\\``, ``\\xHH``) are undone here as the row path does, once per
+distinct value (``values.unescape``); a number or address holding one goes back to the row path.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sekimori.ingest.zeek.normalize import (
     SPECIFIC_COLUMNS,
     specific_row,
 )
-from sekimori.ingest.zeek.values import MAX_EPOCH, is_valid_addr
+from sekimori.ingest.zeek.values import MAX_EPOCH, is_valid_addr, unescape
 
 _RE_TIME = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"
 _RE_TIME_PARTS = r"^(?P<s>[0-9]+)(?:\.(?P<f>[0-9]*))?$"
@@ -119,12 +121,41 @@ def _quoted(col: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(_s('"'), pc.replace_substring(col, '"', '\\"'), _s('"'), _s(""))
 
 
-def _vec_scalar(kind: str, col: pa.Array, unset: str, empty: str | None) -> _VecColumn:
-    """Convert a string column of scalar ``kind``; ``empty`` None: no empty marker (set elements)."""
+def _unescaped(col: pa.Array, values: pa.Array, frags: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``values`` and ``frags`` of a string column with the rows holding a backslash unescaped, each
+    distinct value once, and written by orjson as the row path writes them."""
+    has = pc.match_substring(col, "\\")
+    if not pc.any(has).as_py():
+        return values, frags
+    distinct = pc.unique(col.filter(has))
+    texts = [unescape(v) for v in distinct.to_pylist()]
+    where = pc.index_in(col.filter(has), value_set=distinct)
+    values = pc.replace_with_mask(values, has, pa.array(texts, pa.string()).take(where))
+    dumped = [orjson.dumps(t).decode() for t in texts]
+    frags = pc.replace_with_mask(frags, has, pa.array(dumped, pa.string()).take(where))
+    return values, frags
+
+
+def _orjson_doubles(values: pa.Array, frags: pa.Array, escaped: pa.Array) -> pa.Array:
+    """``frags`` with the doubles of the ``escaped`` rows written by orjson, as the row path (which
+    takes lines with a backslash) writes them: Arrow prints some doubles differently (1e+15)."""
+    if not pc.any(escaped).as_py():
+        return frags
+    dumped = [orjson.dumps(v).decode() for v in values.filter(escaped).to_pylist()]
+    return pc.replace_with_mask(frags, escaped, pa.array(dumped, pa.string()))
+
+
+def _vec_scalar(
+    kind: str, col: pa.Array, unset: str, empty: str | None, escaped: pa.Array | None = None
+) -> _VecColumn:
+    """Convert a string column of scalar ``kind``; ``empty`` None: no empty marker (set elements);
+    ``escaped``: the rows whose line holds a backslash (None: no line does)."""
     is_unset = pc.equal(col, _s(unset))
     vkind = _VECTOR_KINDS.get(kind, "str")
     if vkind == "str":
         values, frags = col, _quoted(col)
+        if escaped is not None:
+            values, frags = _unescaped(col, values, frags)
         if empty is not None:
             is_empty = pc.equal(col, _s(empty))
             values = pc.if_else(is_empty, _s(""), values)
@@ -132,7 +163,7 @@ def _vec_scalar(kind: str, col: pa.Array, unset: str, empty: str | None) -> _Vec
         return _VecColumn(pc.if_else(is_unset, _NULL_STR, values), pc.if_else(is_unset, _s("null"), frags))
     if vkind == "addr":
         distinct = pc.unique(col.filter(pc.invert(is_unset))).to_pylist()
-        refused = [v for v in distinct if not is_valid_addr(v)]
+        refused = [v for v in distinct if "\\" in v or not is_valid_addr(v)]
         bad = pc.and_(pc.is_in(col, value_set=pa.array(refused, pa.string())), pc.invert(is_unset))
         return _VecColumn(
             pc.if_else(is_unset, _NULL_STR, col), pc.if_else(is_unset, _s("null"), _quoted(col)), bad
@@ -169,6 +200,8 @@ def _vec_scalar(kind: str, col: pa.Array, unset: str, empty: str | None) -> _Vec
         frags = pc.if_else(
             pc.match_substring_regex(text, "[.eE]"), text, pc.binary_join_element_wise(text, _s(".0"), _s(""))
         )
+        if escaped is not None:
+            frags = _orjson_doubles(values, frags, escaped)
     else:
         number = pc.cast(safe, pa.int64())
         if vkind == "port":
@@ -179,11 +212,15 @@ def _vec_scalar(kind: str, col: pa.Array, unset: str, empty: str | None) -> _Vec
     return _VecColumn(values, pc.fill_null(frags, _s("null")), bad, micros)
 
 
-def _vec_container(kind: str, col: pa.Array, block: HeaderBlock, rows: pa.Array) -> _VecColumn:
+def _vec_container(
+    kind: str, col: pa.Array, block: HeaderBlock, rows: pa.Array, escaped: pa.Array | None
+) -> _VecColumn:
     is_unset, is_empty = pc.equal(col, _s(block.unset)), pc.equal(col, _s(block.empty))
     special = pc.or_(is_unset, is_empty)
     lists = pc.split_pattern(col, block.set_sep)
-    items = _vec_scalar(kind, pc.list_flatten(lists), block.unset, None)
+    if escaped is not None:
+        escaped = escaped.take(pc.list_parent_indices(lists))
+    items = _vec_scalar(kind, pc.list_flatten(lists), block.unset, None, escaped)
     bad = None
     if items.bad is not None and pc.any(items.bad).as_py():
         parents = pc.list_parent_indices(lists).filter(items.bad)
@@ -236,16 +273,15 @@ def vector_chunk(
     lines = pa.array(texts, pa.string())
     joined = "\n".join(texts).encode()
     irregular = pc.not_equal(pc.count_substring(lines, block.sep), _i(n - 1))
-    # Escapes, control characters and BOMs, looked for line by line only when the chunk has any
-    # (deleting all other bytes must leave just the newlines that join the lines).
+    # Control characters and BOMs, looked for line by line only when the chunk has any (deleting all
+    # other bytes must leave just the newlines that join the lines).
     tab = block.sep == "\t"
     if (
-        b"\\" in joined
-        or b"\xef\xbb\xbf" in joined
+        b"\xef\xbb\xbf" in joined
         or len(joined.translate(None, _NOT_CONTROL_TAB if tab else _NOT_CONTROL)) != len(texts) - 1
     ):
         controls = "\\x00-\\x08\\x0a-\\x1f\\x7f" if tab else "\\x00-\\x1f\\x7f"
-        irregular = pc.or_(irregular, pc.match_substring_regex(lines, f"[{controls}\\\\\\x{{feff}}]"))
+        irregular = pc.or_(irregular, pc.match_substring_regex(lines, f"[{controls}\\x{{feff}}]"))
     index = pc.indices_nonzero(pc.invert(irregular))  # positions in the chunk
     m = len(index)
     if m == 0:
@@ -260,12 +296,16 @@ def vector_chunk(
     else:
         split = _split_pattern(lines.filter(pc.invert(irregular)), block.sep, n)
     rows = pa.array(range(m), pa.int64())
+    # Lines with a backslash, whose strings are unescaped and doubles written as the row path does.
+    escaped = None
+    if b"\\" in joined:
+        escaped = pc.match_substring(lines, "\\").take(index)
     columns: dict[str, _VecColumn] = {}
     for name, (container, kind), col in zip(fields, block.kinds, split, strict=True):
         if container:
-            columns[name] = _vec_container(kind, col, block, rows)
+            columns[name] = _vec_container(kind, col, block, rows, escaped)
         else:
-            columns[name] = _vec_scalar(kind, col, block.unset, block.empty)
+            columns[name] = _vec_scalar(kind, col, block.unset, block.empty, escaped)
     bads = [c.bad for c in columns.values() if c.bad is not None]
     if bads:
         bad = bads[0]

@@ -12,7 +12,6 @@ distinct value (``values.unescape``); a number or address holding one goes back 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sekimori.ingest.schema import EVENT_SCHEMA, TIME_TYPE, make_batch
+from sekimori.ingest.zeek.columns import (
+    Part,
+    VecColumn,
+    join_parts,
+    scalar_int,
+    scalar_str,
+    vec_container,
+    vec_scalar,
+)
 from sekimori.ingest.zeek.fields import SENSOR_KEYS
 from sekimori.ingest.zeek.header import HeaderBlock
 from sekimori.ingest.zeek.normalize import (
@@ -32,205 +40,11 @@ from sekimori.ingest.zeek.normalize import (
     SPECIFIC_COLUMNS,
     specific_row,
 )
-from sekimori.ingest.zeek.values import MAX_EPOCH, is_valid_addr, unescape
-
-_RE_TIME = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"
-_RE_TIME_PARTS = r"^(?P<s>[0-9]+)(?:\.(?P<f>[0-9]*))?$"
-_RE_UINT = r"^[0-9]{1,18}$"
-_RE_INT = r"^-?[0-9]{1,18}$"
-_RE_DOUBLE = r"^-?[0-9]{1,15}(\.[0-9]{1,17})?$"
-_NULL_STR = pa.scalar(None, pa.string())
-_NULL_BOOL = pa.scalar(None, pa.bool_())
-_NULL_INT = pa.scalar(None, pa.int64())
-_NULL_FLOAT = pa.scalar(None, pa.float64())
-
-
-# Arrow scalars made once: pyarrow converts a Python literal argument anew at every call, and
-# that conversion is slow next to the kernels on a chunk.
-@functools.lru_cache(maxsize=1024)
-def _s(value: str) -> pa.Scalar:
-    return pa.scalar(value, pa.string())
-
-
-@functools.lru_cache(maxsize=1024)
-def _i(value: int) -> pa.Scalar:
-    return pa.scalar(value, pa.int64())
-
 
 # Every byte but the control characters the strict path refuses (with a tab separator, all but tab).
 _NOT_CONTROL = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
 _NOT_CONTROL_TAB = _NOT_CONTROL + b"\t"
-# Public names for the JSON path (sekimori.ingest.zeek.jsonvec).
-scalar_str, scalar_int = _s, _i
-
-_VECTOR_KINDS = {
-    "addr": "addr",
-    "port": "port",
-    "count": "uint",
-    "counter": "uint",
-    "int": "int",
-    "double": "double",
-    "interval": "double",
-    "time": "time",
-    "bool": "bool",
-}
-
-
-class _VecColumn:
-    """One converted column: ``values`` as the row path would give them (for normalizers and the
-    typed event columns), ``frags`` the JSON text of each value for ``raw``, ``bad`` the rows the
-    strict patterns refused (or None), ``micros`` for time columns."""
-
-    __slots__ = ("bad", "container", "empty", "frags", "micros", "unset", "values")
-
-    def __init__(
-        self,
-        values: pa.Array,
-        frags: pa.Array,
-        bad: pa.Array | None = None,
-        micros: pa.Array | None = None,
-        container: bool = False,
-        unset: pa.Array | None = None,
-        empty: pa.Array | None = None,
-    ) -> None:
-        self.values, self.frags, self.bad, self.micros = values, frags, bad, micros
-        self.container, self.unset, self.empty = container, unset, empty
-
-    def filter(self, keep: pa.Array) -> _VecColumn:
-        def f(a: pa.Array | None) -> pa.Array | None:
-            return None if a is None else a.filter(keep)
-
-        return _VecColumn(
-            self.values.filter(keep), self.frags.filter(keep), None, f(self.micros), self.container,
-            f(self.unset), f(self.empty),
-        )  # fmt: skip
-
-    def pylist(self) -> list[Any]:
-        values: list[Any] = self.values.to_pylist()
-        if not self.container:
-            return values
-        assert self.unset is not None and self.empty is not None
-        return [
-            None if u else () if e else tuple(v)
-            for v, u, e in zip(values, self.unset.to_pylist(), self.empty.to_pylist(), strict=True)
-        ]
-
-
-def _quoted(col: pa.Array) -> pa.Array:
-    # Only lines without backslashes and control characters get here: '"' is all JSON escapes.
-    return pc.binary_join_element_wise(_s('"'), pc.replace_substring(col, '"', '\\"'), _s('"'), _s(""))
-
-
-def _unescaped(col: pa.Array, values: pa.Array, frags: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """``values`` and ``frags`` of a string column with the rows holding a backslash unescaped, each
-    distinct value once, and written by orjson as the row path writes them."""
-    has = pc.match_substring(col, "\\")
-    if not pc.any(has).as_py():
-        return values, frags
-    distinct = pc.unique(col.filter(has))
-    texts = [unescape(v) for v in distinct.to_pylist()]
-    where = pc.index_in(col.filter(has), value_set=distinct)
-    values = pc.replace_with_mask(values, has, pa.array(texts, pa.string()).take(where))
-    dumped = [orjson.dumps(t).decode() for t in texts]
-    frags = pc.replace_with_mask(frags, has, pa.array(dumped, pa.string()).take(where))
-    return values, frags
-
-
-def _orjson_doubles(values: pa.Array, frags: pa.Array, escaped: pa.Array) -> pa.Array:
-    """``frags`` with the doubles of the ``escaped`` rows written by orjson, as the row path (which
-    takes lines with a backslash) writes them: Arrow prints some doubles differently (1e+15)."""
-    if not pc.any(escaped).as_py():
-        return frags
-    dumped = [orjson.dumps(v).decode() for v in values.filter(escaped).to_pylist()]
-    return pc.replace_with_mask(frags, escaped, pa.array(dumped, pa.string()))
-
-
-def _vec_scalar(
-    kind: str, col: pa.Array, unset: str, empty: str | None, escaped: pa.Array | None = None
-) -> _VecColumn:
-    """Convert a string column of scalar ``kind``; ``empty`` None: no empty marker (set elements);
-    ``escaped``: the rows whose line holds a backslash (None: no line does)."""
-    is_unset = pc.equal(col, _s(unset))
-    vkind = _VECTOR_KINDS.get(kind, "str")
-    if vkind == "str":
-        values, frags = col, _quoted(col)
-        if escaped is not None:
-            values, frags = _unescaped(col, values, frags)
-        if empty is not None:
-            is_empty = pc.equal(col, _s(empty))
-            values = pc.if_else(is_empty, _s(""), values)
-            frags = pc.if_else(is_empty, _s('""'), frags)
-        return _VecColumn(pc.if_else(is_unset, _NULL_STR, values), pc.if_else(is_unset, _s("null"), frags))
-    if vkind == "addr":
-        distinct = pc.unique(col.filter(pc.invert(is_unset))).to_pylist()
-        refused = [v for v in distinct if "\\" in v or not is_valid_addr(v)]
-        bad = pc.and_(pc.is_in(col, value_set=pa.array(refused, pa.string())), pc.invert(is_unset))
-        return _VecColumn(
-            pc.if_else(is_unset, _NULL_STR, col), pc.if_else(is_unset, _s("null"), _quoted(col)), bad
-        )
-    if vkind == "bool":
-        is_true, is_false = pc.equal(col, _s("T")), pc.equal(col, _s("F"))
-        valid = pc.or_(is_true, is_false)
-        values = pc.if_else(valid, is_true, _NULL_BOOL)
-        frags = pc.if_else(valid, pc.if_else(is_true, _s("true"), _s("false")), _s("null"))
-        return _VecColumn(values, frags, pc.and_(pc.invert(valid), pc.invert(is_unset)))
-    pattern = {"time": _RE_TIME, "uint": _RE_UINT, "port": _RE_UINT, "int": _RE_INT, "double": _RE_DOUBLE}[
-        vkind
-    ]
-    valid = pc.match_substring_regex(col, pattern)
-    safe = pc.if_else(valid, col, _s("0"))
-    micros = None
-    if vkind == "time":
-        parts = pc.extract_regex(safe, _RE_TIME_PARTS)
-        seconds = pc.cast(pc.struct_field(parts, [0]), pa.int64())
-        fraction = pc.cast(pc.utf8_rpad(pc.struct_field(parts, [1]), 6, "0"), pa.int64())
-        number = pc.add(pc.multiply(seconds, _i(1_000_000)), fraction)
-        valid = pc.and_(valid, pc.less_equal(number, _i(MAX_EPOCH * 1_000_000)))
-        number = pc.if_else(valid, number, _i(0))
-        micros = pc.if_else(valid, number, _NULL_INT)
-        # "2018-03-24 17:15:20.865716" (always six digits for microseconds) -> Zeek's ISO form
-        text = pc.cast(pc.cast(number, pa.timestamp("us")), pa.string())
-        iso = pc.replace_substring(text, " ", "T", max_replacements=1)
-        values = pc.if_else(valid, pc.binary_join_element_wise(iso, _s("Z"), _s("")), _NULL_STR)
-        frags = pc.binary_join_element_wise(_s('"'), values, _s('"'), _s(""))
-    elif vkind == "double":
-        number = pc.cast(safe, pa.float64())
-        values = pc.if_else(valid, number, _NULL_FLOAT)
-        text = pc.cast(values, pa.string())
-        frags = pc.if_else(
-            pc.match_substring_regex(text, "[.eE]"), text, pc.binary_join_element_wise(text, _s(".0"), _s(""))
-        )
-        if escaped is not None:
-            frags = _orjson_doubles(values, frags, escaped)
-    else:
-        number = pc.cast(safe, pa.int64())
-        if vkind == "port":
-            valid = pc.and_(valid, pc.less_equal(number, _i(65535)))
-        values = pc.if_else(valid, number, _NULL_INT)
-        frags = pc.cast(values, pa.string())
-    bad = pc.and_(pc.invert(valid), pc.invert(is_unset))
-    return _VecColumn(values, pc.fill_null(frags, _s("null")), bad, micros)
-
-
-def _vec_container(
-    kind: str, col: pa.Array, block: HeaderBlock, rows: pa.Array, escaped: pa.Array | None
-) -> _VecColumn:
-    is_unset, is_empty = pc.equal(col, _s(block.unset)), pc.equal(col, _s(block.empty))
-    special = pc.or_(is_unset, is_empty)
-    lists = pc.split_pattern(col, block.set_sep)
-    if escaped is not None:
-        escaped = escaped.take(pc.list_parent_indices(lists))
-    items = _vec_scalar(kind, pc.list_flatten(lists), block.unset, None, escaped)
-    bad = None
-    if items.bad is not None and pc.any(items.bad).as_py():
-        parents = pc.list_parent_indices(lists).filter(items.bad)
-        bad = pc.and_(pc.is_in(rows, value_set=pc.unique(parents)), pc.invert(special))
-    offsets = lists.offsets
-    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, items.frags), _s(","))
-    frags = pc.binary_join_element_wise(_s("["), joined, _s("]"), _s(""))
-    frags = pc.if_else(is_unset, _s("null"), pc.if_else(is_empty, _s("[]"), frags))
-    values = pa.ListArray.from_arrays(offsets, items.values)
-    return _VecColumn(values, frags, bad, None, True, is_unset, is_empty)
+_s, _i = scalar_str, scalar_int
 
 
 def _split_csv(data: bytes, sep: str, n: int, m: int) -> list[pa.Array]:
@@ -300,12 +114,14 @@ def vector_chunk(
     escaped = None
     if b"\\" in joined:
         escaped = pc.match_substring(lines, "\\").take(index)
-    columns: dict[str, _VecColumn] = {}
+    quotes = b'"' in joined
+    markers = (block.unset, block.empty, block.set_sep)
+    columns: dict[str, VecColumn] = {}
     for name, (container, kind), col in zip(fields, block.kinds, split, strict=True):
         if container:
-            columns[name] = _vec_container(kind, col, block, rows, escaped)
+            columns[name] = vec_container(kind, col, markers, rows, escaped, quotes)
         else:
-            columns[name] = _vec_scalar(kind, col, block.unset, block.empty, escaped)
+            columns[name] = vec_scalar(kind, col, block.unset, block.empty, escaped, quotes)
     bads = [c.bad for c in columns.values() if c.bad is not None]
     if bads:
         bad = bads[0]
@@ -325,20 +141,20 @@ def vector_chunk(
 
 
 def _vector_batch(
-    block: HeaderBlock, columns: dict[str, _VecColumn], linenos: list[int], m: int
+    block: HeaderBlock, columns: dict[str, VecColumn], linenos: list[int], m: int
 ) -> pa.RecordBatch:
     path = block.log_path
-    raw_parts: list[Any] = []
+    raw_parts: list[Part] = []
     for i, (name, col) in enumerate(columns.items()):
-        raw_parts.append(_s(("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":"))
-        raw_parts.append(col.frags)
-    raw_parts.append(_s("}"))
+        raw_parts.append(("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":")
+        raw_parts.extend(col.parts)
+    raw_parts.append("}")
     out: dict[str, Any] = {
         "record_id": pa.array(linenos, pa.int64()),
         "channel": pa.repeat(_s(path), m),
         "provider": pa.repeat(_s(PROVIDER), m),
         "event_code": pa.repeat(_s(path), m),
-        "raw": pc.binary_join_element_wise(*raw_parts, _s("")),
+        "raw": join_parts(raw_parts, m),
     }
     ts = columns.get("ts")
     if ts is not None and ts.micros is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,27 +48,41 @@ _NOT_CONTROL_TAB = _NOT_CONTROL + b"\t"
 _s, _i = scalar_str, scalar_int
 
 
-def _split_csv(data: bytes, sep: str, n: int, m: int) -> list[pa.Array]:
-    """Columns of ``m`` lines (joined by newlines in ``data``) that each hold ``n`` fields, by Arrow's
+def _split_csv(data: bytes, sep: str, n: int, lines: int) -> tuple[list[pa.Array], list[int]]:
+    """Columns of the ``lines`` lines joined by newlines in ``data`` that hold ``n`` fields, by Arrow's
     CSV parser with quoting off (lines with CR, LF or a BOM, which it would treat specially, never get
-    here)."""
+    here), and the positions of the lines with another field count, which it leaves out."""
+    other: list[int] = []
+
+    def skip(row: Any) -> str:
+        if row.number is None:  # the parser always knows it when it runs on one thread
+            raise ValueError("CSV parser gave no line number")
+        other.append(row.number - 1)
+        return "skip"
+
     table = pacsv.read_csv(
         pa.py_buffer(data),
         read_options=pacsv.ReadOptions(
             column_names=[f"f{i}" for i in range(n)], block_size=1 << 24, use_threads=False
         ),
         parse_options=pacsv.ParseOptions(
-            delimiter=sep, quote_char=False, double_quote=False, escape_char=False, ignore_empty_lines=False
+            delimiter=sep,
+            quote_char=False,
+            double_quote=False,
+            escape_char=False,
+            ignore_empty_lines=False,
+            invalid_row_handler=skip,
         ),
         convert_options=pacsv.ConvertOptions(
             column_types={f"f{i}": pa.string() for i in range(n)},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
+            check_utf8=False,  # text encoded by Python: UTF-8
         ),
     )
-    if table.num_rows != m:
+    if table.num_rows + len(other) != lines or len(set(other)) != len(other):
         raise ValueError("CSV parser split the lines differently")
-    return [table.column(i).combine_chunks() for i in range(n)]
+    return [table.column(i).combine_chunks() for i in range(n)], other
 
 
 def _split_pattern(lines: pa.Array, sep: str, n: int) -> list[pa.Array]:
@@ -77,43 +92,62 @@ def _split_pattern(lines: pa.Array, sep: str, n: int) -> list[pa.Array]:
     return [flat.take(pc.add(starts, _i(i))) for i in range(n)]
 
 
+def _lines_holding(data: bytes, byte: int, lines: int) -> np.ndarray:
+    """Which of the ``lines`` lines joined by newlines in ``data`` hold ``byte``."""
+    buf = np.frombuffer(data, np.uint8)
+    held = np.zeros(lines, np.bool_)
+    held[np.searchsorted(np.flatnonzero(buf == 10), np.flatnonzero(buf == byte))] = True
+    return held
+
+
 def vector_chunk(
     block: HeaderBlock, chunk: list[tuple[int, int, str]]
 ) -> tuple[pa.RecordBatch | None, list[tuple[int, int, str]]]:
     """The vectorised path: a batch for the regular lines, and the lines left to the row path."""
     assert block.plain is not None and block.fields is not None
-    fields, n = block.fields, len(block.fields)
+    fields, n, sep = block.fields, len(block.fields), block.sep
     texts = [item[2] for item in chunk]
-    lines = pa.array(texts, pa.string())
     joined = "\n".join(texts).encode()
-    irregular = pc.not_equal(pc.count_substring(lines, block.sep), _i(n - 1))
+    csv = len(sep) == 1 and sep not in '\r\n"'
+    split: list[pa.Array] | None = None
     # Control characters and BOMs, looked for line by line only when the chunk has any (deleting all
     # other bytes must leave just the newlines that join the lines).
-    tab = block.sep == "\t"
     if (
         b"\xef\xbb\xbf" in joined
-        or len(joined.translate(None, _NOT_CONTROL_TAB if tab else _NOT_CONTROL)) != len(texts) - 1
+        or len(joined.translate(None, _NOT_CONTROL_TAB if sep == "\t" else _NOT_CONTROL)) != len(texts) - 1
     ):
-        controls = "\\x00-\\x08\\x0a-\\x1f\\x7f" if tab else "\\x00-\\x1f\\x7f"
-        irregular = pc.or_(irregular, pc.match_substring_regex(lines, f"[{controls}\\x{{feff}}]"))
-    index = pc.indices_nonzero(pc.invert(irregular))  # positions in the chunk
+        lines = pa.array(texts, pa.string())
+        controls = "\\x00-\\x08\\x0a-\\x1f\\x7f" if sep == "\t" else "\\x00-\\x1f\\x7f"
+        irregular = pc.or_(
+            pc.not_equal(pc.count_substring(lines, sep), _i(n - 1)),
+            pc.match_substring_regex(lines, f"[{controls}\\x{{feff}}]"),
+        )
+        keep = np.asarray(pc.invert(irregular))
+    elif csv:  # the parser leaves out the lines with another field count
+        split, other = _split_csv(joined, sep, n, len(texts))
+        keep = np.ones(len(texts), np.bool_)
+        keep[other] = False
+    else:
+        lines = pa.array(texts, pa.string())
+        keep = np.asarray(pc.equal(pc.count_substring(lines, sep), _i(n - 1)))
+    if not keep.all():
+        if not keep.any():
+            return None, chunk
+        joined = "\n".join([t for t, k in zip(texts, keep.tolist(), strict=True) if k]).encode()
+    if split is None:
+        if csv:
+            split, other = _split_csv(joined, sep, n, int(keep.sum()))
+            if other:
+                raise ValueError("CSV parser split the lines differently")
+        else:
+            split = _split_pattern(lines.filter(pa.array(keep)), sep, n)
+    index = np.flatnonzero(keep)  # positions in the chunk of the lines split
     m = len(index)
     if m == 0:
         return None, chunk
-    if len(block.sep) == 1 and block.sep not in '\r\n"':
-        split = _split_csv(
-            joined if m == len(texts) else "\n".join([texts[i] for i in index.to_pylist()]).encode(),
-            block.sep,
-            n,
-            m,
-        )
-    else:
-        split = _split_pattern(lines.filter(pc.invert(irregular)), block.sep, n)
-    rows = pa.array(range(m), pa.int64())
+    rows = pa.array(np.arange(m))
     # Lines with a backslash, whose strings are unescaped and doubles written as the row path does.
-    escaped = None
-    if b"\\" in joined:
-        escaped = pc.match_substring(lines, "\\").take(index)
+    escaped = pa.array(_lines_holding(joined, 0x5C, m)) if b"\\" in joined else None
     quotes = b'"' in joined
     markers = (block.unset, block.empty, block.set_sep)
     columns: dict[str, VecColumn] = {}
@@ -125,23 +159,29 @@ def vector_chunk(
     bads = [c.bad for c in columns.values() if c.bad is not None]
     if bads:
         bad = bads[0]
-        for other in bads[1:]:
-            bad = pc.or_(bad, other)
+        for other_bad in bads[1:]:
+            bad = pc.or_(bad, other_bad)
         if pc.any(bad).as_py():
-            keep = pc.invert(bad)
-            index = index.filter(keep)
-            columns = {name: c.filter(keep) for name, c in columns.items()}
+            good = pc.invert(bad)
+            index = index[np.asarray(good)]
+            columns = {name: c.filter(good) for name, c in columns.items()}
             m = len(index)
-    positions = index.to_pylist()
-    taken = set(positions)
-    rest = [item for i, item in enumerate(chunk) if i not in taken]
+    if m == len(chunk):
+        rest = []
+        first, last = chunk[0][0], chunk[-1][0]
+        linenos = pa.array(np.arange(first, first + m)) if last - first == m - 1 else [i[0] for i in chunk]
+    else:
+        taken = np.zeros(len(chunk), np.bool_)
+        taken[index] = True
+        rest = [item for item, t in zip(chunk, taken.tolist(), strict=True) if not t]
+        linenos = [chunk[i][0] for i in index.tolist()]
     if m == 0:
         return None, rest
-    return _vector_batch(block, columns, [chunk[i][0] for i in positions], m), rest
+    return _vector_batch(block, columns, linenos, m), rest
 
 
 def _vector_batch(
-    block: HeaderBlock, columns: dict[str, VecColumn], linenos: list[int], m: int
+    block: HeaderBlock, columns: dict[str, VecColumn], linenos: list[int] | pa.Array, m: int
 ) -> pa.RecordBatch:
     path = block.log_path
     raw_parts: list[Part] = []
@@ -150,7 +190,7 @@ def _vector_batch(
         raw_parts.extend(col.parts)
     raw_parts.append("}")
     out: dict[str, Any] = {
-        "record_id": pa.array(linenos, pa.int64()),
+        "record_id": linenos if isinstance(linenos, pa.Array) else pa.array(linenos, pa.int64()),
         "channel": pa.repeat(_s(path), m),
         "provider": pa.repeat(_s(PROVIDER), m),
         "event_code": pa.repeat(_s(path), m),

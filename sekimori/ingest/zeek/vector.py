@@ -33,6 +33,7 @@ from sekimori.ingest.zeek.columns import (
 )
 from sekimori.ingest.zeek.fields import SENSOR_KEYS
 from sekimori.ingest.zeek.header import HeaderBlock
+from sekimori.ingest.zeek.lines import Line, LineRun
 from sekimori.ingest.zeek.normalize import (
     GENERIC_ROW,
     NORMALIZER_INPUTS,
@@ -100,13 +101,11 @@ def _lines_holding(data: bytes, byte: int, lines: int) -> np.ndarray:
     return held
 
 
-def vector_chunk(
-    block: HeaderBlock, chunk: list[tuple[int, int, str]]
-) -> tuple[pa.RecordBatch | None, list[tuple[int, int, str]]]:
+def vector_chunk(block: HeaderBlock, chunk: LineRun) -> tuple[pa.RecordBatch | None, list[Line]]:
     """The vectorised path: a batch for the regular lines, and the lines left to the row path."""
     assert block.plain is not None and block.fields is not None
     fields, n, sep = block.fields, len(block.fields), block.sep
-    texts = [item[2] for item in chunk]
+    texts = chunk.texts
     joined = "\n".join(texts).encode()
     csv = len(sep) == 1 and sep not in '\r\n"'
     split: list[pa.Array] | None = None
@@ -132,7 +131,7 @@ def vector_chunk(
         keep = np.asarray(pc.equal(pc.count_substring(lines, sep), _i(n - 1)))
     if not keep.all():
         if not keep.any():
-            return None, chunk
+            return None, chunk.items()
         joined = "\n".join([t for t, k in zip(texts, keep.tolist(), strict=True) if k]).encode()
     if split is None:
         if csv:
@@ -144,7 +143,7 @@ def vector_chunk(
     index = np.flatnonzero(keep)  # positions in the chunk of the lines split
     m = len(index)
     if m == 0:
-        return None, chunk
+        return None, chunk.items()
     rows = pa.array(np.arange(m))
     # Lines with a backslash, whose strings are unescaped and doubles written as the row path does.
     escaped = pa.array(_lines_holding(joined, 0x5C, m)) if b"\\" in joined else None
@@ -167,21 +166,18 @@ def vector_chunk(
             columns = {name: c.filter(good) for name, c in columns.items()}
             m = len(index)
     if m == len(chunk):
-        rest = []
-        first, last = chunk[0][0], chunk[-1][0]
-        linenos = pa.array(np.arange(first, first + m)) if last - first == m - 1 else [i[0] for i in chunk]
+        rest: list[Line] = []
     else:
         taken = np.zeros(len(chunk), np.bool_)
         taken[index] = True
-        rest = [item for item, t in zip(chunk, taken.tolist(), strict=True) if not t]
-        linenos = [chunk[i][0] for i in index.tolist()]
+        rest = [chunk.item(i) for i in np.flatnonzero(~taken).tolist()]
     if m == 0:
         return None, rest
-    return _vector_batch(block, columns, linenos, m), rest
+    return _vector_batch(block, columns, pa.array(chunk.numbers[index]), m), rest
 
 
 def _vector_batch(
-    block: HeaderBlock, columns: dict[str, VecColumn], linenos: list[int] | pa.Array, m: int
+    block: HeaderBlock, columns: dict[str, VecColumn], linenos: pa.Array, m: int
 ) -> pa.RecordBatch:
     path = block.log_path
     raw_parts: list[Part] = []
@@ -190,7 +186,7 @@ def _vector_batch(
         raw_parts.extend(col.parts)
     raw_parts.append("}")
     out: dict[str, Any] = {
-        "record_id": linenos if isinstance(linenos, pa.Array) else pa.array(linenos, pa.int64()),
+        "record_id": linenos,
         "channel": pa.repeat(_s(path), m),
         "provider": pa.repeat(_s(PROVIDER), m),
         "event_code": pa.repeat(_s(path), m),

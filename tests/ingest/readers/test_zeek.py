@@ -249,6 +249,29 @@ def test_escaped_lines_take_the_vectorised_path(tmp_path: Path) -> None:
     assert orjson.loads(vector["raw"][4].as_py())["query"] == 'ise.wrccdc.org"'
 
 
+def test_time_and_count_forms_in_a_vectorised_chunk(tmp_path: Path) -> None:
+    # Zeek's own time form (seconds, a dot, six digits) is read without the regular expressions; any
+    # other form in the chunk takes the general way; both agree with the row path.
+    lines = (ZEEK / "dns.log").read_text().split("\n")
+    header, data = lines[:8], [line for line in lines[8:] if line and not line.startswith("#")]
+    times = ["1521911720", "1521911720.5", "01521911720.865716", "-", "1521911720.8657161", "(empty)"]
+    times += ["253402300799.999999", "253402300800.000000", "1.5e9", "1521911720.", ".865716", "+1.000000"]
+    counts = ["0", "18446744073709551615", "123456789012345678", "1234567890123456789", "+1", "١", "-"]
+    for only_six in (True, False):
+        body = []
+        for i, line in enumerate(data * 3):
+            f = line.split("\t")
+            if not only_six and i % 3 == 0:
+                f[0] = times[i % len(times)]
+            f[7] = counts[i % len(counts)]  # trans_id: count
+            body.append("\t".join(f))
+        path = write(tmp_path, "dns.log", "\n".join(header + body) + "\n")
+        vector, qv = read(path, VectorReader)
+        row, qr = read(path, RowReader)
+        assert quarantined(qv) == quarantined(qr) and len(qr) > 0
+        assert vector.equals(row)
+
+
 # --------------------------------------------------------------------------------------------------
 # Known records
 # --------------------------------------------------------------------------------------------------

@@ -28,8 +28,9 @@ Arrow's JSON reader (``sekimori.ingest.zeek.jsonvec``), the lines it does not ta
 
 This module is the reader plugin; its support modules live in ``sekimori.ingest.zeek`` (outside the
 plugin folder, which the registry imports module by module): ``values`` (field values), ``fields``
-(which log), ``normalize`` (records to event columns), ``header`` (TSV header blocks), ``vector`` (the
-column-wise TSV path), ``jsonvec`` (the column-wise JSON path) and ``lines`` (lines read in blocks).
+(which log), ``normalize`` (records to event columns), ``header`` (TSV header blocks), ``vector`` and
+``columns`` (the column-wise TSV path), ``jsonvec`` (the column-wise JSON path) and ``lines`` (lines
+read in blocks).
 """
 
 from __future__ import annotations

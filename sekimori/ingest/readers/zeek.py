@@ -19,8 +19,8 @@ parsed (wrong field count, bad timestamp / port / address / number, invalid JSON
 quarantine with its line number, byte offset and field, and reading goes on.
 
 TSV data lines are read in chunks of ``batch_size`` lines and converted column-wise with Arrow
-(``sekimori.ingest.zeek.vector``); lines that path does not take on (escapes, control characters, a
-wrong field count, values its strict patterns refuse) go through the row path (``_tsv_line``), which is
+(``sekimori.ingest.zeek.vector``); lines that path does not take on (control characters, a wrong
+field count, values its strict patterns refuse) go through the row path (``_tsv_line``), which is
 the reference and the only one that quarantines. JSON lines are read the same way: chunks converted by
 Arrow's JSON reader (``sekimori.ingest.zeek.jsonvec``), the lines it does not take by the row path
 (``_json_line``). Tests hold the paths to the same output. Lines come in blocks
@@ -28,8 +28,9 @@ Arrow's JSON reader (``sekimori.ingest.zeek.jsonvec``), the lines it does not ta
 
 This module is the reader plugin; its support modules live in ``sekimori.ingest.zeek`` (outside the
 plugin folder, which the registry imports module by module): ``values`` (field values), ``fields``
-(which log), ``normalize`` (records to event columns), ``header`` (TSV header blocks), ``vector`` (the
-column-wise TSV path), ``jsonvec`` (the column-wise JSON path) and ``lines`` (lines read in blocks).
+(which log), ``normalize`` (records to event columns), ``header`` (TSV header blocks), ``vector`` and
+``columns`` (the column-wise TSV path), ``jsonvec`` (the column-wise JSON path) and ``lines`` (lines
+read in blocks).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from sekimori.ingest.source import Source
 from sekimori.ingest.zeek.fields import COMMON_KEYS, LOG_FIELDS, fallback_path, infer_path
 from sekimori.ingest.zeek.header import MEMO_MAX, HeaderBlock, apply_directive, directive
 from sekimori.ingest.zeek.jsonvec import json_chunk
-from sekimori.ingest.zeek.lines import iter_line_blocks
+from sekimori.ingest.zeek.lines import LineRun, PendingLines, iter_line_blocks
 from sekimori.ingest.zeek.normalize import (
     GENERIC_ROW,
     NORMALIZER_INPUTS,
@@ -133,13 +134,13 @@ class ZeekReader(Reader):
         self._specific: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         size = self.batch_size
         # Data lines not converted yet: JSON lines before any TSV header, else TSV lines of ``block``.
-        pending: list[tuple[int, int, str]] = []
+        pending = PendingLines()
         block: HeaderBlock | None = None
         for lines, plain in iter_line_blocks(source, quarantine):
-            if plain and not (lines[0][0] == 1 and lines[0][2][0] == "\ufeff"):
+            if plain and not (lines.numbers[0] == 1 and lines.texts[0][0] == "\ufeff"):
                 pending.extend(lines)  # no '#' line and no byte-order mark: data lines only
             else:
-                for lineno, offset, text in lines:
+                for lineno, offset, text in lines.items():
                     if lineno == 1 and text[0] == "\ufeff":  # a byte-order mark some tools write
                         text = text[1:]
                         if not text.strip():
@@ -149,27 +150,24 @@ class ZeekReader(Reader):
                         name = directive(text)
                         if name is not None:
                             if pending:
-                                yield from self._chunk(block, pending, quarantine)
-                                pending = []
+                                yield from self._chunk(block, pending.take(), quarantine)
                             block = apply_directive(block, name, text, lineno, offset, quarantine)
                         # other '#' lines are comments, as for Zeek's own ASCII reader
                         continue
-                    pending.append((lineno, offset, text))
+                    pending.add((lineno, offset, text))
                     if len(pending) >= size:
-                        yield from self._chunk(block, pending, quarantine)
-                        pending = []
+                        yield from self._chunk(block, pending.take(), quarantine)
             while len(pending) >= size:
-                yield from self._chunk(block, pending[:size], quarantine)
-                pending = pending[size:]
+                yield from self._chunk(block, pending.take(size), quarantine)
         if pending:
-            yield from self._chunk(block, pending, quarantine)
+            yield from self._chunk(block, pending.take(), quarantine)
         yield from self._flush()
 
     def _chunk(
-        self, block: HeaderBlock | None, chunk: list[tuple[int, int, str]], quarantine: Quarantine
+        self, block: HeaderBlock | None, chunk: LineRun, quarantine: Quarantine
     ) -> Iterator[pa.RecordBatch]:
         if block is None:
-            return self._json_chunk(chunk, quarantine)
+            return self._json_chunk(chunk.items(), quarantine)
         return self._tsv_chunk(block, chunk, quarantine)
 
     def _flush(self, vector: pa.RecordBatch | list[pa.RecordBatch] | None = None) -> Iterator[pa.RecordBatch]:
@@ -221,21 +219,23 @@ class ZeekReader(Reader):
     # ---- TSV: data lines ----------------------------------------------------------------------
 
     def _tsv_chunk(
-        self, block: HeaderBlock, chunk: list[tuple[int, int, str]], quarantine: Quarantine
+        self, block: HeaderBlock, chunk: LineRun, quarantine: Quarantine
     ) -> Iterator[pa.RecordBatch]:
         if block.plain is None and not block.build(self._hint):
-            for lineno, offset, text in chunk:
+            for lineno, offset, text in chunk.items():
                 quarantine.add(block.error or "no usable header", record=lineno, offset=offset, data=text)
             yield from self._flush()
             return
         vector = None
-        rest: list[tuple[int, int, str]] = chunk
+        rest: list[tuple[int, int, str]] | None = None
         if len(chunk) >= self.vector_min_rows and block.unset and block.set_sep:
             try:
                 vector, rest = vector_chunk(block, chunk)
             except (pa.ArrowException, ValueError, TypeError, IndexError, KeyError):
                 # Not expected; the row path is the reference and copes with anything.
-                vector, rest = None, chunk
+                vector, rest = None, None
+        if rest is None:
+            rest = chunk.items()
         for lineno, offset, text in rest:
             self._tsv_line(block, lineno, offset, text, quarantine)
         yield from self._flush(vector)

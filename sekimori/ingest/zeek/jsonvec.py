@@ -24,10 +24,11 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from sekimori.ingest.schema import TIME_TYPE, make_batch
+from sekimori.ingest.zeek.columns import scalar_int, scalar_str
 from sekimori.ingest.zeek.fields import SENSOR_KEYS
 from sekimori.ingest.zeek.normalize import NORMALIZER_INPUTS, PROVIDER
 from sekimori.ingest.zeek.values import is_valid_addr
-from sekimori.ingest.zeek.vector import normalized_arrays, scalar_int, scalar_str, sensor_column
+from sekimori.ingest.zeek.vector import normalized_arrays, sensor_column
 
 Line = tuple[int, int, str]  # line number, byte offset, text
 

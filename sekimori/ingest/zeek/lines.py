@@ -3,14 +3,18 @@
 ``sekimori.ingest.rows.iter_lines`` calls ``readline`` once per line, which for a gzip stream is a
 Python method (``gzip.GzipFile.readline``) and, with the per-line decode, cost the Zeek reader about a
 third of its time. Here the stream is read with ``read1`` in blocks of 1 MiB and split at newlines in C
-(``rows.whole_lines``). A block of ASCII text without CR
-or NUL (nearly every block of a Zeek log) skips the per-line decode and checks.
+(``rows.whole_lines``). A block of ASCII text without CR or NUL (nearly every block of a Zeek log) skips
+the per-line decode and checks, and its lines are kept as columns (``LineRun``: texts, line numbers
+and offsets, the last two as numpy arrays), not as a tuple per line; ``PendingLines`` gathers runs into
+the reader's chunks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import accumulate
+from itertools import chain
+
+import numpy as np
 
 from sekimori.ingest.base import Quarantine
 from sekimori.ingest.rows import BLOCK_BYTES, decode_line, read_or_quarantine, whole_lines
@@ -19,11 +23,93 @@ from sekimori.ingest.source import Source
 Line = tuple[int, int, str]
 # What ``bytes.strip`` removes: ``str.strip`` would also remove \x1c-\x1f, which are not blank here.
 _BLANK = " \t\n\r\x0b\x0c"
+# The blank bytes a line of an ASCII block without CR may hold (it holds no newline).
+_BLANK_BYTES = b" \t\x0b\x0c"
 
 
-def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[list[Line], bool]]:
-    """The non-empty lines of each block read, as (line number from 1, byte offset, text without the
-    newline), and whether none of them starts with ``#`` (then the reader takes them all as data)."""
+class LineRun:
+    """Lines that follow each other among a log's non-empty lines: their texts (without the newline),
+    line numbers (from 1) and byte offsets."""
+
+    __slots__ = ("numbers", "offsets", "texts")
+
+    def __init__(self, texts: list[str], numbers: np.ndarray, offsets: np.ndarray) -> None:
+        self.texts, self.numbers, self.offsets = texts, numbers, offsets
+
+    @classmethod
+    def of(cls, lines: list[Line]) -> LineRun:
+        numbers, offsets, texts = zip(*lines, strict=True) if lines else ((), (), ())
+        return cls(list(texts), np.array(numbers, np.int64), np.array(offsets, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def item(self, i: int) -> Line:
+        return int(self.numbers[i]), int(self.offsets[i]), self.texts[i]
+
+    def items(self) -> list[Line]:
+        return list(zip(self.numbers.tolist(), self.offsets.tolist(), self.texts, strict=True))
+
+    def cut(self, start: int, stop: int) -> LineRun:
+        return LineRun(self.texts[start:stop], self.numbers[start:stop], self.offsets[start:stop])
+
+    @staticmethod
+    def join(runs: list[LineRun]) -> LineRun:
+        if len(runs) == 1:
+            return runs[0]
+        return LineRun(
+            list(chain.from_iterable(run.texts for run in runs)),
+            np.concatenate([run.numbers for run in runs]),
+            np.concatenate([run.offsets for run in runs]),
+        )
+
+
+class PendingLines:
+    """Lines waiting to be converted, in order: whole runs and lines added one at a time."""
+
+    def __init__(self) -> None:
+        self._runs: list[LineRun] = []
+        self._loose: list[Line] = []
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, line: Line) -> None:
+        self._loose.append(line)
+        self._count += 1
+
+    def extend(self, run: LineRun) -> None:
+        self._seal()
+        self._runs.append(run)
+        self._count += len(run)
+
+    def _seal(self) -> None:
+        if self._loose:
+            self._runs.append(LineRun.of(self._loose))
+            self._loose = []
+
+    def take(self, size: int | None = None) -> LineRun:
+        """The first ``size`` lines (all of them: None), which leave."""
+        self._seal()
+        need = self._count if size is None else min(size, self._count)
+        out: list[LineRun] = []
+        self._count -= need
+        while need:
+            run = self._runs[0]
+            if len(run) <= need:
+                out.append(self._runs.pop(0))
+                need -= len(run)
+            else:
+                out.append(run.cut(0, need))
+                self._runs[0] = run.cut(need, len(run))
+                need = 0
+        return LineRun.join(out) if out else LineRun.of([])
+
+
+def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[LineRun, bool]]:
+    """The non-empty lines of each block read, and whether none of them starts with ``#`` (then the
+    reader takes them all as data)."""
     offset = 0
     lineno = 0
     with source.open() as fh:
@@ -34,16 +120,21 @@ def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[l
         )
         for data in blocks:
             plain = not data.startswith(b"#") and b"\n#" not in data
-            lines: list[Line] = []
             if data.isascii() and b"\r" not in data and b"\x00" not in data:
                 texts = data.decode("ascii").split("\n")
-                # ends[i]: the offset of line i, less the i newlines before it
-                ends = list(accumulate(map(len, texts), initial=offset))
-                first = lineno + 1
-                lines = [(first + i, ends[i] + i, t) for i, t in enumerate(texts) if t.strip(_BLANK)]
+                starts = np.empty(len(texts), np.int64)
+                starts[0] = 0
+                starts[1:] = np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1
+                run = LineRun(texts, np.arange(lineno + 1, lineno + 1 + len(texts)), starts + offset)
+                # a blank line leaves an empty line once its blank bytes are deleted
+                rest = data.translate(None, _BLANK_BYTES)
+                if not rest or rest[:1] == b"\n" or rest[-1:] == b"\n" or b"\n\n" in rest:
+                    keep = [i for i, t in enumerate(texts) if t.strip(_BLANK)]
+                    run = LineRun([texts[i] for i in keep], run.numbers[keep], run.offsets[keep])
                 lineno += len(texts)
-                offset = ends[-1] + len(texts)
+                offset += len(data) + 1
             else:
+                lines: list[Line] = []
                 for raw in data.split(b"\n"):
                     lineno += 1
                     start = offset
@@ -51,5 +142,6 @@ def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[l
                     text = decode_line(raw, lineno, start, quarantine, "utf-8")
                     if text is not None:
                         lines.append((lineno, start, text))
-            if lines:
-                yield lines, plain
+                run = LineRun.of(lines)
+            if len(run):
+                yield run, plain

@@ -4,24 +4,36 @@ This module owns the vectorised path: a chunk of data lines of one header block 
 (by Arrow's CSV parser, or by pattern for separators it cannot take), each column is converted by its
 ``#types`` kind with strict patterns, and the regular lines become one event batch (``vector_chunk``).
 It gives the same events as the row path of ``sekimori.ingest.readers.zeek``, which stays the
-reference: lines with escapes or control characters, a wrong field count or any value the strict
-patterns do not accept are handed back to the row path, which converts or quarantines them.
+reference: lines with control characters or a byte-order mark, a wrong field count or any value the
+strict patterns do not accept are handed back to the row path, which converts or quarantines them.
+Values with Zeek's escapes (``\\\\``, ``\\xHH``) are undone here as the row path does, once per
+distinct value (``values.unescape``); a number or address holding one goes back to the row path.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sekimori.ingest.schema import EVENT_SCHEMA, TIME_TYPE, make_batch
+from sekimori.ingest.zeek.columns import (
+    Part,
+    VecColumn,
+    join_parts,
+    scalar_int,
+    scalar_str,
+    vec_container,
+    vec_scalar,
+)
 from sekimori.ingest.zeek.fields import SENSOR_KEYS
 from sekimori.ingest.zeek.header import HeaderBlock
+from sekimori.ingest.zeek.lines import Line, LineRun
 from sekimori.ingest.zeek.normalize import (
     GENERIC_ROW,
     NORMALIZER_INPUTS,
@@ -30,193 +42,48 @@ from sekimori.ingest.zeek.normalize import (
     SPECIFIC_COLUMNS,
     specific_row,
 )
-from sekimori.ingest.zeek.values import MAX_EPOCH, is_valid_addr
-
-_RE_TIME = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"
-_RE_TIME_PARTS = r"^(?P<s>[0-9]+)(?:\.(?P<f>[0-9]*))?$"
-_RE_UINT = r"^[0-9]{1,18}$"
-_RE_INT = r"^-?[0-9]{1,18}$"
-_RE_DOUBLE = r"^-?[0-9]{1,15}(\.[0-9]{1,17})?$"
-_NULL_STR = pa.scalar(None, pa.string())
-_NULL_BOOL = pa.scalar(None, pa.bool_())
-_NULL_INT = pa.scalar(None, pa.int64())
-_NULL_FLOAT = pa.scalar(None, pa.float64())
-
-
-# Arrow scalars made once: pyarrow converts a Python literal argument anew at every call, and
-# that conversion is slow next to the kernels on a chunk.
-@functools.lru_cache(maxsize=1024)
-def _s(value: str) -> pa.Scalar:
-    return pa.scalar(value, pa.string())
-
-
-@functools.lru_cache(maxsize=1024)
-def _i(value: int) -> pa.Scalar:
-    return pa.scalar(value, pa.int64())
-
 
 # Every byte but the control characters the strict path refuses (with a tab separator, all but tab).
 _NOT_CONTROL = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
 _NOT_CONTROL_TAB = _NOT_CONTROL + b"\t"
-# Public names for the JSON path (sekimori.ingest.zeek.jsonvec).
-scalar_str, scalar_int = _s, _i
-
-_VECTOR_KINDS = {
-    "addr": "addr",
-    "port": "port",
-    "count": "uint",
-    "counter": "uint",
-    "int": "int",
-    "double": "double",
-    "interval": "double",
-    "time": "time",
-    "bool": "bool",
-}
+_s, _i = scalar_str, scalar_int
 
 
-class _VecColumn:
-    """One converted column: ``values`` as the row path would give them (for normalizers and the
-    typed event columns), ``frags`` the JSON text of each value for ``raw``, ``bad`` the rows the
-    strict patterns refused (or None), ``micros`` for time columns."""
-
-    __slots__ = ("bad", "container", "empty", "frags", "micros", "unset", "values")
-
-    def __init__(
-        self,
-        values: pa.Array,
-        frags: pa.Array,
-        bad: pa.Array | None = None,
-        micros: pa.Array | None = None,
-        container: bool = False,
-        unset: pa.Array | None = None,
-        empty: pa.Array | None = None,
-    ) -> None:
-        self.values, self.frags, self.bad, self.micros = values, frags, bad, micros
-        self.container, self.unset, self.empty = container, unset, empty
-
-    def filter(self, keep: pa.Array) -> _VecColumn:
-        def f(a: pa.Array | None) -> pa.Array | None:
-            return None if a is None else a.filter(keep)
-
-        return _VecColumn(
-            self.values.filter(keep), self.frags.filter(keep), None, f(self.micros), self.container,
-            f(self.unset), f(self.empty),
-        )  # fmt: skip
-
-    def pylist(self) -> list[Any]:
-        values: list[Any] = self.values.to_pylist()
-        if not self.container:
-            return values
-        assert self.unset is not None and self.empty is not None
-        return [
-            None if u else () if e else tuple(v)
-            for v, u, e in zip(values, self.unset.to_pylist(), self.empty.to_pylist(), strict=True)
-        ]
-
-
-def _quoted(col: pa.Array) -> pa.Array:
-    # Only lines without backslashes and control characters get here: '"' is all JSON escapes.
-    return pc.binary_join_element_wise(_s('"'), pc.replace_substring(col, '"', '\\"'), _s('"'), _s(""))
-
-
-def _vec_scalar(kind: str, col: pa.Array, unset: str, empty: str | None) -> _VecColumn:
-    """Convert a string column of scalar ``kind``; ``empty`` None: no empty marker (set elements)."""
-    is_unset = pc.equal(col, _s(unset))
-    vkind = _VECTOR_KINDS.get(kind, "str")
-    if vkind == "str":
-        values, frags = col, _quoted(col)
-        if empty is not None:
-            is_empty = pc.equal(col, _s(empty))
-            values = pc.if_else(is_empty, _s(""), values)
-            frags = pc.if_else(is_empty, _s('""'), frags)
-        return _VecColumn(pc.if_else(is_unset, _NULL_STR, values), pc.if_else(is_unset, _s("null"), frags))
-    if vkind == "addr":
-        distinct = pc.unique(col.filter(pc.invert(is_unset))).to_pylist()
-        refused = [v for v in distinct if not is_valid_addr(v)]
-        bad = pc.and_(pc.is_in(col, value_set=pa.array(refused, pa.string())), pc.invert(is_unset))
-        return _VecColumn(
-            pc.if_else(is_unset, _NULL_STR, col), pc.if_else(is_unset, _s("null"), _quoted(col)), bad
-        )
-    if vkind == "bool":
-        is_true, is_false = pc.equal(col, _s("T")), pc.equal(col, _s("F"))
-        valid = pc.or_(is_true, is_false)
-        values = pc.if_else(valid, is_true, _NULL_BOOL)
-        frags = pc.if_else(valid, pc.if_else(is_true, _s("true"), _s("false")), _s("null"))
-        return _VecColumn(values, frags, pc.and_(pc.invert(valid), pc.invert(is_unset)))
-    pattern = {"time": _RE_TIME, "uint": _RE_UINT, "port": _RE_UINT, "int": _RE_INT, "double": _RE_DOUBLE}[
-        vkind
-    ]
-    valid = pc.match_substring_regex(col, pattern)
-    safe = pc.if_else(valid, col, _s("0"))
-    micros = None
-    if vkind == "time":
-        parts = pc.extract_regex(safe, _RE_TIME_PARTS)
-        seconds = pc.cast(pc.struct_field(parts, [0]), pa.int64())
-        fraction = pc.cast(pc.utf8_rpad(pc.struct_field(parts, [1]), 6, "0"), pa.int64())
-        number = pc.add(pc.multiply(seconds, _i(1_000_000)), fraction)
-        valid = pc.and_(valid, pc.less_equal(number, _i(MAX_EPOCH * 1_000_000)))
-        number = pc.if_else(valid, number, _i(0))
-        micros = pc.if_else(valid, number, _NULL_INT)
-        # "2018-03-24 17:15:20.865716" (always six digits for microseconds) -> Zeek's ISO form
-        text = pc.cast(pc.cast(number, pa.timestamp("us")), pa.string())
-        iso = pc.replace_substring(text, " ", "T", max_replacements=1)
-        values = pc.if_else(valid, pc.binary_join_element_wise(iso, _s("Z"), _s("")), _NULL_STR)
-        frags = pc.binary_join_element_wise(_s('"'), values, _s('"'), _s(""))
-    elif vkind == "double":
-        number = pc.cast(safe, pa.float64())
-        values = pc.if_else(valid, number, _NULL_FLOAT)
-        text = pc.cast(values, pa.string())
-        frags = pc.if_else(
-            pc.match_substring_regex(text, "[.eE]"), text, pc.binary_join_element_wise(text, _s(".0"), _s(""))
-        )
-    else:
-        number = pc.cast(safe, pa.int64())
-        if vkind == "port":
-            valid = pc.and_(valid, pc.less_equal(number, _i(65535)))
-        values = pc.if_else(valid, number, _NULL_INT)
-        frags = pc.cast(values, pa.string())
-    bad = pc.and_(pc.invert(valid), pc.invert(is_unset))
-    return _VecColumn(values, pc.fill_null(frags, _s("null")), bad, micros)
-
-
-def _vec_container(kind: str, col: pa.Array, block: HeaderBlock, rows: pa.Array) -> _VecColumn:
-    is_unset, is_empty = pc.equal(col, _s(block.unset)), pc.equal(col, _s(block.empty))
-    special = pc.or_(is_unset, is_empty)
-    lists = pc.split_pattern(col, block.set_sep)
-    items = _vec_scalar(kind, pc.list_flatten(lists), block.unset, None)
-    bad = None
-    if items.bad is not None and pc.any(items.bad).as_py():
-        parents = pc.list_parent_indices(lists).filter(items.bad)
-        bad = pc.and_(pc.is_in(rows, value_set=pc.unique(parents)), pc.invert(special))
-    offsets = lists.offsets
-    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, items.frags), _s(","))
-    frags = pc.binary_join_element_wise(_s("["), joined, _s("]"), _s(""))
-    frags = pc.if_else(is_unset, _s("null"), pc.if_else(is_empty, _s("[]"), frags))
-    values = pa.ListArray.from_arrays(offsets, items.values)
-    return _VecColumn(values, frags, bad, None, True, is_unset, is_empty)
-
-
-def _split_csv(data: bytes, sep: str, n: int, m: int) -> list[pa.Array]:
-    """Columns of ``m`` lines (joined by newlines in ``data``) that each hold ``n`` fields, by Arrow's
+def _split_csv(data: bytes, sep: str, n: int, lines: int) -> tuple[list[pa.Array], list[int]]:
+    """Columns of the ``lines`` lines joined by newlines in ``data`` that hold ``n`` fields, by Arrow's
     CSV parser with quoting off (lines with CR, LF or a BOM, which it would treat specially, never get
-    here)."""
+    here), and the positions of the lines with another field count, which it leaves out."""
+    other: list[int] = []
+
+    def skip(row: Any) -> str:
+        if row.number is None:  # the parser always knows it when it runs on one thread
+            raise ValueError("CSV parser gave no line number")
+        other.append(row.number - 1)
+        return "skip"
+
     table = pacsv.read_csv(
         pa.py_buffer(data),
         read_options=pacsv.ReadOptions(
             column_names=[f"f{i}" for i in range(n)], block_size=1 << 24, use_threads=False
         ),
         parse_options=pacsv.ParseOptions(
-            delimiter=sep, quote_char=False, double_quote=False, escape_char=False, ignore_empty_lines=False
+            delimiter=sep,
+            quote_char=False,
+            double_quote=False,
+            escape_char=False,
+            ignore_empty_lines=False,
+            invalid_row_handler=skip,
         ),
         convert_options=pacsv.ConvertOptions(
             column_types={f"f{i}": pa.string() for i in range(n)},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
+            check_utf8=False,  # text encoded by Python: UTF-8
         ),
     )
-    if table.num_rows != m:
+    if table.num_rows + len(other) != lines or len(set(other)) != len(other):
         raise ValueError("CSV parser split the lines differently")
-    return [table.column(i).combine_chunks() for i in range(n)]
+    return [table.column(i).combine_chunks() for i in range(n)], other
 
 
 def _split_pattern(lines: pa.Array, sep: str, n: int) -> list[pa.Array]:
@@ -226,79 +93,104 @@ def _split_pattern(lines: pa.Array, sep: str, n: int) -> list[pa.Array]:
     return [flat.take(pc.add(starts, _i(i))) for i in range(n)]
 
 
-def vector_chunk(
-    block: HeaderBlock, chunk: list[tuple[int, int, str]]
-) -> tuple[pa.RecordBatch | None, list[tuple[int, int, str]]]:
+def _lines_holding(data: bytes, byte: int, lines: int) -> np.ndarray:
+    """Which of the ``lines`` lines joined by newlines in ``data`` hold ``byte``."""
+    buf = np.frombuffer(data, np.uint8)
+    held = np.zeros(lines, np.bool_)
+    held[np.searchsorted(np.flatnonzero(buf == 10), np.flatnonzero(buf == byte))] = True
+    return held
+
+
+def vector_chunk(block: HeaderBlock, chunk: LineRun) -> tuple[pa.RecordBatch | None, list[Line]]:
     """The vectorised path: a batch for the regular lines, and the lines left to the row path."""
     assert block.plain is not None and block.fields is not None
-    fields, n = block.fields, len(block.fields)
-    texts = [item[2] for item in chunk]
-    lines = pa.array(texts, pa.string())
+    fields, n, sep = block.fields, len(block.fields), block.sep
+    texts = chunk.texts
     joined = "\n".join(texts).encode()
-    irregular = pc.not_equal(pc.count_substring(lines, block.sep), _i(n - 1))
-    # Escapes, control characters and BOMs, looked for line by line only when the chunk has any
-    # (deleting all other bytes must leave just the newlines that join the lines).
-    tab = block.sep == "\t"
+    csv = len(sep) == 1 and sep not in '\r\n"'
+    split: list[pa.Array] | None = None
+    # Control characters and BOMs, looked for line by line only when the chunk has any (deleting all
+    # other bytes must leave just the newlines that join the lines).
     if (
-        b"\\" in joined
-        or b"\xef\xbb\xbf" in joined
-        or len(joined.translate(None, _NOT_CONTROL_TAB if tab else _NOT_CONTROL)) != len(texts) - 1
+        b"\xef\xbb\xbf" in joined
+        or len(joined.translate(None, _NOT_CONTROL_TAB if sep == "\t" else _NOT_CONTROL)) != len(texts) - 1
     ):
-        controls = "\\x00-\\x08\\x0a-\\x1f\\x7f" if tab else "\\x00-\\x1f\\x7f"
-        irregular = pc.or_(irregular, pc.match_substring_regex(lines, f"[{controls}\\\\\\x{{feff}}]"))
-    index = pc.indices_nonzero(pc.invert(irregular))  # positions in the chunk
+        lines = pa.array(texts, pa.string())
+        controls = "\\x00-\\x08\\x0a-\\x1f\\x7f" if sep == "\t" else "\\x00-\\x1f\\x7f"
+        irregular = pc.or_(
+            pc.not_equal(pc.count_substring(lines, sep), _i(n - 1)),
+            pc.match_substring_regex(lines, f"[{controls}\\x{{feff}}]"),
+        )
+        keep = np.asarray(pc.invert(irregular))
+    elif csv:  # the parser leaves out the lines with another field count
+        split, other = _split_csv(joined, sep, n, len(texts))
+        keep = np.ones(len(texts), np.bool_)
+        keep[other] = False
+    else:
+        lines = pa.array(texts, pa.string())
+        keep = np.asarray(pc.equal(pc.count_substring(lines, sep), _i(n - 1)))
+    if not keep.all():
+        if not keep.any():
+            return None, chunk.items()
+        joined = "\n".join([t for t, k in zip(texts, keep.tolist(), strict=True) if k]).encode()
+    if split is None:
+        if csv:
+            split, other = _split_csv(joined, sep, n, int(keep.sum()))
+            if other:
+                raise ValueError("CSV parser split the lines differently")
+        else:
+            split = _split_pattern(lines.filter(pa.array(keep)), sep, n)
+    index = np.flatnonzero(keep)  # positions in the chunk of the lines split
     m = len(index)
     if m == 0:
-        return None, chunk
-    if len(block.sep) == 1 and block.sep not in '\r\n"':
-        split = _split_csv(
-            joined if m == len(texts) else "\n".join([texts[i] for i in index.to_pylist()]).encode(),
-            block.sep,
-            n,
-            m,
-        )
-    else:
-        split = _split_pattern(lines.filter(pc.invert(irregular)), block.sep, n)
-    rows = pa.array(range(m), pa.int64())
-    columns: dict[str, _VecColumn] = {}
+        return None, chunk.items()
+    rows = pa.array(np.arange(m))
+    # Lines with a backslash, whose strings are unescaped and doubles written as the row path does.
+    escaped = pa.array(_lines_holding(joined, 0x5C, m)) if b"\\" in joined else None
+    quotes = b'"' in joined
+    markers = (block.unset, block.empty, block.set_sep)
+    columns: dict[str, VecColumn] = {}
     for name, (container, kind), col in zip(fields, block.kinds, split, strict=True):
         if container:
-            columns[name] = _vec_container(kind, col, block, rows)
+            columns[name] = vec_container(kind, col, markers, rows, escaped, quotes)
         else:
-            columns[name] = _vec_scalar(kind, col, block.unset, block.empty)
+            columns[name] = vec_scalar(kind, col, block.unset, block.empty, escaped, quotes)
     bads = [c.bad for c in columns.values() if c.bad is not None]
     if bads:
         bad = bads[0]
-        for other in bads[1:]:
-            bad = pc.or_(bad, other)
+        for other_bad in bads[1:]:
+            bad = pc.or_(bad, other_bad)
         if pc.any(bad).as_py():
-            keep = pc.invert(bad)
-            index = index.filter(keep)
-            columns = {name: c.filter(keep) for name, c in columns.items()}
+            good = pc.invert(bad)
+            index = index[np.asarray(good)]
+            columns = {name: c.filter(good) for name, c in columns.items()}
             m = len(index)
-    positions = index.to_pylist()
-    taken = set(positions)
-    rest = [item for i, item in enumerate(chunk) if i not in taken]
+    if m == len(chunk):
+        rest: list[Line] = []
+    else:
+        taken = np.zeros(len(chunk), np.bool_)
+        taken[index] = True
+        rest = [chunk.item(i) for i in np.flatnonzero(~taken).tolist()]
     if m == 0:
         return None, rest
-    return _vector_batch(block, columns, [chunk[i][0] for i in positions], m), rest
+    return _vector_batch(block, columns, pa.array(chunk.numbers[index]), m), rest
 
 
 def _vector_batch(
-    block: HeaderBlock, columns: dict[str, _VecColumn], linenos: list[int], m: int
+    block: HeaderBlock, columns: dict[str, VecColumn], linenos: pa.Array, m: int
 ) -> pa.RecordBatch:
     path = block.log_path
-    raw_parts: list[Any] = []
+    raw_parts: list[Part] = []
     for i, (name, col) in enumerate(columns.items()):
-        raw_parts.append(_s(("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":"))
-        raw_parts.append(col.frags)
-    raw_parts.append(_s("}"))
+        raw_parts.append(("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":")
+        raw_parts.extend(col.parts)
+    raw_parts.append("}")
     out: dict[str, Any] = {
-        "record_id": pa.array(linenos, pa.int64()),
+        "record_id": linenos,
         "channel": pa.repeat(_s(path), m),
         "provider": pa.repeat(_s(PROVIDER), m),
         "event_code": pa.repeat(_s(path), m),
-        "raw": pc.binary_join_element_wise(*raw_parts, _s("")),
+        "raw": join_parts(raw_parts, m),
     }
     ts = columns.get("ts")
     if ts is not None and ts.micros is not None:

@@ -110,14 +110,20 @@ def test_detect_waits_for_an_ingest_and_the_library_refuses_when_told_not_to_wai
     logs = _inputs(tmp_path / "logs", files=4)
     store = tmp_path / "store"
     Store(store).ingest([str(logs)])
+    release = tmp_path / "release"
+    # The holder lets go only once the detect below has said it waits: no race with its start-up time.
     child = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time; from sekimori.store import Store\n"
+            "import os, sys, time; from sekimori.store import Store\n"
             "with Store(sys.argv[1]).writer('test holder'):\n"
-            "    print('held', flush=True); time.sleep(3)\n",
+            "    print('held', flush=True)\n"
+            "    deadline = time.monotonic() + 240\n"
+            "    while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:\n"
+            "        time.sleep(0.05)\n",
             str(store),
+            str(release),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -131,16 +137,22 @@ def test_detect_waits_for_an_ingest_and_the_library_refuses_when_told_not_to_wai
             assert "test holder" in str(exc)
         else:
             raise AssertionError("a second writer was let in")
-        started = time.monotonic()
-        waited = subprocess.run(
+        waiting = subprocess.Popen(
             [sys.executable, "-m", "sekimori.cli", "detect", "--store", str(store), "--only", "behaviour"],
-            capture_output=True,
-            text=True,
-            timeout=300,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        assert waited.returncode == 0, waited.stderr
-        assert "waiting for test holder" in " ".join(waited.stderr.split())
-        assert time.monotonic() - started > 1.0  # it could only finish after the holder let go
+        assert waiting.stderr is not None
+        said = b""
+        while b"waiting for test holder" not in b" ".join(said.split()):
+            chunk = os.read(waiting.stderr.fileno(), 4096)
+            assert chunk, f"detect ended without waiting: {said.decode(errors='replace')}"
+            said += chunk
+        assert waiting.poll() is None  # still waiting while the holder holds
+        release.touch()
+        _, err = waiting.communicate(timeout=300)
+        assert waiting.returncode == 0, (said + err).decode(errors="replace")
     finally:
+        release.touch()
         child.wait(timeout=60)
     assert "alerts" in Store(store).tables()

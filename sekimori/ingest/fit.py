@@ -95,8 +95,29 @@ def text_safe(value: Any) -> str | None:
     return None if value is None else safe_str(value if isinstance(value, str) else str(value))
 
 
+def null_array(n: int, typ: pa.DataType) -> pa.Array:
+    """``n`` nulls of ``typ``. Arrays are immutable, so a small batch's all-null columns share one array
+    per (length, type): a batch of a small file has some thirty of them."""
+    if n > NULLS_CACHED_ROWS:
+        return pa.nulls(n, typ)
+    key = (n, typ)
+    arr = _NULLS.get(key)
+    if arr is None:
+        if len(_NULLS) >= NULLS_CACHED:
+            _NULLS.clear()
+        arr = _NULLS[key] = pa.nulls(n, typ)
+    return arr
+
+
+NULLS_CACHED_ROWS = 8192
+NULLS_CACHED = 1024  # (length, type) pairs; the cache starts over past this
+_NULLS: dict[tuple[int, pa.DataType], pa.Array] = {}
+
+
 def column_array(name: str, values: Sequence[Any] | pa.Array | pa.ChunkedArray, typ: pa.DataType) -> pa.Array:
     """``values`` as an Arrow array of ``typ``; raises ``UnfitValues`` naming the rows that do not fit."""
+    if values.__class__ is list and values.count(None) == len(values):
+        return null_array(len(values), typ)  # nothing to convert or check
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     try:

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sekimori.ingest.fit import columns_arrays
+from sekimori.ingest.fit import columns_arrays, null_array
 
 # Event categories: the first column a later stage filters on.
 AUTHENTICATION = "authentication"
@@ -100,6 +100,10 @@ EVENT_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
 
 EVENT_SCHEMA = pa.schema([pa.field(name, typ) for name, typ, _ in EVENT_FIELDS])
 EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_SCHEMA.names)
+_EVENT_COLUMN_SET = frozenset(EVENT_COLUMNS)
+_NAMES_TYPES = [(f.name, f.type) for f in EVENT_SCHEMA]
+_OCSF_NAME_INDEX = EVENT_COLUMNS.index("ocsf_class_name")
+_OCSF_UID_INDEX = EVENT_COLUMNS.index("ocsf_class_uid")
 # Columns the store fills; readers leave them out.
 PROVENANCE_COLUMNS = ("uid", "source_format", "source_file", "source_member")
 
@@ -150,12 +154,11 @@ def make_batch(
     """
     if num_rows is None:
         num_rows = len(next(iter(columns.values()))) if columns else 0
-    unknown = set(columns) - set(EVENT_COLUMNS)
-    if unknown:
-        raise KeyError(f"not event columns: {sorted(unknown)}")
+    if not _EVENT_COLUMN_SET.issuperset(columns):
+        raise KeyError(f"not event columns: {sorted(set(columns) - _EVENT_COLUMN_SET)}")
     given = columns_arrays(columns, EVENT_SCHEMA)
-    arrays = [given[f.name] if f.name in given else pa.nulls(num_rows, f.type) for f in EVENT_SCHEMA]
-    name_idx, uid_idx = EVENT_COLUMNS.index("ocsf_class_name"), EVENT_COLUMNS.index("ocsf_class_uid")
+    arrays = [given[name] if name in given else null_array(num_rows, typ) for name, typ in _NAMES_TYPES]
+    name_idx, uid_idx = _OCSF_NAME_INDEX, _OCSF_UID_INDEX
     if arrays[name_idx].null_count == num_rows and arrays[uid_idx].null_count < num_rows:
         # Readers give the class uid; the name follows from it.
         arrays[name_idx] = ocsf_names(arrays[uid_idx])

@@ -7,22 +7,57 @@ import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from sekimori.ingest import input_paths
 
 
 def file_digest(path: Path, prefix_size: int | None = None) -> tuple[str, str | None]:
     """SHA-256 of the file and, given ``prefix_size``, of its first ``prefix_size`` bytes, in one read."""
+    digest, prefix, _ = digest_and_size(path, prefix_size)
+    return digest, prefix
+
+
+def digest_and_size(
+    path: Path, prefix_size: int | None = None, size: int | None = None
+) -> tuple[str, str | None, int]:
+    """``file_digest`` and ``input_size`` (of a file of ``size`` bytes: by default, as many as were read)
+    in one opening of the file: a small file costs its opening."""
     full = hashlib.sha256()
     prefix = hashlib.sha256() if prefix_size is not None else None
     remaining = prefix_size or 0
+    read = 0
+    magic = tail = b""
     with open(path, "rb") as fh:
         while block := fh.read(1 << 20):
             full.update(block)
             if prefix is not None and remaining:
                 prefix.update(block[:remaining])
                 remaining -= min(remaining, len(block))
-    return full.hexdigest(), (prefix.hexdigest() if prefix is not None and not remaining else None)
+            if not read:
+                magic = block[:4]
+            read += len(block)
+            tail = (tail + block[-4:])[-4:]
+        size = read if size is None else size
+        if magic.startswith(b"PK\x03\x04"):
+            decompressed = _zip_size(fh, size)
+        elif magic.startswith(b"\x1f\x8b") and size >= 18:
+            decompressed = max(int.from_bytes(tail, "little"), size)  # the gzip trailer: size mod 2**32
+        else:
+            decompressed = size
+    return (
+        full.hexdigest(),
+        (prefix.hexdigest() if prefix is not None and not remaining else None),
+        decompressed,
+    )
+
+
+def _zip_size(fh: BinaryIO, size: int) -> int:
+    try:
+        with zipfile.ZipFile(fh) as zf:
+            return sum(info.file_size for info in zf.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return size
 
 
 def iter_input_files(paths: Iterable[str]) -> Iterator[str]:

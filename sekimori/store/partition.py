@@ -82,17 +82,40 @@ def batch_days(batch: pa.RecordBatch | pa.Table) -> pa.Array | pa.ChunkedArray:
     return pc.cast(pc.cast(batch.column("time"), pa.date32()), pa.int32())
 
 
+def one_partition(batch: pa.RecordBatch) -> tuple[str | None, int | None] | None:
+    """The one (source_format, day) of every row of ``batch``, from two min/max; None if it has several
+    (or a null source, or a time zone other than UTC: left to ``split``)."""
+    sources = batch.column("source_format")
+    if sources.null_count:
+        return None
+    src_range = pc.min_max(sources)
+    first = src_range["min"].as_py()
+    if first != src_range["max"].as_py():
+        return None
+    times = batch.column("time")
+    if times.null_count == len(times):
+        return first, None
+    per_day = _PER_DAY.get(getattr(times.type, "unit", ""))
+    if times.null_count or per_day is None or getattr(times.type, "tz", None) not in (None, "UTC"):
+        return None
+    extremes = pc.min_max(times)
+    low, high = extremes["min"].value, extremes["max"].value
+    if low // per_day != high // per_day:  # floor, as Arrow's cast to a date (days before 1970 too)
+        return None
+    return first, low // per_day
+
+
+_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400 * 10**9}
+
+
 def split(batch: pa.RecordBatch) -> Iterator[tuple[str | None, int | None, pa.RecordBatch]]:
     """``batch`` cut into its (source_format, day) partitions, each sorted by time."""
+    single = one_partition(batch)
+    if single is not None:  # the common case (a reader's batch is one file): no copy
+        yield single[0], single[1], batch
+        return
     sources = batch.column("source_format")
     days = batch_days(batch)
-    src_range = pc.min_max(sources)
-    day_range = pc.min_max(days)
-    one_source = sources.null_count == 0 and src_range["min"] == src_range["max"]
-    one_day = days.null_count == len(days) or (days.null_count == 0 and day_range["min"] == day_range["max"])
-    if one_source and one_day:  # the common case (a reader's batch is one file): no copy
-        yield src_range["min"].as_py(), day_range["min"].as_py(), batch
-        return
     # One int64 per row: source code in the high half, day (null as the lowest value) in the low half.
     codes = pc.dictionary_encode(pc.fill_null(sources, ""))
     dictionary = codes.dictionary.to_pylist()
@@ -170,13 +193,16 @@ class PartitionedWriter:
             day_part += "_" + day_text(last_day).replace("-", "")  # type: ignore[union-attr]
         return f"{prefix}-{_slug(source)}-{day_part}-{self._files:05d}.parquet"
 
-    def write(self, batch: pa.RecordBatch, prefix: str = "events") -> None:
+    def write(self, batch: pa.RecordBatch, prefix: str = "events", size: int | None = None) -> None:
+        """``size``: the batch's ``nbytes`` when the caller knows it (measuring costs microseconds a
+        column)."""
+        known = size
         for source, day, rows in split(batch):
             key = (prefix, source, day)
             partition = self._partitions.get(key)
             if partition is None:
                 partition = self._partitions[key] = _Partition()
-            size = rows.nbytes  # once: it costs microseconds a column
+            size = known if rows is batch and known is not None else rows.nbytes
             partition.pending.append(rows)
             partition.rows += rows.num_rows
             partition.bytes += size

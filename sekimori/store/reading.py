@@ -167,7 +167,7 @@ def read_file(
         writer.write_table(
             pa.Table.from_batches(outcome.batches, EVENT_SCHEMA), row_group_size=ROW_GROUP_ROWS
         )
-        outcome.batches = []
+        outcome.batches, outcome.sizes = [], []
         pending_bytes = 0
 
     try:
@@ -215,11 +215,14 @@ def read_file(
                             n = batch.num_rows
                             if n == 0:
                                 continue
-                            outcome.batches.append(
-                                _with_provenance(batch, source, cls.name, uid_prefix, start)
+                            size = batch.nbytes  # costly on a wide batch: once, the rest derived
+                            batch, with_size = _with_provenance(
+                                batch, size, source, cls.name, uid_prefix, start
                             )
+                            outcome.batches.append(batch)
+                            outcome.sizes.append(with_size)
                             result.events += n
-                            pending_bytes += batch.nbytes
+                            pending_bytes += size
                             if pending_bytes >= (spill_bytes or SPILL_BYTES):
                                 spill()
                 except SourceError as exc:
@@ -252,15 +255,32 @@ def read_file(
 
 
 def _with_provenance(
-    batch: pa.RecordBatch, source: Source, reader: str, uid_prefix: str, start: int
-) -> pa.RecordBatch:
+    batch: pa.RecordBatch, size: int, source: Source, reader: str, uid_prefix: str, start: int
+) -> tuple[pa.RecordBatch, int]:
+    """``batch`` (of ``size`` bytes, its ``nbytes``) with its provenance columns, and that batch's
+    ``nbytes``: a batch's is the sum of its columns' (a buffer shared is counted each time), so only
+    the columns replaced are measured."""
     n = batch.num_rows
+    given = {
+        "uid": uids(uid_prefix, start, n),
+        "source_format": _same_text(reader, n),
+        "source_file": _same_text(safe_str(source.path), n),
+        "source_member": _same_text(text_safe(source.member), n),
+    }
+    if batch.schema.equals(EVENT_SCHEMA):  # a reader's batch of make_batch: four columns replaced
+        for name, arr in given.items():
+            i = _PROVENANCE_INDEX[name]
+            size += arr.nbytes - batch.column(i).nbytes
+            batch = batch.set_column(i, EVENT_SCHEMA.field(i), arr)
+        return batch, size
     cols = {name: batch.column(i) for i, name in enumerate(batch.schema.names)}
-    cols["uid"] = uids(uid_prefix, start, n)
-    cols["source_format"] = _same_text(reader, n)
-    cols["source_file"] = _same_text(safe_str(source.path), n)
-    cols["source_member"] = _same_text(text_safe(source.member), n)
-    return pa.RecordBatch.from_arrays([cols[f.name] for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
+    cols.update(given)
+    batch = pa.RecordBatch.from_arrays([cols[f.name] for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
+    return batch, batch.nbytes
+
+
+_PROVENANCE = ("uid", "source_format", "source_file", "source_member")
+_PROVENANCE_INDEX = {name: EVENT_SCHEMA.get_field_index(name) for name in _PROVENANCE}
 
 
 UIDS_BY_ROW = 256  # fewer uids are formatted one by one: the Arrow calls cost more than that

@@ -58,8 +58,9 @@ class SegmentWriter:
         self._moved: list[Part] = []
         self.files: list[FileResult] = []
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        self._events.write(batch)
+    def write(self, batch: pa.RecordBatch, size: int | None = None) -> None:
+        """``size``: the batch's ``nbytes``, when known."""
+        self._events.write(batch, size=size)
         self.rows += batch.num_rows
 
     def quarantine(self, rows: list[dict[str, Any]]) -> None:
@@ -67,8 +68,9 @@ class SegmentWriter:
 
     def add(self, outcome: FileOutcome) -> None:
         """Take one file's outcome: its batches, its spilled parts (moved in), its quarantine rows."""
-        for batch in outcome.batches:
-            self.write(batch)
+        sizes = outcome.sizes if len(outcome.sizes) == len(outcome.batches) else [None] * len(outcome.batches)
+        for batch, size in zip(outcome.batches, sizes, strict=True):
+            self.write(batch, size)
         for part in outcome.spilled:
             self._add_spilled(Path(part))
         self.rows += outcome.result.events - sum(b.num_rows for b in outcome.batches)

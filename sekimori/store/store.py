@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 from sekimori.ingest import get_reader, input_paths, safe_str
 from sekimori.store.derived import DERIVED, derived_files, derived_target, kind_dir, prune
 from sekimori.store.errors import StoreError
-from sekimori.store.inputs import file_digest, input_size
+from sekimori.store.inputs import digest_and_size
 from sekimori.store.lock import writer_lock
 from sekimori.store.reading import Todo, auto_workers, failed_outcome, read_all
 from sekimori.store.readonly import check_read_only
@@ -162,7 +162,9 @@ class Store:
                     earlier = previous.get(safe_str(path))
                     if earlier is not None and size <= earlier["size"]:
                         earlier = None  # not grown: a new version, or the same content
-                    digest, prefix = file_digest(Path(path), earlier["size"] if earlier else None)
+                    digest, prefix, decompressed = digest_and_size(
+                        Path(path), earlier["size"] if earlier else None, size
+                    )
                 except OSError as exc:
                     plan.append(failed_outcome(path, f"cannot read: {exc.strerror or exc}"))
                     continue
@@ -173,7 +175,7 @@ class Store:
                 known[digest] = path
                 resumes[path] = self._resume_for(safe_str(path), prefix, earlier) if earlier else None
                 todo.append((path, digest, size))
-                work[path] = input_size(path, size)
+                work[path] = decompressed
                 plan.append(None)
 
             tasks = [(p, d, s, resumes.get(p)) for p, d, s in todo]

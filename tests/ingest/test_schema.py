@@ -43,3 +43,21 @@ def test_make_batch_casts_arrow_arrays_to_the_schema_types():
 def test_every_ocsf_class_has_a_name_and_the_time_column_is_utc():
     assert all(OCSF_CLASSES.values())
     assert str(EVENT_SCHEMA.field("time").type) == "timestamp[us, tz=UTC]"
+
+
+@pytest.mark.parametrize("n", [0, 1, 9, 300, 9000])
+def test_a_column_of_nothing_but_nulls_is_what_arrow_converts_it_to(n):
+    """All-null columns skip the conversion (a small batch has some thirty); the batch is the same, to
+    its byte count (which bounds the memory of a run)."""
+    from sekimori.ingest.fit import column_array
+
+    columns = {f.name: [None] * n for f in EVENT_SCHEMA if f.name != "record_id"}
+    columns["record_id"] = list(range(n))
+    batch = make_batch(columns, n)
+    converted = [pa.array(columns[f.name], f.type) for f in EVENT_SCHEMA]
+    assert batch.equals(pa.RecordBatch.from_arrays(converted, schema=EVENT_SCHEMA))
+    for field, arr in zip(EVENT_SCHEMA, converted, strict=True):
+        got = column_array(field.name, columns[field.name], field.type)
+        assert got.equals(arr) and got.nbytes == arr.nbytes
+    assert batch.nbytes == sum(a.nbytes for a in converted)
+    assert make_batch({"host": ["h"] * n}, n).nbytes == make_batch({"host": pa.array(["h"] * n)}, n).nbytes

@@ -213,6 +213,46 @@ def test_the_writer_bounds_pending_bytes_and_open_files_and_keeps_every_row(tmp_
     assert any(p.day is None and "-nodate-" in p.file for p in parts)
 
 
+@pytest.mark.parametrize(
+    "days",
+    [[3] * 5, [None] * 4, [1, 2], [1, None], [0, 0, 0], "one source null", "two sources", "before 1970"],
+)
+def test_a_batch_of_one_source_and_day_is_told_by_its_min_max_and_stored_as_it_is(tmp_path, days):
+    if days == "one source null":
+        batch = _times_batch([0, 0])
+        batch = batch.set_column(
+            batch.schema.get_field_index("source_format"), "source_format", pa.array(["syslog", None])
+        )
+    elif days == "two sources":
+        batch = pa.concat_batches([_times_batch([0]), _times_batch([0], "zeek")])
+    elif days == "before 1970":
+        batch = _times_batch([0, 0])
+        old = pa.array([dt.datetime(1969, 5, 1, 3, tzinfo=UTC)] * 2, EVENT_SCHEMA.field("time").type)
+        batch = batch.set_column(batch.schema.get_field_index("time"), "time", old)
+    else:
+        batch = _times_batch(days)
+    keys = {
+        (s, None if t is None else (_day(t) - dt.date(1970, 1, 1)).days)
+        for s, t in zip(
+            batch.column("source_format").to_pylist(), batch.column("time").to_pylist(), strict=True
+        )
+    }
+    single = partition_module.one_partition(batch)
+    if days in ("one source null", "two sources") or len(keys) > 1:
+        assert single is None  # left to the sort and split
+    else:
+        assert single == keys.pop()
+    pieces = list(partition_module.split(batch))
+    assert (len(pieces) == 1 and pieces[0][2] is batch) == (single is not None)  # no copy when single
+    assert sum(p[2].num_rows for p in pieces) == batch.num_rows
+    # the size a caller knows is the one the writer would measure
+    measured = PartitionedWriter(tmp_path, row_group_rows=1_000, pending_bytes=1 << 30)
+    told = PartitionedWriter(tmp_path, row_group_rows=1_000, pending_bytes=1 << 30)
+    measured.write(batch)
+    told.write(batch, size=batch.nbytes)
+    assert told.pending == measured.pending == sum(p[2].nbytes for p in pieces)
+
+
 def test_small_days_of_one_source_are_gathered_in_time_order_and_large_days_keep_their_files(tmp_path):
     # By hand, with small_rows 10: syslog days 0 (4 events) and 2 (3) are small and gathered into one
     # file; day 1 (12 events) keeps its own; the 2 events without a time keep theirs; zeek's one small day

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from sekimori.ingest import Source
+from sekimori.ingest import EVENT_SCHEMA, Source
 from sekimori.ingest.schema import make_batch
 from sekimori.store import reading
 
@@ -24,8 +24,10 @@ def test_uids_are_the_prefix_and_each_ordinal(n: int, start: int) -> None:
 def test_a_batch_gets_its_file_format_and_member_on_every_row(tmp_path, n: int, member: str | None) -> None:
     source = Source(str(tmp_path / "logs.zip"), tmp_path / "logs.zip", member)
     batch = make_batch({"record_id": list(range(n))}, n)
-    got = reading._with_provenance(batch, source, "windows_json", "ab" * 8, 10)
+    got, size = reading._with_provenance(batch, batch.nbytes, source, "windows_json", "ab" * 8, 10)
     got.validate(full=True)
+    assert got.schema == EVENT_SCHEMA
+    assert size == got.nbytes  # derived from the columns replaced, not measured
     rows = got.select(["uid", "source_format", "source_file", "source_member"]).to_pylist()
     member_text = None if member is None else member.encode("utf-8", "backslashreplace").decode()
     assert rows == [
@@ -37,3 +39,28 @@ def test_a_batch_gets_its_file_format_and_member_on_every_row(tmp_path, n: int, 
         }
         for i in range(n)
     ]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: make_batch({"record_id": list(range(40)), "raw": ["x" * 9] * 40}, 40).slice(3, 30),
+        lambda: make_batch({"host": ["h", None] * 20, "uid": ["u"] * 40}, 40).filter(
+            pa.array([True, False] * 20)
+        ),
+        lambda: _reordered(make_batch({"raw": ["{}"] * 5, "record_id": list(range(5))}, 5)),
+    ],
+    ids=["sliced", "filtered", "other-order"],
+)
+def test_the_size_of_a_batch_with_provenance_is_its_nbytes(tmp_path, make) -> None:
+    """A reader's batch cut by a resume, or its columns in another order than the event schema's."""
+    batch = make()
+    source = Source(str(tmp_path / "a.evtx"), tmp_path / "a.evtx")
+    got, size = reading._with_provenance(batch, batch.nbytes, source, "evtx", "cd" * 8, 0)
+    assert got.schema == EVENT_SCHEMA
+    assert got.num_rows == batch.num_rows
+    assert size == got.nbytes
+
+
+def _reordered(batch: pa.RecordBatch) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(batch.columns[::-1], names=batch.schema.names[::-1])

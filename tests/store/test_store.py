@@ -261,3 +261,30 @@ def test_a_growing_json_export_and_a_rewritten_file(tmp_path):
     export.write_text("\n".join(lines[10:]) + "\n" + "\n".join(lines[:10]) + "\n")
     report = store.ingest([str(export)])
     assert report.files[0].grown_from is None and report.events == len(lines)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "windows_json/otrf_empire_psexec_sample.zip",
+        "windows_json/winlogbeat6_empire_enable_rdp_sample.json.gz",
+        "evtx/LM_WMIC_4648_rpcss.evtx",
+        "not a zip",
+        "empty",
+    ],
+)
+def test_the_digest_and_decompressed_size_read_in_one_opening_are_those_read_apart(tmp_path, name):
+    from sekimori.store.inputs import digest_and_size, file_digest, input_size
+
+    path = DATA / name
+    if name == "not a zip":  # a zip's magic and nothing of a zip after it: its size
+        path = tmp_path / "fake.zip"
+        path.write_bytes(b"PK\x03\x04" + b"x" * 3000)
+    elif name == "empty":
+        path = tmp_path / "empty"
+        path.write_bytes(b"")
+    size = path.stat().st_size
+    digest, prefix = file_digest(path, size // 2)
+    assert digest_and_size(path, size // 2, size) == (digest, prefix, input_size(str(path), size))
+    assert digest_and_size(path) == (file_digest(path)[0], None, input_size(str(path), size))
+    assert input_size(str(path), size) >= size

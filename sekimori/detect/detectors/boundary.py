@@ -306,10 +306,17 @@ WITH logons AS (
     WHERE category = 'authentication' AND account_org IS NOT NULL
       AND lower(split_part(coalesce(source, ''), '.', 1)) IS DISTINCT FROM lower(split_part(target, '.', 1))
 ),
+-- The logons the three logon rules below can report: onto a host of another organisation, or from one.
+-- Only theirs need grants.
+crossing AS (
+    SELECT * FROM logons
+    WHERE (target_org IS NOT NULL AND account_org <> target_org)
+       OR (source_org IS NOT NULL AND source_org <> account_org)
+),
 -- Grants are matched once per distinct (organisation, target, its systems, logon type). A grant counts
 -- if it was still valid at the edge's last use: any use after it expired is a crossing.
 combos AS (
-    SELECT DISTINCT account_org, target, target_systems, target_grants, logon_type FROM logons
+    SELECT DISTINCT account_org, target, target_systems, target_grants, logon_type FROM crossing
 ),
 combo_grants AS (
     SELECT c.account_org, c.target, c.target_systems, c.target_grants, c.logon_type, g.grant_id, g.expires
@@ -325,7 +332,7 @@ granted AS (
                FILTER (WHERE cg.expires IS NULL OR cg.expires >= CAST(l.last_time AS DATE)) AS grants,
            string_agg(DISTINCT cg.grant_id || ' (expired ' || CAST(cg.expires AS VARCHAR) || ')', ', ')
                FILTER (WHERE cg.expires < CAST(l.last_time AS DATE)) AS expired
-    FROM logons l
+    FROM crossing l
     JOIN combo_grants cg ON cg.account_org = l.account_org AND cg.target IS NOT DISTINCT FROM l.target
         AND cg.target_systems IS NOT DISTINCT FROM l.target_systems
         AND cg.target_grants IS NOT DISTINCT FROM l.target_grants

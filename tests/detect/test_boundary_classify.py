@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from sekimori.detect.base import DetectContext
 from sekimori.detect.detectors import boundary
-from sekimori.model import EXAMPLE_PATH, GroupModel, load_model
+from sekimori.model import EXAMPLE_PATH, AccountIndex, GlobLists, GroupModel, HostIndex, load_model
 from sekimori.model.keys import glob_matcher, glob_matches, host_key, host_names, is_address
 from sekimori.model.matching import (
     clean_host,
@@ -467,3 +467,29 @@ def test_generated_hosts_and_accounts_classify_as_before(
     _same(boundary.classify_hosts(model, rows, pairs), reference_classify_hosts(model, rows, pairs))
     _same(boundary.classify_hosts(model, rows), reference_classify_hosts(model, rows))
     _same(boundary.classify_accounts(model, accounts), reference_classify_accounts(model, accounts))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model=models(), hosts=HOSTS, accounts=ACCOUNTS)
+def test_the_indexes_answer_as_the_rules_one_by_one(
+    model: GroupModel, hosts: list[dict[str, Any]], accounts: list[dict[str, Any]]
+) -> None:
+    index = HostIndex(model.host_matchers)
+    for row in hosts:
+        address = parse_ip(row["ip"])
+        for host in (clean_host(row["name"]), row["name"]):
+            assert index.first(host, address) is first_host_match(model.host_matchers, host, address)
+    people = AccountIndex(model.account_matchers)
+    for row in accounts:
+        principal = split_principal(row["principal"], row["domain"], row["principal_sid"])
+        assert people.first(principal) is first_account_match(model.account_matchers, principal)
+    lists = [
+        [(s.id, s.hosts) for s in model.systems],
+        [(g.id, g.hosts) for g in model.grants],
+        [(f.id, f.from_hosts) for f in model.flows],
+    ]
+    for items in lists:
+        indexed = GlobLists(items)
+        for row in hosts:
+            for names in (host_names(row["name"]) | {row["ip"] or ""}, {row["name"] or "", row["ip"] or ""}):
+                assert indexed.matching(names) == [i for i, globs in items if glob_matcher(globs)(names)]

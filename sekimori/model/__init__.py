@@ -26,6 +26,7 @@ EXAMPLE_PATH = SCHEMA_PATH.with_name("examples") / "example-group.yaml"
 
 if TYPE_CHECKING:
     from sekimori.model.access import GATE_CLASSES, INTERACTIVE_LOGON_TYPES, NETWORK_LOGON_TYPES, flow_opens
+    from sekimori.model.first_match import AccountIndex, GlobLists, HostIndex
     from sekimori.model.keys import (
         HostDirectory,
         account_key,
@@ -53,15 +54,18 @@ __all__ = [
     "NETWORK_LOGON_TYPES",
     "SCHEMA_PATH",
     "TABLE_SCHEMAS",
+    "AccountIndex",
     "AccountRule",
     "AdminRight",
     "Contract",
     "Credential",
     "DataStore",
     "Flow",
+    "GlobLists",
     "Grant",
     "GroupModel",
     "HostDirectory",
+    "HostIndex",
     "HostRule",
     "Issue",
     "ModelError",
@@ -100,6 +104,9 @@ _LAZY = {
     "INTERACTIVE_LOGON_TYPES": "sekimori.model.access",
     "NETWORK_LOGON_TYPES": "sekimori.model.access",
     "flow_opens": "sekimori.model.access",
+    "AccountIndex": "sekimori.model.first_match",
+    "GlobLists": "sekimori.model.first_match",
+    "HostIndex": "sekimori.model.first_match",
     "HostDirectory": "sekimori.model.keys",
     "account_key": "sekimori.model.keys",
     "glob_forms": "sekimori.model.keys",

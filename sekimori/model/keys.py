@@ -31,6 +31,9 @@ NETBIOS_LENGTH = 15
 
 
 _IPV4_CHARS = frozenset("0123456789.")
+# A name of ASCII letters, digits, '_' and '-' in dot-separated labels, starting with a letter, digit or
+# '_': nothing to trim or fold but case, and (with a character other than a digit or '.') no address.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*")
 
 
 def is_address(text: str) -> bool:
@@ -101,27 +104,63 @@ class HostDirectory:
     # host key → the addresses seen with it alone; built when first asked for after an ``add`` (asking
     # every address per host made classifying the hosts of a large store quadratic)
     _sole_ips: dict[str, set[str]] | None = None
+    # each distinct name and address read once: name → (its names, its host key unless it is an
+    # address), address → its normal text
+    _read_names: dict[str | None, tuple[frozenset[str], str | None]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _read_ips: dict[str | None, str | None] = field(default_factory=dict, repr=False, compare=False)
+
+    def _name(self, name: str | None) -> tuple[frozenset[str], str | None]:
+        read = self._read_names.get(name)
+        if read is None:
+            if name is not None and _PLAIN_NAME.fullmatch(name) and not _IPV4_CHARS.issuperset(name):
+                # what host_names and host_key come to for a plain ASCII name (most names): nothing to
+                # trim, not an address, and neither is any of its names
+                cleaned = name.lower()
+                short = cleaned.split(".", 1)[0]
+                names = frozenset({cleaned, short, short[:NETBIOS_LENGTH]})
+                read = (names, next(iter(names)).split(".", 1)[0])
+            else:
+                names = host_names(name)
+                first = next(iter(names)) if names else None
+                read = (names, host_key(first) if first is not None and not is_address(first) else None)
+            self._read_names[name] = read
+        return read
+
+    def _ip(self, ip: str | None) -> str | None:
+        if ip not in self._read_ips:
+            address = parse_ip(ip) if ip else None
+            self._read_ips[ip] = str(address) if address is not None else None
+        return self._read_ips[ip]
 
     def add(self, name: str | None, ip: str | None = None) -> None:
         self._sole_ips = None
-        names = host_names(name)
-        address = parse_ip(ip) if ip else None
-        if names and not is_address(next(iter(names))):
-            key = host_key(next(iter(names)))
-            self._names_of.setdefault(key, set()).update(names)
+        names, key = self._name(name)
+        address = self._ip(ip)
+        if key is not None:
+            known = self._names_of.get(key)
+            if known is None:
+                self._names_of[key] = set(names)
+            else:
+                known |= names
             if address is not None:
-                self._hosts_of_ip.setdefault(str(address), set()).add(key)
+                owners = self._hosts_of_ip.get(address)
+                if owners is None:
+                    self._hosts_of_ip[address] = {key}
+                else:
+                    owners.add(key)
         elif address is not None or names:
-            text = str(address) if address is not None else next(iter(names))
+            text = address if address is not None else next(iter(names))
             self._hosts_of_ip.setdefault(text, set())
 
     def key(self, name: str | None, ip: str | None = None) -> str | None:
         """The key of the host a log names by ``name`` and/or ``ip``."""
-        names = host_names(name)
-        if names and not is_address(next(iter(names))):
-            return host_key(next(iter(names)))
-        address = parse_ip(ip) if ip else None
-        text = str(address) if address is not None else (next(iter(names)) if names else None)
+        names, key = self._name(name)
+        if key is not None:
+            return key
+        address = self._ip(ip)
+        text = address if address is not None else (next(iter(names)) if names else None)
         if text is None:
             return None
         owners = self._hosts_of_ip.get(text, set())

@@ -81,9 +81,17 @@ def short_host(name: str) -> str:
     return name.split(".", 1)[0]
 
 
+# A dotted-quad IPv4 address as ipaddress reads one (decimal octets up to 255, no leading zero).
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 @lru_cache(maxsize=1 << 16)  # the same few addresses recur across a run's events and edges
 def parse_ip(value: str | None) -> IPAddress | None:
     """An address from a log, IPv4-mapped IPv6 (::ffff:10.0.0.1, as Windows logs it) as IPv4."""
+    if value is not None and _IPV4.fullmatch(value):  # most addresses: nothing to trim, IPv4
+        a, b, c, d = value.split(".")
+        return ipaddress.IPv4Address(int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d))
     cleaned = clean_text(value)
     if cleaned is None:
         return None

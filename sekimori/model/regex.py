@@ -61,6 +61,37 @@ class ModelRegex:
         return f"ModelRegex({self.pattern!r})"
 
 
+class ModelRegexSet:
+    """Several model regexes searched in one pass (an RE2 set, the same engine and options):
+    ``search(text)`` is the set of positions ``i`` for which ``regexes[i].search(text)`` holds."""
+
+    __slots__ = ("_regexes", "_set")
+
+    def __init__(self, regexes: list[ModelRegex]) -> None:
+        self._regexes = regexes
+        self._set: Any = None
+        if len(regexes) > 1:
+            try:
+                searcher = re2.Set.SearchSet(_OPTIONS)
+                for regex in regexes:
+                    searcher.Add(SQL_REGEX_PREFIX + regex.pattern)
+                searcher.Compile()
+                self._set = searcher._set  # the binding's own object: its Match takes bytes
+            except re2.error:  # the regexes compiled one by one: they are searched one by one
+                self._set = None
+
+    def search(self, text: str, skip: frozenset[int] = frozenset()) -> set[int]:
+        """The regexes found in ``text`` (those in ``skip`` need not be reported)."""
+        data = text.encode("utf-8", "surrogatepass")
+        if self._set is not None:
+            found = self._set.Match(data)
+            # A set that matches reports every regex that matches. One that answers none either found
+            # none or ran its DFA out of memory (a set has no slower fallback): then each is searched.
+            if found:
+                return set(found)
+        return {i for i, regex in enumerate(self._regexes) if i not in skip and regex.search(text)}
+
+
 @functools.lru_cache(maxsize=4096)
 def model_regex(pattern: str) -> ModelRegex:
     """Compile a regex that already passed :func:`compile_regex` (or a translated glob)."""

@@ -98,3 +98,38 @@ def test_a_compiled_glob_list_answers_as_each_glob_does(globs: list[str], names:
     # glob_matches (fnmatch per glob, form and name) is the oracle; the matcher compiles them into one.
     forms = frozenset(n for name in names for n in host_names(name))
     assert glob_matcher(globs)(forms) == any(glob_matches(g, forms) for g in globs)
+
+
+def _parse_ip_by_ipaddress(value: str | None) -> object:
+    """parse_ip without its dotted-quad shortcut: what ipaddress reads after trimming."""
+    import ipaddress
+
+    from sekimori.model.matching import clean_text
+
+    cleaned = clean_text(value)
+    if cleaned is None:
+        return None
+    try:
+        address = ipaddress.ip_address(cleaned)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+OCTETS = st.sampled_from(
+    ["0", "00", "1", "01", "9", "10", "99", "100", "199", "200", "249", "250", "255", "256"]
+)
+
+
+@settings(max_examples=400)
+@given(
+    st.lists(st.one_of(OCTETS, st.text("0123456789a ", max_size=4)), min_size=1, max_size=5).map(".".join)
+    | st.sampled_from(["::ffff:10.0.0.1", " 10.0.0.1", "10.0.0.1\n", "-", "", "１.2.3.4", "10.0.0.1%1"])
+)
+def test_parse_ip_reads_a_dotted_quad_as_ipaddress_does(text: str) -> None:
+    from sekimori.model.matching import parse_ip
+
+    got, expected = parse_ip(text), _parse_ip_by_ipaddress(text)
+    assert got == expected and type(got) is type(expected) and str(got) == str(expected)

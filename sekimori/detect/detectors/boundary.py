@@ -20,8 +20,7 @@ bounded by the number of accounts and hosts, not events); everything per event i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import pyarrow as pa
 
@@ -30,12 +29,12 @@ from sekimori.detect.base import DetectContext, Detector, register
 from sekimori.detect.edges import LOOPBACK, alert_evidence, segment_edges
 from sekimori.detect.segment_tables import SegmentRows
 from sekimori.model import (
+    AccountIndex,
+    GlobLists,
     GroupModel,
     HostDirectory,
+    HostIndex,
     clean_host,
-    first_account_match,
-    first_host_match,
-    glob_matcher,
     parse_ip,
     split_principal,
 )
@@ -69,98 +68,124 @@ RULES: dict[str, dict[str, Any]] = {
 }
 
 
-def classify_accounts(model: GroupModel, rows: list[dict[str, Any]]) -> pa.Table:
-    out = []
-    for row in rows:
-        match = first_account_match(
-            model.account_matchers, split_principal(row["principal"], row["domain"], row["principal_sid"])
-        )
-        out.append({**row, "org": match.org if match else None, "realm": match.realm if match else None})
-    schema = pa.schema(
-        [
-            ("principal", pa.string()),
-            ("domain", pa.string()),
-            ("principal_sid", pa.string()),
-            ("org", pa.string()),
-            ("realm", pa.string()),
-        ]
+Rows: TypeAlias = pa.Table | list[dict[str, Any]]
+
+
+def _columns(rows: Rows, *names: str) -> list[list[Any]]:
+    if isinstance(rows, pa.Table):
+        return [rows.column(name).to_pylist() for name in names]
+    return [[row[name] for row in rows] for name in names]
+
+
+def classify_accounts(model: GroupModel, rows: Rows) -> pa.Table:
+    """Each (principal, domain, SID) with the organisation and realm of the first account rule that
+    matches it (rows: a table or dicts with those columns)."""
+    principals, domains, sids = _columns(rows, "principal", "domain", "principal_sid")
+    index = AccountIndex(model.account_matchers)
+    matches = [
+        index.first(split_principal(*account)) for account in zip(principals, domains, sids, strict=True)
+    ]
+    return pa.table(
+        {
+            "principal": pa.array(principals, pa.string()),
+            "domain": pa.array(domains, pa.string()),
+            "principal_sid": pa.array(sids, pa.string()),
+            "org": pa.array([m.org if m else None for m in matches], pa.string()),
+            "realm": pa.array([m.realm if m else None for m in matches], pa.string()),
+        }
     )
-    return pa.Table.from_pylist(out, schema=schema)
 
 
-def classify_hosts(
-    model: GroupModel, rows: list[dict[str, Any]], pairs: list[dict[str, Any]] | None = None
-) -> pa.Table:
+def classify_hosts(model: GroupModel, rows: Rows, pairs: Rows | None = None) -> pa.Table:
     """Each (name, address) of the edges with its organisation, zone, and the systems, grants and data
     stores whose host names or globs match any name of the host (FQDN, short, NetBIOS, or an address
     the logs pair with it: see :mod:`sekimori.model.keys`). ``pairs``: more (name, address) the logs
     saw together (e.g. a session reconnect's client, a Zeek RDP client name), so that an RDP logon
     known only by its client address is judged by the host that address belongs to. A loopback
-    address is every host's own and is never paired with a name."""
+    address is every host's own and is never paired with a name. Rows and pairs: tables or dicts with
+    the columns ``name`` and ``ip``.
+
+    Each distinct name, address and host is read once (:class:`~sekimori.model.HostIndex`: the
+    model's first-match rules, evaluated per distinct value)."""
+    names, ips = _columns(rows, "name", "ip")
+    seen_names, seen_ips = _columns(pairs, "name", "ip") if pairs is not None else [[], []]
     directory = HostDirectory()
-    for row in [*rows, *(pairs or [])]:
-        directory.add(row["name"], None if _is_loopback(row["ip"]) else row["ip"])
-    out = []
-    lists: dict[frozenset[str], dict[str, list[str]]] = {}
-    matchers = _list_matchers(model)
-    for row in rows:
-        name, ip = row["name"], row["ip"]
+    loopback: dict[str | None, bool] = {}
+    for name, ip in set(zip(names + seen_names, ips + seen_ips, strict=True)):  # adds commute
+        if ip not in loopback:
+            loopback[ip] = _is_loopback(ip)
+        directory.add(name, None if loopback[ip] else ip)
+    index = HostIndex(model.host_matchers)
+    lists = {kind: items for kind, items in _list_indexes(model).items() if not items.empty}
+    name_rules: dict[str | None, int] = {}  # a name → the rules its name patterns allow
+    address_rules: dict[str | None, int] = {}  # an address → the rules its networks allow
+    hosts: dict[str | None, int] = {}  # host key → its position in ``found``
+    found: dict[str, list[list[str]]] = {kind: [] for kind in lists}
+    rules: list[int] = []
+    positions: list[int] = []
+    for name, ip in zip(names, ips, strict=True):
         key = directory.key(name, ip)
-        names = directory.names(key) if key else frozenset()
-        match = first_host_match(model.host_matchers, clean_host(name), parse_ip(ip))
-        if match is None and not name and key and key != ip:
-            match = first_host_match(model.host_matchers, key, parse_ip(ip))  # the name the address has
-        out.append(
-            {
-                "name": name,
-                "ip": ip,
-                "org": match.org if match else None,
-                "zone": match.zone if match else None,
-                **_host_lists(matchers, names, lists),
-            }
-        )
-    schema = pa.schema(
-        [
-            ("name", pa.string()),
-            ("ip", pa.string()),
-            ("org", pa.string()),
-            ("zone", pa.string()),
-            ("systems", pa.list_(pa.string())),
-            ("grants", pa.list_(pa.string())),
-            ("stores", pa.list_(pa.string())),
-            ("flows_from", pa.list_(pa.string())),
-            ("flows_to", pa.list_(pa.string())),
-        ]
+        by_name = name_rules.get(name)
+        if by_name is None:
+            by_name = name_rules[name] = index.host_mask(clean_host(name))
+        by_address = address_rules.get(ip)
+        if by_address is None:
+            by_address = address_rules[ip] = index.address_mask(parse_ip(ip))
+        mask = by_name & by_address
+        if not mask and not name and key and key != ip:
+            mask = index.host_mask(key) & by_address  # the name the address has
+        rules.append(index.first_rule(mask))
+        position = hosts.get(key)
+        if position is None:
+            position = hosts[key] = len(hosts)
+            host = directory.names(key) if key else frozenset()  # every name of the host: one answer
+            for kind, items in lists.items():
+                found[kind].append(items.matching(host))
+        positions.append(position)
+    rule = pa.array(rules, pa.int64())  # a rule's position; no rule: the null after the rules
+    take = pa.array(positions, pa.int64())
+    none = pa.ListArray.from_arrays(
+        pa.array([0] * (len(positions) + 1), pa.int32()), pa.array([], pa.string())
     )
-    return pa.Table.from_pylist(out, schema=schema)
-
-
-Lists = dict[str, list[tuple[str, Callable[[Iterable[str]], bool]]]]
-
-
-def _list_matchers(model: GroupModel) -> Lists:
-    """Per list (systems, grants, data stores, flows by source / destination), each item's id and its
-    host globs compiled into one matcher."""
-    return {
-        "systems": [(s.id, glob_matcher(s.hosts)) for s in model.systems],
-        "grants": [(g.id, glob_matcher(g.hosts)) for g in model.grants],
-        "stores": [(d.id, glob_matcher(d.hosts)) for d in model.data_stores],
-        # the flows restricted to hosts that name this one as a source / as a destination
-        "flows_from": [(f.id, glob_matcher(f.from_hosts)) for f in model.flows],
-        "flows_to": [(f.id, glob_matcher(f.to_hosts)) for f in model.flows],
+    columns = {
+        "name": pa.array(names, pa.string()),
+        "ip": pa.array(ips, pa.string()),
+        "org": pa.array([m.org for m in index.matchers] + [None], pa.string()).take(rule),
+        "zone": pa.array([m.zone for m in index.matchers] + [None], pa.string()).take(rule),
+        **{
+            kind: pa.array(found[kind], pa.list_(pa.string())).take(take) if kind in lists else none
+            for kind in _HOSTS_SCHEMA.names[4:]
+        },
     }
+    return pa.table(columns, schema=_HOSTS_SCHEMA)
 
 
-def _host_lists(
-    matchers: Lists, names: frozenset[str], cache: dict[frozenset[str], dict[str, list[str]]]
-) -> dict[str, list[str]]:
-    """The systems, grants, data stores and flows whose host globs name a host with these names; once
-    per host (its spellings and addresses share the answer)."""
-    if names not in cache:
-        cache[names] = {
-            kind: [i for i, matches in items if matches(names)] for kind, items in matchers.items()
-        }
-    return cache[names]
+_HOSTS_SCHEMA = pa.schema(
+    [
+        ("name", pa.string()),
+        ("ip", pa.string()),
+        ("org", pa.string()),
+        ("zone", pa.string()),
+        ("systems", pa.list_(pa.string())),
+        ("grants", pa.list_(pa.string())),
+        ("stores", pa.list_(pa.string())),
+        ("flows_from", pa.list_(pa.string())),
+        ("flows_to", pa.list_(pa.string())),
+    ]
+)
+
+
+def _list_indexes(model: GroupModel) -> dict[str, GlobLists]:
+    """Per list (systems, grants, data stores, flows by source / destination), its items' ids and host
+    globs, indexed."""
+    return {
+        "systems": GlobLists((s.id, s.hosts) for s in model.systems),
+        "grants": GlobLists((g.id, g.hosts) for g in model.grants),
+        "stores": GlobLists((d.id, d.hosts) for d in model.data_stores),
+        # the flows restricted to hosts that name this one as a source / as a destination
+        "flows_from": GlobLists((f.id, f.from_hosts) for f in model.flows),
+        "flows_to": GlobLists((f.id, f.to_hosts) for f in model.flows),
+    }
 
 
 def _is_loopback(ip: str | None) -> bool:
@@ -199,9 +224,9 @@ class BoundaryDetector(Detector):
                    SELECT src_host AS name, src_ip AS ip FROM _edges
                    UNION SELECT target, target_ip FROM _edges)"""
         ).to_arrow_table()
-        con.register("_acct", classify_accounts(model, accounts.to_pylist()))
+        con.register("_acct", classify_accounts(model, accounts))
         pairs = con.sql("SELECT DISTINCT name, ip FROM _segment_pairs").to_arrow_table()
-        con.register("_hosts", classify_hosts(model, hosts.to_pylist(), pairs.to_pylist()))
+        con.register("_hosts", classify_hosts(model, hosts, pairs))
         rules = [
             {"rule_id": k, "title": v["title"], "attack": v["attack"], "level": v["level"]}
             for k, v in self.rules.items()
@@ -281,10 +306,17 @@ WITH logons AS (
     WHERE category = 'authentication' AND account_org IS NOT NULL
       AND lower(split_part(coalesce(source, ''), '.', 1)) IS DISTINCT FROM lower(split_part(target, '.', 1))
 ),
+-- The logons the three logon rules below can report: onto a host of another organisation, or from one.
+-- Only theirs need grants.
+crossing AS (
+    SELECT * FROM logons
+    WHERE (target_org IS NOT NULL AND account_org <> target_org)
+       OR (source_org IS NOT NULL AND source_org <> account_org)
+),
 -- Grants are matched once per distinct (organisation, target, its systems, logon type). A grant counts
 -- if it was still valid at the edge's last use: any use after it expired is a crossing.
 combos AS (
-    SELECT DISTINCT account_org, target, target_systems, target_grants, logon_type FROM logons
+    SELECT DISTINCT account_org, target, target_systems, target_grants, logon_type FROM crossing
 ),
 combo_grants AS (
     SELECT c.account_org, c.target, c.target_systems, c.target_grants, c.logon_type, g.grant_id, g.expires
@@ -300,7 +332,7 @@ granted AS (
                FILTER (WHERE cg.expires IS NULL OR cg.expires >= CAST(l.last_time AS DATE)) AS grants,
            string_agg(DISTINCT cg.grant_id || ' (expired ' || CAST(cg.expires AS VARCHAR) || ')', ', ')
                FILTER (WHERE cg.expires < CAST(l.last_time AS DATE)) AS expired
-    FROM logons l
+    FROM crossing l
     JOIN combo_grants cg ON cg.account_org = l.account_org AND cg.target IS NOT DISTINCT FROM l.target
         AND cg.target_systems IS NOT DISTINCT FROM l.target_systems
         AND cg.target_grants IS NOT DISTINCT FROM l.target_grants

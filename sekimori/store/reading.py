@@ -6,6 +6,8 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -102,7 +104,9 @@ def read_all(todo: list[Task], reader: str | None, spill_dir: Path, workers: int
     # spawn, not fork: this process may hold Arrow/DuckDB threads, which fork would copy mid-lock.
     ctx = multiprocessing.get_context("spawn")
     window = 2 * workers  # bounded read-ahead keeps memory flat
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_end_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         chunks = file_chunks(todo)
         pending: deque[tuple[list[Task], Future[list[FileOutcome]]]] = deque()
 
@@ -127,6 +131,18 @@ def read_all(todo: list[Task], reader: str | None, spill_dir: Path, workers: int
             yield from outcomes
             if pending or outcomes:
                 submit()
+
+
+def _end_with_parent(parent: int) -> None:
+    """A reader process ends when the ingest that started it is gone (killed, say): left alone it
+    waited on its task queue for good, holding memory and a process slot."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sekimori-parent-watch", daemon=True).start()
 
 
 def read_file(

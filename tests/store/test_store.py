@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -91,6 +92,27 @@ def _ingest_process(folder, store_dir, workers=1):
     return subprocess.Popen([sys.executable, "-c", code, str(store_dir), str(folder)], env=env)
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 @pytest.mark.parametrize(("kill_after_segments", "workers"), [(0, 1), (1, 1), (3, 1), (1, 2), (2, 2)])
 def test_killed_at_any_point_and_rerun_nothing_lost_nothing_doubled(tmp_path, kill_after_segments, workers):
     folder = _inputs(tmp_path)
@@ -105,8 +127,15 @@ def test_killed_at_any_point_and_rerun_nothing_lost_nothing_doubled(tmp_path, ki
         if committed >= kill_after_segments:
             break
         time.sleep(0.002)
+    children = _children(proc.pid)
+    assert len(children) >= (workers if workers > 1 and proc.poll() is None else 0)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # its reader processes (and multiprocessing's resource tracker) end with it, not wait forever
+    deadline = time.time() + 30
+    while time.time() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.1)
+    assert not [pid for pid in children if _alive(pid)]
 
     store = Store(store_dir, segment_rows=40)
     store.ingest([str(folder)])  # resume

@@ -256,7 +256,7 @@ def identity_formats(data: Path, target_mb: int, repeat: int = 1) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def archives(data: Path, copies: int, repeat: int) -> None:
+def bench_archives(data: Path, copies: int, repeat: int) -> None:
     import gzip
     import io
     import tarfile
@@ -359,7 +359,7 @@ def main() -> int:
                 args.repeat,
             )
     if args.archive_copies:
-        archives(args.data, args.archive_copies, args.repeat)
+        bench_archives(args.data, args.archive_copies, args.repeat)
     if args.memory_mb:
         memory(args.data, args.memory_mb)
     if args.identity_mb:

@@ -92,7 +92,10 @@ def _is_tar(head: bytes) -> bool:
 
 
 def expand(path: str) -> Iterator[Source]:
-    """The log streams in ``path``; raises ``SourceError`` for an archive that cannot be listed."""
+    """The log streams in ``path``; raises ``SourceError`` for an archive that cannot be listed. The
+    members of an archive share it (``SharedArchive``): a zip stays open, and a .tar.gz's unpacked copy
+    stays on disk, while any of its sources lives, so read one file's sources and let them go before
+    the next file's (as ``sekimori.store`` does)."""
     fs_path = Path(path)
     try:
         with open(fs_path, "rb") as fh:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -12,17 +11,12 @@ from typing import BinaryIO
 from sekimori.ingest import input_paths
 
 
-def file_digest(path: Path, prefix_size: int | None = None) -> tuple[str, str | None]:
-    """SHA-256 of the file and, given ``prefix_size``, of its first ``prefix_size`` bytes, in one read."""
-    digest, prefix, _ = digest_and_size(path, prefix_size)
-    return digest, prefix
-
-
 def digest_and_size(
     path: Path, prefix_size: int | None = None, size: int | None = None
 ) -> tuple[str, str | None, int]:
-    """``file_digest`` and ``input_size`` (of a file of ``size`` bytes: by default, as many as were read)
-    in one opening of the file: a small file costs its opening."""
+    """SHA-256 of the file and, given ``prefix_size``, of its first ``prefix_size`` bytes, and its
+    decompressed size, cheaply (a zip's directory sizes, a gzip's trailer, else ``size``: by default as
+    many bytes as were read), in one opening of the file: a small file costs its opening."""
     full = hashlib.sha256()
     prefix = hashlib.sha256() if prefix_size is not None else None
     remaining = prefix_size or 0
@@ -67,20 +61,3 @@ def iter_input_files(paths: Iterable[str]) -> Iterator[str]:
     ``Store.ingest`` reports each as failed (see ``sekimori.ingest.walk``)."""
     for path, _ in input_paths(paths):
         yield path
-
-
-def input_size(path: str, size: int) -> int:
-    """The decompressed size of a file, cheaply: zip directory sizes, gzip trailer, else the size."""
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-            if magic.startswith(b"PK\x03\x04"):
-                with zipfile.ZipFile(fh) as zf:
-                    return sum(info.file_size for info in zf.infolist())
-            if magic.startswith(b"\x1f\x8b") and size >= 18:
-                fh.seek(-4, os.SEEK_END)
-                isize = int.from_bytes(fh.read(4), "little")  # size mod 2**32
-                return max(isize, size)
-    except (OSError, zipfile.BadZipFile, ValueError):
-        pass
-    return size

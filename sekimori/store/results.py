@@ -82,7 +82,7 @@ class FileOutcome:
 
     result: FileResult
     batches: list[pa.RecordBatch] = field(default_factory=list)
-    sizes: list[int] = field(default_factory=list)  # each batch's nbytes, when known (else measured)
+    sizes: list[int] = field(default_factory=list)  # each batch's nbytes, measured where it was made
     spilled: list[str] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
 

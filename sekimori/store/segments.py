@@ -68,8 +68,7 @@ class SegmentWriter:
 
     def add(self, outcome: FileOutcome) -> None:
         """Take one file's outcome: its batches, its spilled parts (moved in), its quarantine rows."""
-        sizes = outcome.sizes if len(outcome.sizes) == len(outcome.batches) else [None] * len(outcome.batches)
-        for batch, size in zip(outcome.batches, sizes, strict=True):
+        for batch, size in zip(outcome.batches, outcome.sizes, strict=True):
             self.write(batch, size)
         for part in outcome.spilled:
             self._add_spilled(Path(part))

@@ -76,7 +76,7 @@ class ModelRegexSet:
                 for regex in regexes:
                     searcher.Add(SQL_REGEX_PREFIX + regex.pattern)
                 searcher.Compile()
-                self._set = searcher._set  # the binding's own object: its Match takes bytes
+                self._set = searcher  # its Match takes the text's bytes as they are
             except re2.error:  # the regexes compiled one by one: they are searched one by one
                 self._set = None
 

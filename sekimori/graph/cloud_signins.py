@@ -52,6 +52,7 @@ FROM events
 WHERE category = 'authentication' AND outcome IS DISTINCT FROM 'failure' AND principal IS NOT NULL
   AND source_format IN ({formats}) AND (application IS NOT NULL OR role IS NOT NULL)
 GROUP BY ALL
+ORDER BY ALL  -- an account's label is its first row's: the same whatever order the threads gave
 """
 
 

@@ -132,12 +132,15 @@ def logon_events_sql(where: str = "") -> str:
     )
 
 
+# Ordered, and min() rather than any_value(): the graph's node order and each host's classification
+# (which reads the address) must not depend on how DuckDB's threads happened to meet the rows.
 _AGGREGATE_SQL = """
-SELECT principal, domain, principal_sid, src, max(src_label) AS src_label, any_value(src_ip) AS src_ip,
-       dst, max(dst_label) AS dst_label, any_value(dst_ip) AS dst_ip, logon_type,
+SELECT principal, domain, principal_sid, src, max(src_label) AS src_label, min(src_ip) AS src_ip,
+       dst, max(dst_label) AS dst_label, min(dst_ip) AS dst_ip, logon_type,
        count(*) AS count, min(time) AS first_seen, max(time) AS last_seen
 FROM ({logons})
 GROUP BY principal, domain, principal_sid, src, dst, logon_type
+ORDER BY principal, domain, principal_sid, src, dst, logon_type
 """
 
 

@@ -1,6 +1,6 @@
 """Ingest speed and memory, measured on the real corpora in ../shared/data.
 
-    python benchmarks/ingest.py [--repeat 3] [--memory-mb 400] [--data ../shared/data]
+    python benchmarks/ingest.py [--repeat 3] [--memory-mb 400] [--data ../shared/data] [--sections json ...]
 
 1. EVTX: the raw ``evtx`` parse of every file of evtx-attack-samples (iterating ``records_json``), and
    sekimori's full ingest of the same files (sniff, parse, normalize, write Parquet, commit), in one
@@ -43,6 +43,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sekimori.store import Store  # noqa: E402
+
+# What the benchmark can run, in its order (``--sections``).
+SECTIONS = ("evtx", "json", "zeek-json", "zeek-default", "archives", "memory", "identity")
 
 
 def best_of(repeat: int, fn):  # type: ignore[no-untyped-def]
@@ -310,6 +313,13 @@ def main() -> int:
         "--only-identity", action="store_true", help="run the identity and cloud formats only"
     )
     parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="the sections to run (default: all); e.g. --sections json zeek-json",
+    )
+    parser.add_argument(
         "--archive-copies", type=int, default=3, help="copies of the Zeek logs in the archives; 0 skips"
     )
     args = parser.parse_args()
@@ -326,30 +336,33 @@ def main() -> int:
     if args.only_identity:
         identity_formats(args.data, args.identity_mb, args.repeat)
         return 0
-    evtx_files = sorted(evtx_dir.rglob("*.evtx"))
-    compare(
-        "EVTX corpus (evtx-attack-samples)",
-        "raw evtx parse (records_json)",
-        raw_evtx,
-        evtx_files,
-        sum(p.stat().st_size for p in evtx_files),
-        args.repeat,
-    )
-    archives = sorted(p for p in json_dir.rglob("*") if p.suffix in (".zip", ".gz"))
-    compare(
-        "JSON corpus (Security-Datasets, Windows)",
-        "raw unzip + orjson.loads per line",
-        raw_json,
-        archives,
-        sum(p.stat().st_size for p in archives),
-        max(1, args.repeat - 1),
-    )
+    sections = set(args.sections)
+    if "evtx" in sections:
+        evtx_files = sorted(evtx_dir.rglob("*.evtx"))
+        compare(
+            "EVTX corpus (evtx-attack-samples)",
+            "raw evtx parse (records_json)",
+            raw_evtx,
+            evtx_files,
+            sum(p.stat().st_size for p in evtx_files),
+            args.repeat,
+        )
+    if "json" in sections:
+        archives = sorted(p for p in json_dir.rglob("*") if p.suffix in (".zip", ".gz"))
+        compare(
+            "JSON corpus (Security-Datasets, Windows)",
+            "raw unzip + orjson.loads per line",
+            raw_json,
+            archives,
+            sum(p.stat().st_size for p in archives),
+            max(1, args.repeat - 1),
+        )
     for shape, raw_name, raw_fn in (
         ("zeek-json", "raw gunzip + orjson.loads per line", raw_zeek_json),
         ("zeek-default", "raw gunzip + split at tabs", raw_zeek_tsv),
     ):
         zeek = sorted((args.data / "zeek-wrccdc2018" / shape).glob("*.gz"))
-        if zeek:
+        if zeek and shape in sections:
             compare(
                 f"Zeek logs ({shape}, WRCCDC 2018)",
                 raw_name,
@@ -358,11 +371,11 @@ def main() -> int:
                 sum(p.stat().st_size for p in zeek),
                 args.repeat,
             )
-    if args.archive_copies:
+    if args.archive_copies and "archives" in sections:
         bench_archives(args.data, args.archive_copies, args.repeat)
-    if args.memory_mb:
+    if args.memory_mb and "memory" in sections:
         memory(args.data, args.memory_mb)
-    if args.identity_mb:
+    if args.identity_mb and "identity" in sections:
         identity_formats(args.data, args.identity_mb, args.repeat)
     rusage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"\nthis process: peak RSS {rusage.ru_maxrss / 1024:,.0f} MB")

@@ -23,6 +23,7 @@ from sekimori.ingest.source import Source
 from sekimori.ingest.windows import normalize_docs
 
 EVTX_MAGIC = b"ElfFile\x00"
+CHUNK_MAGIC = b"ElfChnk\x00"
 HEADER_BLOCK = 4096  # the file header's block; chunks of 64 KiB follow it
 CHUNK = 65536
 _RECORD_NO = re.compile(r"record number (\d+)")
@@ -90,6 +91,11 @@ class EvtxReader(Reader):
             unread = unread_reason(source)
             if unread:
                 quarantine.add(unread)
+        else:
+            # The crate reads whole chunks only: the records of a chunk cut short are dropped quietly.
+            cut = cut_chunk_reason(source)
+            if cut:
+                quarantine.add(cut)
 
     @staticmethod
     def _normalize(
@@ -129,6 +135,35 @@ def unread_reason(source: Source) -> str | None:
             f" (the header declares {chunks} chunks): a truncated copy"
         )
     return None
+
+
+def cut_chunk_reason(source: Source) -> str | None:
+    """Why records of a file that gave some were left unread: the file ends inside a chunk whose header
+    says it holds records (a copy cut short). None when the file is header plus whole chunks, or the
+    partial chunk at its end is not one (never written, or not a chunk header)."""
+    if source.is_plain_file():
+        size = source.fs_path.stat().st_size
+    else:
+        with source.open() as fh:
+            size = sum(len(b) for b in iter(lambda: fh.read(1 << 20), b""))
+    body = size - HEADER_BLOCK
+    if body <= 0 or body % CHUNK == 0:
+        return None
+    whole = body // CHUNK
+    with source.open() as fh:  # a file, an archive member or a gzip stream: each can seek
+        fh.seek(HEADER_BLOCK + whole * CHUNK)
+        tail = fh.read(40)
+    if len(tail) < 40 or not tail.startswith(CHUNK_MAGIC):
+        return None
+    # The chunk header: magic, first and last record number, first and last record id (EventRecordID).
+    first, last = struct.unpack_from("<QQ", tail, 24)
+    if last == 0 or last < first:
+        return None
+    return (
+        f"{last - first + 1} records (record ids {first}–{last} in the chunk's header) were not read: "
+        f"the file ends {body % CHUNK} bytes into its chunk "
+        f"{whole} (a chunk is 65536 bytes): a truncated copy"
+    )
 
 
 def _short(msg: str, limit: int = 300) -> str:

@@ -145,3 +145,56 @@ def test_garbage_after_the_magic_never_raises(tmp_path, garbage):
     table, _ = read_all(EvtxReader, path)
     expected, _ = raw_count(path)
     assert table.num_rows == expected
+
+
+def crate_ids(path) -> list[int]:
+    """The record ids (the records' own headers) as the crate reads them, in its order."""
+    return [r["event_record_id"] for r in evtx.PyEvtxParser(str(path)).records()]
+
+
+def test_a_copy_cut_inside_a_later_chunk_reports_the_records_it_lost(tmp_path):
+    """The crate reads whole chunks only: a file cut inside its second chunk gives the first chunk's
+    records and drops the rest without a word. The reader says how many and which it lost."""
+    first = (DATA / "evtx" / "LM_ScheduledTask_ATSVC_target_host.evtx").read_bytes()
+    second = DATA / "evtx" / "LM_WMIC_4648_rpcss.evtx"
+    whole = tmp_path / "two_chunks.evtx"
+    # the first file's header (declaring two chunks) and chunk, then the second file's chunk
+    whole.write_bytes(bytes(_header(chunks=2)) + first[4096 : 4096 + 65536] + second.read_bytes()[4096:])
+    in_first, in_second = (
+        crate_ids(DATA / "evtx" / "LM_ScheduledTask_ATSVC_target_host.evtx"),
+        crate_ids(second),
+    )
+    assert crate_ids(whole) == in_first + in_second and len(in_second) > 1
+    table, quarantines = read_all(EvtxReader, whole)
+    assert table.num_rows == len(in_first) + len(in_second)
+    assert [b for q in quarantines for b in q.records] == []  # a sound file: nothing to report
+
+    cut = tmp_path / "cut.evtx"
+    cut.write_bytes(whole.read_bytes()[: 4096 + 65536 + 30000])
+    assert raw_count(cut) == (len(in_first), 0)  # the crate is silent on the loss
+    table, quarantines = read_all(EvtxReader, cut)
+    assert table.num_rows == len(in_first)
+    (bad,) = [b for q in quarantines for b in q.records]
+    assert bad.reason == (
+        f"{len(in_second)} records (record ids {min(in_second)}–{max(in_second)} in the chunk's header) "
+        "were not read: the file ends 30000 bytes into its chunk 1 (a chunk is 65536 bytes): a truncated copy"
+    )
+
+    # the same copy inside a zip and a gzip stream (read through, not by the file's size)
+    import gzip
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "cut.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(cut, "logs/cut.evtx")
+    (tmp_path / "cut.evtx.gz").write_bytes(gzip.compress(cut.read_bytes()))
+    for packed in ("cut.zip", "cut.evtx.gz"):
+        table, quarantines = read_all(EvtxReader, tmp_path / packed)
+        assert table.num_rows == len(in_first), packed
+        assert [b.reason for q in quarantines for b in q.records] == [bad.reason], packed
+
+    # cut inside a chunk that was never written (zeros, as a log's preallocated space): nothing lost
+    padded = tmp_path / "padded.evtx"
+    padded.write_bytes(whole.read_bytes() + bytes(3000))
+    table, quarantines = read_all(EvtxReader, padded)
+    assert table.num_rows == len(in_first) + len(in_second)
+    assert [b for q in quarantines for b in q.records] == []

@@ -253,10 +253,12 @@ class BoundaryDetector(Detector):
 
 
 # The edges the rules judge: the groups of every segment whose events count as crossings (see
-# sekimori/detect/edges.py), added up across segments.
+# sekimori/detect/edges.py), added up across segments. Numbered in key order, not in the order the
+# aggregate's threads gave them: the number breaks ties between edges (the first access below).
 _EDGES_SQL = """
 CREATE OR REPLACE TEMP TABLE _edges AS
-SELECT row_number() OVER () AS edge, *
+SELECT row_number() OVER (ORDER BY category, activity, principal, domain, principal_sid, src_host, src_ip,
+                                   target, target_ip, logon_type, target_port, protocol, object) AS edge, *
 FROM (
     SELECT category, activity, principal, domain, principal_sid, src_host, src_ip, target, target_ip,
            logon_type, target_port, protocol, object, min(src_host_shown) AS src_host_shown,
@@ -394,7 +396,8 @@ SELECT * EXCLUDE (rn) FROM (
            'first access by ' || c.account_org || ' (' || o.kind || ') to ' || ds.id || ' holding '
                || pd.summary AS reason,
            pd.special AS escalate,
-           row_number() OVER (PARTITION BY c.principal, c.domain, ds.id ORDER BY c.first_time) AS rn
+           -- of first accesses at one time, the edge first in key order: the same one every run
+           row_number() OVER (PARTITION BY c.principal, c.domain, ds.id ORDER BY c.first_time, c.edge) AS rn
     FROM _classified c
     JOIN model.organisations o ON o.id = c.account_org AND o.kind IN ('affiliate', 'contractor')
     JOIN model.data_stores ds ON

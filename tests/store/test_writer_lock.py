@@ -24,7 +24,7 @@ SAMPLE = DATA / "windows_json" / "otrf_empire_psexec_sample.zip"
 
 def _inputs(folder: Path, files: int = 24, copies: int = 40) -> Path:
     """Distinct NDJSON files of real OTRF records (each file's records renumbered so no two files share
-    content): enough work that two runs started together overlap."""
+    content): enough work that a writer killed half a second in is cut mid-way."""
     folder.mkdir()
     with zipfile.ZipFile(SAMPLE) as z:
         lines = [json.loads(x) for x in z.read(z.namelist()[0]).splitlines() if x.strip()]
@@ -88,7 +88,7 @@ def _counts(store: Path) -> tuple[int, int, int]:
     return events, uids, st.stats()["events"]
 
 
-def test_two_ingests_started_together_store_each_event_once(tmp_path):
+def test_a_second_ingest_waits_for_the_first_and_each_event_is_stored_once(tmp_path):
     logs = _inputs(tmp_path / "logs")
     clean = Store(tmp_path / "clean").ingest([str(logs)])
     assert clean.events == 24 * 40 * 90

@@ -287,3 +287,25 @@ def test_first_accesses_at_one_time_give_the_same_alert_whatever_the_order_of_th
         (first,) = [a for a in alerts.to_pylist() if a["rule_id"] == "boundary.first_personal_data_access"]
         seen.add((first["alert_id"], first["src_ip"]))
     assert [ip for _, ip in seen] == [min(["127.0.0.1"] + [f"10.0.3.{i}" for i in range(1, 9)])]
+
+
+def test_the_expired_grants_of_a_logon_are_named_in_order(tmp_path):
+    # Before, the expired grants were joined in whatever order the aggregate met them: the description
+    # of one alert could list them differently from one run to the next.
+    expired = copy.deepcopy(BASE)
+    names = [f"g-aff-dc-{n:02d}" for n in range(12)]
+    random.Random(5).shuffle(names)
+    expired["grants"] = [
+        {
+            "id": g,
+            "org": "aff",
+            "systems": ["dc"],
+            "logon_types": ["network"],
+            "owner": "IT",
+            "expires": "2019-01-01",
+        }
+        for g in names
+    ]
+    listed = ", ".join(f"{g} (expired 2019-01-01)" for g in sorted(names))
+    no_grant = _rules(_alerts(tmp_path, expired, LOGONS))["boundary.logon_without_grant"]
+    assert len(no_grant) == 2 and all(listed in a["description"] for a in no_grant)

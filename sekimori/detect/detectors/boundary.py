@@ -332,7 +332,8 @@ granted AS (
     SELECT l.edge,
            string_agg(DISTINCT cg.grant_id, ', ' ORDER BY cg.grant_id)
                FILTER (WHERE cg.expires IS NULL OR cg.expires >= CAST(l.last_time AS DATE)) AS grants,
-           string_agg(DISTINCT cg.grant_id || ' (expired ' || CAST(cg.expires AS VARCHAR) || ')', ', ')
+           string_agg(DISTINCT cg.grant_id || ' (expired ' || CAST(cg.expires AS VARCHAR) || ')', ', '
+                      ORDER BY cg.grant_id || ' (expired ' || CAST(cg.expires AS VARCHAR) || ')')
                FILTER (WHERE cg.expires < CAST(l.last_time AS DATE)) AS expired
     FROM crossing l
     JOIN combo_grants cg ON cg.account_org = l.account_org AND cg.target IS NOT DISTINCT FROM l.target
@@ -419,7 +420,7 @@ SELECT * EXCLUDE (rn) FROM (
                           OR EXISTS (SELECT 1 FROM model.data_store_hosts dh WHERE dh.data_store = ds.id
                                      AND list_contains(c.target_stores, ds.id))))
     JOIN (SELECT data_store,
-                 string_agg(category || ' ' || records, ', ' ORDER BY category) AS summary,
+                 string_agg(category || ' ' || records, ', ' ORDER BY category, records) AS summary,
                  bool_or(secrecy_of_communications OR sensitive OR financial) AS special
           FROM model.personal_data GROUP BY data_store) pd ON pd.data_store = ds.id
     WHERE c.category = 'data_access' AND c.account_org IS NOT NULL

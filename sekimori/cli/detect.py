@@ -220,7 +220,7 @@ def alerts(
     where = f"WHERE source = '{source}'" if source else ""  # checked against SOURCES above
     rows = st.sql(
         f"""SELECT * FROM alerts {where}
-            ORDER BY CASE source WHEN 'boundary' THEN 0 WHEN 'behaviour' THEN 1 ELSE 2 END, time"""
+            ORDER BY CASE source WHEN 'boundary' THEN 0 WHEN 'behaviour' THEN 1 ELSE 2 END, time, alert_id"""
     ).to_pylist()
     if fmt in (OutputFormat.json, OutputFormat.jsonl):
         for row in rows:

@@ -126,7 +126,7 @@ def _store_alerts(store: Path, ids: list[str] | None = None) -> list[Alert]:
     if not (store / "segments").is_dir():
         raise fail(f"{store}: not a sekimori store")
     try:
-        alerts = alerts_from_table(Store(store).sql("SELECT * FROM alerts ORDER BY time"))
+        alerts = alerts_from_table(Store(store).sql("SELECT * FROM alerts ORDER BY time, alert_id"))
     except Exception as exc:
         raise fail(f"{store}: no alerts yet (run `sekimori detect --store {store}` first)") from exc
     try:

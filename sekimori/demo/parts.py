@@ -66,7 +66,7 @@ def overview(store: Store) -> list[StoreOverviewRow]:
     rows = store.sql(
         """
         SELECT category, host, count(*) AS events, min(time) AS first, max(time) AS last
-        FROM events GROUP BY ALL ORDER BY category, events DESC
+        FROM events GROUP BY ALL ORDER BY category, events DESC, host
         """
     ).to_pylist()
     return [StoreOverviewRow(**row) for row in rows]
@@ -156,7 +156,9 @@ def demo_case(store: Store, model: GroupModel, database: Path, actor: str = "dem
     )
 
     who = Principal("demo", actor, actor)  # the demo's own analyst, not a login
-    alerts = alerts_from_table(store.sql("SELECT * FROM alerts WHERE source = 'boundary' ORDER BY time"))
+    alerts = alerts_from_table(
+        store.sql("SELECT * FROM alerts WHERE source = 'boundary' ORDER BY time, alert_id")
+    )
     group = next(g for g in group_alerts(alerts) if any(a.src_host for a in g))
     with CaseStore(f"sqlite:///{database}") as cases:
         existing = cases.list_cases()

@@ -33,6 +33,9 @@ WITH ev AS (
 SELECT ev.*, x.time, x.host, x.channel, x.event_code, x.record_id, x.source_file
 FROM ev LEFT JOIN events x ON x.uid = ev.e.uid
 """
+# Total: one event is evidence of several alerts, and two files have the same record numbers; a row's
+# place in the file must not depend on the order DuckDB's threads gave the ties.
+_ORDER = "t.time, t.record_id, t.source_file, t.e.uid, t.alert_id"
 
 
 def timeline(store: Store, fmt: TimelineFormat) -> pa.Table:
@@ -48,7 +51,7 @@ def timeline(store: Store, fmt: TimelineFormat) -> pa.Table:
                    t.rule_id, t.source AS detector, t.level, t.attack AS mitre_attack, t.host AS computer,
                    t.channel, t.event_code AS event_id, t.record_id, t.source_file, t.account,
                    t.organisations, t.alert_id, 'sekimori' AS data_type
-            FROM ({_ROWS}) t ORDER BY t.time, t.record_id
+            FROM ({_ROWS}) t ORDER BY {_ORDER}
         """
     else:
         query = f"""
@@ -57,6 +60,6 @@ def timeline(store: Store, fmt: TimelineFormat) -> pa.Table:
                    t.record_id AS "RecordID", t.title AS "RuleTitle", t.description AS "Details",
                    array_to_string(t.attack, ' ') AS "MitreTags", t.source AS "Detector",
                    t.rule_id AS "RuleID", t.source_file AS "EvtxFile"
-            FROM ({_ROWS}) t ORDER BY t.time, t.record_id
+            FROM ({_ROWS}) t ORDER BY {_ORDER}
         """
     return store.sql(query)

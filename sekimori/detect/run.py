@@ -131,7 +131,8 @@ def _run(
     if save:
         kept = _kept_alerts(store, report.runs)
         alerts = pa.concat_tables([alerts, kept]) if kept.num_rows else alerts
-    alerts = alerts.sort_by([("time", "ascending"), ("rule_id", "ascending")])
+    # the alert id last: detectors give alerts tied on (time, rule) in their SQL's order, any run's own
+    alerts = alerts.sort_by([("time", "ascending"), ("rule_id", "ascending"), ("alert_id", "ascending")])
     report.alerts = alerts
     report.new_alerts = alerts.filter(pc.invert(pc.is_in(alerts["alert_id"], _stored_ids(store))))
     if save:

@@ -101,8 +101,10 @@ matched AS (
 )
 SELECT m.uid, m.time, m.store, m.entry, m.pattern, m.object, m.action, m.database, m.provider,
        m.principal, m.domain, m.source_file, m.record_id,
+       -- the account before the source host before the host; of two of one kind, the smaller label
        arg_min(coalesce(a.label, hs.label, hh.label),
-               CASE WHEN a.label IS NOT NULL THEN 0 WHEN hs.label IS NOT NULL THEN 1 ELSE 2 END) AS cause
+               {{'k': CASE WHEN a.label IS NOT NULL THEN 0 WHEN hs.label IS NOT NULL THEN 1 ELSE 2 END,
+                 'l': coalesce(a.label, hs.label, hh.label)}}) AS cause
 FROM matched m
 LEFT JOIN _ids i ON i.domain IS NOT DISTINCT FROM m.domain AND i.principal IS NOT DISTINCT FROM m.principal
 LEFT JOIN _accounts a ON a.key = i.key AND m.time >= a.since

@@ -113,38 +113,45 @@ _ACCOUNT_KEY_SQL = """(CASE
         THEN lower(split_part(l.domain, '.', 1)) || '\\' || lower(l.principal)
     ELSE lower(l.principal) END)"""
 
-# One round: new or earlier compromises, with the first event that caused each.
+# One round: new or earlier compromises, with the first event that caused each. Of events at one time,
+# the one first by its shown values (the label and cause as a whole), not whichever the threads met first.
 _SPREAD_SQL = """
 WITH account_via_host AS (  -- used from a compromised host, or cached on one by an interactive logon
-    SELECT l.account AS key, arg_min(l.account_label, l.time) AS label, min(l.time) AS since,
-           arg_min(struct_pack(src := l.src, dst := l.dst, t := l.logon_type, f := l.source_file,
-                               r := l.record_id, how := CASE WHEN l.src = h.key THEN 'from' ELSE 'on' END),
-                   l.time) AS cause
-    FROM _scope_logons l JOIN _hosts h
-      ON (l.src = h.key OR (l.dst = h.key AND l.logon_type IN ({caching}))) AND l.time >= h.since
-    GROUP BY l.account
+    SELECT key, min(time) AS since, arg_min(p, {{'t': time, 'p': p}}) AS p FROM (
+        SELECT l.account AS key, l.time,
+               {{'label': l.account_label,
+                 'cause': struct_pack(src := l.src, dst := l.dst, t := l.logon_type, f := l.source_file,
+                                      r := l.record_id,
+                                      how := CASE WHEN l.src = h.key THEN 'from' ELSE 'on' END)}} AS p
+        FROM _scope_logons l JOIN _hosts h
+          ON (l.src = h.key OR (l.dst = h.key AND l.logon_type IN ({caching}))) AND l.time >= h.since)
+    GROUP BY key
 ),
 host_via_account AS (  -- a host a compromised account logged on to
-    SELECT l.dst AS key, arg_min(l.dst_label, l.time) AS label, min(l.time) AS since,
-           arg_min(struct_pack(account := l.account_label, src := l.src, t := l.logon_type,
-                               f := l.source_file, r := l.record_id), l.time) AS cause
-    FROM _scope_logons l JOIN _accounts a ON l.account = a.key AND l.time >= a.since
-    GROUP BY l.dst
+    SELECT key, min(time) AS since, arg_min(p, {{'t': time, 'p': p}}) AS p FROM (
+        SELECT l.dst AS key, l.time,
+               {{'label': l.dst_label,
+                 'cause': struct_pack(account := l.account_label, src := l.src, t := l.logon_type,
+                                      f := l.source_file, r := l.record_id)}} AS p
+        FROM _scope_logons l JOIN _accounts a ON l.account = a.key AND l.time >= a.since)
+    GROUP BY key
 )
-SELECT 'account' AS kind, c.key, c.label, c.since, to_json(c.cause) AS cause FROM account_via_host c
+SELECT 'account' AS kind, c.key, c.p.label, c.since, to_json(c.p.cause) AS cause FROM account_via_host c
 LEFT JOIN _accounts a ON a.key = c.key WHERE a.key IS NULL OR c.since < a.since
 UNION ALL
-SELECT 'host', c.key, c.label, c.since, to_json(c.cause) FROM host_via_account c
+SELECT 'host', c.key, c.p.label, c.since, to_json(c.p.cause) FROM host_via_account c
 LEFT JOIN _hosts h ON h.key = c.key WHERE h.key IS NULL OR c.since < h.since
 """
 
 # The data-access events of the window by a compromised account, or on a compromised host, after its
-# compromise: one row per (object, host, cause) with the first such event. The account wins over the
-# host when both are compromised.
+# compromise: one row per (object, host, cause) with the first such event (its file and record taken
+# together, ties broken by uid: apart, two arg_mins could name two events). The account wins over the
+# host when both are compromised. In a total order: of two reads of a store at one time, the first
+# row is the one kept.
 _DATA_ACCESS_SQL = """
 SELECT e.object, n.key AS host, coalesce(a.key, h.key) AS cause, a.key IS NOT NULL AS by_account,
-       min(e.time) AS time, arg_min(e.source_file, e.time) AS source_file,
-       arg_min(e.record_id, e.time) AS record_id
+       min(e.time) AS time,
+       arg_min({'f': e.source_file, 'r': e.record_id}, {'t': e.time, 'u': e.uid}) AS first
 FROM events e
 LEFT JOIN _ids i ON i.domain IS NOT DISTINCT FROM e.domain AND i.principal IS NOT DISTINCT FROM e.principal
 LEFT JOIN _names n ON n.name = e.host
@@ -153,6 +160,7 @@ LEFT JOIN _hosts h ON h.key = n.key AND e.time >= h.since
 WHERE e.category = 'data_access' AND e.time BETWEEN $start AND $end
   AND (a.key IS NOT NULL OR h.key IS NOT NULL)
 GROUP BY ALL
+ORDER BY time, object, host, cause, by_account
 """
 
 
@@ -315,7 +323,7 @@ def _data_stores(
             named = any(_table_matches(obj, t) for t in tables) or any(_path_matches(obj, p) for p in paths)
             # on one of the store's hosts, any read counts only when the model does not say where the data is
             if named or (not tables and not paths and where and d in stores_on(where)):
-                evidence = [{"path": row["source_file"], "record_id": row["record_id"]}]
+                evidence = [{"path": row["first"]["f"], "record_id": row["first"]["r"]}]
                 touch(
                     d.id,
                     d.name,
@@ -324,7 +332,7 @@ def _data_stores(
                     f"at {row['time']:%Y-%m-%d %H:%M}",
                     evidence,
                 )
-    return sorted(touched.values(), key=lambda s: s.since)
+    return sorted(touched.values(), key=lambda s: (s.since, s.key))
 
 
 def _table_matches(obj: str, table: str) -> bool:

@@ -318,7 +318,7 @@ def evidence(ctx: Ctx) -> Response:
             """SELECT time, source_format, host, principal, domain, activity, outcome, src_host, src_ip,
                       target_host, process, command_line, object, source_file, record_id, raw
                FROM events WHERE source_file = $path AND record_id = $record
-               ORDER BY time LIMIT $limit""",
+               ORDER BY time, uid LIMIT $limit""",
             params={"path": path, "record": int(record), "limit": MAX_EVENTS},
         ).to_arrow_table()
     return ctx.render("case_evidence.html.j2", case=case, file=path, record=record, events=table.to_pylist())

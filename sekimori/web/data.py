@@ -217,7 +217,7 @@ class AlertReader:
             return _rows(
                 con,
                 f"""SELECT a.source, a.level, count(*) AS n FROM alerts a JOIN alert_scope s
-                    USING (alert_id) WHERE {where} GROUP BY ALL ORDER BY a.source, n DESC""",
+                    USING (alert_id) WHERE {where} GROUP BY ALL ORDER BY a.source, n DESC, a.level""",
                 params,
             )
 
@@ -240,7 +240,7 @@ class AlertReader:
                 con,
                 """SELECT time, source_format, host, principal, domain, activity, outcome, src_host,
                           src_ip, target_host, process, command_line, object, source_file, uid
-                   FROM events WHERE uid IN (SELECT unnest($uids::VARCHAR[])) ORDER BY time LIMIT 100""",
+                   FROM events WHERE uid IN (SELECT unnest($uids::VARCHAR[])) ORDER BY time, uid LIMIT 100""",
                 {"uids": uids},
             )
         return found[0], events

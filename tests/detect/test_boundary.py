@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 from typing import Any
 
 import pytest
@@ -257,3 +258,54 @@ def test_a_first_access_to_financial_data_is_critical(tmp_path):
     )
     assert plain and "critical" not in plain
     assert _first_access_levels(tmp_path / "b", financial=True) == {"critical"}
+
+
+def test_first_accesses_at_one_time_give_the_same_alert_whatever_the_order_of_the_lines(tmp_path):
+    # The contractor's first read of customers (line 29 of the real log) made again at the same time from
+    # eight other clients: before, the first access kept whichever edge the window met first, so the
+    # alert's source (and its id) followed the order of the lines. Now the edge first in key order:
+    # the smallest src_ip of the tied ones, whatever the order.
+    lines = (DATA / "pgaudit" / "pg15-csvlog.csv").read_text().splitlines(keepends=True)
+    read = lines[28]
+    assert "127.0.0.1:59422" in read and "public.customers" in read
+    again = [
+        read.replace("127.0.0.1:59422", f"10.0.3.{i}:5{i:03d}").replace(
+            ",6b04a687.2168,14,", f",6b04a687.2168,{90 + i},"
+        )
+        for i in range(1, 9)
+    ]
+    seen = set()
+    for seed in range(6):
+        tied = [read, *again]
+        random.Random(seed).shuffle(tied)
+        (tmp_path / f"{seed}").mkdir()
+        log = tmp_path / f"{seed}" / "pg.csv"
+        log.write_text("".join(lines[:28] + tied + lines[29:]))
+        store = Store(tmp_path / f"{seed}" / "store")
+        store.ingest([str(log)])
+        alerts = run_detectors(store, GroupModel.model_validate(BASE), only=["boundary"], save=False).alerts
+        (first,) = [a for a in alerts.to_pylist() if a["rule_id"] == "boundary.first_personal_data_access"]
+        seen.add((first["alert_id"], first["src_ip"]))
+    assert [ip for _, ip in seen] == [min(["127.0.0.1"] + [f"10.0.3.{i}" for i in range(1, 9)])]
+
+
+def test_the_expired_grants_of_a_logon_are_named_in_order(tmp_path):
+    # Before, the expired grants were joined in whatever order the aggregate met them: the description
+    # of one alert could list them differently from one run to the next.
+    expired = copy.deepcopy(BASE)
+    names = [f"g-aff-dc-{n:02d}" for n in range(12)]
+    random.Random(5).shuffle(names)
+    expired["grants"] = [
+        {
+            "id": g,
+            "org": "aff",
+            "systems": ["dc"],
+            "logon_types": ["network"],
+            "owner": "IT",
+            "expires": "2019-01-01",
+        }
+        for g in names
+    ]
+    listed = ", ".join(f"{g} (expired 2019-01-01)" for g in sorted(names))
+    no_grant = _rules(_alerts(tmp_path, expired, LOGONS))["boundary.logon_without_grant"]
+    assert len(no_grant) == 2 and all(listed in a["description"] for a in no_grant)

@@ -3,6 +3,7 @@ written for the time-order rules."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -50,6 +51,15 @@ def test_scope_follows_the_chain_in_the_real_logs(demo):
     lines = scope.hops()
     stamps = [x[:20] for x in lines]
     assert stamps == sorted(stamps) and any("used from compromised host pc01" in x for x in lines)
+
+
+def test_a_detection_run_lists_its_alerts_in_one_total_order(demo):
+    # Alerts tied on (time, rule): the demo has several, a Sigma rule matching events of one time. They
+    # came in the order their detector's SQL gave them; the alert id now decides.
+    _, _, alerts = demo
+    keys = [(a.time, a.rule_id, a.alert_id) for a in alerts]
+    assert len({k[:2] for k in keys}) < len(keys)  # the ties are there
+    assert keys == sorted(keys)
 
 
 def test_containment_and_timeline_from_the_scope(demo):
@@ -141,3 +151,39 @@ def test_object_matching():
     assert not _table_matches("public.users_archive", "users")
     with pytest.raises(ValueError, match="at least one alert"):
         scope_from_alerts(None, [])  # type: ignore[arg-type]
+
+
+def test_logons_at_one_time_give_the_same_scope_whatever_the_order_of_the_lines(tmp_path, monkeypatch):
+    # LANL times are whole seconds: U3 is used from compromised C1 toward six hosts at t=300, and reaches
+    # C9 from six sources at t=400. Before, each hop's cause was whichever tied logon the aggregate met
+    # first, so its evidence (and C9's source) followed the order of the lines. Now the first by its
+    # shown values: toward C3, and C9 from C3, whatever the order; the evidence is that line.
+    monkeypatch.setenv("SEKIMORI_LANL_EPOCH", "2024-01-01T00:00:00Z")
+    lines = [f"300,U3@DOM1,U3@DOM1,C1,C{d},Kerberos,Network,LogOn,Success" for d in range(3, 9)]
+    lines += [f"400,U3@DOM1,U3@DOM1,C{s},C9,Kerberos,Network,LogOn,Success" for s in range(3, 9)]
+    alert = Alert.from_row(
+        {
+            "alert_id": "a",
+            "time": datetime(2024, 1, 1, 0, 3, 20, tzinfo=UTC),
+            "title": "test",
+            "rule_id": "t",
+            "account": "U2",
+            "domain": "DOM1",
+            "src_host": "C1",
+            "evidence": [],
+        }
+    )
+    for seed in range(6):
+        random.Random(seed).shuffle(lines)
+        (tmp_path / str(seed)).mkdir()
+        scope = scope_from_alerts(_lanl_store(tmp_path / str(seed), lines), [alert])
+        caused = {}
+        for s in (*scope.accounts, *scope.hosts):
+            if s.hop:
+                (evidence,) = s.evidence
+                caused[s.key] = (s.via, lines[evidence["record_id"] - 1])
+        assert caused["dom1\\u3"][1] == "300,U3@DOM1,U3@DOM1,C1,C3,Kerberos,Network,LogOn,Success"
+        assert "used from compromised host c1" in caused["dom1\\u3"][0]
+        assert caused["c9"][1] == "400,U3@DOM1,U3@DOM1,C3,C9,Kerberos,Network,LogOn,Success"
+        assert "logged on from c3" in caused["c9"][0]
+        assert sorted(caused) == ["c3", "c4", "c5", "c6", "c7", "c8", "c9", "dom1\\u3"]

@@ -24,7 +24,7 @@ SAMPLE = DATA / "windows_json" / "otrf_empire_psexec_sample.zip"
 
 def _inputs(folder: Path, files: int = 24, copies: int = 40) -> Path:
     """Distinct NDJSON files of real OTRF records (each file's records renumbered so no two files share
-    content): enough work that two runs started together overlap."""
+    content): enough work that a writer killed half a second in is cut mid-way."""
     folder.mkdir()
     with zipfile.ZipFile(SAMPLE) as z:
         lines = [json.loads(x) for x in z.read(z.namelist()[0]).splitlines() if x.strip()]
@@ -37,14 +37,49 @@ def _inputs(folder: Path, files: int = 24, copies: int = 40) -> Path:
     return folder
 
 
-def _ingest(logs: Path, store: Path, *extra: str) -> subprocess.Popen[str]:
+# The first writer of a test runs the real ingest command, but holds the lock, once taken, until the
+# test says go: whether the second process starts before the first has finished is then no longer a
+# race between the first run's length and the second's start-up on a loaded machine.
+_GATED = """import contextlib, os, sys, time
+import sekimori.store.store as store_module
+real, held, release = store_module.writer_lock, sys.argv[1], sys.argv[2]
+@contextlib.contextmanager
+def gated(*args, **kwargs):
+    with real(*args, **kwargs):
+        open(held, "w").close()
+        deadline = time.monotonic() + 240
+        while not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield
+store_module.writer_lock = gated
+sys.argv = ["sekimori", *sys.argv[3:]]
+from sekimori.cli import main
+main()
+"""
+
+
+def _ingest(logs: Path, store: Path, *extra: str, gate: Path | None = None) -> subprocess.Popen[str]:
+    """``sekimori ingest``; with ``gate``, it holds the lock until ``gate/release`` exists, once it has
+    said so by creating ``gate/held``."""
+    command = (
+        ["-m", "sekimori.cli"] if gate is None else ["-c", _GATED, str(gate / "held"), str(gate / "release")]
+    )
     return subprocess.Popen(
-        [sys.executable, "-m", "sekimori.cli", "ingest", str(logs), "--store", str(store), "--json", *extra],
+        [sys.executable, *command, "ingest", str(logs), "--store", str(store), "--json", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its reading workers with it, for the kill below
     )
+
+
+def _held(gate: Path, writer: subprocess.Popen[str]) -> None:
+    """Wait until the gated ``writer`` holds the lock (failing if it ends first)."""
+    deadline = time.monotonic() + 120
+    while not (gate / "held").exists():
+        assert writer.poll() is None, writer.communicate()
+        assert time.monotonic() < deadline, "the first writer never took the lock"
+        time.sleep(0.05)
 
 
 def _counts(store: Path) -> tuple[int, int, int]:
@@ -53,35 +88,48 @@ def _counts(store: Path) -> tuple[int, int, int]:
     return events, uids, st.stats()["events"]
 
 
-def test_two_ingests_started_together_store_each_event_once(tmp_path):
+def test_a_second_ingest_waits_for_the_first_and_each_event_is_stored_once(tmp_path):
     logs = _inputs(tmp_path / "logs")
     clean = Store(tmp_path / "clean").ingest([str(logs)])
     assert clean.events == 24 * 40 * 90
 
-    store = tmp_path / "store"
-    first, second = _ingest(logs, store), _ingest(logs, store)
+    store, gate = tmp_path / "store", tmp_path / "gate"
+    gate.mkdir()
+    first = _ingest(logs, store, gate=gate)
+    _held(gate, first)
+    second = _ingest(logs, store)
+    # the second is let go on only once it has said that it waits for the first
+    assert second.stderr is not None
+    said = b""
+    while b"waiting for ingest (pid" not in b" ".join(said.split()):
+        chunk = os.read(second.stderr.fileno(), 4096)
+        assert chunk, f"the second ingest ended without waiting: {said.decode(errors='replace')}"
+        said += chunk
+    (gate / "release").touch()
     out1, err1 = first.communicate(timeout=600)
     out2, err2 = second.communicate(timeout=600)
+    err2 = said.decode() + err2
     assert first.returncode == 0 and second.returncode == 0, err1 + err2
     assert "Traceback" not in err1 + err2
     runs = [json.loads(out1), json.loads(out2)]
-    # one run read every file, the other found every file already in the store
-    assert sorted(r["events"] for r in runs) == [0, clean.events]
-    assert sorted(r["skipped"] for r in runs) == [0, 24]
-    assert "waiting for ingest (pid" in err1 + err2
+    # the first read every file; the second, let in after it, found every file already in the store
+    assert [r["events"] for r in runs] == [clean.events, 0]
+    assert [r["skipped"] for r in runs] == [0, 24]
+    assert f"waiting for ingest (pid {first.pid}" in " ".join(err2.split())
     assert _counts(store) == (clean.events, clean.events, clean.events)
 
 
 def test_a_second_writer_that_may_not_wait_is_refused_and_the_first_finishes(tmp_path):
     logs = _inputs(tmp_path / "logs")
-    store = tmp_path / "store"
-    first = _ingest(logs, store)
-    holder = store / ".writer.json"
-    deadline = time.monotonic() + 60
-    while not holder.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    store, gate = tmp_path / "store", tmp_path / "gate"
+    gate.mkdir()
+    first = _ingest(logs, store, gate=gate)
+    _held(gate, first)
     second = _ingest(logs, store, "--wait", "0")
-    out2, err2 = second.communicate(timeout=120)
+    try:
+        out2, err2 = second.communicate(timeout=120)
+    finally:
+        (gate / "release").touch()  # the first holds the lock until the second has answered
     out1, err1 = first.communicate(timeout=600)
     assert first.returncode == 0, err1
     assert second.returncode == 2 and out2 == ""

@@ -34,11 +34,14 @@ class FanOut(Analytic):
 
 
 def _contacts_sql(cfg: BehaviourConfig) -> str:
-    """Rows (scope, acct, dst, t, src, ntlm, ev, domain) of the contacts counted by the fan-out."""
+    """Rows (scope, acct, dst, t, src, ntlm, ev, domain) of the contacts counted by the fan-out. A contact's
+    first logon is the first by (time, uid): of logons at one time, the same one every run (its uid is in
+    the alert's evidence and id), and its source with it."""
     if cfg.fan_out_hosts == "new":
         return """
-SELECT l.scope, l.acct, l.dst, min(l.t0) AS t, arg_min(l.src, l.t0) AS src, bool_or(l.ntlm_net) AS ntlm,
-  arg_min(l.ev, l.t0) AS ev, _bh_mode(l.domain) AS domain, max(l.t1) AS t1
+SELECT l.scope, l.acct, l.dst, min(l.t0) AS t, arg_min(l.src, {'t': l.t0, 'u': l.ev.uid}) AS src,
+  bool_or(l.ntlm_net) AS ntlm, arg_min(l.ev, {'t': l.t0, 'u': l.ev.uid}) AS ev, _bh_mode(l.domain) AS domain,
+  max(l.t1) AS t1
 FROM _bh_l l JOIN _bh_pair p USING (scope, acct, dst)
 WHERE l.remote AND l.t0 IS NOT NULL AND p.base_logons = 0
 GROUP BY ALL"""
@@ -74,7 +77,7 @@ WITH g AS (
     any_value(domain) AS domain, any_value(src_host) AS src_host, any_value(src_ip) AS src_ip,
     any_value(coalesce(target_host, host)) AS dst_raw, any_value(logon_type) AS logon_type,
     any_value(auth_package) AS auth_package, min(time) AS t,
-    arg_min({{'path': source_file, 'record_id': record_id, 'uid': uid}}, time) AS ev
+    arg_min({{'path': source_file, 'record_id': record_id, 'uid': uid}}, {{'t': time, 'u': uid}}) AS ev
   FROM events
   WHERE category = 'authentication' AND activity = 'logon' AND outcome = 'success' AND time IS NOT NULL
     AND principal IS NOT NULL {machine}

@@ -253,10 +253,12 @@ class BoundaryDetector(Detector):
 
 
 # The edges the rules judge: the groups of every segment whose events count as crossings (see
-# sekimori/detect/edges.py), added up across segments.
+# sekimori/detect/edges.py), added up across segments. Numbered in key order, not in the order the
+# aggregate's threads gave them: the number breaks ties between edges (the first access below).
 _EDGES_SQL = """
 CREATE OR REPLACE TEMP TABLE _edges AS
-SELECT row_number() OVER () AS edge, *
+SELECT row_number() OVER (ORDER BY category, activity, principal, domain, principal_sid, src_host, src_ip,
+                                   target, target_ip, logon_type, target_port, protocol, object) AS edge, *
 FROM (
     SELECT category, activity, principal, domain, principal_sid, src_host, src_ip, target, target_ip,
            logon_type, target_port, protocol, object, min(src_host_shown) AS src_host_shown,
@@ -330,7 +332,8 @@ granted AS (
     SELECT l.edge,
            string_agg(DISTINCT cg.grant_id, ', ' ORDER BY cg.grant_id)
                FILTER (WHERE cg.expires IS NULL OR cg.expires >= CAST(l.last_time AS DATE)) AS grants,
-           string_agg(DISTINCT cg.grant_id || ' (expired ' || CAST(cg.expires AS VARCHAR) || ')', ', ')
+           string_agg(DISTINCT cg.grant_id || ' (expired ' || CAST(cg.expires AS VARCHAR) || ')', ', '
+                      ORDER BY cg.grant_id || ' (expired ' || CAST(cg.expires AS VARCHAR) || ')')
                FILTER (WHERE cg.expires < CAST(l.last_time AS DATE)) AS expired
     FROM crossing l
     JOIN combo_grants cg ON cg.account_org = l.account_org AND cg.target IS NOT DISTINCT FROM l.target
@@ -394,7 +397,8 @@ SELECT * EXCLUDE (rn) FROM (
            'first access by ' || c.account_org || ' (' || o.kind || ') to ' || ds.id || ' holding '
                || pd.summary AS reason,
            pd.special AS escalate,
-           row_number() OVER (PARTITION BY c.principal, c.domain, ds.id ORDER BY c.first_time) AS rn
+           -- of first accesses at one time, the edge first in key order: the same one every run
+           row_number() OVER (PARTITION BY c.principal, c.domain, ds.id ORDER BY c.first_time, c.edge) AS rn
     FROM _classified c
     JOIN model.organisations o ON o.id = c.account_org AND o.kind IN ('affiliate', 'contractor')
     JOIN model.data_stores ds ON
@@ -416,7 +420,7 @@ SELECT * EXCLUDE (rn) FROM (
                           OR EXISTS (SELECT 1 FROM model.data_store_hosts dh WHERE dh.data_store = ds.id
                                      AND list_contains(c.target_stores, ds.id))))
     JOIN (SELECT data_store,
-                 string_agg(category || ' ' || records, ', ' ORDER BY category) AS summary,
+                 string_agg(category || ' ' || records, ', ' ORDER BY category, records) AS summary,
                  bool_or(secrecy_of_communications OR sensitive OR financial) AS special
           FROM model.personal_data GROUP BY data_store) pd ON pd.data_store = ds.id
     WHERE c.category = 'data_access' AND c.account_org IS NOT NULL

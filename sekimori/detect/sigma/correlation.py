@@ -75,7 +75,8 @@ def correlation_sql(plan: CorrelationPlan, table: str = "events") -> str:
     window = (
         f"PARTITION BY {part} ORDER BY time RANGE BETWEEN CURRENT ROW AND INTERVAL {span} SECOND FOLLOWING"
     )
-    evidence = "list({'path': source_file, 'record_id': record_id, 'uid': uid}) OVER w"
+    # RANGE takes one ORDER BY key (time), so ties within the frame are put in order by the list itself
+    evidence = "list({'path': source_file, 'record_id': record_id, 'uid': uid} ORDER BY time, uid) OVER w"
     group_json = "to_json({" + ", ".join(f"{sql_str(f)}: {col(f, False)}" for f in group) + "})::VARCHAR"
     if corr.type in ("event_count", "value_count", "temporal"):
         if corr.type == "event_count":
@@ -118,12 +119,19 @@ def correlation_sql(plan: CorrelationPlan, table: str = "events") -> str:
             f"{_prefixed_group(group, 's0')} AS _group "
             f"FROM s s0 {' '.join(joins)} WHERE s0.rule_index = {order[0]}"
         )
-        hits = f"SELECT * FROM ({chain}) QUALIFY row_number() OVER (PARTITION BY _start ORDER BY _last) = 1"
+        # of the chains from one start that end together, the one whose events' uids come first
+        hits = (
+            f"SELECT * FROM ({chain}) QUALIFY row_number() OVER (PARTITION BY _start "
+            "ORDER BY _last, list_transform(_ev, lambda x: x.uid)) = 1"
+        )
     else:
         raise ValueError(f"correlation type {corr.type!r} is not supported")
+    # (time, uid, rule_index) is total: of matches at one time the fold keeps the same one every run (its
+    # uid makes the alert id), not whichever the sort met first
+    in_time = "PARTITION BY _group ORDER BY time, uid, rule_index"
     folded = (
-        f"SELECT * FROM ({hits}) QUALIFY lag(time) OVER (PARTITION BY _group ORDER BY time) IS NULL "
-        f"OR time > lag(time) OVER (PARTITION BY _group ORDER BY time) + INTERVAL {span} SECOND"
+        f"SELECT * FROM ({hits}) QUALIFY lag(time) OVER ({in_time}) IS NULL "
+        f"OR time > lag(time) OVER ({in_time}) + INTERVAL {span} SECOND"
     )
     score = LEVEL_SCORE.get(corr.level, 0.5)
     return (

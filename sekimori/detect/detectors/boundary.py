@@ -253,12 +253,12 @@ class BoundaryDetector(Detector):
 
 
 # The edges the rules judge: the groups of every segment whose events count as crossings (see
-# sekimori/detect/edges.py), added up across segments. Numbered in key order, not in the order the
-# aggregate's threads gave them: the number breaks ties between edges (the first access below).
+# sekimori/detect/edges.py), added up across segments. The number only names an edge within a run (in
+# whatever order the aggregate's threads gave them): ties are broken by the edges' keys (the first access
+# below), so the 1.9 M edges of benchmarks/auth.py need no sort.
 _EDGES_SQL = """
 CREATE OR REPLACE TEMP TABLE _edges AS
-SELECT row_number() OVER (ORDER BY category, activity, principal, domain, principal_sid, src_host, src_ip,
-                                   target, target_ip, logon_type, target_port, protocol, object) AS edge, *
+SELECT row_number() OVER () AS edge, *
 FROM (
     SELECT category, activity, principal, domain, principal_sid, src_host, src_ip, target, target_ip,
            logon_type, target_port, protocol, object, min(src_host_shown) AS src_host_shown,
@@ -398,7 +398,10 @@ SELECT * EXCLUDE (rn) FROM (
                || pd.summary AS reason,
            pd.special AS escalate,
            -- of first accesses at one time, the edge first in key order: the same one every run
-           row_number() OVER (PARTITION BY c.principal, c.domain, ds.id ORDER BY c.first_time, c.edge) AS rn
+           row_number() OVER (PARTITION BY c.principal, c.domain, ds.id
+                              ORDER BY c.first_time, c.category, c.activity, c.principal_sid, c.src_host,
+                                       c.src_ip, c.target, c.target_ip, c.logon_type, c.target_port,
+                                       c.protocol, c.object) AS rn
     FROM _classified c
     JOIN model.organisations o ON o.id = c.account_org AND o.kind IN ('affiliate', 'contractor')
     JOIN model.data_stores ds ON

@@ -26,11 +26,10 @@ import pyarrow.json as pajson
 from sekimori.ingest.schema import TIME_TYPE, make_batch
 from sekimori.ingest.zeek.columns import scalar_int, scalar_str
 from sekimori.ingest.zeek.fields import SENSOR_KEYS
+from sekimori.ingest.zeek.lines import Line, LineRun
 from sekimori.ingest.zeek.normalize import NORMALIZER_INPUTS, PROVIDER
 from sekimori.ingest.zeek.values import is_valid_addr
 from sekimori.ingest.zeek.vector import normalized_arrays, sensor_column
-
-Line = tuple[int, int, str]  # line number, byte offset, text
 
 _PREFIX = r'^\{"_path":"(?P<path>[A-Za-z0-9_]+)",'
 _MAX_DEPTH = 1000
@@ -66,9 +65,9 @@ def _schema(path: str, iso: bool) -> pa.Schema:
 
 
 def json_chunk(
-    chunk: list[Line], min_rows: int, slow: set[str], failures: int = 24
+    run: LineRun, min_rows: int, slow: set[str], failures: int = 24
 ) -> tuple[list[pa.RecordBatch], list[Line]]:
-    """Event batches for the regular lines of ``chunk``, and the lines left to the row path.
+    """Event batches for the regular lines of ``run``, and the lines left to the row path.
 
     A group whose parse fails is halved down to ``min_rows`` lines and up to ``failures`` failed
     parses: enough to find a few bad lines, not so many that a group of mostly bad lines costs much
@@ -77,14 +76,14 @@ def json_chunk(
     ``slow`` holds the groups (log and kind of ts) of earlier chunks of the file whose lines mostly
     failed the parse: they go to the row path at once (halving would only add parses); a group that
     fails so here is added to it."""
-    texts = [line[2] for line in chunk]
-    lines = pa.array(texts, pa.string())
+    n = len(run)
+    lines = run.array()
     paths = pc.struct_field(pc.extract_regex(lines, _PREFIX), [0])
     regular = pc.is_valid(paths)
-    data = "\n".join(texts).encode()
-    irregular = _irregular(texts, lines, data)
+    data = run.joined()
+    irregular = _irregular(lines, data)
     if irregular:
-        regular = pc.and_(regular, pc.invert(pc.is_in(pa.array(range(len(texts))), pa.array(irregular))))
+        regular = pc.and_(regular, pc.invert(pc.is_in(pa.array(range(n)), pa.array(irregular))))
     # The Arrow type of ts: a string where the line holds '"ts":"' (a line whose ts is a number after
     # all fails the parse and goes to the row path), else a number. Zeek writes ts near the start of
     # a line: the whole line is searched only when its start does not tell.
@@ -100,7 +99,7 @@ def json_chunk(
     else:
         for i, key in zip(index.to_pylist(), keys.filter(regular).to_pylist(), strict=True):
             groups.setdefault(key, []).append(i)
-    linenos = pa.array([line[0] for line in chunk], pa.int64())
+    linenos = pa.array(run.numbers, pa.int64())
     done: list[pa.Array] = []
     batches = []
     for key, positions in groups.items():
@@ -109,9 +108,9 @@ def json_chunk(
         path, _, kind = key.partition(" ")
         iso = kind == "iso"
         parsed: list[tuple[list[int], pa.Table]] = []
-        whole = data if len(positions) == len(texts) else None  # the lines in order: already joined
+        whole = data if len(positions) == n else None  # the lines in order: already joined
         budget = [failures]
-        _parse(texts, positions, _schema(path, iso), min_rows, parsed, budget, whole)
+        _parse(lines, positions, _schema(path, iso), min_rows, parsed, budget, whole)
         # Parses failed and most lines were left: not a group too small to try.
         if budget[0] < failures and 2 * sum(len(taken) for taken, _ in parsed) < len(positions):
             slow.add(key)
@@ -122,30 +121,40 @@ def json_chunk(
                 batches.append(batch)
                 done.append(rows.filter(kept))
     if not done:
-        return [], chunk
+        return [], run.items()
     taken_rows = pa.concat_arrays(done)
-    if len(taken_rows) == len(chunk):
+    if len(taken_rows) == n:
         return batches, []
-    left = pc.indices_nonzero(pc.invert(pc.is_in(pa.array(range(len(chunk)), pa.int64()), taken_rows)))
-    return batches, [chunk[i] for i in left.to_pylist()]
+    left = pc.indices_nonzero(pc.invert(pc.is_in(pa.array(range(n), pa.int64()), taken_rows)))
+    return batches, [run.item(i) for i in left.to_pylist()]
 
 
-def _irregular(texts: list[str], lines: pa.Array, data: bytes) -> list[int]:
+def _irregular(lines: pa.Array, data: bytes) -> list[int]:
     """Positions of lines Arrow's JSON reader may read where orjson refuses them (or reads them
     otherwise); checked on the whole chunk first, each line only when the chunk has any."""
     found: set[int] = set()
     # Arrow's reader takes these literals, orjson does not (control characters both refuse).
     for literal in ("NaN", "Infinity"):
         if literal.encode() in data:
-            found.update(i for i, text in enumerate(texts) if literal in text)
+            found.update(pc.indices_nonzero(pc.match_substring(lines, literal)).to_pylist())
     # orjson refuses nesting deeper than 1024, Arrow does not: only long lines can nest that deep.
-    long = pc.indices_nonzero(pc.greater(pc.binary_length(lines), _MAX_DEPTH)).to_pylist()
-    found.update(i for i in long if texts[i].count("[") + texts[i].count("{") > _MAX_DEPTH)
+    long = pc.indices_nonzero(pc.greater(pc.binary_length(lines), _MAX_DEPTH))
+    if len(long):
+        some = lines.take(long)
+        depth = pc.add(pc.count_substring(some, "["), pc.count_substring(some, "{"))
+        found.update(long.filter(pc.greater(depth, _MAX_DEPTH)).to_pylist())
     return sorted(found)
 
 
+def _joined(lines: pa.Array) -> pa.Buffer:
+    """The texts of ``lines`` joined by newlines, as one buffer (no ``str`` per line)."""
+    ended = pc.binary_join_element_wise(lines, scalar_str("\n"), scalar_str(""))
+    size = pc.sum(pc.binary_length(ended)).as_py()
+    return ended.buffers()[2].slice(0, size - 1)
+
+
 def _parse(
-    texts: list[str],
+    lines: pa.Array,
     positions: list[int],
     schema: pa.Schema,
     min_rows: int,
@@ -158,12 +167,11 @@ def _parse(
     not tried, are left out: the row path takes them)."""
     if not positions or len(positions) < min_rows or budget[0] <= 0:
         return
-    if data is None:
-        data = "\n".join([texts[i] for i in positions]).encode()
+    buffer = pa.py_buffer(data) if data is not None else _joined(lines.take(pa.array(positions, pa.int64())))
     try:
         table = pajson.read_json(
-            pa.py_buffer(data),
-            read_options=pajson.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            buffer,
+            read_options=pajson.ReadOptions(use_threads=False, block_size=buffer.size + 1),
             parse_options=pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
         )
     except pa.ArrowException:
@@ -175,8 +183,8 @@ def _parse(
     budget[0] -= 1
     if len(positions) > 1:
         half = len(positions) // 2
-        _parse(texts, positions[:half], schema, min_rows, out, budget)
-        _parse(texts, positions[half:], schema, min_rows, out, budget)
+        _parse(lines, positions[:half], schema, min_rows, out, budget)
+        _parse(lines, positions[half:], schema, min_rows, out, budget)
 
 
 def _times(ts: pa.Array, iso: bool) -> tuple[pa.Array, pa.Array]:

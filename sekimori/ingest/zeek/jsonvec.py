@@ -17,8 +17,10 @@ time large enough to be integer milliseconds, a port out of range, an address th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
@@ -32,6 +34,8 @@ from sekimori.ingest.zeek.values import is_valid_addr
 from sekimori.ingest.zeek.vector import normalized_arrays, sensor_column
 
 _PREFIX = r'^\{"_path":"(?P<path>[A-Za-z0-9_]+)",'
+_PREFIX_RE = re.compile(_PREFIX)
+_TS_TEXT = b'"ts":"'
 _MAX_DEPTH = 1000
 # Zeek's ISO form, years 0001-9999 (Python's strptime, which the row path uses, refuses year 0).
 _ISO = (
@@ -78,27 +82,17 @@ def json_chunk(
     fails so here is added to it."""
     n = len(run)
     lines = run.array()
-    paths = pc.struct_field(pc.extract_regex(lines, _PREFIX), [0])
-    regular = pc.is_valid(paths)
     data = run.joined()
     irregular = _irregular(lines, data)
-    if irregular:
-        regular = pc.and_(regular, pc.invert(pc.is_in(pa.array(range(n)), pa.array(irregular))))
-    # The Arrow type of ts: a string where the line holds '"ts":"' (a line whose ts is a number after
-    # all fails the parse and goes to the row path), else a number. Zeek writes ts near the start of
-    # a line: the whole line is searched only when its start does not tell.
-    kinds = pc.match_substring(pc.binary_slice(lines.cast(pa.binary()), 0, 128), '"ts":"')
-    if not pc.all(kinds).as_py():
-        kinds = pc.match_substring(lines, '"ts":"')
-    index = pc.indices_nonzero(regular)
-    keys = pc.binary_join_element_wise(paths, pc.if_else(kinds, scalar_str(" iso"), scalar_str(" epoch")), "")
-    distinct = pc.unique(keys.filter(regular)).to_pylist()
     groups: dict[str, list[int]] = {}
-    if len(distinct) == 1:
-        groups[distinct[0]] = index.to_pylist()
+    uniform = _uniform(lines)
+    if uniform is not None:
+        skip = set(irregular)
+        positions = [i for i in range(n) if i not in skip] if skip else list(range(n))
+        if positions:
+            groups[f"{uniform} iso"] = positions
     else:
-        for i, key in zip(index.to_pylist(), keys.filter(regular).to_pylist(), strict=True):
-            groups.setdefault(key, []).append(i)
+        groups = _groups(lines, irregular)
     linenos = pa.array(run.numbers, pa.int64())
     done: list[pa.Array] = []
     batches = []
@@ -116,7 +110,10 @@ def json_chunk(
             slow.add(key)
         for taken, table in parsed:
             rows = pa.array(taken, pa.int64())
-            batch, kept = _convert(path, iso, table, linenos.take(rows), lines.take(rows))
+            if len(taken) == n:  # all lines, in order: no copy
+                batch, kept = _convert(path, iso, table, linenos, lines)
+            else:
+                batch, kept = _convert(path, iso, table, linenos.take(rows), lines.take(rows))
             if batch is not None:
                 batches.append(batch)
                 done.append(rows.filter(kept))
@@ -127,6 +124,54 @@ def json_chunk(
         return batches, []
     left = pc.indices_nonzero(pc.invert(pc.is_in(pa.array(range(n), pa.int64()), taken_rows)))
     return batches, [run.item(i) for i in left.to_pylist()]
+
+
+def _uniform(lines: pa.Array) -> str | None:
+    """The log of every line when each one starts as the first does, with '{"_path":"<log>",', and has
+    '"ts":"' at the same place in its first 128 bytes (the layout of the json-streaming-logs package):
+    what ``_groups`` would find, from a few bytes of each line."""
+    first = lines[0].as_py()
+    match = _PREFIX_RE.match(first)
+    head = first.encode()
+    at = head[:128].find(_TS_TEXT)
+    if match is None or at < 0:
+        return None
+    n = len(lines)
+    offsets = np.frombuffer(lines.buffers()[1], np.int32, n + 1, lines.offset * 4)
+    body = np.frombuffer(lines.buffers()[2], np.uint8)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    for where, pattern in ((0, head[: match.end()]), (at, _TS_TEXT)):
+        if lengths.min() < where + len(pattern):
+            return None
+        got = body[starts[:, None] + np.arange(where, where + len(pattern))]
+        if not (got == np.frombuffer(pattern, np.uint8)).all():
+            return None
+    return match.group("path")
+
+
+def _groups(lines: pa.Array, irregular: list[int]) -> dict[str, list[int]]:
+    """The positions of the regular lines by log and kind of ts (``"<log> iso"`` or ``"<log> epoch"``)."""
+    n = len(lines)
+    paths = pc.struct_field(pc.extract_regex(lines, _PREFIX), [0])
+    regular = pc.is_valid(paths)
+    if irregular:
+        regular = pc.and_(regular, pc.invert(pc.is_in(pa.array(range(n)), pa.array(irregular))))
+    # The Arrow type of ts: a string where the line holds '"ts":"' (a line whose ts is a number after
+    # all fails the parse and goes to the row path), else a number. Zeek writes ts near the start of
+    # a line: the whole line is searched only when its start does not tell.
+    kinds = pc.match_substring(pc.binary_slice(lines.cast(pa.binary()), 0, 128), '"ts":"')
+    if not pc.all(kinds).as_py():
+        kinds = pc.match_substring(lines, '"ts":"')
+    index = pc.indices_nonzero(regular)
+    keys = pc.binary_join_element_wise(paths, pc.if_else(kinds, scalar_str(" iso"), scalar_str(" epoch")), "")
+    distinct = pc.unique(keys.filter(regular)).to_pylist()
+    groups: dict[str, list[int]] = {}
+    if len(distinct) == 1:
+        groups[distinct[0]] = index.to_pylist()
+    else:
+        for i, key in zip(index.to_pylist(), keys.filter(regular).to_pylist(), strict=True):
+            groups.setdefault(key, []).append(i)
+    return groups
 
 
 def _irregular(lines: pa.Array, data: bytes) -> list[int]:

@@ -434,3 +434,13 @@ def test_line_groups_match_a_line_by_line_reading(some: list[str], first: str, i
     if len(set(lines)) == 1 and lines[0] != _STARTS[2]:
         # one layout whose '"ts":"' is within 128 bytes: found without the regex
         assert uniform == "dns"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(max_size=60).map(lambda b: b.translate(bytes(i % 4 + 78 for i in range(256)))),
+    st.sampled_from([b"NaN", b"NOP", b"N", b"PQ", b"NaNNaN"]),
+)
+def test_contains_is_a_substring_search(data: bytes, literal: bytes) -> None:
+    # bytes of N, O, P, Q only: many near matches
+    assert jsonvec._contains(data, literal) == (literal in data)

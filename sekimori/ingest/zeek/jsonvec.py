@@ -42,6 +42,8 @@ _ISO = (
     r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
     r"-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$"
 )
+# The same form, "d" for a digit.
+_ISO_LAYOUT = "dddd-dd-ddTdd:dd:dd.ddddddZ"
 _EPOCH_ISO = "1970-01-01T00:00:00.000000Z"
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
 _ISO_SECONDS = "%Y-%m-%dT%H:%M:%S"
@@ -243,10 +245,31 @@ def _parse(
         _parse(lines, positions[half:], schema, min_rows, out, budget)
 
 
+def _iso_form(ts: pa.Array) -> pa.Array:
+    """Which ``ts`` are in Zeek's ISO form (``_ISO``; false where null), a byte at a time: these
+    few gathers cost much less than the regex on every value."""
+    n = len(ts)
+    ok = np.diff(np.frombuffer(ts.buffers()[1], np.int32, n + 1, ts.offset * 4)) == len(_ISO_LAYOUT)
+    if ts.null_count:
+        ok &= ts.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(ok)
+    if len(rows):
+        body = np.frombuffer(ts.buffers()[2], np.uint8)
+        starts = np.frombuffer(ts.buffers()[1], np.int32, n + 1, ts.offset * 4)[rows]
+        good = np.ones(len(rows), np.bool_)
+        for j, want in enumerate(_ISO_LAYOUT.encode()):
+            byte = body[starts + j]
+            good &= (byte - 48 <= 9) if want == 100 else (byte == want)  # "d": a digit (uint8 wraps)
+        # year 0000 is not one
+        good &= (body[starts] | body[starts + 1] | body[starts + 2] | body[starts + 3]) != 48
+        ok[rows] = good
+    return pa.array(ok, pa.bool_())
+
+
 def _times(ts: pa.Array, iso: bool) -> tuple[pa.Array, pa.Array]:
     """Microseconds since the epoch of each ``ts`` (null when absent), and which ones are refused."""
     if iso:
-        ok = pc.fill_null(pc.match_substring_regex(ts, _ISO), False)
+        ok = _iso_form(ts)
         safe = pc.if_else(ok, ts, scalar_str(_EPOCH_ISO))
         try:
             micros = pc.cast(pc.cast(safe, _UTC_MICROS), pa.int64())

@@ -444,3 +444,32 @@ def test_line_groups_match_a_line_by_line_reading(some: list[str], first: str, i
 def test_contains_is_a_substring_search(data: bytes, literal: bytes) -> None:
     # bytes of N, O, P, Q only: many near matches
     assert jsonvec._contains(data, literal) == (literal in data)
+
+
+_TS = "2018-03-24T17:15:20.865716Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet="0123456789-T:.Z /\n:é", min_size=25, max_size=29),
+            st.builds(
+                lambda i, c: _TS[:i] + c + _TS[i + 1 :],
+                st.integers(0, 26),
+                st.sampled_from(["0", "9", "a", "-", ":", ".", "T", "Z", "/", "\n", "é", ""]),
+            ),
+            st.sampled_from(
+                [_TS, "0000-01-01T00:00:00.000000Z", "0001-01-01T00:00:00.000000Z", "9999" + _TS[4:]]
+            ),
+        ),
+        max_size=20,
+    ),
+    st.integers(0, 3),
+)
+def test_iso_form_matches_the_regex(values: list[str | None], offset: int) -> None:
+    # The oracle: Arrow's regex engine on the pattern; the array sliced to test a non-zero offset.
+    ts = pa.array([None, *values, _TS, "x", None][:offset] + values, pa.string())[offset:]
+    expected = pc.fill_null(pc.match_substring_regex(ts, jsonvec._ISO), False)
+    assert jsonvec._iso_form(ts).to_pylist() == expected.to_pylist()

@@ -181,15 +181,20 @@ def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[L
             lambda: read_or_quarantine(lambda: read(BLOCK_BYTES), quarantine, lineno + 1, offset)
         )
         for data in blocks:
-            plain = not data.startswith(b"#") and b"\n#" not in data
             if data.isascii() and b"\r" not in data and b"\x00" not in data:
-                nl = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+                body = np.frombuffer(data, np.uint8)
+                nl = np.flatnonzero(body == 10)
                 starts = np.empty(len(nl) + 1, np.int64)
                 starts[0] = 0
                 starts[1:] = nl + 1
                 numbers = np.arange(lineno + 1, lineno + 2 + len(nl))
-                # A line whose first byte is not blank is not blank: then no line needs looking at.
-                if starts[-1] < len(data) and not _BLANK_START[np.frombuffer(data, np.uint8)[starts]].any():
+                # The first byte of each line (the last line may be empty) tells both whether a line
+                # starts with '#' (a search for b"\n#" is slow: newlines are near matches) and
+                # whether a line may be blank: one whose first byte is not blank is not.
+                whole = starts[-1] < len(data)
+                firsts = body[starts if whole else starts[:-1]]
+                plain = not (firsts == 35).any()
+                if whole and not _BLANK_START[firsts].any():
                     run = LineRun(None, numbers, starts + offset, data, starts)
                 else:
                     texts = data.decode("ascii").split("\n")
@@ -202,6 +207,7 @@ def iter_line_blocks(source: Source, quarantine: Quarantine) -> Iterator[tuple[L
                 lineno += len(starts)
                 offset += len(data) + 1
             else:
+                plain = not data.startswith(b"#") and b"\n#" not in data
                 lines: list[Line] = []
                 for raw in data.split(b"\n"):
                     lineno += 1

@@ -114,3 +114,21 @@ def test_ascii_blocks_are_kept_as_bytes(tmp_path: Path) -> None:
     path.write_bytes(b'{"a":1}\n {"b":2}\n')
     ((run, _),) = list(iter_line_blocks(source, Quarantine(source)))
     assert run.items() == [(1, 0, '{"a":1}'), (2, 8, ' {"b":2}')]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [*CONTENTS.values(), b"a\n#b\n", b"#a\nb", b"a\n\n#", b"a\n#", b"a#\nb #\n", b"\xc3\xa9\n#x\n", b"a\n"],
+)
+def test_plain_says_whether_a_line_starts_with_a_hash(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "x.log"
+    path.write_bytes(data)
+    (source,) = expand(str(path))
+    blocks = list(iter_line_blocks(source, Quarantine(source)))
+    # the lines of each block: the file's lines (the last one may come in a block of its own)
+    assert [t for run, _ in blocks for _, _, t in run.items()] == [
+        t for _, _, t in iter_lines(source, Quarantine(source))
+    ]
+    for run, plain in blocks:
+        assert plain == (not any(text.startswith("#") for _, _, text in run.items()))
+    assert all(plain for _, plain in blocks) == (not any(line.startswith(b"#") for line in data.split(b"\n")))

@@ -144,11 +144,12 @@ def _uniform(lines: pa.Array) -> str | None:
     starts, lengths = offsets[:-1], np.diff(offsets)
     if lengths.min() < max(match.end(), at + len(_TS_TEXT)):
         return None
+    if not pc.all(pc.starts_with(lines, match.group())).as_py():
+        return None
     # a byte at a time over all lines: a gather of one byte per line is cheap, of a 2-D block not
-    for where, pattern in ((0, head[: match.end()]), (at, _TS_TEXT)):
-        for j, byte in enumerate(pattern, where):
-            if not (body[starts + j] == byte).all():
-                return None
+    for j, byte in enumerate(_TS_TEXT, at):
+        if not (body[starts + j] == byte).all():
+            return None
     return match.group("path")
 
 

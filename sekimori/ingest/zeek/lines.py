@@ -5,8 +5,9 @@ Python method (``gzip.GzipFile.readline``) and, with the per-line decode, cost t
 third of its time. Here the stream is read with ``read1`` in blocks of 1 MiB and split at newlines in C
 (``rows.whole_lines``). A block of ASCII text without CR or NUL (nearly every block of a Zeek log) skips
 the per-line decode and checks, and its lines are kept as columns (``LineRun``: texts, line numbers
-and offsets, the last two as numpy arrays), not as a tuple per line; ``PendingLines`` gathers runs into
-the reader's chunks.
+and offsets, the last two as numpy arrays), not as a tuple per line; when no line of it may be blank
+(each starts with a byte that is not), the texts are not even split: the run keeps the block's bytes,
+which the JSON path hands to Arrow as they are. ``PendingLines`` gathers runs into the reader's chunks.
 """
 
 from __future__ import annotations

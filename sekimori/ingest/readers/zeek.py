@@ -137,7 +137,7 @@ class ZeekReader(Reader):
         pending = PendingLines()
         block: HeaderBlock | None = None
         for lines, plain in iter_line_blocks(source, quarantine):
-            if plain and not (lines.numbers[0] == 1 and lines.texts[0][0] == "\ufeff"):
+            if plain and not (lines.numbers[0] == 1 and lines.item(0)[2][0] == "\ufeff"):
                 pending.extend(lines)  # no '#' line and no byte-order mark: data lines only
             else:
                 for lineno, offset, text in lines.items():
@@ -167,7 +167,7 @@ class ZeekReader(Reader):
         self, block: HeaderBlock | None, chunk: LineRun, quarantine: Quarantine
     ) -> Iterator[pa.RecordBatch]:
         if block is None:
-            return self._json_chunk(chunk.items(), quarantine)
+            return self._json_chunk(chunk, quarantine)
         return self._tsv_chunk(block, chunk, quarantine)
 
     def _flush(self, vector: pa.RecordBatch | list[pa.RecordBatch] | None = None) -> Iterator[pa.RecordBatch]:
@@ -296,11 +296,9 @@ class ZeekReader(Reader):
 
     # ---- JSON ---------------------------------------------------------------------------------
 
-    def _json_chunk(
-        self, chunk: list[tuple[int, int, str]], quarantine: Quarantine
-    ) -> Iterator[pa.RecordBatch]:
+    def _json_chunk(self, chunk: LineRun, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         batches: list[pa.RecordBatch] = []
-        rest = chunk
+        rest: list[tuple[int, int, str]] | None = None
         if len(chunk) >= self.vector_min_rows:
             try:
                 batches, rest = json_chunk(
@@ -308,8 +306,8 @@ class ZeekReader(Reader):
                 )
             except (pa.ArrowException, ValueError, TypeError, IndexError, KeyError):
                 # Not expected; the row path is the reference and copes with anything.
-                batches, rest = [], chunk
-        for lineno, offset, text in rest:
+                batches, rest = [], None
+        for lineno, offset, text in chunk.items() if rest is None else rest:
             self._json_line(lineno, offset, text, quarantine)
         yield from self._flush(batches)
 

@@ -17,8 +17,10 @@ time large enough to be integer milliseconds, a port out of range, an address th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
@@ -26,19 +28,22 @@ import pyarrow.json as pajson
 from sekimori.ingest.schema import TIME_TYPE, make_batch
 from sekimori.ingest.zeek.columns import scalar_int, scalar_str
 from sekimori.ingest.zeek.fields import SENSOR_KEYS
+from sekimori.ingest.zeek.lines import Line, LineRun
 from sekimori.ingest.zeek.normalize import NORMALIZER_INPUTS, PROVIDER
 from sekimori.ingest.zeek.values import is_valid_addr
 from sekimori.ingest.zeek.vector import normalized_arrays, sensor_column
 
-Line = tuple[int, int, str]  # line number, byte offset, text
-
 _PREFIX = r'^\{"_path":"(?P<path>[A-Za-z0-9_]+)",'
+_PREFIX_RE = re.compile(_PREFIX)
+_TS_TEXT = b'"ts":"'
 _MAX_DEPTH = 1000
 # Zeek's ISO form, years 0001-9999 (Python's strptime, which the row path uses, refuses year 0).
 _ISO = (
     r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
     r"-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$"
 )
+# The same form, "d" for a digit.
+_ISO_LAYOUT = "dddd-dd-ddTdd:dd:dd.ddddddZ"
 _EPOCH_ISO = "1970-01-01T00:00:00.000000Z"
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
 _ISO_SECONDS = "%Y-%m-%dT%H:%M:%S"
@@ -66,9 +71,9 @@ def _schema(path: str, iso: bool) -> pa.Schema:
 
 
 def json_chunk(
-    chunk: list[Line], min_rows: int, slow: set[str], failures: int = 24
+    run: LineRun, min_rows: int, slow: set[str], failures: int = 24
 ) -> tuple[list[pa.RecordBatch], list[Line]]:
-    """Event batches for the regular lines of ``chunk``, and the lines left to the row path.
+    """Event batches for the regular lines of ``run``, and the lines left to the row path.
 
     A group whose parse fails is halved down to ``min_rows`` lines and up to ``failures`` failed
     parses: enough to find a few bad lines, not so many that a group of mostly bad lines costs much
@@ -77,14 +82,84 @@ def json_chunk(
     ``slow`` holds the groups (log and kind of ts) of earlier chunks of the file whose lines mostly
     failed the parse: they go to the row path at once (halving would only add parses); a group that
     fails so here is added to it."""
-    texts = [line[2] for line in chunk]
-    lines = pa.array(texts, pa.string())
+    n = len(run)
+    lines = run.array()
+    data = run.joined()
+    irregular = _irregular(lines, data)
+    groups: dict[str, list[int]] = {}
+    uniform = _uniform(lines)
+    if uniform is not None:
+        skip = set(irregular)
+        positions = [i for i in range(n) if i not in skip] if skip else list(range(n))
+        if positions:
+            groups[f"{uniform} iso"] = positions
+    else:
+        groups = _groups(lines, irregular)
+    linenos = pa.array(run.numbers, pa.int64())
+    done: list[pa.Array] = []
+    batches = []
+    for key, positions in groups.items():
+        if key in slow:
+            continue
+        path, _, kind = key.partition(" ")
+        iso = kind == "iso"
+        parsed: list[tuple[list[int], pa.Table]] = []
+        whole = data if len(positions) == n else None  # the lines in order: already joined
+        budget = [failures]
+        _parse(lines, positions, _schema(path, iso), min_rows, parsed, budget, whole)
+        # Parses failed and most lines were left: not a group too small to try.
+        if budget[0] < failures and 2 * sum(len(taken) for taken, _ in parsed) < len(positions):
+            slow.add(key)
+        for taken, table in parsed:
+            rows = pa.array(taken, pa.int64())
+            if len(taken) == n:  # all lines, in order: no copy
+                batch, kept = _convert(path, iso, table, linenos, lines)
+            else:
+                batch, kept = _convert(path, iso, table, linenos.take(rows), lines.take(rows))
+            if batch is not None:
+                batches.append(batch)
+                done.append(rows.filter(kept))
+    if not done:
+        return [], run.items()
+    taken_rows = pa.concat_arrays(done)
+    if len(taken_rows) == n:
+        return batches, []
+    left = pc.indices_nonzero(pc.invert(pc.is_in(pa.array(range(n), pa.int64()), taken_rows)))
+    return batches, [run.item(i) for i in left.to_pylist()]
+
+
+def _uniform(lines: pa.Array) -> str | None:
+    """The log of every line when each one starts as the first does, with '{"_path":"<log>",', and has
+    '"ts":"' at the same place in its first 128 bytes (the layout of the json-streaming-logs package):
+    what ``_groups`` would find, from a few bytes of each line."""
+    first = lines[0].as_py()
+    match = _PREFIX_RE.match(first)
+    head = first.encode()
+    at = head[:128].find(_TS_TEXT)
+    if match is None or at < 0:
+        return None
+    n = len(lines)
+    offsets = np.frombuffer(lines.buffers()[1], np.int32, n + 1, lines.offset * 4)
+    body = np.frombuffer(lines.buffers()[2], np.uint8)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    if lengths.min() < max(match.end(), at + len(_TS_TEXT)):
+        return None
+    if not pc.all(pc.starts_with(lines, match.group())).as_py():
+        return None
+    # a byte at a time over all lines: a gather of one byte per line is cheap, of a 2-D block not
+    for j, byte in enumerate(_TS_TEXT, at):
+        if not (body[starts + j] == byte).all():
+            return None
+    return match.group("path")
+
+
+def _groups(lines: pa.Array, irregular: list[int]) -> dict[str, list[int]]:
+    """The positions of the regular lines by log and kind of ts (``"<log> iso"`` or ``"<log> epoch"``)."""
+    n = len(lines)
     paths = pc.struct_field(pc.extract_regex(lines, _PREFIX), [0])
     regular = pc.is_valid(paths)
-    data = "\n".join(texts).encode()
-    irregular = _irregular(texts, lines, data)
     if irregular:
-        regular = pc.and_(regular, pc.invert(pc.is_in(pa.array(range(len(texts))), pa.array(irregular))))
+        regular = pc.and_(regular, pc.invert(pc.is_in(pa.array(range(n)), pa.array(irregular))))
     # The Arrow type of ts: a string where the line holds '"ts":"' (a line whose ts is a number after
     # all fails the parse and goes to the row path), else a number. Zeek writes ts near the start of
     # a line: the whole line is searched only when its start does not tell.
@@ -100,52 +175,45 @@ def json_chunk(
     else:
         for i, key in zip(index.to_pylist(), keys.filter(regular).to_pylist(), strict=True):
             groups.setdefault(key, []).append(i)
-    linenos = pa.array([line[0] for line in chunk], pa.int64())
-    done: list[pa.Array] = []
-    batches = []
-    for key, positions in groups.items():
-        if key in slow:
-            continue
-        path, _, kind = key.partition(" ")
-        iso = kind == "iso"
-        parsed: list[tuple[list[int], pa.Table]] = []
-        whole = data if len(positions) == len(texts) else None  # the lines in order: already joined
-        budget = [failures]
-        _parse(texts, positions, _schema(path, iso), min_rows, parsed, budget, whole)
-        # Parses failed and most lines were left: not a group too small to try.
-        if budget[0] < failures and 2 * sum(len(taken) for taken, _ in parsed) < len(positions):
-            slow.add(key)
-        for taken, table in parsed:
-            rows = pa.array(taken, pa.int64())
-            batch, kept = _convert(path, iso, table, linenos.take(rows), lines.take(rows))
-            if batch is not None:
-                batches.append(batch)
-                done.append(rows.filter(kept))
-    if not done:
-        return [], chunk
-    taken_rows = pa.concat_arrays(done)
-    if len(taken_rows) == len(chunk):
-        return batches, []
-    left = pc.indices_nonzero(pc.invert(pc.is_in(pa.array(range(len(chunk)), pa.int64()), taken_rows)))
-    return batches, [chunk[i] for i in left.to_pylist()]
+    return groups
 
 
-def _irregular(texts: list[str], lines: pa.Array, data: bytes) -> list[int]:
+def _irregular(lines: pa.Array, data: bytes) -> list[int]:
     """Positions of lines Arrow's JSON reader may read where orjson refuses them (or reads them
     otherwise); checked on the whole chunk first, each line only when the chunk has any."""
     found: set[int] = set()
     # Arrow's reader takes these literals, orjson does not (control characters both refuse).
     for literal in ("NaN", "Infinity"):
-        if literal.encode() in data:
-            found.update(i for i, text in enumerate(texts) if literal in text)
+        if _contains(data, literal.encode()):
+            found.update(pc.indices_nonzero(pc.match_substring(lines, literal)).to_pylist())
     # orjson refuses nesting deeper than 1024, Arrow does not: only long lines can nest that deep.
-    long = pc.indices_nonzero(pc.greater(pc.binary_length(lines), _MAX_DEPTH)).to_pylist()
-    found.update(i for i in long if texts[i].count("[") + texts[i].count("{") > _MAX_DEPTH)
+    long = pc.indices_nonzero(pc.greater(pc.binary_length(lines), _MAX_DEPTH))
+    if len(long):
+        some = lines.take(long)
+        depth = pc.add(pc.count_substring(some, "["), pc.count_substring(some, "{"))
+        found.update(long.filter(pc.greater(depth, _MAX_DEPTH)).to_pylist())
     return sorted(found)
 
 
+def _contains(data: bytes, literal: bytes) -> bool:
+    """``literal in data``, faster where the first byte is frequent (Python's search slows down on
+    every near match): the positions of the first byte, narrowed by each next one."""
+    body = np.frombuffer(data, np.uint8)
+    found = np.flatnonzero(body[: max(len(body) - len(literal) + 1, 0)] == literal[0])
+    for j in range(1, len(literal)):
+        found = found[body[found + j] == literal[j]]
+    return len(found) > 0
+
+
+def _joined(lines: pa.Array) -> pa.Buffer:
+    """The texts of ``lines`` joined by newlines, as one buffer (no ``str`` per line)."""
+    ended = pc.binary_join_element_wise(lines, scalar_str("\n"), scalar_str(""))
+    size = pc.sum(pc.binary_length(ended)).as_py()
+    return ended.buffers()[2].slice(0, size - 1)
+
+
 def _parse(
-    texts: list[str],
+    lines: pa.Array,
     positions: list[int],
     schema: pa.Schema,
     min_rows: int,
@@ -158,12 +226,11 @@ def _parse(
     not tried, are left out: the row path takes them)."""
     if not positions or len(positions) < min_rows or budget[0] <= 0:
         return
-    if data is None:
-        data = "\n".join([texts[i] for i in positions]).encode()
+    buffer = pa.py_buffer(data) if data is not None else _joined(lines.take(pa.array(positions, pa.int64())))
     try:
         table = pajson.read_json(
-            pa.py_buffer(data),
-            read_options=pajson.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            buffer,
+            read_options=pajson.ReadOptions(use_threads=False, block_size=buffer.size + 1),
             parse_options=pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
         )
     except pa.ArrowException:
@@ -175,14 +242,35 @@ def _parse(
     budget[0] -= 1
     if len(positions) > 1:
         half = len(positions) // 2
-        _parse(texts, positions[:half], schema, min_rows, out, budget)
-        _parse(texts, positions[half:], schema, min_rows, out, budget)
+        _parse(lines, positions[:half], schema, min_rows, out, budget)
+        _parse(lines, positions[half:], schema, min_rows, out, budget)
+
+
+def _iso_form(ts: pa.Array) -> pa.Array:
+    """Which ``ts`` are in Zeek's ISO form (``_ISO``; false where null), a byte at a time: these
+    few gathers cost much less than the regex on every value."""
+    n = len(ts)
+    ok = np.diff(np.frombuffer(ts.buffers()[1], np.int32, n + 1, ts.offset * 4)) == len(_ISO_LAYOUT)
+    if ts.null_count:
+        ok &= ts.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(ok)
+    if len(rows):
+        body = np.frombuffer(ts.buffers()[2], np.uint8)
+        starts = np.frombuffer(ts.buffers()[1], np.int32, n + 1, ts.offset * 4)[rows]
+        good = np.ones(len(rows), np.bool_)
+        for j, want in enumerate(_ISO_LAYOUT.encode()):
+            byte = body[starts + j]
+            good &= (byte - 48 <= 9) if want == 100 else (byte == want)  # "d": a digit (uint8 wraps)
+        # year 0000 is not one
+        good &= (body[starts] | body[starts + 1] | body[starts + 2] | body[starts + 3]) != 48
+        ok[rows] = good
+    return pa.array(ok, pa.bool_())
 
 
 def _times(ts: pa.Array, iso: bool) -> tuple[pa.Array, pa.Array]:
     """Microseconds since the epoch of each ``ts`` (null when absent), and which ones are refused."""
     if iso:
-        ok = pc.fill_null(pc.match_substring_regex(ts, _ISO), False)
+        ok = _iso_form(ts)
         safe = pc.if_else(ok, ts, scalar_str(_EPOCH_ISO))
         try:
             micros = pc.cast(pc.cast(safe, _UTC_MICROS), pa.int64())

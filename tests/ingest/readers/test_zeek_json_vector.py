@@ -383,3 +383,93 @@ def test_random_lines_same_as_row_path(tmp_path_factory: pytest.TempPathFactory,
     table, q = assert_same(path)
     wanted = [n for n, line in enumerate(lines, 1) if line.strip()]
     assert sorted([*table["record_id"].to_pylist(), *(r.record for r in q.records)]) == wanted
+
+
+def _oracle_groups(lines: list[str], irregular: set[int]) -> dict[str, list[int]]:
+    """Line by line in Python: the log a line names at its start and whether '"ts":"' is in its
+    first 128 bytes (or anywhere, when some line lacks it there)."""
+    import re
+
+    prefix = re.compile(r'^\{"_path":"([A-Za-z0-9_]+)",')
+    early = all(b'"ts":"' in line.encode()[:128] for line in lines)
+    groups: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        match = prefix.match(line)
+        if match is None or i in irregular:
+            continue
+        iso = b'"ts":"' in (line.encode()[:128] if early else line.encode())
+        groups.setdefault(f"{match.group(1)} {'iso' if iso else 'epoch'}", []).append(i)
+    return groups
+
+
+_STARTS = [
+    '{"_path":"dns","_write_ts":"2018-03-24T17:15:20.866586Z","ts":"2018-03-24T17:15:20.865716Z","a":1}',
+    '{"_path":"dns","ts":"2018-03-24T17:15:20.865716Z","a":1}',
+    '{"_path":"dns","_write_ts":"' + "x" * 120 + '","ts":"2018-03-24T17:15:20.865716Z"}',
+    '{"_path":"dnsx","_write_ts":"2018-03-24T17:15:20.866586Z","ts":"2018-03-24T17:15:20.865716Z","a":1}',
+    '{"_path":"dns","_write_ts":"2018-03-24T17:15:20.866586Z","ts":1521911720.865716,"a":1}',
+    '{"_path":"dns",}',
+    '{"_path":"dns"',
+    '{"_path":"dné","ts":"x"}',
+    ' {"_path":"dns","ts":"x"}',
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(_STARTS), min_size=1, max_size=30),
+    st.sampled_from(_STARTS[:3]),
+    st.sets(st.integers(0, 40), max_size=3),
+)
+def test_line_groups_match_a_line_by_line_reading(some: list[str], first: str, irregular: set[int]) -> None:
+    # Mostly one layout (what _uniform looks for), with other lines among them.
+    lines = [first, *([first] * 5), *some] if len(some) % 2 else [first] * (len(some) + 1)
+    array = pa.array(lines, pa.string())
+    skip = sorted(i for i in irregular if i < len(lines))
+    expected = _oracle_groups(lines, set(skip))
+    assert jsonvec._groups(array, skip) == expected
+    uniform = jsonvec._uniform(array)
+    if uniform is not None:
+        assert _oracle_groups(lines, set()) == {f"{uniform} iso": list(range(len(lines)))}
+    if len(set(lines)) == 1 and lines[0] != _STARTS[2]:
+        # one layout whose '"ts":"' is within 128 bytes: found without the regex
+        assert uniform == "dns"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(max_size=60).map(lambda b: b.translate(bytes(i % 4 + 78 for i in range(256)))),
+    st.sampled_from([b"NaN", b"NOP", b"N", b"PQ", b"NaNNaN"]),
+)
+def test_contains_is_a_substring_search(data: bytes, literal: bytes) -> None:
+    # bytes of N, O, P, Q only: many near matches
+    assert jsonvec._contains(data, literal) == (literal in data)
+
+
+_TS = "2018-03-24T17:15:20.865716Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet="0123456789-T:.Z /\n:é", min_size=25, max_size=29),
+            st.builds(
+                lambda i, c: _TS[:i] + c + _TS[i + 1 :],
+                st.integers(0, 26),
+                st.sampled_from(["0", "9", "a", "-", ":", ".", "T", "Z", "/", "\n", "é", ""]),
+            ),
+            st.sampled_from(
+                [_TS, "0000-01-01T00:00:00.000000Z", "0001-01-01T00:00:00.000000Z", "9999" + _TS[4:]]
+            ),
+        ),
+        max_size=20,
+    ),
+    st.integers(0, 3),
+)
+def test_iso_form_matches_the_regex(values: list[str | None], offset: int) -> None:
+    # The oracle: Arrow's regex engine on the pattern; the array sliced to test a non-zero offset.
+    ts = pa.array([None, *values, _TS, "x", None][:offset] + values, pa.string())[offset:]
+    expected = pc.fill_null(pc.match_substring_regex(ts, jsonvec._ISO), False)
+    assert jsonvec._iso_form(ts).to_pylist() == expected.to_pylist()

@@ -179,3 +179,34 @@ def test_a_tenant_id_in_two_realms_is_refused():
     twice = MODEL.replace(f"tenant_ids: [{CONTRACTOR_OKTA}]", f'tenant_ids: ["{PARENT_TENANT}"]')
     with pytest.raises(Exception, match="already realm 'corp-idp'"):
         load_model_text(twice)
+
+
+def test_a_guest_into_two_resource_tenants_is_two_alerts(model):
+    """The sign-ins are grouped by resource tenant and kind of cross-tenant access: a contractor guest
+    signing in to the same application from the same address, once into the parent's tenant and once
+    into the parent's AWS account, or once as a guest and once by direct connect, is one alert each
+    (before, their ids were one: the id did not name the resource tenant)."""
+    from sekimori.detect.detectors.tenant import _alert
+
+    base = {
+        "tenant": CONTRACTOR_OKTA,
+        "cross_tenant": "b2bCollaboration",
+        "application": "Some SaaS",
+        "src_ip": "203.0.113.7",
+    }
+    rows = [
+        signin("lee", "contractor.example.kr", **{**base, "resource_tenant": PARENT_TENANT}),
+        signin("lee", "contractor.example.kr", **{**base, "resource_tenant": PARENT_AWS}),
+        signin(
+            "lee",
+            "contractor.example.kr",
+            **{**base, "resource_tenant": PARENT_TENANT, "cross_tenant": "b2bDirectConnect"},
+        ),
+    ]
+    findings = judge(model, rows)
+    crossings = [f for f in findings if f["rule_id"] == "boundary.cross_tenant_signin"]
+    assert sorted((f["resource_tenant"], f["cross_tenant"]) for f in crossings) == sorted(
+        (r["resource_tenant"], r["cross_tenant"]) for r in rows
+    )
+    ids = [_alert(f, [])["alert_id"] for f in findings]
+    assert len(set(ids)) == len(findings)

@@ -222,6 +222,16 @@ def _alert(finding: dict[str, Any], evidence: list[dict[str, Any]]) -> dict[str,
         str(finding[k] or "")
         for k in ("rule_id", "principal", "domain", "tenant", "application", "role", "src_ip")
     )
+    # The sign-ins are grouped by the resource tenant and the kind of cross-tenant access too: two groups
+    # differing only there are two alerts. Added only where they say more than the home tenant, and not
+    # for a role assumption (the role's ARN names its account, and CloudTrail's cross-account mark
+    # follows from the two accounts), so the ids of the other alerts stay as they were.
+    if not finding["role"]:
+        resource = finding["resource_tenant"]
+        if resource and resource != finding["tenant"]:
+            key += f"|resource:{resource}"
+        if finding["cross_tenant"]:
+            key += f"|cross:{finding['cross_tenant']}"
     return {
         "alert_id": hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()[:24],
         "rule_id": finding["rule_id"],

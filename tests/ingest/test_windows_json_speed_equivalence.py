@@ -222,7 +222,14 @@ _VALUES = st.one_of(
         ["", "-", "CORP\\bob", "bob@corp.local", "\\\\wks1", "::ffff:10.0.0.1", "0x0", "0xC000006D"]
     ),
     st.sampled_from(["3", "0x1f", "65536", "NTLM", "MICROSOFT_AUTHENTICATION_PACKAGE_V1_0", "x"]),
+    # the edges of the inline fast paths: digits in and out of range, too long for int() (past 4300
+    # digits), not ASCII, padded; text with or without a domain or a leading backslash
+    st.sampled_from(
+        ["65535", "007", " 80", "-5", "32768", "9" * 19, "9" * 25, "9" * 4400, "9223372036854775808"]
+    ),
+    st.sampled_from(["\u0663", "\u00b2", "bob", "\\", "::ffff:", "CORP\\", "@corp", "\\wks1\\x"]),
     st.integers(-5, 70000),
+    st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 32767, -32769]),
     st.sampled_from([1.0, 2.5, True, {"a": 1}, [1], 2**64]),
 )
 _FIELDS = sorted(

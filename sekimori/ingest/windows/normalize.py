@@ -26,6 +26,7 @@ from sekimori.ingest.schema import EVENT_SCHEMA, GENERIC, PROVENANCE_COLUMNS, TI
 from sekimori.ingest.windows.dialects import DIALECTS
 from sekimori.ingest.windows.events import DEFAULTS, WINDOWS_EVENTS, Source, WindowsEvent
 from sekimori.ingest.windows.values import (
+    KEPT_AS_IS,
     NUMBER_RANGES,
     TRANSFORMS,
     Fields,
@@ -53,6 +54,26 @@ COLUMNS = [
 
 # ``clean(v) is None`` inline, for the generated code.
 _EMPTY = "v is None or v == '-' or v == ''"
+
+# ``v`` is text that ``clean`` keeps, inline.
+_TEXT = "v.__class__ is str and v != '-' and v != ''"
+
+
+def _number_lines(at: str, col: str, label: str) -> list[str]:
+    """``number_value`` into ``at``, with the common cases inline: an int, or a short string of ASCII
+    digits (``int`` of it is what ``whole_number`` gives), in the column's range."""
+    low, high = NUMBER_RANGES[col]
+    call = f"_number(v, {col!r}, {label!r})"
+    return [
+        "    if v.__class__ is str and len(v) < 20 and v.isascii() and v.isdigit():",
+        "        n = int(v)",
+        f"        {at} = n if {low} <= n <= {high} else {call}",
+        f"    elif v.__class__ is int and {low} <= v <= {high}:",
+        f"        {at} = v",
+        "    else:",
+        f"        {at} = None if v is None else {call}",
+    ]
+
 
 # A compiled event mapping: fills one row (in ``COLUMNS`` order) from (system, data).
 Fill = Callable[[Fields, Fields, list[Any]], None]
@@ -143,20 +164,24 @@ class WindowsNormalizer:
                 lines.append("    v = principal")
             else:
                 lines += pick(source)
+            at = f"row[{COLUMNS.index(col)}]"
             if col in NUMBER_RANGES:
-                call = f"_number(v, {col!r}, {_label(source)!r})"
+                lines += _number_lines(at, col, _label(source))
+                continue
+            if col in KEPT_AS_IS:  # the transform, skipped for the text it keeps as it is
+                call = f"v if {_TEXT} and {KEPT_AS_IS[col]} else _t_{col}(v)"
             elif col in TRANSFORMS:
                 call = f"_t_{col}(v)"
             else:  # as_text, with the common case (text, or nothing) inline
-                call = (
-                    "v if v.__class__ is str and v != '-' and v != '' else (None if v is None else _text(v))"
-                )
-            lines.append(f"    row[{COLUMNS.index(col)}] = {call}")
-        # domain_value, with the common case (the domain given as text) inline
+                call = f"v if {_TEXT} else (None if v is None else _text(v))"
+            lines.append(f"    {at} = {call}")
+        # domain_value, with the common cases inline: the domain given as text, or not given and the
+        # principal naming none (no '\\' or '@' in it: _domain_of gives None)
         lines += pick(columns.get("domain"))
         lines.append(
-            f"    row[{COLUMNS.index('domain')}] = "
-            "v if v.__class__ is str and v != '-' and v != '' else _domain_value(v, principal)"
+            f"    row[{COLUMNS.index('domain')}] = v if {_TEXT} else (None if v is None and "
+            "(principal is None or principal.__class__ is str and '\\\\' not in principal and "
+            "'@' not in principal) else _domain_value(v, principal))"
         )
         exec("\n".join(lines), namespace)  # trusted: generated from the mapping table (events.py)
         fill: Fill = namespace["fill"]

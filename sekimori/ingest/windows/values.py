@@ -88,6 +88,16 @@ TRANSFORMS: dict[str, Callable[[Any], Any]] = {
     "auth_package": _auth_package,
 }
 
+# For a transform, a condition on a text ``v`` (neither ``-`` nor empty) under which it gives ``v`` as it
+# is: the generated code tests it inline and calls the transform only otherwise (most values).
+KEPT_AS_IS: dict[str, str] = {
+    "principal": "'\\\\' not in v and '@' not in v",
+    "src_ip": "not v.startswith('::ffff:')",
+    "target_ip": "not v.startswith('::ffff:')",
+    "src_host": "v[0] != '\\\\'",
+    "target_host": "v[0] != '\\\\'",
+}
+
 # Number columns: a value given but not a whole number in the column's range fails its record (it
 # goes to the quarantine naming the column and the source field), never the batch.
 NUMBER_RANGES: dict[str, tuple[int, int]] = {

@@ -60,6 +60,24 @@ def _plain(value: SigmaString) -> str:
     return "".join(part for part in value.s if isinstance(part, str))
 
 
+# Values of one kind (contains, starts_with, ends_with) on one field from this many on are matched as
+# one list (``any_of``): as one call each, DuckDB's parsing and binding of a rule of thousands of them
+# (Vulnerable Driver Load: 4,431 hashes) cost ~0.25 s, the list ~0.01 s.
+MANY = 16
+SEPARATOR = "\n"  # joins a list's values in one SQL literal; a list with a value holding it is not listed
+
+
+def any_of(function: str, column: str, values: list[str]) -> str:
+    """True when ``function(column, v)`` is true for a value ``v`` of ``values``, false otherwise (also
+    for a NULL column, where the ``OR`` of the calls is NULL: the backend's NOT and its final
+    ``coalesce`` treat the two alike). The values travel as one literal, split once per vector."""
+    literal = sql_str(SEPARATOR.join(values))
+    return (
+        f"len(list_filter(string_split({literal}, chr({ord(SEPARATOR)})), "
+        f"lambda _v: {function}({column}, _v))) > 0"
+    )
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -289,8 +307,14 @@ class DuckDBBackend(TextQueryBackend):
             elif eqs:
                 parts.append(f"{column} IN ({', '.join(sql_str(e) for e in eqs)})")
             fns = {"ct": "contains", "sw": "starts_with", "ew": "ends_with"}
+            listed = set()
+            for kind in ("ct", "sw", "ew"):
+                texts = list(dict.fromkeys(text for k, text in lits if k == kind))
+                if len(texts) >= MANY and all(SEPARATOR not in t for t in texts):
+                    parts.append(any_of(fns[kind], column, texts))
+                    listed.add(kind)
             for kind, text in dict.fromkeys(lits):
-                if kind != "eq":
+                if kind != "eq" and kind not in listed:
                     parts.append(f"{fns[kind]}({column}, {sql_str(text)})")
         for arg in rest:
             converted = self.convert_condition(arg, state)

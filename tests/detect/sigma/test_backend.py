@@ -7,7 +7,9 @@ import textwrap
 import duckdb
 import orjson
 import pytest
+import yaml
 
+from sekimori.detect.sigma.backend import MANY, SEPARATOR
 from sekimori.detect.sigma.engine import Group, groups
 from sekimori.detect.sigma.rules import attack_ids, compile_rules, logsource_filter
 
@@ -177,3 +179,70 @@ def test_rule_duckdb_rejects_is_listed_and_others_run(tmp_path):
     matches = run_groups(con, rs.rules, failures=failures)
     assert [rs.rules[i].title for i in matches.column("rule_index").to_pylist()] == ["good"]
     assert [f.title for f in failures] == ["lookahead"] and "DuckDB" in failures[0].reason
+
+
+# Values enough to be matched as one list (``backend.any_of``): "tok1" is a prefix of listed values
+# without being one, so a match of it would be wrong.
+LISTED = [f"Tok{i:02d}" for i in range(10, 10 + MANY + 4)]
+LIST_RECORDS = [
+    {"CommandLine": v, "Image": img}
+    for v in [
+        "x tok15 y",
+        "TOK29 at the start",
+        "at the end TOK10",
+        "tok1",
+        "Tok22",
+        "",
+        "nothing listed",
+        "\U0001f642tok17\nsecond line",
+        "tok10tok11",
+    ]
+    for img in ["C:\\Windows\\cmd.exe", "C:\\Windows\\net.exe"]
+] + [{"Image": "C:\\Windows\\cmd.exe"}, {"Image": "C:\\Windows\\net.exe"}]  # no CommandLine
+
+
+def _listed(value: object, modifier: str, values: list[str]) -> bool:
+    """Sigma's reading, by brute force: case-insensitive, an absent field matches no value."""
+    if not isinstance(value, str):
+        return False
+    v = value.lower()
+    tests = {"contains": v.__contains__, "startswith": v.startswith, "endswith": v.endswith}
+    return any(tests[modifier](x.lower()) for x in values)
+
+
+@pytest.mark.parametrize("modifier", ["contains", "startswith", "endswith"])
+@pytest.mark.parametrize("condition", ["sel", "not sel", "sel and not f", "f or sel", "not (sel or f)"])
+@pytest.mark.parametrize("values", [LISTED, [*LISTED, "tok22\nx"]])  # the second has the separator
+def test_many_values_match_as_one_call_each(tmp_path, modifier, condition, values):
+    detection = {
+        "sel": {f"CommandLine|{modifier}": values},
+        "f": {"Image|endswith": "\\cmd.exe"},
+        "condition": condition,
+    }
+    (tmp_path / "r.yml").write_text(
+        yaml.safe_dump(
+            {
+                "title": "t",
+                "id": "00000000-0000-0000-0000-000000000003",
+                "logsource": {"product": "windows", "category": "process_creation"},
+                "detection": detection,
+            }
+        )
+    )
+    rs = compile_rules([tmp_path / "r.yml"])
+    assert not rs.failures, rs.failures
+    assert ("string_split" in rs.rules[0].sql) == (SEPARATOR not in "".join(values))
+    sysmon = groups(rs.rules)[0]
+    got = sorted(
+        int(u)
+        for _, u in _events(LIST_RECORDS).execute(f"SELECT rule_index, uid FROM ({sysmon.sql()})").fetchall()
+    )
+    expected = []
+    for i, rec in enumerate(LIST_RECORDS):
+        sel = _listed(rec.get("CommandLine"), modifier, values)
+        f = str(rec["Image"]).lower().endswith("\\cmd.exe")
+        truth = {"sel": sel, "not sel": not sel, "sel and not f": sel and not f, "f or sel": f or sel}
+        truth["not (sel or f)"] = not (sel or f)
+        if truth[condition]:
+            expected.append(i)
+    assert got == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import duckdb
@@ -245,4 +246,52 @@ def test_many_values_match_as_one_call_each(tmp_path, modifier, condition, value
         truth["not (sel or f)"] = not (sel or f)
         if truth[condition]:
             expected.append(i)
+    assert got == expected
+
+
+RUN_RECORDS = [
+    {"CommandLine": v}
+    for v in [
+        "abcd",
+        "abcde",
+        "ab\ncde\nfg",
+        "abcde\nfg",
+        "ab\nabcdef",
+        "ab\r\ncd\r",  # \r is a character to RE2's "."
+        "\u00e9\u00e9\u00e9\u00e9",  # four characters, eight bytes
+        "e\u0301e\u0301e",  # five code points
+        "\U0001f642\U0001f642\U0001f642\U0001f642\U0001f642",
+        "",
+        "\n\n\n\n\n\n",
+    ]
+] + [{"Image": "x"}]  # no CommandLine
+
+
+@pytest.mark.parametrize("pattern", [".{5,}", ".{5}", "(.){5,}", ".{5,7}", ".{1}", ".{4,}"])
+@pytest.mark.parametrize("modifier", ["re", "re|s", "re|i|m"])
+def test_run_of_characters_as_line_lengths(tmp_path, pattern, modifier):
+    (tmp_path / "r.yml").write_text(
+        yaml.safe_dump(
+            {
+                "title": "t",
+                "id": "00000000-0000-0000-0000-000000000004",
+                "logsource": {"product": "windows", "category": "process_creation"},
+                "detection": {"sel": {f"CommandLine|{modifier}": pattern}, "condition": "sel"},
+            }
+        )
+    )
+    rs = compile_rules([tmp_path / "r.yml"])
+    assert not rs.failures, rs.failures
+    assert ("regexp_matches" in rs.rules[0].sql) == ("s" in modifier.split("|"))
+    sysmon = groups(rs.rules)[0]
+    got = sorted(
+        int(u)
+        for _, u in _events(RUN_RECORDS).execute(f"SELECT rule_index, uid FROM ({sysmon.sql()})").fetchall()
+    )
+    flags = re.DOTALL if "s" in modifier.split("|") else 0
+    expected = [
+        i
+        for i, rec in enumerate(RUN_RECORDS)
+        if "CommandLine" in rec and re.search(pattern, str(rec["CommandLine"]), flags)
+    ]
     assert got == expected

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from sekimori.detect.sigma.backend import MANY, SEPARATOR
-from sekimori.detect.sigma.engine import Group, groups
+from sekimori.detect.sigma.engine import Group, groups, when
 from sekimori.detect.sigma.rules import attack_ids, compile_rules, logsource_filter
 
 
@@ -295,3 +295,49 @@ def test_run_of_characters_as_line_lengths(tmp_path, pattern, modifier):
         if "CommandLine" in rec and re.search(pattern, str(rec["CommandLine"]), flags)
     ]
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "condition"),
+    [
+        ("coalesce((a = 1), false)", "(a = 1)"),
+        ("coalesce(((a) OR (b)), false)", "((a) OR (b))"),
+        ("coalesce((x = '), false)' OR \"l:(\" = '('), false)", "(x = '), false)' OR \"l:(\" = '(')"),
+        ("coalesce((a = 'it''s ('), false)", "(a = 'it''s (')"),
+        # not one wrapper around the whole: kept as it is
+        ("coalesce((a), false) AND coalesce((b), false)", None),
+        ("coalesce((a), false) OR (b), false)", None),
+        ("coalesce((a = 'x), false)", None),
+        ("a = 1", None),
+    ],
+)
+def test_rule_condition_without_its_wrapper(sql, condition):
+    assert when(sql) == (condition or sql)
+
+
+def test_unwrapped_conditions_match_as_wrapped(tmp_path):
+    """NULL and false alike leave a CASE WHEN: the events matched without the wrapper are those the
+    values say (an absent field, a NOT over it)."""
+    rules = {
+        "sel": {"sel": {"User": "bob"}, "condition": "sel"},
+        "not sel": {"sel": {"User": "bob"}, "condition": "not sel"},
+        "sel or f": {"sel": {"User": "bob"}, "f": {"Image|endswith": "a.exe"}, "condition": "sel or f"},
+    }
+    records = [{"User": "bob", "Image": "x"}, {"Image": "a.exe"}, {"User": None, "Image": "y"}, {}]
+    expected = {"sel": [0], "not sel": [1, 2, 3], "sel or f": [0, 1]}
+    for name, detection in rules.items():
+        (tmp_path / "r.yml").write_text(
+            yaml.safe_dump(
+                {
+                    "title": "t",
+                    "id": "00000000-0000-0000-0000-000000000005",
+                    "logsource": {"product": "windows", "category": "process_creation"},
+                    "detection": detection,
+                }
+            )
+        )
+        rs = compile_rules([tmp_path / "r.yml"])
+        sysmon = groups(rs.rules)[0]
+        assert "coalesce((" not in sysmon.match_sql("t").split("CASE WHEN ")[1][:10]
+        sql = f"SELECT rule_index, uid FROM ({sysmon.sql()})"
+        assert sorted(int(u) for _, u in _events(records).execute(sql).fetchall()) == expected[name], name

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sekimori.detect.sigma.engine import MATCH_SCHEMA, Group, groups
+from sekimori.detect.sigma.engine import MATCH_SCHEMA, Group, filter_sql, groups
 from sekimori.detect.sigma.merge import MergedGroup, merge_renamed
 from sekimori.detect.sigma.ruleset import CompiledRule, RuleFailure
 
@@ -73,6 +73,7 @@ def run_groups(
     """
     todo = sorted(merge_renamed(groups(rules)), key=lambda g: -len(g.rules))
     sources = list(batches) if batches else [table]
+    readers = {s: _readers(con, todo, s) for s in sources}
     total = len(todo) * len(sources)
     done = [0]
     lock = threading.Lock()
@@ -95,6 +96,9 @@ def run_groups(
         try:
             planned = False
             for source in sources:
+                if n not in readers[source]:
+                    batch_done(g, 0)
+                    continue
                 cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {g.fields_sql(source)}")
                 count = int(cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
                 events += count
@@ -130,6 +134,29 @@ def run_groups(
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         tables = [t for ts in pool.map(one, enumerate(todo)) for t in ts]
     return pa.concat_tables(tables) if tables else MATCH_SCHEMA.empty_table()
+
+
+def _readers(con: duckdb.DuckDBPyConnection, todo: Sequence[Group | MergedGroup], source: str) -> set[int]:
+    """Positions in ``todo`` of the passes that may find events in ``source``: the others' fields query
+    would find none, as it selects events by a Windows filter (``engine.filter_sql``) on four columns
+    that no distinct value of those columns here passes. Most of the ~90 passes have no event in a
+    given batch; each not run saves a scan of the batch's raw records. One query per batch decides for
+    all. A pass of another source selects its rows in its own ways: always run."""
+    out: set[int] = set()
+    checks: list[tuple[int, str]] = []
+    for n, g in enumerate(todo):
+        parts = [g.first, g.second] if isinstance(g, MergedGroup) else [g]
+        if any(p.source is not None for p in parts):
+            out.add(n)
+        else:
+            checks.append((n, " OR ".join(f"({filter_sql(p.filter)})" for p in parts)))
+    if checks:
+        kinds = f"SELECT DISTINCT source_format, event_code, channel, provider FROM {source}"
+        found = con.execute(
+            f"SELECT {', '.join(f'bool_or({w})' for _, w in checks)} FROM ({kinds})"
+        ).fetchall()
+        out |= {n for (n, _), hit in zip(checks, found[0], strict=True) if hit}
+    return out
 
 
 def _evaluate(

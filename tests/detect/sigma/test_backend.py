@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import duckdb
 import orjson
 import pytest
+import yaml
 
-from sekimori.detect.sigma.engine import Group, groups
+from sekimori.detect.sigma.backend import MANY, SEPARATOR
+from sekimori.detect.sigma.engine import Group, groups, when
 from sekimori.detect.sigma.rules import attack_ids, compile_rules, logsource_filter
 
 
@@ -177,3 +180,164 @@ def test_rule_duckdb_rejects_is_listed_and_others_run(tmp_path):
     matches = run_groups(con, rs.rules, failures=failures)
     assert [rs.rules[i].title for i in matches.column("rule_index").to_pylist()] == ["good"]
     assert [f.title for f in failures] == ["lookahead"] and "DuckDB" in failures[0].reason
+
+
+# Values enough to be matched as one list (``backend.any_of``): "tok1" is a prefix of listed values
+# without being one, so a match of it would be wrong.
+LISTED = [f"Tok{i:02d}" for i in range(10, 10 + MANY + 4)]
+LIST_RECORDS = [
+    {"CommandLine": v, "Image": img}
+    for v in [
+        "x tok15 y",
+        "TOK29 at the start",
+        "at the end TOK10",
+        "tok1",
+        "Tok22",
+        "",
+        "nothing listed",
+        "\U0001f642tok17\nsecond line",
+        "tok10tok11",
+    ]
+    for img in ["C:\\Windows\\cmd.exe", "C:\\Windows\\net.exe"]
+] + [{"Image": "C:\\Windows\\cmd.exe"}, {"Image": "C:\\Windows\\net.exe"}]  # no CommandLine
+
+
+def _listed(value: object, modifier: str, values: list[str]) -> bool:
+    """Sigma's reading, by brute force: case-insensitive, an absent field matches no value."""
+    if not isinstance(value, str):
+        return False
+    v = value.lower()
+    tests = {"contains": v.__contains__, "startswith": v.startswith, "endswith": v.endswith}
+    return any(tests[modifier](x.lower()) for x in values)
+
+
+@pytest.mark.parametrize("modifier", ["contains", "startswith", "endswith"])
+@pytest.mark.parametrize("condition", ["sel", "not sel", "sel and not f", "f or sel", "not (sel or f)"])
+@pytest.mark.parametrize("values", [LISTED, [*LISTED, "tok22\nx"]])  # the second has the separator
+def test_many_values_match_as_one_call_each(tmp_path, modifier, condition, values):
+    detection = {
+        "sel": {f"CommandLine|{modifier}": values},
+        "f": {"Image|endswith": "\\cmd.exe"},
+        "condition": condition,
+    }
+    (tmp_path / "r.yml").write_text(
+        yaml.safe_dump(
+            {
+                "title": "t",
+                "id": "00000000-0000-0000-0000-000000000003",
+                "logsource": {"product": "windows", "category": "process_creation"},
+                "detection": detection,
+            }
+        )
+    )
+    rs = compile_rules([tmp_path / "r.yml"])
+    assert not rs.failures, rs.failures
+    assert ("string_split" in rs.rules[0].sql) == (SEPARATOR not in "".join(values))
+    sysmon = groups(rs.rules)[0]
+    got = sorted(
+        int(u)
+        for _, u in _events(LIST_RECORDS).execute(f"SELECT rule_index, uid FROM ({sysmon.sql()})").fetchall()
+    )
+    expected = []
+    for i, rec in enumerate(LIST_RECORDS):
+        sel = _listed(rec.get("CommandLine"), modifier, values)
+        f = str(rec["Image"]).lower().endswith("\\cmd.exe")
+        truth = {"sel": sel, "not sel": not sel, "sel and not f": sel and not f, "f or sel": f or sel}
+        truth["not (sel or f)"] = not (sel or f)
+        if truth[condition]:
+            expected.append(i)
+    assert got == expected
+
+
+RUN_RECORDS = [
+    {"CommandLine": v}
+    for v in [
+        "abcd",
+        "abcde",
+        "ab\ncde\nfg",
+        "abcde\nfg",
+        "ab\nabcdef",
+        "ab\r\ncd\r",  # \r is a character to RE2's "."
+        "\u00e9\u00e9\u00e9\u00e9",  # four characters, eight bytes
+        "e\u0301e\u0301e",  # five code points
+        "\U0001f642\U0001f642\U0001f642\U0001f642\U0001f642",
+        "",
+        "\n\n\n\n\n\n",
+    ]
+] + [{"Image": "x"}]  # no CommandLine
+
+
+@pytest.mark.parametrize("pattern", [".{5,}", ".{5}", "(.){5,}", ".{5,7}", ".{1}", ".{4,}"])
+@pytest.mark.parametrize("modifier", ["re", "re|s", "re|i|m"])
+def test_run_of_characters_as_line_lengths(tmp_path, pattern, modifier):
+    (tmp_path / "r.yml").write_text(
+        yaml.safe_dump(
+            {
+                "title": "t",
+                "id": "00000000-0000-0000-0000-000000000004",
+                "logsource": {"product": "windows", "category": "process_creation"},
+                "detection": {"sel": {f"CommandLine|{modifier}": pattern}, "condition": "sel"},
+            }
+        )
+    )
+    rs = compile_rules([tmp_path / "r.yml"])
+    assert not rs.failures, rs.failures
+    assert ("regexp_matches" in rs.rules[0].sql) == ("s" in modifier.split("|"))
+    sysmon = groups(rs.rules)[0]
+    got = sorted(
+        int(u)
+        for _, u in _events(RUN_RECORDS).execute(f"SELECT rule_index, uid FROM ({sysmon.sql()})").fetchall()
+    )
+    flags = re.DOTALL if "s" in modifier.split("|") else 0
+    expected = [
+        i
+        for i, rec in enumerate(RUN_RECORDS)
+        if "CommandLine" in rec and re.search(pattern, str(rec["CommandLine"]), flags)
+    ]
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "condition"),
+    [
+        ("coalesce((a = 1), false)", "(a = 1)"),
+        ("coalesce(((a) OR (b)), false)", "((a) OR (b))"),
+        ("coalesce((x = '), false)' OR \"l:(\" = '('), false)", "(x = '), false)' OR \"l:(\" = '(')"),
+        ("coalesce((a = 'it''s ('), false)", "(a = 'it''s (')"),
+        # not one wrapper around the whole: kept as it is
+        ("coalesce((a), false) AND coalesce((b), false)", None),
+        ("coalesce((a), false) OR (b), false)", None),
+        ("coalesce((a = 'x), false)", None),
+        ("a = 1", None),
+    ],
+)
+def test_rule_condition_without_its_wrapper(sql, condition):
+    assert when(sql) == (condition or sql)
+
+
+def test_unwrapped_conditions_match_as_wrapped(tmp_path):
+    """NULL and false alike leave a CASE WHEN: the events matched without the wrapper are those the
+    values say (an absent field, a NOT over it)."""
+    rules = {
+        "sel": {"sel": {"User": "bob"}, "condition": "sel"},
+        "not sel": {"sel": {"User": "bob"}, "condition": "not sel"},
+        "sel or f": {"sel": {"User": "bob"}, "f": {"Image|endswith": "a.exe"}, "condition": "sel or f"},
+    }
+    records = [{"User": "bob", "Image": "x"}, {"Image": "a.exe"}, {"User": None, "Image": "y"}, {}]
+    expected = {"sel": [0], "not sel": [1, 2, 3], "sel or f": [0, 1]}
+    for name, detection in rules.items():
+        (tmp_path / "r.yml").write_text(
+            yaml.safe_dump(
+                {
+                    "title": "t",
+                    "id": "00000000-0000-0000-0000-000000000005",
+                    "logsource": {"product": "windows", "category": "process_creation"},
+                    "detection": detection,
+                }
+            )
+        )
+        rs = compile_rules([tmp_path / "r.yml"])
+        sysmon = groups(rs.rules)[0]
+        assert "coalesce((" not in sysmon.match_sql("t").split("CASE WHEN ")[1][:10]
+        sql = f"SELECT rule_index, uid FROM ({sysmon.sql()})"
+        assert sorted(int(u) for _, u in _events(records).execute(sql).fetchall()) == expected[name], name

@@ -90,6 +90,7 @@ def test_corrupted_copies_of_real_files_are_quarantined_and_the_run_finishes(sam
         "AND reason NOT LIKE 'Failed to parse record%'"
     ).to_pylist()
     reasons = store.sql("SELECT source_file, reason FROM quarantine").to_pylist()
+    cut_copies = 0
     for result in report.files:
         if result.status == "skipped":
             continue
@@ -105,11 +106,27 @@ def test_corrupted_copies_of_real_files_are_quarantined_and_the_run_finishes(sam
         # The crate reads a copy cut inside its first chunk (or with a flipped header) as an empty log,
         # without an error; none of these copies is one (every original holds records): one row says so.
         silent = expected == 0 and errors == 0
-        assert result.quarantined == errors + len(moved) + silent, result.path
+        # A copy cut inside a later chunk gives the whole chunks' records, again without an error: one
+        # row names the records lost, as many as the crate reads from the original's chunk that was cut.
+        lost = 0
+        name = Path(result.path).name
+        if expected and name.endswith("-truncated.evtx"):
+            size, original = Path(result.path).stat().st_size, chosen[int(name[:2])].read_bytes()
+            whole = (size - 4096) // 65536
+            if (size - 4096) % 65536:
+                fuller = tmp_path / "fuller.evtx"
+                fuller.write_bytes(original[: 4096 + (whole + 1) * 65536])
+                lost = raw_count(fuller)[0] - expected
+        assert result.quarantined == errors + len(moved) + silent + (lost > 0), result.path
         if silent:
             (reason,) = [r["reason"] for r in reasons if r["source_file"] == result.path]
             assert reason.startswith(("no record could be read", "not a readable EVTX file")), reason
+        if lost:
+            (reason,) = [r["reason"] for r in reasons if r["source_file"] == result.path]
+            assert reason.startswith(f"{lost} records (record ids "), reason
+            cut_copies += 1
     assert unfit, "the seeded corruption includes a value that does not fit (record 10 of 02-flipped)"
+    assert cut_copies, "the seeded cuts include a copy cut inside a later chunk holding records"
     assert sum(f.quarantined for f in report.files) > 0
     q = store.sql("SELECT count(*) AS n, count(reason) AS r FROM quarantine").to_pylist()[0]
     assert q["n"] == q["r"] == sum(f.quarantined for f in report.files)

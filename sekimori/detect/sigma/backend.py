@@ -74,7 +74,7 @@ def any_of(function: str, column: str, values: list[str]) -> str:
     ``coalesce`` treat the two alike). The values travel as one literal, split once per vector."""
     literal = sql_str(SEPARATOR.join(values))
     return (
-        f"len(list_filter(string_split({literal}, chr({ord(SEPARATOR)})), "
+        f"array_length(list_filter(string_split({literal}, chr({ord(SEPARATOR)})), "
         f"lambda _v: {function}({column}, _v))) > 0"
     )
 
@@ -87,9 +87,10 @@ _RUN = re.compile(r"(?:\.|\(\.\))\{(\d+)(?:,(\d*))?\}")
 
 def long_line(column: str, n: int) -> str:
     """True when a line of ``column`` (split at ``\\n`` only, as RE2's ``.``) has ``n`` characters
-    (code points, as ``.`` matches) or more; NULL for NULL. Its bytes are at least as many: checked first."""
+    (code points, as ``.`` matches) or more; NULL for NULL. The whole text is at least as long: checked
+    first (``length``, not DuckDB's ``strlen``, which Spark does not have)."""
     lengths = f"list_transform(string_split({column}, chr(10)), lambda _l: length(_l))"
-    return f"(strlen({column}) >= {n} AND list_max({lengths}) >= {n})"
+    return f"(length({column}) >= {n} AND list_max({lengths}) >= {n})"
 
 
 def _like_escape(text: str) -> str:

@@ -126,21 +126,10 @@ def _flat_header(system: Fields) -> Header:
         provider = _given(get, _PROVIDER[1:])
     if computer is None or computer == "" or computer == "-":
         computer = _given(get, _COMPUTER[1:])
-    # _given inline for the record id and time: half of the OTRF records lack RecordNumber and TimeCreated
     if record_id is None or record_id == "" or record_id == "-":
-        for key in _RECORD_ID[1:]:
-            record_id = get(key)
-            if record_id is not None and record_id != "" and record_id != "-":
-                break
-        else:
-            record_id = None
+        record_id = _given(get, _RECORD_ID[1:])
     if time is None or time == "" or time == "-":
-        for key in _TIME[1:]:
-            time = get(key)
-            if time is not None and time != "" and time != "-":
-                break
-        else:
-            time = None
+        time = _given(get, _TIME[1:])
     return get("Channel"), get("EventID"), provider, computer, record_id, time
 
 

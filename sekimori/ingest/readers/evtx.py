@@ -110,7 +110,7 @@ def unread_reason(source: Source) -> str | None:
     """Why an EVTX file that gave no record and no error holds none, or None for a sound empty log."""
     with source.open() as fh:
         header = fh.read(HEADER_BLOCK)
-        size = len(header) + sum(len(b) for b in iter(lambda: fh.read(1 << 20), b""))
+    size = content_size(source)
     if len(header) < 128:
         return f"not a readable EVTX file: {len(header)} bytes, shorter than the 128-byte header"
     header_size, _minor, major, block_size, chunks = struct.unpack_from("<IHHHH", header, 32)
@@ -141,12 +141,7 @@ def cut_chunk_reason(source: Source) -> str | None:
     """Why records of a file that gave some were left unread: the file ends inside a chunk whose header
     says it holds records (a copy cut short). None when the file is header plus whole chunks, or the
     partial chunk at its end is not one (never written, or not a chunk header)."""
-    if source.is_plain_file():
-        size = source.fs_path.stat().st_size
-    else:
-        with source.open() as fh:
-            size = sum(len(b) for b in iter(lambda: fh.read(1 << 20), b""))
-    body = size - HEADER_BLOCK
+    body = content_size(source) - HEADER_BLOCK
     if body <= 0 or body % CHUNK == 0:
         return None
     whole = body // CHUNK
@@ -155,7 +150,8 @@ def cut_chunk_reason(source: Source) -> str | None:
         tail = fh.read(40)
     if len(tail) < 40 or not tail.startswith(CHUNK_MAGIC):
         return None
-    # The chunk header: magic, first and last record number, first and last record id (EventRecordID).
+    # The chunk header: magic, first and last record number, first and last record id (the records'
+    # own headers' ids, the crate's event_record_id; not always the XML's EventRecordID).
     first, last = struct.unpack_from("<QQ", tail, 24)
     if last == 0 or last < first:
         return None
@@ -164,6 +160,14 @@ def cut_chunk_reason(source: Source) -> str | None:
         f"the file ends {body % CHUNK} bytes into its chunk "
         f"{whole} (a chunk is 65536 bytes): a truncated copy"
     )
+
+
+def content_size(source: Source) -> int:
+    """The size of the file's content: a plain file's from the file system, a stream's by reading it."""
+    if source.is_plain_file():
+        return source.fs_path.stat().st_size
+    with source.open() as fh:
+        return sum(len(b) for b in iter(lambda: fh.read(1 << 20), b""))
 
 
 def _short(msg: str, limit: int = 300) -> str:

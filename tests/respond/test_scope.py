@@ -110,6 +110,23 @@ def _lanl_store(tmp_path: Path, lines: list[str]) -> Store:
     return store
 
 
+def _u2_on_c1(**more: str) -> Alert:
+    """The alert of these LANL tests: U2 at t=200 (2024-01-01 00:03:20 UTC) from C1."""
+    return Alert.from_row(
+        {
+            "alert_id": "a",
+            "time": datetime(2024, 1, 1, 0, 3, 20, tzinfo=UTC),
+            "title": "test",
+            "rule_id": "t",
+            "account": "U2",
+            "domain": "DOM1",
+            "src_host": "C1",
+            "evidence": [],
+            **more,
+        }
+    )
+
+
 def test_time_order_a_logon_before_the_compromise_does_not_spread(tmp_path, monkeypatch):
     monkeypatch.setenv("SEKIMORI_LANL_EPOCH", "2024-01-01T00:00:00Z")
     # t=100: u1 from C1 to C2 (before anything is compromised)
@@ -125,19 +142,7 @@ def test_time_order_a_logon_before_the_compromise_does_not_spread(tmp_path, monk
             "400,U3@DOM1,U3@DOM1,C3,C5,Kerberos,Network,LogOn,Success",
         ],
     )
-    alert = Alert.from_row(
-        {
-            "alert_id": "a",
-            "time": datetime(2024, 1, 1, 0, 3, 20, tzinfo=UTC),
-            "title": "test",
-            "rule_id": "t",
-            "account": "U2",
-            "domain": "DOM1",
-            "src_host": "C1",
-            "host": "C9",
-            "evidence": [],
-        }
-    )
+    alert = _u2_on_c1(host="C9")
     scope = scope_from_alerts(store, [alert])
     assert {h.key for h in scope.hosts} == {"c1", "c3", "c5"}
     assert {a.key for a in scope.accounts} == {"dom1\\u2", "dom1\\u3"}
@@ -161,18 +166,7 @@ def test_logons_at_one_time_give_the_same_scope_whatever_the_order_of_the_lines(
     monkeypatch.setenv("SEKIMORI_LANL_EPOCH", "2024-01-01T00:00:00Z")
     lines = [f"300,U3@DOM1,U3@DOM1,C1,C{d},Kerberos,Network,LogOn,Success" for d in range(3, 9)]
     lines += [f"400,U3@DOM1,U3@DOM1,C{s},C9,Kerberos,Network,LogOn,Success" for s in range(3, 9)]
-    alert = Alert.from_row(
-        {
-            "alert_id": "a",
-            "time": datetime(2024, 1, 1, 0, 3, 20, tzinfo=UTC),
-            "title": "test",
-            "rule_id": "t",
-            "account": "U2",
-            "domain": "DOM1",
-            "src_host": "C1",
-            "evidence": [],
-        }
-    )
+    alert = _u2_on_c1()
     for seed in range(6):
         random.Random(seed).shuffle(lines)
         (tmp_path / str(seed)).mkdir()

@@ -15,6 +15,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from sekimori.store import Store, StoreBusyError
 from tests.conftest import DATA
@@ -82,6 +83,18 @@ def _held(gate: Path, writer: subprocess.Popen[str]) -> None:
         time.sleep(0.05)
 
 
+def _said(process: subprocess.Popen[Any], words: bytes, who: str) -> bytes:
+    """What ``process`` wrote to stderr up to and including ``words`` (the line may be wrapped), failing
+    if it ends before."""
+    assert process.stderr is not None
+    said = b""
+    while words not in b" ".join(said.split()):
+        chunk = os.read(process.stderr.fileno(), 4096)
+        assert chunk, f"{who} ended without waiting: {said.decode(errors='replace')}"
+        said += chunk
+    return said
+
+
 def _counts(store: Path) -> tuple[int, int, int]:
     st = Store(store)
     events, uids = st.connect().execute("SELECT count(*), count(DISTINCT uid) FROM events").fetchone()
@@ -99,12 +112,7 @@ def test_a_second_ingest_waits_for_the_first_and_each_event_is_stored_once(tmp_p
     _held(gate, first)
     second = _ingest(logs, store)
     # the second is let go on only once it has said that it waits for the first
-    assert second.stderr is not None
-    said = b""
-    while b"waiting for ingest (pid" not in b" ".join(said.split()):
-        chunk = os.read(second.stderr.fileno(), 4096)
-        assert chunk, f"the second ingest ended without waiting: {said.decode(errors='replace')}"
-        said += chunk
+    said = _said(second, b"waiting for ingest (pid", "the second ingest")
     (gate / "release").touch()
     out1, err1 = first.communicate(timeout=600)
     out2, err2 = second.communicate(timeout=600)
@@ -190,12 +198,7 @@ def test_detect_waits_for_an_ingest_and_the_library_refuses_when_told_not_to_wai
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        assert waiting.stderr is not None
-        said = b""
-        while b"waiting for test holder" not in b" ".join(said.split()):
-            chunk = os.read(waiting.stderr.fileno(), 4096)
-            assert chunk, f"detect ended without waiting: {said.decode(errors='replace')}"
-            said += chunk
+        said = _said(waiting, b"waiting for test holder", "detect")
         assert waiting.poll() is None  # still waiting while the holder holds
         release.touch()
         _, err = waiting.communicate(timeout=300)

@@ -13,6 +13,7 @@ import yaml
 from sekimori.detect.sigma.backend import MANY, SEPARATOR
 from sekimori.detect.sigma.engine import Group, groups, when
 from sekimori.detect.sigma.rules import attack_ids, compile_rules, logsource_filter
+from sekimori.detect.sigma.ruleset import Ruleset
 
 
 def _events(records: list[dict[str, object]]) -> duckdb.DuckDBPyConnection:
@@ -202,6 +203,20 @@ LIST_RECORDS = [
 ] + [{"Image": "C:\\Windows\\cmd.exe"}, {"Image": "C:\\Windows\\net.exe"}]  # no CommandLine
 
 
+def _compiled(tmp_path, detection: dict[str, object]) -> Ruleset:
+    """A process creation rule of ``detection``, compiled (it must compile)."""
+    rule = {
+        "title": "t",
+        "id": "00000000-0000-0000-0000-000000000003",
+        "logsource": {"product": "windows", "category": "process_creation"},
+        "detection": detection,
+    }
+    (tmp_path / "r.yml").write_text(yaml.safe_dump(rule))
+    rs = compile_rules([tmp_path / "r.yml"])
+    assert not rs.failures, rs.failures
+    return rs
+
+
 def _listed(value: object, modifier: str, values: list[str]) -> bool:
     """Sigma's reading, by brute force: case-insensitive, an absent field matches no value."""
     if not isinstance(value, str):
@@ -220,18 +235,7 @@ def test_many_values_match_as_one_call_each(tmp_path, modifier, condition, value
         "f": {"Image|endswith": "\\cmd.exe"},
         "condition": condition,
     }
-    (tmp_path / "r.yml").write_text(
-        yaml.safe_dump(
-            {
-                "title": "t",
-                "id": "00000000-0000-0000-0000-000000000003",
-                "logsource": {"product": "windows", "category": "process_creation"},
-                "detection": detection,
-            }
-        )
-    )
-    rs = compile_rules([tmp_path / "r.yml"])
-    assert not rs.failures, rs.failures
+    rs = _compiled(tmp_path, detection)
     assert ("string_split" in rs.rules[0].sql) == (SEPARATOR not in "".join(values))
     sysmon = groups(rs.rules)[0]
     got = sorted(
@@ -270,18 +274,7 @@ RUN_RECORDS = [
 @pytest.mark.parametrize("pattern", [".{5,}", ".{5}", "(.){5,}", ".{5,7}", ".{1}", ".{4,}"])
 @pytest.mark.parametrize("modifier", ["re", "re|s", "re|i|m"])
 def test_run_of_characters_as_line_lengths(tmp_path, pattern, modifier):
-    (tmp_path / "r.yml").write_text(
-        yaml.safe_dump(
-            {
-                "title": "t",
-                "id": "00000000-0000-0000-0000-000000000004",
-                "logsource": {"product": "windows", "category": "process_creation"},
-                "detection": {"sel": {f"CommandLine|{modifier}": pattern}, "condition": "sel"},
-            }
-        )
-    )
-    rs = compile_rules([tmp_path / "r.yml"])
-    assert not rs.failures, rs.failures
+    rs = _compiled(tmp_path, {"sel": {f"CommandLine|{modifier}": pattern}, "condition": "sel"})
     assert ("regexp_matches" in rs.rules[0].sql) == ("s" in modifier.split("|"))
     sysmon = groups(rs.rules)[0]
     got = sorted(
@@ -326,17 +319,7 @@ def test_unwrapped_conditions_match_as_wrapped(tmp_path):
     records = [{"User": "bob", "Image": "x"}, {"Image": "a.exe"}, {"User": None, "Image": "y"}, {}]
     expected = {"sel": [0], "not sel": [1, 2, 3], "sel or f": [0, 1]}
     for name, detection in rules.items():
-        (tmp_path / "r.yml").write_text(
-            yaml.safe_dump(
-                {
-                    "title": "t",
-                    "id": "00000000-0000-0000-0000-000000000005",
-                    "logsource": {"product": "windows", "category": "process_creation"},
-                    "detection": detection,
-                }
-            )
-        )
-        rs = compile_rules([tmp_path / "r.yml"])
+        rs = _compiled(tmp_path, detection)
         sysmon = groups(rs.rules)[0]
         assert "coalesce((" not in sysmon.match_sql("t").split("CASE WHEN ")[1][:10]
         sql = f"SELECT rule_index, uid FROM ({sysmon.sql()})"

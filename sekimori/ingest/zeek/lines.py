@@ -72,10 +72,9 @@ class LineRun:
 
     def item(self, i: int) -> Line:
         if self._texts is None:
-            assert self._data is not None and self._starts is not None
-            start = int(self._starts[i])
-            stop = int(self._starts[i + 1]) - 1 if i + 1 < len(self._starts) else len(self._data)
-            return int(self.numbers[i]), int(self.offsets[i]), self._data[start:stop].decode("ascii")
+            assert self._data is not None
+            first, last = self._span(i, i + 1)
+            return int(self.numbers[i]), int(self.offsets[i]), self._data[first:last].decode("ascii")
         return int(self.numbers[i]), int(self.offsets[i]), self._texts[i]
 
     def items(self) -> list[Line]:
@@ -97,17 +96,22 @@ class LineRun:
         body = self._data.replace(b"\n", b"")
         return pa.StringArray.from_buffers(n, pa.py_buffer(bounds), pa.py_buffer(body))
 
+    def _span(self, start: int, stop: int) -> tuple[int, int]:
+        """Where lines ``start`` to ``stop - 1`` lie in ``_data`` (without the newline after them)."""
+        assert self._data is not None and self._starts is not None
+        starts, size = self._starts, len(self._data)
+        first = int(starts[start]) if start < len(starts) else size
+        return first, int(starts[stop]) - 1 if stop < len(starts) else size
+
     def cut(self, start: int, stop: int) -> LineRun:
         if self._texts is None and self._data is not None and self._starts is not None and start < stop:
-            starts = self._starts
-            first = int(starts[start]) if start < len(starts) else len(self._data)
-            last = int(starts[stop]) - 1 if stop < len(starts) else len(self._data)
+            first, last = self._span(start, stop)
             return LineRun(
                 None,
                 self.numbers[start:stop],
                 self.offsets[start:stop],
                 self._data[first:last],
-                starts[start:stop] - first,
+                self._starts[start:stop] - first,
             )
         return LineRun(self.texts[start:stop], self.numbers[start:stop], self.offsets[start:stop])
 

@@ -138,8 +138,7 @@ def _uniform(lines: pa.Array) -> str | None:
     at = head[:128].find(_TS_TEXT)
     if match is None or at < 0:
         return None
-    n = len(lines)
-    offsets = np.frombuffer(lines.buffers()[1], np.int32, n + 1, lines.offset * 4)
+    offsets = _offsets(lines)
     body = np.frombuffer(lines.buffers()[2], np.uint8)
     starts, lengths = offsets[:-1], np.diff(offsets)
     if lengths.min() < max(match.end(), at + len(_TS_TEXT)):
@@ -246,17 +245,22 @@ def _parse(
         _parse(lines, positions[half:], schema, min_rows, out, budget)
 
 
+def _offsets(texts: pa.Array) -> np.ndarray:
+    """Where each value of a string array starts in its data buffer, and where the last ends (no copy)."""
+    return np.frombuffer(texts.buffers()[1], np.int32, len(texts) + 1, texts.offset * 4)
+
+
 def _iso_form(ts: pa.Array) -> pa.Array:
     """Which ``ts`` are in Zeek's ISO form (``_ISO``; false where null), a byte at a time: these
     few gathers cost much less than the regex on every value."""
-    n = len(ts)
-    ok = np.diff(np.frombuffer(ts.buffers()[1], np.int32, n + 1, ts.offset * 4)) == len(_ISO_LAYOUT)
+    offsets = _offsets(ts)
+    ok = np.diff(offsets) == len(_ISO_LAYOUT)
     if ts.null_count:
         ok &= ts.is_valid().to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(ok)
     if len(rows):
         body = np.frombuffer(ts.buffers()[2], np.uint8)
-        starts = np.frombuffer(ts.buffers()[1], np.int32, n + 1, ts.offset * 4)[rows]
+        starts = offsets[rows]
         good = np.ones(len(rows), np.bool_)
         for j, want in enumerate(_ISO_LAYOUT.encode()):
             byte = body[starts + j]

@@ -216,7 +216,7 @@ class Group:
 
         A source that gives several rows per event (auditd records) reports a rule's match of an event
         once."""
-        cases = ", ".join(f"CASE WHEN {when(r.sql)} THEN {r.index} END" for r in self.rules)
+        cases = ", ".join(f"CASE WHEN {r.sql} THEN {r.index} END" for r in self.rules)
         base = ", ".join(MATCH_COLUMNS)
         hits = f"SELECT {base}, list_filter([{cases}], lambda x: x IS NOT NULL) AS _m FROM {source}"
         distinct = "DISTINCT " if self.source is not None and _distinct(self.source) else ""
@@ -224,34 +224,6 @@ class Group:
 
     def sql(self, table: str = "events") -> str:
         return self.match_sql(f"({self.fields_sql(table)})")
-
-
-_HEAD, _TAIL = "coalesce(", ", false)"
-
-
-def when(sql: str) -> str:
-    """A rule's SQL as a ``CASE WHEN`` condition: without the ``coalesce((…), false)`` the backend wraps
-    the whole of it in (a NULL condition is not met either). DuckDB short-circuits the ANDs and ORs of a
-    WHEN, but not inside a function's argument: the process creation rules ran twice as long wrapped."""
-    if not (sql.startswith(_HEAD + "(") and sql.endswith(_TAIL)):
-        return sql
-    depth, i, end = 0, len(_HEAD), len(sql) - len(_TAIL)
-    while i < end:
-        c = sql[i]
-        if c in "'\"":  # a string or a quoted name: skip to its closing quote (doubled inside)
-            i = sql.find(c, i + 1)
-            while i > 0 and sql.startswith(c, i + 1):
-                i = sql.find(c, i + 2)
-            if i < 0:
-                return sql
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0 and i != end - 1:
-                return sql  # the first argument ends before ", false)": not one wrapper around it all
-        i += 1
-    return sql[len(_HEAD) : end] if depth == 0 else sql
 
 
 def _distinct(key: str) -> bool:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from sekimori.detect.sigma.backend import MANY, SEPARATOR
-from sekimori.detect.sigma.engine import Group, groups, when
+from sekimori.detect.sigma.engine import Group, groups
 from sekimori.detect.sigma.rules import attack_ids, compile_rules, logsource_filter
 from sekimori.detect.sigma.ruleset import Ruleset
 
@@ -288,24 +288,6 @@ def test_run_of_characters_as_line_lengths(tmp_path, pattern, modifier):
         if "CommandLine" in rec and re.search(pattern, str(rec["CommandLine"]), flags)
     ]
     assert got == expected
-
-
-@pytest.mark.parametrize(
-    ("sql", "condition"),
-    [
-        ("coalesce((a = 1), false)", "(a = 1)"),
-        ("coalesce(((a) OR (b)), false)", "((a) OR (b))"),
-        ("coalesce((x = '), false)' OR \"l:(\" = '('), false)", "(x = '), false)' OR \"l:(\" = '(')"),
-        ("coalesce((a = 'it''s ('), false)", "(a = 'it''s (')"),
-        # not one wrapper around the whole: kept as it is
-        ("coalesce((a), false) AND coalesce((b), false)", None),
-        ("coalesce((a), false) OR (b), false)", None),
-        ("coalesce((a = 'x), false)", None),
-        ("a = 1", None),
-    ],
-)
-def test_rule_condition_without_its_wrapper(sql, condition):
-    assert when(sql) == (condition or sql)
 
 
 def test_unwrapped_conditions_match_as_wrapped(tmp_path):

@@ -14,12 +14,15 @@ gone or were rewritten. The store only keeps the files; what they hold is the ca
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from sekimori.store.errors import StoreError
 
@@ -91,3 +94,66 @@ def prune(root: Path, segments: list[Path], kind: str) -> list[str]:
                 path.unlink(missing_ok=True)
             removed.append(path.name)
     return removed
+
+
+# ---- rollups: one derived file standing for several segments -------------------------------------
+ROLLUP_GRACE = 3600.0
+# ``STORE/derived/<kind>/<name>.parquet`` with ``<name>.json`` beside it listing the segments (with their
+# fingerprints) the file was computed from. The listing is published after the file and removed before
+# it, so a listed rollup always has its file; one whose segment is gone or rewritten is not handed out.
+
+
+class Rollup(NamedTuple):
+    name: str
+    path: Path
+    segments: tuple[str, ...]  # the segments it stands for, by name, sorted
+    current: bool  # whether they are all in the store unchanged (otherwise it is stale: never read)
+
+
+def rollups(root: Path, segments: list[Path], kind: str) -> list[Rollup]:
+    """The ``kind`` rollups, by name."""
+    folder = kind_dir(root, kind)
+    if not folder.is_dir():
+        return []
+    present = {seg.name: seg for seg in segments}
+    out = []
+    for listing in sorted(folder.glob("rollup-*.json")):
+        try:
+            covered = json.loads(listing.read_text())["segments"]
+            current = bool(covered) and all(
+                s in present and fingerprint(present[s]) == f for s, f in covered.items()
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            covered, current = {}, False  # unreadable: stale
+        out.append(Rollup(listing.stem, listing.with_suffix(".parquet"), tuple(sorted(covered)), current))
+    return out
+
+
+@contextmanager
+def rollup_target(root: Path, segments: list[Path], kind: str) -> Iterator[Path]:
+    """A temporary path to write a rollup of ``segments`` to; published with its listing when the block
+    ends without an error."""
+    folder = kind_dir(root, kind)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"rollup-{uuid.uuid4().hex[:16]}"
+    tmp = folder / f".{name}.tmp"
+    try:
+        yield tmp
+        os.replace(tmp, folder / f"{name}.parquet")
+        listing = {"segments": {seg.name: fingerprint(seg) for seg in segments}}
+        (folder / f".{name}.json.tmp").write_text(json.dumps(listing, sort_keys=True))
+        os.replace(folder / f".{name}.json.tmp", folder / f"{name}.json")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def drop_rollup(root: Path, kind: str, name: str, now: float | None = None) -> None:
+    """Unlist rollup ``name``. Its file stays for ``ROLLUP_GRACE`` seconds: a run that listed it before
+    may still be reading it; files unlisted longer ago (and temporaries as old) are removed now."""
+    folder = kind_dir(root, kind)
+    (folder / f"{name}.json").unlink(missing_ok=True)
+    cutoff = (time.time() if now is None else now) - ROLLUP_GRACE
+    listed = {p.stem for p in folder.glob("rollup-*.json")}
+    for path in [*folder.glob("rollup-*.parquet"), *folder.glob(".rollup-*.tmp")]:
+        if path.stem not in listed and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)

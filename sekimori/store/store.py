@@ -38,7 +38,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sekimori.ingest import get_reader, input_paths, safe_str
-from sekimori.store.derived import DERIVED, derived_files, derived_target, kind_dir, prune
+from sekimori.store.derived import (
+    DERIVED,
+    Rollup,
+    derived_files,
+    derived_target,
+    drop_rollup,
+    kind_dir,
+    prune,
+    rollup_target,
+    rollups,
+)
 from sekimori.store.errors import StoreError
 from sekimori.store.inputs import digest_and_size
 from sekimori.store.lock import writer_lock
@@ -320,6 +330,24 @@ class Store:
         """Drop the ``kind`` files of segments no longer in the store (or rewritten)."""
         with self.writer(f"derived {kind}"):
             return prune(self.root, self.segments(), kind)
+
+    def rollups(self, kind: str) -> list[Rollup]:
+        """The ``kind`` files that each stand for several segments (see :func:`derived.rollups`)."""
+        return rollups(self.root, self.segments(), kind)
+
+    @contextmanager
+    def rollup_writer(self, kind: str, segments: list[str]) -> Iterator[Path]:
+        """A path to write a ``kind`` rollup of ``segments`` to, published with the list of those segments
+        when the block ends without an error (under the writer lock)."""
+        with (
+            self.writer(f"derived {kind}"),
+            rollup_target(self.root, [self.segments_dir / s for s in segments], kind) as target,
+        ):
+            yield target
+
+    def drop_rollup(self, kind: str, name: str) -> None:
+        with self.writer(f"derived {kind}"):
+            drop_rollup(self.root, kind, name)
 
     def quarantine_files(self) -> list[str]:
         return [str(p) for seg in self.segments() for p in sorted(seg.glob("quarantine.parquet"))]

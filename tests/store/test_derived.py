@@ -3,9 +3,13 @@ the segment as it was when they were written, dropped with the segment."""
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
 from sekimori.store import Store
+from sekimori.store.derived import ROLLUP_GRACE
 from tests.conftest import DATA
 
 
@@ -48,3 +52,53 @@ def test_a_rewritten_or_removed_segment_loses_its_file(store):
 def test_a_kind_must_be_a_plain_name(store):
     with pytest.raises(Exception, match="not a valid derived kind"):
         store.derived_files("../tables")
+
+
+def test_a_rollup_is_listed_once_written_whole_with_the_segments_it_stands_for(store):
+    one, two = sorted(p.name for p in store.segments())
+    with store.rollup_writer("agg", [two, one]) as target:
+        target.write_bytes(b"both")
+    with pytest.raises(RuntimeError), store.rollup_writer("agg", [one]) as target:
+        target.write_bytes(b"half")
+        raise RuntimeError("killed while writing")
+    [rollup] = store.rollups("agg")
+    assert rollup.segments == (one, two) and rollup.current and rollup.path.read_bytes() == b"both"
+    folder = store.root / "derived" / "agg"
+    assert sorted(p.name for p in folder.iterdir()) == [f"{rollup.name}.json", f"{rollup.name}.parquet"]
+    store.drop_rollup("agg", rollup.name)
+    assert store.rollups("agg") == []
+    # unlisted, its file stays a while for a run that listed it before; once old, the next drop removes it
+    assert [p.name for p in folder.iterdir()] == [f"{rollup.name}.parquet"]
+    with store.rollup_writer("agg", [one]) as target:
+        target.write_bytes(b"one")
+    [newer] = store.rollups("agg")
+    old = time.time() - ROLLUP_GRACE - 1
+    os.utime(rollup.path, (old, old))
+    store.drop_rollup("agg", newer.name)
+    assert [p.name for p in folder.iterdir()] == [f"{newer.name}.parquet"]
+
+
+def test_a_rollup_of_a_rewritten_or_removed_segment_is_stale(store):
+    one, two = store.segments()
+    with store.rollup_writer("agg", [one.name]) as target:
+        target.write_bytes(b"one")
+    with store.rollup_writer("agg", [one.name, two.name]) as target:
+        target.write_bytes(b"both")
+    (two / "manifest.json").write_text((two / "manifest.json").read_text() + "\n")  # rewritten
+    current = {r.segments: r.current for r in store.rollups("agg")}
+    assert current == {(one.name,): True, tuple(sorted([one.name, two.name])): False}
+    for path in one.iterdir():  # removed
+        path.unlink()
+    one.rmdir()
+    assert [r.current for r in store.rollups("agg")] == [False, False]
+
+
+def test_an_unreadable_rollup_listing_is_stale(store):
+    one = store.segments()[0].name
+    with store.rollup_writer("agg", [one]) as target:
+        target.write_bytes(b"one")
+    [rollup] = store.rollups("agg")
+    for text in ("{", '{"segments": []}', '{"segments": {}}', "[]"):
+        rollup.path.with_suffix(".json").write_text(text)
+        [again] = store.rollups("agg")
+        assert (again.name, again.current) == (rollup.name, False)

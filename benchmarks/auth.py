@@ -360,6 +360,17 @@ def _bench_boundary(store: Store, total: int, repeat: int) -> None:
         )
 
 
+def _merged_rows(con: duckdb.DuckDBPyConnection) -> str:
+    """What a run on per-segment rows merged (after it, on its connection)."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "_bh_counted" not in tables:
+        return " (the one pass was taken)"
+    rows = con.execute("SELECT count(*) FROM _bh_rows").fetchall()[0][0]
+    covered = con.execute("SELECT count(*) FROM _bh_roll_covered").fetchall()[0][0]
+    again = con.execute("SELECT count(*) FROM _bh_again").fetchall()[0][0]
+    return f" ({rows:,} kept rows read, rollups standing for {covered} segments, {again} segments read again)"
+
+
 def _bench_behaviour(store: Store, total: int, repeat: int, cfg: BehaviourConfig) -> pa.Table:
     """The behaviour analytics in one pass over the events, from per-segment rows computed now (cold),
     and from rows kept in the store (cached); best of ``repeat`` each, the alerts compared."""
@@ -376,9 +387,11 @@ def _bench_behaviour(store: Store, total: int, repeat: int, cfg: BehaviourConfig
                 started = time.perf_counter()
                 results[phase] = run_behaviour(ctx.con, cfg, None if phase == "events" else ctx)
                 best = min(best, time.perf_counter() - started)
+                merged = _merged_rows(ctx.con) if phase != "events" else ""
             finally:
                 ctx.close()
-        print(f"behaviour analytics, {phase:6s}: {best:.2f}s  ->  {total / best / 1e6:.1f} M events/s")
+        rate = total / best / 1e6
+        print(f"behaviour analytics, {phase:6s}: {best:.2f}s  ->  {rate:.1f} M events/s{merged}")
     key = [("alert_id", "ascending")]
     same = all(t.sort_by(key).equals(results["events"].sort_by(key)) for t in results.values())
     print(f"  the same alerts in the three runs: {same}")

@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from sekimori.detect.base import DetectContext
+from sekimori.detect.behaviour import rollups
 from sekimori.detect.behaviour.config import BehaviourConfig
 from sekimori.detect.behaviour.sql import in_list, machine_filter, mixed_key, quote
 from sekimori.detect.behaviour.staging import baseline_end, failure_grain, stage_raw_logons
@@ -129,8 +130,10 @@ def stage_raw_logons_from_segments(
     the one pass over the events is cheaper and gives the same table: it is used then (False), unless
     the rows come from another engine (``aggregate``, which then also reads the segments again: the
     events are not for this machine to read)."""
-    source, be = baseline_end(con, cfg, "_bh_seg_logons s", "s.source_file")
     scope = "''" if cfg.baseline_scope == "global" else "s.source_file"
+    kind = rollups.rollup_kind(TABLES[0].kind, KEY_NAMES)
+    unused = rollups.use_rollups(con, ctx, kind, KEY_NAMES, scope)
+    source, be = baseline_end(con, cfg, f"{rollups.rows_source()} s", "s.source_file")
     acts = in_list(cfg.failure_activities)
     machine = machine_filter(cfg).replace("principal", "s.principal")
     con.execute(
@@ -176,6 +179,7 @@ SELECT {mixed_key(columns)} AS k, scope, {KEY_NAMES},
 FROM parts
 GROUP BY {", ".join(columns)}"""
     )
+    rollups.make_rollups(con, ctx, kind, KEY_NAMES, scope, unused)
     return True
 
 

@@ -20,7 +20,11 @@ from tests.respond.test_cases import FakeConnector, alert
 
 ALICE = Principal("os", "alice", "alice")
 BOB = Principal("os", "bob", "bob")
-CASE = f"CASE-{datetime.now(UTC).year}-0001"
+
+
+def first_case(store: CaseStore) -> str:
+    """The id of the first case opened (by ``action_id``)."""
+    return store.list_cases()[0].id
 
 
 def attacker(db: Database, *statements: str) -> None:
@@ -53,7 +57,7 @@ def store(db: Database, fake: FakeConnector) -> Iterator[CaseStore]:
 def action_id(store: CaseStore) -> int:
     """seq 1: the case opened with one alert; seq 2: alice proposes action 1."""
     case = store.open_case("intrusion", [alert("a1", 0, account="CORP\\mallory")], ALICE)
-    assert case.id == CASE
+    assert case.id == f"CASE-{case.created.year}-0001"  # the year it was opened in
     return store.propose(case.id, Action(ActionKind.disable_account, "CORP\\mallory"), "fake", ALICE).id
 
 
@@ -96,14 +100,15 @@ def test_edited_plan_is_not_approved(db: Database, store: CaseStore, action_id: 
 
 
 def test_case_fields_edited(db: Database, store: CaseStore, action_id: int) -> None:
+    case = first_case(store)
     attacker(
         db,
         "UPDATE cases SET title = 'nothing to see', status = 'closed'",
         "UPDATE case_entries SET text = 'x'",  # none yet: changes nothing
     )
     assert problems(store) == [
-        f"cases row {CASE} field status: the audit chain says 'open', the table has 'closed'",
-        f"cases row {CASE} field title: the audit chain says 'intrusion', the table has 'nothing to see'",
+        f"cases row {case} field status: the audit chain says 'open', the table has 'closed'",
+        f"cases row {case} field title: the audit chain says 'intrusion', the table has 'nothing to see'",
     ]
 
 
@@ -112,7 +117,7 @@ def test_milestone_and_entry_edited(db: Database, store: CaseStore) -> None:
     store.add_entry(case.id, "judgment", "true positive", BOB)
     attacker(db, "UPDATE case_entries SET text = 'false positive'", "UPDATE cases SET judged = NULL")
     found = problems(store)
-    assert found[0].startswith(f"cases row {CASE} field judged: the audit chain says '20")
+    assert found[0].startswith(f"cases row {case.id} field judged: the audit chain says '20")
     assert found[0].endswith("the table has None")
     assert found[1:] == [
         "case_entries row 1 field text: the audit chain says 'true positive', the table has 'false positive'"
@@ -120,38 +125,41 @@ def test_milestone_and_entry_edited(db: Database, store: CaseStore) -> None:
 
 
 def test_case_deleted(db: Database, store: CaseStore, action_id: int) -> None:
+    case = first_case(store)
     attacker(
         db,
         "DELETE FROM containment_actions",
         "DELETE FROM case_alerts",
-        f"DELETE FROM cases WHERE id = '{CASE}'",
+        f"DELETE FROM cases WHERE id = '{case}'",
     )
     assert problems(store) == [
-        f"cases row {CASE}: in the audit chain (seq 1) but not in the table (deleted)",
+        f"cases row {case}: in the audit chain (seq 1) but not in the table (deleted)",
         "case_alerts row 1: in the audit chain (seq 1) but not in the table (deleted)",
         "containment_actions row 1: in the audit chain (seq 2) but not in the table (deleted)",
     ]
 
 
 def test_alert_links_added_and_moved(db: Database, store: CaseStore, action_id: int) -> None:
+    case = first_case(store)
     other = store.open_case("other", [alert("b1", 5)], BOB)
     attacker(
         db,
         f"UPDATE case_alerts SET case_id = '{other.id}' WHERE alert_id = 'a1'",
         "INSERT INTO case_alerts (id, case_id, alert_id, orgs, attack, evidence, added, added_by) "
-        f"VALUES (9, '{CASE}', 'forged', '[]', '[]', '[]', '2026-01-01 00:00:00', 'alice')",
+        f"VALUES (9, '{case}', 'forged', '[]', '[]', '[]', '2026-01-01 00:00:00', 'alice')",
     )
     assert problems(store) == [
-        f"case_alerts row 1 field case_id: the audit chain says '{CASE}', the table has '{other.id}'",
+        f"case_alerts row 1 field case_id: the audit chain says '{case}', the table has '{other.id}'",
         "case_alerts row 9: not in the audit chain (written beside sekimori)",
     ]
 
 
 def _forge_entry(db: Database, store: CaseStore, kind: str, payload: dict[str, Any]) -> None:
+    case = first_case(store)
     """Append an entry with a correct hash and move the head, as someone who read audit.py would."""
     last = store.audit.entries()[-1]
     seq, when = last.seq + 1, datetime.now(UTC)
-    digest = entry_hash(seq, when, "bob", CASE, kind, payload, last.hash)
+    digest = entry_hash(seq, when, "bob", case, kind, payload, last.hash)
     import json
 
     stamp = when.strftime("%Y-%m-%d %H:%M:%S.%f") + ("" if db.backend == "sqlite" else "+00")
@@ -159,7 +167,7 @@ def _forge_entry(db: Database, store: CaseStore, kind: str, payload: dict[str, A
     attacker(
         db,
         "INSERT INTO audit (seq, time, actor, case_id, kind, payload, prev_hash, hash) VALUES "
-        f"({seq}, '{stamp}', 'bob', '{CASE}', '{kind}', '{body}', '{last.hash}', '{digest}')",
+        f"({seq}, '{stamp}', 'bob', '{case}', '{kind}', '{body}', '{last.hash}', '{digest}')",
         f"UPDATE audit_head SET seq = {seq}, hash = '{digest}'",
         "UPDATE containment_actions SET status = 'approved', approved_by = 'bob' WHERE id = 1",
     )

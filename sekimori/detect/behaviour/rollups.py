@@ -37,18 +37,24 @@ SIDE_ROLLUPS = 4
 
 # The merge of success rows (of segments and of an earlier rollup), by file and raw logon key.
 _MERGE = """
-SELECT source_file, {keys}, CAST(sum(n) AS BIGINT) AS n, min(tmin) AS tmin, max(tmax) AS tmax,
+SELECT {scope} AS source_file, {keys}, CAST(sum(n) AS BIGINT) AS n, min(tmin) AS tmin, max(tmax) AS tmax,
   arg_min(ev_first, {{'t': tmin, 'u': ev_first.uid}}) AS ev_first
-FROM ({rows}) WHERE outcome = 'success'
-GROUP BY source_file, {keys}
-ORDER BY source_file, {keys}
+FROM ({rows}) s WHERE outcome = 'success'
+GROUP BY {group}
 """
 
 
-def rollup_kind(rows_kind: str, keys: str) -> str:
+def _merge(keys: str, rows: str, scope: str) -> str:
+    group = keys if scope == "''" else f"{scope}, {keys}"  # (a constant is no group)
+    return _MERGE.format(keys=keys, rows=rows, scope=scope, group=group)
+
+
+def rollup_kind(rows_kind: str, keys: str, scope: str) -> str:
     """The rollups' kind: named after the segment rows' kind and the merge (either changing, older
-    rollups are never read)."""
-    return f"behaviour_rollup_{digest(rows_kind + _MERGE.format(keys=keys, rows=''))}"
+    rollups are never read). ``scope``: the baseline's scope of a row ``s``: with one baseline for all
+    files, a rollup's rows are per key alone (file ``''``), so that the logons of many files (rotated
+    logs) merge."""
+    return f"behaviour_rollup_{digest(rows_kind + _merge(keys, '', scope))}"
 
 
 def use_rollups(
@@ -132,6 +138,9 @@ def make_rollups(
     store = ctx.store
     for name in unused:
         store.drop_rollup(kind, name)
+    for other in store.derived_kinds():  # of older code, or the other baseline scope: never read here
+        if other.startswith("behaviour_rollup_") and other != kind:
+            store.drop_derived(other)
     on = f"JOIN _bh_bounds b ON b.scope = {scope}"
     segments = con.execute(
         f"SELECT segment, {_BEFORE}, {_AFTER}, count(*) FROM _bh_seg_logons s {on} "
@@ -163,7 +172,7 @@ def make_rollups(
         try:
             with store.rollup_writer(kind, standing) as target:
                 con.execute(
-                    f"COPY ({_MERGE.format(keys=keys, rows=rows)}) TO '{sql_str(target)}' "
+                    f"COPY ({_merge(keys, rows, scope)}) TO '{sql_str(target)}' "
                     "(FORMAT parquet, COMPRESSION zstd)"
                 )
         finally:

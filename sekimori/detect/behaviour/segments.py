@@ -131,7 +131,7 @@ def stage_raw_logons_from_segments(
     the rows come from another engine (``aggregate``, which then also reads the segments again: the
     events are not for this machine to read)."""
     scope = "''" if cfg.baseline_scope == "global" else "s.source_file"
-    kind = rollups.rollup_kind(TABLES[0].kind, KEY_NAMES)
+    kind = rollups.rollup_kind(TABLES[0].kind, KEY_NAMES, scope)
     unused = rollups.use_rollups(con, ctx, kind, KEY_NAMES, scope)
     source, be = baseline_end(con, cfg, f"{rollups.rows_source()} s", "s.source_file")
     acts = in_list(cfg.failure_activities)
@@ -194,9 +194,9 @@ def _segments_across(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _events_per_row(con: duckdb.DuckDBPyConnection) -> float:
-    """The events the kept rows stand for, per row (from the rows: counting the store's events was a scan
-    of its own)."""
-    rows, events = con.execute("SELECT count(*), sum(n) FROM _bh_seg_logons").fetchall()[0]
+    """The events the rows to merge (kept rows and rollups) stand for, per row (from the rows: counting
+    the store's events was a scan of its own)."""
+    rows, events = con.execute(f"SELECT count(*), sum(n) FROM {rollups.rows_source()}").fetchall()[0]
     return float(events) / rows if rows else float("inf")
 
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sekimori.detect.base import DetectContext
-from sekimori.detect.behaviour import BehaviourConfig, run_behaviour, segments
+from sekimori.detect.behaviour import BehaviourConfig, rollups, run_behaviour, segments
 from sekimori.detect.behaviour.rollups import rollup_kind
 from sekimori.detect.run import run_detectors
 from sekimori.store import Store
@@ -23,7 +23,7 @@ from tests.detect.behaviour.test_segments import SETTINGS, _assert_equal, _both
 from tests.detect.test_behaviour import _line
 
 STEP = 1_000
-KIND = rollup_kind(segments.TABLES[0].kind, segments.KEY_NAMES)
+KIND = rollup_kind(segments.TABLES[0].kind, segments.KEY_NAMES, "''")  # one baseline for all files
 
 
 @pytest.fixture(autouse=True)
@@ -113,8 +113,9 @@ def _events(store: Store, names: tuple[str, ...]) -> list[dict]:
     ]
 
 
-def test_a_rollup_holds_its_segments_successes_per_file_and_key(stepped: Store) -> None:
-    """Against a brute force over the segments' events in Python."""
+def test_a_rollup_holds_its_segments_successes_per_key(stepped: Store) -> None:
+    """Against a brute force over the segments' events in Python (with one baseline for all files, a
+    rollup's rows are per key, whatever the file: ``''``)."""
     for rollup in (r for r in stepped.rollups(KIND) if r.current):
         expected: dict[tuple, dict] = {}
         for e in _events(stepped, rollup.segments):
@@ -122,7 +123,7 @@ def test_a_rollup_holds_its_segments_successes_per_file_and_key(stepped: Store) 
             if not (kept and e["outcome"] == "success" and e["time"] and e["principal"]):
                 continue
             key = (
-                e["source_file"] or "",
+                "",
                 *(e[c] for c in ("principal", "domain", "src_host", "src_ip")),
                 e["target_host"] or e["host"],
                 *(e[c] for c in ("logon_type", "auth_package", "outcome", "activity", "status")),
@@ -149,9 +150,9 @@ def test_a_rollup_the_baseline_end_moved_across_is_not_read_and_is_replaced(
 ) -> None:
     by_step = _segments_by_step(stepped)
     before = {r.segments: r.name for r in stepped.rollups(KIND)}
-    # A step at 21,000 s: the span is 3..~21965, the baseline ends at ~5493, inside step 5: across rows
-    # of the rollup of steps 4 to 7 (a row is per file and key: step 5's keys have successes from ~5003 to
-    # ~5965); the rollups of steps 0-1 and 2-3 lie before it.
+    # A step at 21,000 s: the span is 3..~21965, the baseline ends at ~5493: across the rows of the
+    # rollup of steps 4 to 7 (its keys have successes from ~4003 to ~7965); the rollups of steps 0-1 and
+    # 2-3 lie before it.
     path = tmp_path / "late.txt"
     path.write_text("\n".join(_routine(21_000, 22_000)) + "\n")
     stepped.ingest([str(path)], reader="lanl", workers=1)
@@ -210,20 +211,45 @@ def test_of_two_rollups_of_the_same_segments_one_is_read_and_the_other_dropped(s
 
 
 def test_a_few_new_rows_make_a_rollup_of_their_own(stepped: Store, tmp_path: Path) -> None:
-    """Two small steps settled after the baseline's end (3 logons each, against ~30 rows in the rollup of
+    """Two small steps settled after the baseline's end (one logon each, against ~10 keys in the rollup of
     steps 4 to 7): a rollup of the two alone, the large one kept as it is."""
     by_step = _segments_by_step(stepped)
-    before = {r.segments: r.name for r in stepped.rollups(KIND)}
+    before = {r.segments: r for r in stepped.rollups(KIND)}
     large = tuple(sorted(by_step[4:]))
     small = []
     for start in (8_000, 8_100):
         path = tmp_path / f"small-{start}.txt"
-        path.write_text("\n".join(_routine(start, start + 100)) + "\n")
+        path.write_text("\n".join(_routine(start, start + 10)) + "\n")
         stepped.ingest([str(path)], reader="lanl", workers=1)
         small += [m["segment"] for m in stepped.manifests() if m["files"][0]["path"] == str(path)]
+    # the scenario: the new segments' rows (from their own files) are fewer than a quarter of the rollup's
     run_detectors(stepped, only=["behaviour"])
+    kind = next(k for k in stepped.derived_kinds() if k.startswith("behaviour_logons_"))
+    new_rows = sum(pq.ParquetFile(stepped.derived_files(kind)[s]).metadata.num_rows for s in small)
+    assert new_rows * rollups.TAKE_IN < pq.ParquetFile(before[large].path).metadata.num_rows
     after = {r.segments: r.name for r in stepped.rollups(KIND)}
-    assert after[large] == before[large]  # not made again
+    assert after[large] == before[large].name  # not made again
     assert tuple(sorted(small)) in after
     direct, by_segment = _both(stepped, {}, save=False)
     _assert_equal(direct, by_segment)
+
+
+def test_the_choice_of_the_one_pass_counts_the_rollups_rows(
+    stepped: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows per event are counted over what is merged: each rollup's rows, not its segments' success rows."""
+    from tests.detect.behaviour.test_segments import _merged, _stood_for
+
+    kind = next(k for k in stepped.derived_kinds() if k.startswith("behaviour_logons_"))
+    kept = [pq.read_table(f) for f in stepped.derived_files(kind).values()]
+    all_rows = sum(t.num_rows for t in kept)
+    failures = sum(t.column("outcome").to_pylist().count("failure") for t in kept)
+    rolled = sum(pq.ParquetFile(r.path).metadata.num_rows for r in stepped.rollups(KIND))
+    events = sum(_stood_for(pq.read_table(f)) for f in stepped.event_files())
+    assert _covered(stepped, {}) == sorted(p.name for p in stepped.segments())  # every success rolled up
+    with_rollups, without = events / (rolled + failures), events / all_rows
+    assert without < with_rollups
+    monkeypatch.setattr(segments, "EVENTS_PER_ROW", (without + with_rollups) / 2)
+    assert _merged(stepped)[0] is True
+    monkeypatch.setattr(segments, "EVENTS_PER_ROW", with_rollups + 0.01)
+    assert _merged(stepped)[0] is False

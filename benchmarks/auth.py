@@ -1,6 +1,7 @@
 """Speed of the behaviour analytics (``sekimori.detect.behaviour``) on synthetic authentications.
 
-    python benchmarks/auth.py [--events 20000000] [--days 30] [--segments N] [--seed 7] [--keep DIR] [--repeat 2]
+    python benchmarks/auth.py [--events 20000000] [--days 30] [--segments N] [--seed 7] [--keep DIR]
+                               [--repeat 2]
 
 1. Generates ``--events`` authentication events (seeded, deterministic) directly as Parquet in a store
    layout (``STORE/segments/bench/events-NNNNN.parquet`` + manifest), with DuckDB: four organisations

@@ -147,6 +147,7 @@ SELECT *, CASE WHEN tmax < be THEN 'before' WHEN tmin >= be THEN 'after' ELSE 'a
     cheaper = _events_per_row(con) < EVENTS_PER_ROW or _share(ctx, again) > ONE_PASS_SHARE
     if cheaper and aggregate is None:
         stage_raw_logons(con, cfg)
+        rollups.make_rollups(con, ctx, kind, KEY_NAMES, scope, unused)  # a later run may merge fewer rows
         return False
     _split_again(con, ctx, cfg, again, aggregate)
     grain = failure_grain(cfg)

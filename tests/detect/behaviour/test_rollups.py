@@ -56,14 +56,19 @@ def _step(store: Store, root: Path, number: int, lines: list[str]) -> None:
     run_detectors(store, only=["behaviour"])  # keeps the segment's rows, and makes rollups
 
 
-@pytest.fixture
-def stepped(tmp_path: Path) -> Store:
-    store = Store(tmp_path / "store")
+def _stepped(root: Path) -> Store:
+    root.mkdir(parents=True, exist_ok=True)
+    store = Store(root / "store")
     for number in range(8):
         start = number * STEP
         lines = _routine(start, start + STEP) + (_attacks(start) if number == 6 else [])
-        _step(store, tmp_path, number, lines)
+        _step(store, root, number, lines)
     return store
+
+
+@pytest.fixture
+def stepped(tmp_path: Path) -> Store:
+    return _stepped(tmp_path)
 
 
 def _covered(store: Store, settings: dict) -> list[str]:
@@ -90,9 +95,7 @@ def test_rollups_give_the_alerts_of_one_pass(stepped: Store) -> None:
     # settled (from ~2238), the rollup of 2 and 3 not wholly past that -> a second rollup. After step 7
     # (~1993): steps 6 and 7 settled (from ~2979) -> taken in with the rollup of 4 and 5; steps 0 and 1
     # wholly before the end -> a rollup.
-    rolled = [r for r in stepped.rollups(KIND) if r.current]
-    expected = [by_step[:2], by_step[2:4], by_step[4:]]
-    assert sorted(r.segments for r in rolled) == sorted(tuple(sorted(s)) for s in expected)
+    assert _rolled(stepped) == sorted(tuple(sorted(s)) for s in (by_step[:2], by_step[2:4], by_step[4:]))
     for settings in SETTINGS:
         direct, by_segment = _both(stepped, settings, save=False)
         _assert_equal(direct, by_segment)
@@ -101,6 +104,24 @@ def test_rollups_give_the_alerts_of_one_pass(stepped: Store) -> None:
     direct, _ = _both(stepped, {}, save=False)
     rules = set(direct.column("rule_id").to_pylist())
     assert {"behaviour.fan_out", "behaviour.brute_force", "behaviour.password_spray"} <= rules
+
+
+def _rolled(store: Store) -> list[tuple[str, ...]]:
+    return sorted(r.segments for r in store.rollups(KIND) if r.current)
+
+
+def test_runs_that_take_the_one_pass_make_the_same_rollups(
+    stepped: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that finds the rows too many to merge (and reads the events) still makes the rollups, so
+    that a later run may merge fewer."""
+    by_step = {name: n for n, name in enumerate(_segments_by_step(stepped))}
+    monkeypatch.setattr(segments, "EVENTS_PER_ROW", float("inf"))
+    one_pass = _stepped(tmp_path / "one-pass")
+    steps = {name: n for n, name in enumerate(_segments_by_step(one_pass))}
+    as_steps = [tuple(sorted(by_step[s] for s in r)) for r in _rolled(stepped)]
+    assert sorted(tuple(sorted(steps[s] for s in r)) for r in _rolled(one_pass)) == sorted(as_steps)
+    assert [b.num_rows for b in _both(one_pass, {}, save=False, merged=False)] != [0, 0]
 
 
 def _events(store: Store, names: tuple[str, ...]) -> list[dict]:

@@ -33,6 +33,8 @@ RECORD_KEYS = frozenset(
 )
 RECORD_KEYS_LOWER = frozenset(k.lower() for k in RECORD_KEYS)
 ENVELOPE = re.compile(rb'^\s*\{\s*"Records"\s*:\s*\[')
+# The keys ``unwrap`` tells an envelope or a digest by: a document holding none of them is a record.
+ENVELOPE_KEYS = frozenset({"Records", "detail", "logEvents", "events", "Events"}) | DIGEST_KEYS
 
 # Kinds of document
 DIGEST = "digest"
@@ -74,6 +76,8 @@ def unwrap(doc: Any) -> tuple[str, list[Any]]:
         return "array", items
     if not isinstance(doc, dict):
         return "item", [doc]
+    if doc.keys().isdisjoint(ENVELOPE_KEYS):
+        return "record", [doc]  # most documents: a look-up per envelope key, in C
     records = doc.get("Records")
     if isinstance(records, list):
         return "s3", records

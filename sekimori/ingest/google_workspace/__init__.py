@@ -2,7 +2,7 @@
 ``activities`` (and their exports) and what one activity event means in the event schema.
 
 ``shapes`` turns one parsed record into activities and their events, whatever the export shape;
-``mapping`` turns one (activity, event) pair into event columns.
+``mapping`` turns one (activity, event) pair into event columns; ``times`` reads a batch's times.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sekimori.ingest.google_workspace.shapes import (
     record_shape,
     zoned_time,
 )
+from sekimori.ingest.google_workspace.times import utc_times
 
 __all__ = [
     "COLUMNS",
@@ -28,5 +29,6 @@ __all__ = [
     "event_columns",
     "event_row",
     "record_shape",
+    "utc_times",
     "zoned_time",
 ]

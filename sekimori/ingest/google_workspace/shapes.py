@@ -187,9 +187,11 @@ def activities_of(doc: Any) -> list[Activity]:
 def _api_activity(doc: dict[str, Any], *, flat: bool) -> Activity:
     ident = _dict(doc, "id")
     actor = _dict(doc, "actor")
+    ident_time = ident.get("time")
     # Panther's data-lake rows keep Panther's own event time when the vendor's is missing.
-    time = _text(ident.get("time")) or _text(doc.get("p_event_time"))
+    time = _text(ident_time) or _text(doc.get("p_event_time"))
     app_info = actor.get("applicationInfo")
+    events: list[ActivityEvent] = []
     activity = Activity(  # positional, in field order: this runs once per record
         time,
         _text(ident.get("applicationName")),
@@ -202,21 +204,21 @@ def _api_activity(doc: dict[str, Any], *, flat: bool) -> Activity:
         _text(app_info.get("applicationName")) if isinstance(app_info, dict) else None,
         _text(doc.get("ipAddress")),
         None,
+        events,
+        "p_event_time" if ident_time is None and time is not None else "id.time",
     )
-    if ident.get("time") is None and time is not None:
-        activity.time_field = "p_event_time"
     if flat:
         name = _text(doc.get("name"))
         if name is None:
             raise ShapeError("name", "activity event without a name")
-        activity.events.append(
+        events.append(
             ActivityEvent(_text(doc.get("type")), name, parameters(doc.get("parameters"), "parameters"))
         )
         return activity
-    events = doc.get("events")
-    if not isinstance(events, list) or not events:
+    record_events = doc.get("events")
+    if not isinstance(record_events, list) or not record_events:
         raise ShapeError("events", "activity without events (events is not a non-empty list)")
-    for i, event in enumerate(events):
+    for i, event in enumerate(record_events):
         where = f"events[{i}]"
         if not isinstance(event, dict):
             raise ShapeError(where, "activity event is not an object")
@@ -225,7 +227,7 @@ def _api_activity(doc: dict[str, Any], *, flat: bool) -> Activity:
             raise ShapeError(f"{where}.name", "activity event without a name")
         success, error = _status(event.get("status"))
         params = parameters(event.get("parameters"), f"{where}.parameters")
-        activity.events.append(ActivityEvent(_text(event.get("type")), name, params, success, error))
+        events.append(ActivityEvent(_text(event.get("type")), name, params, success, error))
     return activity
 
 

@@ -21,7 +21,7 @@ import orjson
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.fit import CONVERSION_ERRORS, fit_batch
+from sekimori.ingest.fit import fit_batch
 from sekimori.ingest.google_workspace import (
     COLUMNS,
     LIST_KIND,
@@ -29,13 +29,13 @@ from sekimori.ingest.google_workspace import (
     activities_of,
     event_row,
     record_shape,
+    utc_times,
     zoned_time,
 )
 from sekimori.ingest.rows import iter_lines_bom
-from sekimori.ingest.schema import TIME_TYPE, make_batch
+from sekimori.ingest.schema import make_batch
 from sekimori.ingest.source import Source, SourceError
 
-_NS_UTC = pa.timestamp("ns", tz="UTC")
 _MARKERS = (b'"admin#reports#activit', b"ccc_hosted_reporting.ActivityProto")
 _WHITESPACE = b"\xef\xbb\xbf \t\r\n"
 
@@ -215,7 +215,7 @@ class _Rows:
             return None
         rows, times, numbers, raws = self.rows, self.times, self.numbers, self.raws
         self.rows, self.times, self.numbers, self.raws = [], [], [], []
-        parsed, bad = _parse_times([zoned_time(t) for t, _ in times])
+        parsed, bad = utc_times([zoned_time(t) for t, _ in times])
         if bad:
             told: set[tuple[int, str]] = set()
             for i in sorted(bad):
@@ -239,20 +239,3 @@ class _Rows:
         columns: dict[str, Any] = dict(zip(COLUMNS, zip(*rows, strict=True), strict=True))
         columns.update(time=parsed, record_id=numbers, raw=raws)
         return fit_batch(make_batch, columns, len(rows), self.quarantine, records=numbers, data=raws)
-
-
-def _parse_times(times: list[str | None]) -> tuple[pa.Array, set[int]]:
-    """The times as one UTC array, cast by Arrow in one go; the rows it refuses are named."""
-    texts = pa.array(times, pa.string())
-    try:
-        return texts.cast(_NS_UTC).cast(TIME_TYPE, safe=False), set()
-    except CONVERSION_ERRORS:
-        pass
-    bad: set[int] = set()
-    for i in range(len(texts)):
-        try:
-            texts[i : i + 1].cast(_NS_UTC)
-        except CONVERSION_ERRORS:
-            bad.add(i)
-    good = pa.array([None if i in bad else t for i, t in enumerate(times)], pa.string())
-    return good.cast(_NS_UTC).cast(TIME_TYPE, safe=False), bad

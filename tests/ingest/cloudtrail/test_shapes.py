@@ -6,12 +6,16 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sekimori.ingest.base import detect
+from sekimori.ingest.cloudtrail.shapes import unwrap
 from sekimori.ingest.readers.cloudtrail import CloudTrailReader
 from sekimori.ingest.source import expand
 from tests.conftest import corpus, read_all
@@ -236,3 +240,50 @@ def test_truncated_gzip_keeps_what_came_before(tmp_path: Path, records: list[dic
     problems = [r for q in qs for r in q.records]
     assert 0 < table.num_rows < len(records) * 400
     assert problems and problems[-1].reason.startswith("stream broke off")
+
+
+# -- unwrap: a document with no envelope key is a record, told in one look-up per envelope key ----------
+
+_KEYS = ["Records", "detail", "detail-type", "logEvents", "messageType", "events", "Events", "logFiles",
+         "digestStartTime", "digestEndTime", "digestS3Object", "digestSignatureAlgorithm", "eventName",
+         "eventSource", "userIdentity", "message", "CloudTrailEvent"]  # fmt: skip
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _shape_by_the_rules(doc: dict[str, Any]) -> str:
+    """The oracle: the envelope rules of ``shapes``' docstring, tried in order on every document."""
+    if isinstance(doc.get("Records"), list):
+        return "s3"
+    digest_keys = ("digestStartTime", "digestEndTime", "digestS3Object", "digestSignatureAlgorithm")
+    if sum(k in doc for k in digest_keys) >= 2 or ("digestS3Object" in doc and "logFiles" in doc):
+        return "digest"
+    if isinstance(doc.get("detail"), dict) and "detail-type" in doc:
+        return "eventbridge"
+    if isinstance(doc.get("logEvents"), list) and "messageType" in doc:
+        return "control" if doc["messageType"] == "CONTROL_MESSAGE" else "cloudwatch"
+    events = doc.get("events")
+    if isinstance(events, list) and events and all(isinstance(e, dict) and "message" in e for e in events):
+        return "cloudwatch"
+    lookup = doc.get("Events")
+    if isinstance(lookup, list) and all(isinstance(e, dict) and "CloudTrailEvent" in e for e in lookup):
+        return "lookup"
+    return "record"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=6))
+def test_unwrap_tells_every_shape_as_the_rules_do(doc: dict[str, Any]) -> None:
+    shape, items = unwrap(doc)
+    assert shape == _shape_by_the_rules(doc)
+    if shape == "record":
+        assert items == [doc] and items[0] is doc
+
+
+def test_unwrap_real_records_are_records(records: list[dict[str, Any]]) -> None:
+    for record in records:
+        assert unwrap(record) == ("record", [record])
+    assert unwrap({"Records": records}) == ("s3", records)

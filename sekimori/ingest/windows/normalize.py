@@ -306,7 +306,10 @@ class NormalizedRows:
 
 def parse_times(values: list[Any]) -> pa.Array:
     """Timestamps from ISO-8601 strings (with Z or an offset; no offset means UTC), vectorised."""
-    texts = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+    try:  # text or nothing, as in most batches: no list of the texts to make first
+        texts = pa.array(values, pa.string())
+    except pa.ArrowTypeError:  # a value that is not text (a number, an object) is no time
+        texts = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
     try:
         return pc.cast(texts, TIME_TYPE)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

@@ -18,7 +18,7 @@ from sekimori.ingest.base import Quarantine, Reader, register
 from sekimori.ingest.byte_lines import iter_line_blocks
 from sekimori.ingest.rows import decode_line
 from sekimori.ingest.source import Source
-from sekimori.ingest.windows import normalize_docs
+from sekimori.ingest.windows import NormalizedRows, normalize_docs, normalized_batch, normalized_rows
 
 _NOT_JSON = object()
 _MARKERS = (b'"EventID"', b'"winlog"', b'"EventRecordID"', b'"event_data"')
@@ -90,9 +90,10 @@ class WindowsJsonReader(Reader):
             yield from self._read_array(source, quarantine)
             return
         # Events leave in file order (a batch holds one dialect; a change of dialect closes it), so
-        # re-reading a file that grew gives its old events first, in the same order.
+        # re-reading a file that grew gives its old events first, in the same order. Each record is
+        # normalized as soon as it is parsed (see NormalizedRows).
         dialect_now: str | None = None
-        docs: list[dict[str, Any]] = []
+        rows: NormalizedRows | None = None
         raws: list[bytes] = []
         lines: list[int] = []
         loads = orjson.loads
@@ -123,19 +124,20 @@ class WindowsJsonReader(Reader):
                         data=line.decode(),
                     )
                     continue
-                if docs and (dialect != dialect_now or len(docs) >= self.batch_size):
-                    batch = normalize_docs(
-                        dialect_now or dialect, docs, raws, quarantine, record_numbers=lines
-                    )
-                    if batch is not None:
-                        yield batch
-                    docs, raws, lines = [], [], []
-                dialect_now = dialect
-                docs.append(doc)
+                if rows is None or dialect != dialect_now or len(raws) >= self.batch_size:
+                    if rows is not None:
+                        batch = normalized_batch(rows, raws, quarantine, record_numbers=lines)
+                        if batch is not None:
+                            yield batch
+                        raws, lines = [], []
+                    rows = normalized_rows(dialect)
+                    add = rows.add
+                    dialect_now = dialect
+                add(doc, None, lineno)
                 raws.append(line)
                 lines.append(lineno)
-        if docs and dialect_now is not None:
-            batch = normalize_docs(dialect_now, docs, raws, quarantine, record_numbers=lines)
+        if rows is not None:
+            batch = normalized_batch(rows, raws, quarantine, record_numbers=lines)
             if batch is not None:
                 yield batch
 

@@ -22,7 +22,14 @@ from sekimori.ingest.windows.events import (
     WindowsEvent,
 )
 from sekimori.ingest.windows.markdown import mapping_markdown
-from sekimori.ingest.windows.normalize import WindowsNormalizer, normalize_docs, parse_times
+from sekimori.ingest.windows.normalize import (
+    NormalizedRows,
+    WindowsNormalizer,
+    normalize_docs,
+    normalized_batch,
+    normalized_rows,
+    parse_times,
+)
 from sekimori.ingest.windows.values import Fields
 
 __all__ = [
@@ -34,9 +41,12 @@ __all__ = [
     "WINDOWS_EVENTS",
     "Dialect",
     "Fields",
+    "NormalizedRows",
     "WindowsEvent",
     "WindowsNormalizer",
     "mapping_markdown",
     "normalize_docs",
+    "normalized_batch",
+    "normalized_rows",
     "parse_times",
 ]

@@ -129,7 +129,10 @@ def _flat_header(system: Fields) -> Header:
     if record_id is None or record_id == "" or record_id == "-":
         record_id = _given(get, _RECORD_ID[1:])
     if time is None or time == "" or time == "-":
-        time = _given(get, _TIME[1:])
+        # NXLog exports give no TimeCreated: the next key, which holds it in those, tried here too
+        time = get(_TIME[1])
+        if time is None or time == "" or time == "-":
+            time = _given(get, _TIME[2:])
     return get("Channel"), get("EventID"), provider, computer, record_id, time
 
 

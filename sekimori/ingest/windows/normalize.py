@@ -1,7 +1,8 @@
 """Windows records to event columns, a batch at a time: the compiled mapping and the quarantine of misfits.
 
-This module owns turning a list of parsed records of one dialect into an Arrow batch of the event
-schema (``normalize_docs``): each event mapping of ``sekimori.ingest.windows.events`` is compiled once
+This module owns turning parsed records of one dialect into an Arrow batch of the event schema
+(``normalize_docs`` of a list; ``NormalizedRows`` a record at a time as a reader parses them, then
+``normalized_batch``): each event mapping of ``sekimori.ingest.windows.events`` is compiled once
 into a small Python function that fills a row with plain dict lookups (``WindowsNormalizer``), times
 are parsed vectorised by Arrow (``parse_times``), and a record whose value does not fit its column (a
 record id beyond int64, a port that is not a port, an EventID that is not 16-bit, an object as Channel
@@ -89,7 +90,7 @@ def _label(source: Source) -> str:
 
 
 class WindowsNormalizer:
-    """Normalizes parsed Windows records of one dialect into event columns.
+    """The compiled mapping of one dialect, with which ``NormalizedRows`` normalizes records.
 
     Each event mapping is compiled once into a small Python function (generated source, ``exec``) that
     fills a row with plain dict lookups: no per-column closures or getter chains per record, which
@@ -188,34 +189,52 @@ class WindowsNormalizer:
         self._writes[fill] = frozenset([*HEADER_COLUMNS, *fixed, *columns, "domain"])
         return fill
 
-    def normalize(
-        self,
-        docs: list[dict[str, Any]],
-        record_hints: list[int | None] | None = None,
-        record_fallbacks: list[int] | None = None,
-    ) -> tuple[dict[str, list[Any]], list[Any], dict[int, tuple[str, str]]]:
-        """Column lists (without ``time``/``raw``), the raw time values, one entry per doc, and the
-        docs with a value that does not fit its column (index → (column, reason); their row is empty).
-        Columns no record of ``docs`` can have a value in (no fill used writes them) are left out.
 
-        ``record_id`` is the hint when given, else the record's own id (EventRecordID), else the
-        fallback (the EVTX record header's number, or the line of a JSON export).
-        """
-        header = self.dialect.fast_header or self.dialect.header
-        split = self.dialect.split
+# Adds one parsed record to a batch: (record, record id hint, record id fallback).
+AddRecord = Callable[[dict[str, Any], int | None, int | None], None]
+
+
+class NormalizedRows:
+    """The rows of one batch of records of one dialect, normalized a record at a time.
+
+    A reader adds each record as soon as it has parsed it: its dict is read while the parse has just
+    left it in the CPU cache, and can be freed then, instead of after a whole batch (megabytes of
+    dicts) is parsed, when each would be fetched from memory once more to be normalized and once more
+    to be freed.
+    """
+
+    def __init__(self, normalizer: WindowsNormalizer) -> None:
+        self.rows: list[list[Any]] = []
+        self.times: list[Any] = []  # the raw time values, one per row
+        self.bad: dict[int, tuple[str, str]] = {}  # row → (column, reason) of a value that does not fit
+        self.used: set[Fill] = set()
+        # What a record raised other than BadValue: raised by ``columns``, so that a reader reads (and
+        # quarantines) the batch's other lines before the batch fails, as when it normalized a batch
+        # at a time.
+        self.failures: list[Exception] = []
+        self._writes = normalizer._writes
+        self.add = self._adder(normalizer)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _adder(self, normalizer: WindowsNormalizer) -> AddRecord:
+        """``add(record, hint, fallback)``: a closure, whose state is in local cells, not attributes
+        looked up per record. ``record_id`` is the hint when given, else the record's own id
+        (EventRecordID), else the fallback (the EVTX record header's number, or the line of a JSON
+        export)."""
+        dialect = normalizer.dialect
+        header = dialect.fast_header or dialect.header
+        split = dialect.split
+        record_key = dialect.record_key
+        fills, default, by_key = normalizer._fills, normalizer._default, normalizer._by_key
         n_cols = len(COLUMNS)
-        rows: list[list[Any]] = []
-        times: list[Any] = []
-        fills = self._fills
-        default = self._default
-        by_key = self._by_key
         i_record, i_channel, i_provider, i_code, i_host = (
             COLUMNS.index(c) for c in ("record_id", "channel", "provider", "event_code", "host")
         )
-        record_key = self.dialect.record_key
-        bad: dict[int, tuple[str, str]] = {}
-        used: set[Fill] = set()
-        for i, doc in enumerate(docs):
+        rows, times, bad, used, failures = self.rows, self.times, self.bad, self.used, self.failures
+
+        def add(doc: dict[str, Any], hint: int | None, fallback: int | None) -> None:
             row: list[Any] = [None] * n_cols
             time = None
             try:
@@ -243,7 +262,6 @@ class WindowsNormalizer:
                     if computer.__class__ is str and computer != "-" and computer != ""
                     else as_text(computer)
                 )
-                hint = None if record_hints is None else record_hints[i]
                 if hint is None:
                     if record_id.__class__ is int and 0 <= record_id <= INT64_MAX:
                         hint = record_id  # what whole_number gives for it, without the call
@@ -251,8 +269,8 @@ class WindowsNormalizer:
                         record_id = clean(record_id)
                         if record_id is not None:
                             hint = whole_number(record_id, "record_id", record_key, 0, INT64_MAX)
-                        elif record_fallbacks is not None:
-                            hint = record_fallbacks[i]
+                        else:
+                            hint = fallback
                             if hint is not None and not fits_int64(hint):
                                 reason = f"record number {hint} does not fit record_id (int64)"
                                 raise BadValue("record_id", reason)
@@ -264,20 +282,34 @@ class WindowsNormalizer:
                 used.add(fill)
                 fill(system, data, row)
             except BadValue as exc:  # this record only: its row stays empty and is dropped later
-                bad[i] = (exc.field, exc.reason)
+                bad[len(rows)] = (exc.field, exc.reason)
                 row = [None] * n_cols
+            except Exception as exc:  # a mapping's bug: the batch fails, once all its records are read
+                failures.append(exc)
             rows.append(row)
             times.append(time)
-        if not rows:
-            return {c: [] for c in HEADER_COLUMNS}, times, bad
-        written = set(HEADER_COLUMNS).union(*(self._writes[f] for f in used))
-        columns = zip(COLUMNS, zip(*rows, strict=True), strict=True)
-        return {c: list(values) for c, values in columns if c in written}, times, bad
+
+        return add
+
+    def columns(self) -> tuple[dict[str, list[Any]], list[Any], dict[int, tuple[str, str]]]:
+        """Column lists (without ``time``/``raw``), the raw time values, one entry per row, and the
+        rows with a value that does not fit its column (index → (column, reason); their row is empty).
+        Columns no record added can have a value in (no fill used writes them) are left out."""
+        if self.failures:
+            raise self.failures[0]
+        if not self.rows:
+            return {c: [] for c in HEADER_COLUMNS}, self.times, self.bad
+        written = set(HEADER_COLUMNS).union(*(self._writes[f] for f in self.used))
+        columns = zip(COLUMNS, zip(*self.rows, strict=True), strict=True)
+        return {c: list(values) for c, values in columns if c in written}, self.times, self.bad
 
 
 def parse_times(values: list[Any]) -> pa.Array:
     """Timestamps from ISO-8601 strings (with Z or an offset; no offset means UTC), vectorised."""
-    texts = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+    try:  # text or nothing, as in most batches: no list of the texts to make first
+        texts = pa.array(values, pa.string())
+    except pa.ArrowTypeError:  # a value that is not text (a number, an object) is no time
+        texts = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
     try:
         return pc.cast(texts, TIME_TYPE)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -311,19 +343,39 @@ def normalize_docs(
     record_numbers: list[int] | None = None,
     record_hints: list[int | None] | None = None,
 ) -> pa.RecordBatch | None:
-    """Normalize parsed records; records without a usable time or event id go to the quarantine.
+    """Normalize parsed records (``normalized_batch``), with the record id hints when given and the
+    ``record_numbers`` as the record ids' fallback."""
+    rows = normalized_rows(dialect)
+    add = rows.add
+    for i, doc in enumerate(docs):
+        add(
+            doc,
+            None if record_hints is None else record_hints[i],
+            None if record_numbers is None else record_numbers[i],
+        )
+    return normalized_batch(rows, raws, quarantine, record_numbers)
+
+
+def normalized_batch(
+    rows: NormalizedRows,
+    raws: Sequence[str] | Sequence[bytes],
+    quarantine: Quarantine,
+    record_numbers: list[int] | None = None,
+) -> pa.RecordBatch | None:
+    """The batch of normalized ``rows``; records without a usable time or event id, or with a value
+    that does not fit its column, go to the quarantine.
 
     ``raws``: each record's text, or its UTF-8 bytes (lines as ``byte_lines`` reads them: the ``raw``
     column is then made with one join). ``record_numbers`` (e.g. line numbers) name records in the
     quarantine; otherwise the record id.
     """
-    columns, time_values, unfit = _normalizer(dialect).normalize(docs, record_hints, record_numbers)
+    columns, time_values, unfit = rows.columns()
     times = parse_times(time_values)
     codes = columns["event_code"]
     bad: list[int] = []
     if unfit or times.null_count or None in codes:  # the rows in order; a scalar per row only then
         valid = times.is_valid().to_pylist()
-        bad = [i for i in range(len(docs)) if i in unfit or not valid[i] or codes[i] is None]
+        bad = [i for i in range(len(rows)) if i in unfit or not valid[i] or codes[i] is None]
     if bad:
         for i in bad:
             if i in unfit:
@@ -334,7 +386,7 @@ def normalize_docs(
                 fieldname, reason = "EventID", "no EventID"
             record = record_numbers[i] if record_numbers is not None else columns["record_id"][i]
             quarantine.add(reason, record=record, field=fieldname, data=_text(raws[i]))
-        keep = sorted(set(range(len(docs))) - set(bad))
+        keep = sorted(set(range(len(rows))) - set(bad))
         columns = {k: [v[i] for i in keep] for k, v in columns.items()}
         times = times.take(pa.array(keep, pa.int64()))
         raws = [raws[i] for i in keep]  # type: ignore[assignment]
@@ -355,8 +407,9 @@ def _text(raw: str | bytes) -> str:
 _NORMALIZERS: dict[str, WindowsNormalizer] = {}
 
 
-def _normalizer(dialect: str) -> WindowsNormalizer:
+def normalized_rows(dialect: str) -> NormalizedRows:
+    """A new batch of rows of ``dialect``, normalized by the dialect's one (compiled once) normalizer."""
     norm = _NORMALIZERS.get(dialect)
     if norm is None:
         norm = _NORMALIZERS[dialect] = WindowsNormalizer(dialect)
-    return norm
+    return NormalizedRows(norm)

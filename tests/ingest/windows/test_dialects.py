@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from sekimori.ingest.windows.dialects import DIALECTS
 
 HEADER = ("Security", 4624, "Microsoft-Windows-Security-Auditing", "DC01", 17, "2024-01-02T03:04:05Z")
@@ -69,3 +74,47 @@ def test_evtx_user_data_stands_in_for_event_data():
 def test_a_record_without_its_shape_splits_into_nothing():
     assert DIALECTS["evtx"].split({"Event": "text"}) == ({}, {})
     assert DIALECTS["beat"].split({"winlog": None}) == ({}, {})
+
+
+# A flat record's header fields, each missing, "no value" ("-", ""), text, a number or an object.
+_GIVEN = st.one_of(st.none(), st.sampled_from(["", "-", "x", "2024-01-02T03:04:05Z", 0, 17, {"a": 1}, [1]]))
+_FLAT_KEYS = (
+    "Channel",
+    "EventID",
+    "SourceName",
+    "ProviderName",
+    "Provider",
+    "Hostname",
+    "Computer",
+    "computer_name",
+    "RecordNumber",
+    "EventRecordID",
+    "TimeCreated",
+    "@timestamp",
+    "EventTime",
+    "UtcTime",
+)
+
+
+def _first_given(record: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        value = record.get(key)
+        if value is not None and value != "" and value != "-":
+            return value
+    return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.fixed_dictionaries({}, optional=dict.fromkeys(_FLAT_KEYS, _GIVEN)))
+def test_a_flat_header_is_the_first_given_value_of_each_key_list(record: dict[str, Any]) -> None:
+    # The Channel and EventID as they are; the others the first value given of their keys, in order.
+    expected = (
+        record.get("Channel"),
+        record.get("EventID"),
+        _first_given(record, "SourceName", "ProviderName", "Provider"),
+        _first_given(record, "Hostname", "Computer", "computer_name"),
+        _first_given(record, "RecordNumber", "EventRecordID"),
+        _first_given(record, "TimeCreated", "@timestamp", "EventTime", "UtcTime"),
+    )
+    system, _ = DIALECTS["flat"].split(record)
+    assert DIALECTS["flat"].header(system) == expected

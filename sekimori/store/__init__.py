@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sekimori.lazy import lazy_exports
+from sekimori.store.derived import ROLLUP_GRACE, Rollup
 from sekimori.store.errors import StoreBusyError, StoreError
 from sekimori.store.readonly import QueryRefused
 from sekimori.store.results import FileOutcome, FileReading, FileResult, IngestReport, ReadTask
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from sekimori.store.reading import WORKER_SPILL_BYTES, file_chunks, read_file
 
 __all__ = [
+    "ROLLUP_GRACE",
     "WORKER_SPILL_BYTES",
     "FileOutcome",
     "FileReading",
@@ -26,6 +28,7 @@ __all__ = [
     "QueryTimeout",
     "ReadTask",
     "ReaderPool",
+    "Rollup",
     "Store",
     "StoreBusyError",
     "StoreError",

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from sekimori.detect.base import DetectContext
 from sekimori.detect.segment_tables import digest, sql_str
-from sekimori.store.derived import Rollup
+from sekimori.store import Rollup
 
 ROLLUP_SEGMENTS = 2
 # Rollups of a side are taken into its new one when the new segments' rows are at least a quarter of

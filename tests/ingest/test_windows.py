@@ -99,3 +99,29 @@ def test_all_issue_event_ids_are_mapped():
     wanted = {4624, 4625, 4634, 4647, 4648, 4672, 4688, 4768, 4769, 4771, 4776, 5140, 5145, 7045, 1, 3, 10}
     assert wanted <= mapped
     assert Path(DATA / "ATTRIBUTION.md").exists()
+
+
+def test_a_share_name_that_is_not_text_is_written_as_text_and_loses_no_record(tmp_path):
+    """A 5145 record whose ShareName is a number or an object (an export that typed it) is read as that
+    value's text; it once raised inside the mapping and failed the file, losing every later record."""
+    import orjson
+
+    from sekimori.ingest.readers.windows_json import WindowsJsonReader
+
+    real = _rows("LM_ScheduledTask_ATSVC_target_host.evtx", "5145")[0]
+    doc = orjson.loads(real["raw"])
+    target = doc["Event"]["EventData"]["RelativeTargetName"]
+    lines = []
+    for share in ("\\\\*\\IPC$", 12345, {"a": 1}, "\\\\*\\C$"):
+        doc["Event"]["EventData"]["ShareName"] = share
+        lines.append(orjson.dumps(doc))
+    path = tmp_path / "shares.json"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    table, quarantine = read_all(WindowsJsonReader, path)
+    assert [q.records for q in quarantine] == [[]]
+    assert table.column("object").to_pylist() == [
+        f"\\\\*\\IPC$\\{target}",
+        f"12345\\{target}",
+        f'{{"a":1}}\\{target}',
+        f"\\\\*\\C$\\{target}",
+    ]

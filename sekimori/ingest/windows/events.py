@@ -28,7 +28,7 @@ from sekimori.ingest.windows.logon_source import (
     sysmon_target_ip,
     sysmon_target_port,
 )
-from sekimori.ingest.windows.values import Fields, clean
+from sekimori.ingest.windows.values import Fields, as_text, clean
 
 SECURITY = "security"
 SYSMON = "microsoft-windows-sysmon/operational"
@@ -61,7 +61,8 @@ def _failure_status(system: Fields, data: Fields) -> Any:
 
 def _share_path(system: Fields, data: Fields) -> Any:
     """5145: the share and the file inside it, as one path."""
-    parts = [p for p in (clean(data.get("ShareName")), clean(data.get("RelativeTargetName"))) if p]
+    # each as text: an export may have typed them (a number, an object)
+    parts = [p for p in (as_text(data.get("ShareName")), as_text(data.get("RelativeTargetName"))) if p]
     return "\\".join(parts) or None
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sekimori.detect.base import DetectContext
 from sekimori.detect.segment_tables import digest, sql_str
@@ -121,9 +122,20 @@ def _roll_view(con: duckdb.DuckDBPyConnection, chosen: list[Rollup], keys: str) 
     )
 
 
-# A row's side of the baseline's end: wholly before it; or wholly after it by half the baseline's length.
-_BEFORE = "bool_and(s.tmax < b.be)"
-_AFTER = "bool_and(epoch_us(s.tmin) >= epoch_us(b.be) + (epoch_us(b.be) - epoch_us(b.t_min)) // 2)"
+def _before(last: str) -> str:
+    """Whether rows (or spans) of ``s`` whose last time is ``last`` lie wholly before the baseline's end."""
+    return f"bool_and({last} < b.be)"
+
+
+def _after(first: str) -> str:
+    """Whether they lie wholly after it, by half the baseline's length (``first``: their first time)."""
+    return f"bool_and(epoch_us({first}) >= epoch_us(b.be) + (epoch_us(b.be) - epoch_us(b.t_min)) // 2)"
+
+
+def _rows_per_segment(con: duckdb.DuckDBPyConnection, segments: set[str]) -> dict[str, int]:
+    """The kept logon rows of these segments, from their files' Parquet metadata."""
+    files = con.execute("SELECT file, segment FROM _bh_seg_logons_files").fetchall()
+    return {segment: pq.ParquetFile(file).metadata.num_rows for file, segment in files if segment in segments}
 
 
 def make_rollups(
@@ -142,13 +154,17 @@ def make_rollups(
         if other.startswith("behaviour_rollup_") and other != kind:
             store.drop_derived(other)
     on = f"JOIN _bh_bounds b ON b.scope = {scope}"
-    segments = con.execute(
-        f"SELECT segment, {_BEFORE}, {_AFTER}, count(*) FROM _bh_seg_logons s {on} "
-        "WHERE outcome = 'success' AND segment NOT IN (SELECT segment FROM _bh_roll_covered) "
+    # A segment's side from its files' spans (a few rows per segment, not its logon rows); the spans
+    # hold failures too, so a segment may be judged unsettled where its successes alone were settled.
+    spans = con.execute(
+        f"SELECT segment, {_before('s.t_max')}, {_after('s.t_min')} "
+        f"FROM _bh_seg_spans s {on} WHERE segment NOT IN (SELECT segment FROM _bh_roll_covered) "
         "GROUP BY segment ORDER BY segment"
     ).fetchall()
+    sizes = _rows_per_segment(con, {row[0] for row in spans if row[1] or row[2]})
+    segments = [(*row, sizes.get(row[0], 0)) for row in spans]
     rolled = con.execute(
-        f"SELECT segment, {_BEFORE}, {_AFTER}, count(*) FROM _bh_roll s {on} "
+        f"SELECT segment, {_before('s.tmax')}, {_after('s.tmin')}, count(*) FROM _bh_roll s {on} "
         "GROUP BY segment ORDER BY segment"
     ).fetchall()
     covers = {r.name: r.segments for r in store.rollups(kind)}

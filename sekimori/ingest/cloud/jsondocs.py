@@ -35,12 +35,47 @@ def starts_array(head: bytes) -> bool:
     return head.lstrip(_WS).startswith(b"[")
 
 
+def is_json_lines(source: Source, head: bytes) -> bool:
+    """Whether the stream's first non-blank line is a whole JSON value with more after it: then the file
+    is one record per line, however long that line (one JSON document holds nothing after its value).
+
+    ``head`` (the first bytes) settles it when it holds the line's end and what follows; else the line
+    is read whole from the stream. A stream that cannot be read is left to the reader to report.
+    """
+    body = head.lstrip(_WS)
+    end = body.find(b"\n")
+    if end >= 0 and body[end:].strip(_WS):
+        return _is_json(body[:end])
+    try:
+        with source.open() as fh:
+            first = b""
+            while not first.strip(_WS):
+                first = fh.readline()
+                if not first:
+                    return False
+            while True:  # anything but blank lines after it?
+                more = fh.readline()
+                if not more:
+                    return False
+                if more.strip():
+                    break
+    except (SourceError, OSError, EOFError, zlib.error, zipfile.BadZipFile):
+        return False
+    return _is_json(first.lstrip(_WS))
+
+
+def _is_json(text: bytes) -> bool:
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def first_object(head: bytes) -> dict[str, Any] | None:
     """The first JSON object of a line-per-record file or of an array, from the first bytes only."""
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-    if text.startswith("["):
-        text = text[1:].lstrip()
-    if not text.startswith("{"):
+    text = _first_object_text(head)
+    if text is None:
         return None
     try:
         doc, _ = _DECODER.raw_decode(text)
@@ -51,6 +86,14 @@ def first_object(head: bytes) -> dict[str, Any] | None:
         except orjson.JSONDecodeError:
             return None
     return doc if isinstance(doc, dict) else None
+
+
+def _first_object_text(head: bytes) -> str | None:
+    """The head's text from its first object's '{' (past a '[' that opens an array), or None."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        text = text[1:].lstrip()
+    return text if text.startswith("{") else None
 
 
 def lower_keys(doc: dict[str, Any]) -> dict[str, Any]:

@@ -88,6 +88,33 @@ def first_object(head: bytes) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
+def leading_members(head: bytes) -> dict[str, Any] | None:
+    """``first_object(head)``, or when the head ends inside that object, its top-level members that
+    the head holds whole: a record longer than the head still shows the keys it starts with."""
+    whole = first_object(head)
+    text = _first_object_text(head)
+    if whole is not None or text is None:
+        return whole
+    members: dict[str, Any] = {}
+    pos = 1  # past the '{'
+    while (key_at := _KEY_START.match(text, pos)) is not None:
+        try:
+            key, pos = _DECODER.raw_decode(text, key_at.end())
+            colon = _COLON.match(text, pos)
+            if colon is None:
+                break
+            value, pos = _DECODER.raw_decode(text, colon.end())
+        except json.JSONDecodeError:
+            break  # where the head cuts the record
+        members[key] = value
+    return members or None
+
+
+# Whitespace and the comma before a member's key (its opening quote); whitespace and the colon after it.
+_KEY_START = re.compile(r'\s*,?\s*(?=")')
+_COLON = re.compile(r"\s*:\s*")
+
+
 def _first_object_text(head: bytes) -> str | None:
     """The head's text from its first object's '{' (past a '[' that opens an array), or None."""
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")

@@ -1,0 +1,75 @@
+"""Telling one JSON document from one record per line, and the first record's keys, when the head a
+reader looks at ends inside the first line."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from sekimori.ingest.cloud.jsondocs import is_json_lines, leading_members
+from sekimori.ingest.source import expand
+
+HEAD = 4096
+LONG = {"eventName": "PutBucketPolicy", "requestParameters": {"policy": "p" * 2 * HEAD}}
+SHORT = {"eventName": "GetObject"}
+
+
+def _decides(tmp_path: Path, text: str, name: str = "f.json") -> bool:
+    path = tmp_path / name
+    data = text.encode()
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    (src,) = expand(str(path))
+    return is_json_lines(src, src.head(HEAD))
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        (f"{json.dumps(LONG)}\n{json.dumps(SHORT)}\n", True),  # the head ends inside the first line
+        (f"\ufeff\r\n{json.dumps(LONG)}\r\n\r\n{json.dumps(SHORT)}\r\n", True),
+        (f"{json.dumps([LONG])}\n{json.dumps([SHORT])}\n", True),  # an array on each line
+        (f"{json.dumps(SHORT)}\n{json.dumps(SHORT)}\n", True),  # the head holds it all
+        (json.dumps({"Records": [LONG, SHORT]}), False),  # one document, one line
+        (json.dumps({"Records": [LONG, SHORT]}) + "\n\n  \n", False),  # blank lines after it
+        (json.dumps({"Records": [LONG, SHORT]}, indent=2), False),  # pretty-printed
+        ("[\n" + json.dumps(LONG) + ",\n" + json.dumps(SHORT) + "\n]\n", False),  # an array, one a line
+        (json.dumps(LONG)[: HEAD + 10] + "\n" + json.dumps(SHORT) + "\n", False),  # a cut first line
+        ("", False),
+    ],
+)
+def test_json_lines_or_one_document(tmp_path: Path, text: str, lines: bool) -> None:
+    assert _decides(tmp_path, text) is lines
+    assert _decides(tmp_path, text, "f.json.gz") is lines  # read on through the decompressed stream
+
+
+def test_a_first_line_the_stream_breaks_off_in_is_left_to_the_reader(tmp_path: Path) -> None:
+    policy = " ".join(f"Sid{i}" for i in range(2 * HEAD))  # compresses too little to fit the cut
+    text = json.dumps({**LONG, "requestParameters": {"policy": policy}}) + "\n" + json.dumps(SHORT)
+    data = gzip.compress(text.encode())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: len(data) // 2])
+    (src,) = expand(str(path))
+    assert is_json_lines(src, b'{"eventName": "PutBucketPolicy", "requestParam') is False
+
+
+def test_leading_members_of_a_record_longer_than_the_head() -> None:
+    record = {"Operation": "UserLoggedIn", "n": [1, {"a": None}], "ModifiedProperties": "m" * 100}
+    head = json.dumps(record).encode()[:60]
+    assert leading_members(head) == {"Operation": "UserLoggedIn", "n": [1, {"a": None}]}
+    assert leading_members(b"[ " + head) == {"Operation": "UserLoggedIn", "n": [1, {"a": None}]}
+
+
+@pytest.mark.parametrize(
+    ("head", "want"),
+    [
+        (b'{"a": 1}\n{"b": 2}', {"a": 1}),  # a whole record: first_object's answer
+        (b'{"a"', None),  # not one member whole
+        (b'{"a" 1, "b": 2', None),  # no colon: nothing read past it
+        (b"not json", None),
+    ],
+)
+def test_leading_members_edges(head: bytes, want: object) -> None:
+    assert leading_members(head) == want

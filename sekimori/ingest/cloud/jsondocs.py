@@ -1,4 +1,5 @@
-"""JSON records as cloud audit APIs hand them out: one object per line, or one JSON array of objects.
+"""JSON records as cloud audit APIs hand them out: one object per line, or a JSON array of objects
+(API pages saved one after another: arrays, numbered on as one).
 
 An array (an API page saved as is, ``ConvertTo-Json`` output) is decoded one element at a time from a
 sliding buffer, so memory stays flat in the file size; a line-per-record file is parsed with orjson.
@@ -27,6 +28,7 @@ _WS = b"\xef\xbb\xbf \t\r\n"
 _CHUNK = 1 << 20
 # Whitespace and the commas between array elements.
 _SEPARATORS = re.compile(r"[\s,]*")
+_WHITESPACE = re.compile(r"\s*")
 _DECODER = json.JSONDecoder()
 _LONGEST_TOKEN = 16
 
@@ -203,17 +205,32 @@ def _array_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, i
             pos = 0
             return True
 
+        def skip(gap: re.Pattern[str]) -> None:
+            """Past what ``gap`` matches, reading on while it runs to the buffer's end."""
+            nonlocal pos
+            pos = gap.match(buffer, pos).end()  # type: ignore[union-attr]
+            while pos >= len(buffer) and not eof and more():
+                pos = gap.match(buffer, pos).end()  # type: ignore[union-attr]
+
         more()
         pos = len(buffer) - len(buffer.lstrip("\ufeff \t\r\n")) + 1  # past the '['
         while True:
-            pos = _SEPARATORS.match(buffer, pos).end()  # type: ignore[union-attr]
-            while pos >= len(buffer) and not eof:
-                more()
-                pos = _SEPARATORS.match(buffer, pos).end()  # type: ignore[union-attr]
+            skip(_SEPARATORS)
             if pos >= len(buffer):
                 quarantine.add("JSON array not closed (truncated file)", record=number + 1, field="record")
                 return
             if buffer[pos] == "]":
+                # The end, or API pages saved one after another (one array a line): read on.
+                pos += 1
+                skip(_WHITESPACE)
+                if pos >= len(buffer):
+                    return
+                if buffer[pos] == "[":
+                    pos += 1
+                    continue
+                number += 1
+                reason = "not JSON: more after the JSON array's end"
+                quarantine.add(reason, record=number, field="record", data=buffer[pos : pos + 200])
                 return
             try:
                 doc, end = _DECODER.raw_decode(buffer, pos)

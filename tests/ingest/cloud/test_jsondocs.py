@@ -1,5 +1,5 @@
 """Telling one JSON document from one record per line, and the first record's keys, when the head a
-reader looks at ends inside the first line."""
+reader looks at ends inside the first line; JSON arrays one after another."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sekimori.ingest.cloud.jsondocs import is_json_lines, leading_members
+from sekimori.ingest.base import Quarantine
+from sekimori.ingest.cloud.jsondocs import is_json_lines, iter_json_docs, leading_members
 from sekimori.ingest.source import expand
+from tests.conftest import DATA
 
 HEAD = 4096
 LONG = {"eventName": "PutBucketPolicy", "requestParameters": {"policy": "p" * 2 * HEAD}}
@@ -73,3 +75,35 @@ def test_leading_members_of_a_record_longer_than_the_head() -> None:
 )
 def test_leading_members_edges(head: bytes, want: object) -> None:
     assert leading_members(head) == want
+
+
+OKTA = DATA / "okta" / "panther_okta_sample.jsonl"
+
+
+def _docs(path: Path) -> tuple[list[tuple[int, int, str, dict]], list[tuple]]:
+    (src,) = expand(str(path))
+    quarantine = Quarantine(src)
+    docs = list(iter_json_docs(src, quarantine))
+    return docs, [(r.record, r.field, r.reason) for r in quarantine.records]
+
+
+@pytest.mark.parametrize("gap", ["\n", "\r\n\r\n", ""])
+def test_api_pages_saved_one_after_another_are_read_as_one_array(tmp_path: Path, gap: str) -> None:
+    records = [json.loads(line) for line in OKTA.read_text().splitlines() if line.strip()]
+    pages = [json.dumps(records[:4]), json.dumps(records[4:6]), json.dumps(records[6:])]
+    path = tmp_path / "pages.json"
+    path.write_text(gap.join(pages) + "\n")
+    docs, bad = _docs(path)
+    assert bad == []
+    assert [(number, offset) for number, offset, _, _ in docs] == [(n, -1) for n in range(1, 10)]
+    assert [doc for *_, doc in docs] == records
+    assert [json.loads(raw) for _, _, raw, _ in docs] == records
+
+
+def test_what_follows_an_array_that_is_not_one_is_named(tmp_path: Path) -> None:
+    records = [json.loads(line) for line in OKTA.read_text().splitlines() if line.strip()]
+    path = tmp_path / "tail.json"
+    path.write_text(json.dumps(records[:2]) + "\n" + json.dumps(records[2]) + "\n")
+    docs, bad = _docs(path)
+    assert [doc for *_, doc in docs] == records[:2]
+    assert bad == [(3, "record", "not JSON: more after the JSON array's end")]

@@ -15,7 +15,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -50,20 +50,34 @@ def is_json_lines(source: Source, head: bytes) -> bool:
         return _is_json(body[:end])
     try:
         with source.open() as fh:
-            first = b""
-            while not first.strip(_WS):
-                first = fh.readline()
-                if not first:
-                    return False
-            while True:  # anything but blank lines after it?
-                more = fh.readline()
-                if not more:
-                    return False
-                if more.strip():
-                    break
+            first = _first_line_with_more(fh)
     except (SourceError, OSError, EOFError, zlib.error, zipfile.BadZipFile):
         return False
-    return _is_json(first.lstrip(_WS))
+    return first is not None and _is_json(first)
+
+
+def _first_line_with_more(fh: BinaryIO) -> bytes | None:
+    """The stream's first non-blank line if anything but blank lines follows it, else None. Read in
+    blocks (a one-line document of many megabytes is not worth a ``readline``)."""
+    pieces: list[bytes] = []
+    while True:
+        block = fh.read(_CHUNK)
+        if not block:
+            return None
+        if not pieces:
+            block = block.lstrip(_WS)  # blank lines and a byte-order mark before it
+        end = block.find(b"\n")
+        if end >= 0:
+            pieces.append(block[:end])
+            rest = block[end:]
+            break
+        if block:
+            pieces.append(block)
+    while not rest.strip():
+        rest = fh.read(_CHUNK)
+        if not rest:
+            return None
+    return b"".join(pieces)
 
 
 def _is_json(text: bytes) -> bool:

@@ -1,4 +1,5 @@
-"""JSON records as cloud audit APIs hand them out: one object per line, or one JSON array of objects.
+"""JSON records as cloud audit APIs hand them out: one object per line, or a JSON array of objects
+(API pages saved one after another: arrays, numbered on as one).
 
 An array (an API page saved as is, ``ConvertTo-Json`` output) is decoded one element at a time from a
 sliding buffer, so memory stays flat in the file size; a line-per-record file is parsed with orjson.
@@ -14,7 +15,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -27,6 +28,7 @@ _WS = b"\xef\xbb\xbf \t\r\n"
 _CHUNK = 1 << 20
 # Whitespace and the commas between array elements.
 _SEPARATORS = re.compile(r"[\s,]*")
+_WHITESPACE = re.compile(r"\s*")
 _DECODER = json.JSONDecoder()
 _LONGEST_TOKEN = 16
 
@@ -35,12 +37,61 @@ def starts_array(head: bytes) -> bool:
     return head.lstrip(_WS).startswith(b"[")
 
 
+def is_json_lines(source: Source, head: bytes) -> bool:
+    """Whether the stream's first non-blank line is a whole JSON value with more after it: then the file
+    is one record per line, however long that line (one JSON document holds nothing after its value).
+
+    ``head`` (the first bytes) settles it when it holds the line's end and what follows; else the line
+    is read whole from the stream. A stream that cannot be read is left to the reader to report.
+    """
+    body = head.lstrip(_WS)
+    end = body.find(b"\n")
+    if end >= 0 and body[end:].strip(_WS):
+        return _is_json(body[:end])
+    try:
+        with source.open() as fh:
+            first = _first_line_with_more(fh)
+    except (SourceError, OSError, EOFError, zlib.error, zipfile.BadZipFile):
+        return False
+    return first is not None and _is_json(first)
+
+
+def _first_line_with_more(fh: BinaryIO) -> bytes | None:
+    """The stream's first non-blank line if anything but blank lines follows it, else None. Read in
+    blocks (a one-line document of many megabytes is not worth a ``readline``)."""
+    pieces: list[bytes] = []
+    while True:
+        block = fh.read(_CHUNK)
+        if not block:
+            return None
+        if not pieces:
+            block = block.lstrip(_WS)  # blank lines and a byte-order mark before it
+        end = block.find(b"\n")
+        if end >= 0:
+            pieces.append(block[:end])
+            rest = block[end:]
+            break
+        if block:
+            pieces.append(block)
+    while not rest.strip():
+        rest = fh.read(_CHUNK)
+        if not rest:
+            return None
+    return b"".join(pieces)
+
+
+def _is_json(text: bytes) -> bool:
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def first_object(head: bytes) -> dict[str, Any] | None:
     """The first JSON object of a line-per-record file or of an array, from the first bytes only."""
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-    if text.startswith("["):
-        text = text[1:].lstrip()
-    if not text.startswith("{"):
+    text = _first_object_text(head)
+    if text is None:
         return None
     try:
         doc, _ = _DECODER.raw_decode(text)
@@ -51,6 +102,41 @@ def first_object(head: bytes) -> dict[str, Any] | None:
         except orjson.JSONDecodeError:
             return None
     return doc if isinstance(doc, dict) else None
+
+
+def leading_members(head: bytes) -> dict[str, Any] | None:
+    """``first_object(head)``, or when the head ends inside that object, its top-level members that
+    the head holds whole: a record longer than the head still shows the keys it starts with."""
+    whole = first_object(head)
+    text = _first_object_text(head)
+    if whole is not None or text is None:
+        return whole
+    members: dict[str, Any] = {}
+    pos = 1  # past the '{'
+    while (key_at := _KEY_START.match(text, pos)) is not None:
+        try:
+            key, pos = _DECODER.raw_decode(text, key_at.end())
+            colon = _COLON.match(text, pos)
+            if colon is None:
+                break
+            value, pos = _DECODER.raw_decode(text, colon.end())
+        except json.JSONDecodeError:
+            break  # where the head cuts the record
+        members[key] = value
+    return members or None
+
+
+# Whitespace and the comma before a member's key (its opening quote); whitespace and the colon after it.
+_KEY_START = re.compile(r'\s*,?\s*(?=")')
+_COLON = re.compile(r"\s*:\s*")
+
+
+def _first_object_text(head: bytes) -> str | None:
+    """The head's text from its first object's '{' (past a '[' that opens an array), or None."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        text = text[1:].lstrip()
+    return text if text.startswith("{") else None
 
 
 def lower_keys(doc: dict[str, Any]) -> dict[str, Any]:
@@ -133,17 +219,32 @@ def _array_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, i
             pos = 0
             return True
 
+        def skip(gap: re.Pattern[str]) -> None:
+            """Past what ``gap`` matches, reading on while it runs to the buffer's end."""
+            nonlocal pos
+            pos = gap.match(buffer, pos).end()  # type: ignore[union-attr]
+            while pos >= len(buffer) and not eof and more():
+                pos = gap.match(buffer, pos).end()  # type: ignore[union-attr]
+
         more()
         pos = len(buffer) - len(buffer.lstrip("\ufeff \t\r\n")) + 1  # past the '['
         while True:
-            pos = _SEPARATORS.match(buffer, pos).end()  # type: ignore[union-attr]
-            while pos >= len(buffer) and not eof:
-                more()
-                pos = _SEPARATORS.match(buffer, pos).end()  # type: ignore[union-attr]
+            skip(_SEPARATORS)
             if pos >= len(buffer):
                 quarantine.add("JSON array not closed (truncated file)", record=number + 1, field="record")
                 return
             if buffer[pos] == "]":
+                # The end, or API pages saved one after another (one array a line): read on.
+                pos += 1
+                skip(_WHITESPACE)
+                if pos >= len(buffer):
+                    return
+                if buffer[pos] == "[":
+                    pos += 1
+                    continue
+                number += 1
+                reason = "not JSON: more after the JSON array's end"
+                quarantine.add(reason, record=number, field="record", data=buffer[pos : pos + 200])
                 return
             try:
                 doc, end = _DECODER.raw_decode(buffer, pos)

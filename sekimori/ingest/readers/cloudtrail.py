@@ -20,6 +20,7 @@ import orjson
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
+from sekimori.ingest.cloud.jsondocs import is_json_lines
 from sekimori.ingest.cloudtrail.csvform import is_cloudtrail_header, row_record, sniff_csv
 from sekimori.ingest.cloudtrail.mapping import COLUMNS, record_values
 from sekimori.ingest.cloudtrail.shapes import (
@@ -63,6 +64,9 @@ class CloudTrailReader(Reader):
         else:
             first = head.lstrip(_WS).split(b"\n", 1)[0].rstrip()
             whole = first.startswith(b"[") or (first.startswith(b"{") and not first.endswith(b"}"))
+            # A first line longer than the head (a long record, a one-line S3 file) looks unclosed:
+            # whole on its own with lines after it, the file is JSON Lines.
+            whole = whole and not is_json_lines(source, head)
             rows = self._document(source, quarantine) if whole else self._lines(source, quarantine)
         yield from builder.batches(rows)
 

@@ -21,6 +21,7 @@ import orjson
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
+from sekimori.ingest.cloud.jsondocs import is_json_lines
 from sekimori.ingest.fit import fit_batch
 from sekimori.ingest.google_workspace import (
     COLUMNS,
@@ -92,6 +93,8 @@ class GoogleWorkspaceReader(Reader):
         except SourceError:
             head = b""  # the line reader reports where the stream breaks
         layout = _layout(head)
+        if layout == "either" and is_json_lines(source, head):
+            layout = "lines"  # a first line longer than the head: not the whole file read to find it out
         records: Iterator[tuple[int, Any, str]] | None = None
         if layout != "lines":
             doc = self._load_document(source, quarantine, report=layout == "document")

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.cloud.jsondocs import first_object, iter_json_docs, lower_keys, mapped_values
+from sekimori.ingest.cloud.jsondocs import iter_json_docs, leading_members, lower_keys, mapped_values
 from sekimori.ingest.m365.records import COLUMNS, TIME_KEYS, WORKLOAD_KEYS, m365_values
 from sekimori.ingest.m365.wrapped import WrappedError, is_csv_header, iter_csv_records, unwrap
 from sekimori.ingest.rows import TupleBatches
@@ -60,7 +60,7 @@ class M365Reader(Reader):
         text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
         if not text.startswith(("{", "[")):
             return 0.95 if is_csv_header(text.split("\n", 1)[0].rstrip("\r")) else 0.0
-        doc = first_object(head)
+        doc = leading_members(head)  # a first record longer than the head: the keys it starts with
         return 0.95 if doc is not None and _shape(doc) is not None else 0.0
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:

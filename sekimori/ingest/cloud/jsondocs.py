@@ -198,8 +198,8 @@ class JsonStream:
                     continue  # the value runs past the window: read on and decode it again
                 excerpt = self.text[self.pos : self.pos + 200]
                 raise BrokenJson(f"not JSON: {exc.msg}", self.offset(exc.pos), excerpt) from exc
-            if end >= len(self.text) and not self.eof and self.more():
-                continue  # a number may go on in the next block
+            if end > len(self.text) - _LONGEST_TOKEN and not self.eof and self.more():
+                continue  # a number cut by the window's end ("1." of 1.5) may go on in the next block
             text = self.text[self.pos : end]
             self.pos = end
             return doc, text

@@ -15,7 +15,8 @@ Each record's shape is recognised on its own (``sekimori.ingest.entra.shapes``),
 read. Sign-ins become ``authentication`` events (OCSF 3002), directory audits ``generic`` events (OCSF
 6003 API Activity); the mapping is ``sekimori.ingest.entra.events`` and ``docs/formats/entra.md``.
 Records that are not JSON objects, are not sign-ins or audits, or carry an unreadable time, error code
-or nested JSON string go to the quarantine with their record number and field.
+or nested JSON string go to the quarantine with their record number and field. A JSON array or page is
+decoded one record at a time (memory flat in its size); where it breaks, the records before are kept.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ class EntraReader(Reader):
                         yield batch
             except BrokenJson as broken:
                 if not broke_off:  # the stream's own break is quarantined already
-                    reason = f"not a JSON document: {broken.reason}"
+                    reason = f"JSON document broken off ({broken.reason})"
                     quarantine.add(reason, record=number + 1, offset=broken.offset, data=broken.excerpt)
 
     def _read_csv(

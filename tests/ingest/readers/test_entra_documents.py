@@ -10,6 +10,7 @@ whole document: a break lost every record, and the file was read in one piece).
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ import pytest
 from sekimori.ingest.base import Quarantine
 from sekimori.ingest.readers.entra import EntraReader
 from sekimori.ingest.schema import EVENT_SCHEMA
-from sekimori.ingest.source import Source
+from sekimori.ingest.source import Source, expand
 from tests.conftest import corpus
 
 BLOCK = 1 << 20  # the reader's read size
@@ -173,3 +174,17 @@ def test_a_large_document_is_read_in_bounded_blocks(tmp_path: Path, shape: str) 
     table, quarantine = _read(_RecordingSource(str(path), path, sizes=sizes))
     assert table.num_rows == len(records) and len(quarantine) == 0
     assert sum(sizes) >= path.stat().st_size and max(sizes) <= BLOCK
+
+
+def test_gzip_array_that_breaks_off_keeps_the_records_before(tmp_path: Path) -> None:
+    records = _records() * 80  # the half kept is several read blocks (a block cut short is lost whole)
+    packed = gzip.compress(json.dumps(records, indent=2).encode())
+    path = tmp_path / "cut.json.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    (source,) = expand(str(path))
+    table, quarantine = _read(source)
+    kept = table["record_id"].to_pylist()
+    assert 0 < len(kept) < len(records) and kept == list(range(1, len(kept) + 1))
+    assert table["raw"].to_pylist() == [orjson.dumps(r).decode() for r in records[: len(kept)]]
+    (broken,) = quarantine.records
+    assert broken.record == len(kept) + 1 and "broke off" in broken.reason

@@ -169,7 +169,7 @@ class EntraReader(Reader):
                 for item in _document_records(stream):
                     number += 1
                     if isinstance(item, orjson.JSONDecodeError):
-                        quarantine.add(f"not JSON: {item}", record=number)
+                        quarantine.add(f"not JSON: {item}", record=number, data=item.doc)
                         continue
                     batch = self._record(
                         item, orjson.dumps(item).decode(), number, None, "", builder, quarantine
@@ -274,8 +274,8 @@ def _document_records(stream: JsonStream) -> Iterator[Any]:
                 streamed = True
             else:
                 doc[key] = _loads(stream.value()[1])
-        if not streamed:
-            yield doc
+        if not streamed:  # the object is the record: unreadable if one of its values is
+            yield next((v for v in doc.values() if isinstance(v, orjson.JSONDecodeError)), doc)
     if stream.skip():
         excerpt = stream.text[stream.pos : stream.pos + 200]
         raise BrokenJson("data after the JSON document", stream.offset(), excerpt)

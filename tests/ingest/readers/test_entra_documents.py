@@ -188,3 +188,23 @@ def test_gzip_array_that_breaks_off_keeps_the_records_before(tmp_path: Path) -> 
     assert table["raw"].to_pylist() == [orjson.dumps(r).decode() for r in records[: len(kept)]]
     (broken,) = quarantine.records
     assert broken.record == len(kept) + 1 and "broke off" in broken.reason
+
+
+def test_an_element_orjson_refuses_is_quarantined_and_the_reading_goes_on(tmp_path: Path) -> None:
+    records = _records()[:6]
+    text = json.dumps(records, indent=2)
+    at = text.index('"durationMs": 0', text.index("{", 1))  # in the first record
+    table, quarantine = _read_text(tmp_path, text[:at] + '"durationMs": NaN' + text[at + 15 :])
+    assert table["record_id"].to_pylist() == [2, 3, 4, 5, 6]
+    (bad,) = quarantine.records
+    assert bad.record == 1 and bad.reason.startswith("not JSON") and records[0]["time"] in (bad.excerpt or "")
+
+
+def test_a_single_pretty_printed_record_with_an_unreadable_value(tmp_path: Path) -> None:
+    record = _records()[8]
+    text = json.dumps(record, indent=2).replace('"durationMs": 0', '"durationMs": NaN', 1)
+    assert "NaN" in text
+    table, quarantine = _read_text(tmp_path, text)
+    assert table.num_rows == 0
+    (bad,) = quarantine.records
+    assert bad.record == 1 and bad.reason.startswith("not JSON")

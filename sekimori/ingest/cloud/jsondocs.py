@@ -2,7 +2,8 @@
 (API pages saved one after another: arrays, numbered on as one).
 
 An array (an API page saved as is, ``ConvertTo-Json`` output) is decoded one element at a time from a
-sliding buffer, so memory stays flat in the file size; a line-per-record file is parsed with orjson.
+sliding buffer (``JsonStream``, which other readers use for their documents too), so memory stays flat in
+the file size; a line-per-record file is parsed with orjson.
 Each record comes with its number (line, or position in the array), its byte offset and its original
 text, which becomes the event's ``raw`` column unchanged.
 """
@@ -15,7 +16,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import orjson
 
@@ -28,7 +29,7 @@ _WS = b"\xef\xbb\xbf \t\r\n"
 _CHUNK = 1 << 20
 # Whitespace and the commas between array elements.
 _SEPARATORS = re.compile(r"[\s,]*")
-_WHITESPACE = re.compile(r"\s*")
+_BLANKS = re.compile(r"[\ufeff \t\r\n]*")
 _DECODER = json.JSONDecoder()
 _LONGEST_TOKEN = 16
 
@@ -194,77 +195,148 @@ def iter_json_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int
 
 def _array_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, int, str, dict[str, Any]]]:
     number = 0
-    buffer = ""
-    pos = 0
-    eof = False
     try:
         fh = source.open()
     except SourceError as exc:
         quarantine.add(str(exc), record=1, offset=0)
         return
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
     with fh:
-
-        def more() -> bool:
-            nonlocal buffer, pos, eof
-            try:
-                chunk = fh.read(_CHUNK)
-            except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
-                quarantine.add(f"stream broke off: {exc}", record=number + 1, field="record")
-                chunk = b""
-            if not chunk:
-                eof = True
-                return False
-            buffer = buffer[pos:] + decoder.decode(chunk)
-            pos = 0
-            return True
-
-        def skip(gap: re.Pattern[str]) -> None:
-            """Past what ``gap`` matches, reading on while it runs to the buffer's end."""
-            nonlocal pos
-            pos = gap.match(buffer, pos).end()  # type: ignore[union-attr]
-            while pos >= len(buffer) and not eof and more():
-                pos = gap.match(buffer, pos).end()  # type: ignore[union-attr]
-
-        more()
-        pos = len(buffer) - len(buffer.lstrip("\ufeff \t\r\n")) + 1  # past the '['
-        while True:
-            skip(_SEPARATORS)
-            if pos >= len(buffer):
-                quarantine.add("JSON array not closed (truncated file)", record=number + 1, field="record")
-                return
-            if buffer[pos] == "]":
-                # The end, or API pages saved one after another (one array a line): read on.
-                pos += 1
-                skip(_WHITESPACE)
-                if pos >= len(buffer):
-                    return
-                if buffer[pos] == "[":
-                    pos += 1
+        stream = JsonStream(
+            fh, lambda exc: quarantine.add(f"stream broke off: {exc}", record=number + 1, field="record")
+        )
+        stream.more()
+        stream.pos = len(stream.text) - len(stream.text.lstrip("\ufeff \t\r\n")) + 1  # past the '['
+        try:
+            for doc, text in _arrays(stream):
+                number += 1
+                if not isinstance(doc, dict):
+                    quarantine.add("not a JSON object", record=number, field="record", data=text[:200])
                     continue
-                number += 1
-                reason = "not JSON: more after the JSON array's end"
-                quarantine.add(reason, record=number, field="record", data=buffer[pos : pos + 200])
-                return
+                yield number, -1, text, doc
+        except BrokenJson as broken:
+            # nothing after a broken element can be placed reliably
+            quarantine.add(broken.reason, record=number + 1, field="record", data=broken.excerpt)
+
+
+def _arrays(stream: JsonStream) -> Iterator[tuple[Any, str]]:
+    """The elements of the array whose ``[`` is just passed, and of the arrays right after it (API pages
+    saved one after another, one array a line), numbered on as one; anything else after them is broken."""
+    while True:
+        yield from stream.elements()
+        char = stream.skip()
+        if not char:
+            return
+        if char != "[":
+            excerpt = stream.text[stream.pos : stream.pos + 200]
+            raise BrokenJson("not JSON: more after the JSON array's end", stream.offset(), excerpt)
+        stream.pos += 1
+
+
+class BrokenJson(ValueError):
+    """Where a JSON text read by ``JsonStream`` stops being JSON: the reason, the byte offset in the
+    stream and the text from the value that broke (None when the stream ended)."""
+
+    def __init__(self, reason: str, offset: int, excerpt: str | None) -> None:
+        super().__init__(reason)
+        self.reason, self.offset, self.excerpt = reason, offset, excerpt
+
+
+class JsonStream:
+    """One JSON text read through a sliding window of 1 MiB blocks: values are decoded one at a time
+    (``value``; ``elements`` of an array, ``members`` of an object), so memory is bounded by the largest
+    value, not by the file. ``on_break`` is told when the stream itself breaks off (truncated gzip).
+    """
+
+    def __init__(self, fh: IO[bytes], on_break: Callable[[Exception], None]) -> None:
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+        self._fh = fh
+        self._on_break = on_break
+        self._dropped = 0  # bytes of the stream before ``text``
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+
+    def more(self) -> bool:
+        """Read the next block into the window (dropping what is before ``pos``); False at the end."""
+        try:
+            chunk = self._fh.read(_CHUNK)
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+            self._on_break(exc)
+            chunk = b""
+        if not chunk:
+            self.eof = True
+            return False
+        self._dropped += len(self.text[: self.pos].encode("utf-8", "surrogateescape"))
+        self.text = self.text[self.pos :] + self._decoder.decode(chunk)
+        self.pos = 0
+        return True
+
+    def offset(self, pos: int | None = None) -> int:
+        """The byte offset in the stream of ``pos`` in the window (default: the position)."""
+        at = self.pos if pos is None else pos
+        return self._dropped + len(self.text[:at].encode("utf-8", "surrogateescape"))
+
+    def skip(self, pattern: re.Pattern[str] = _BLANKS) -> str:
+        """Move past what ``pattern`` matches (reading on at the window's end); the next character, or ""
+        at the end of the stream."""
+        self.pos = pattern.match(self.text, self.pos).end()  # type: ignore[union-attr]
+        while self.pos >= len(self.text) and not self.eof:
+            self.more()
+            self.pos = pattern.match(self.text, self.pos).end()  # type: ignore[union-attr]
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def value(self) -> tuple[Any, str]:
+        """The JSON value at the position and its text; ``BrokenJson`` when there is none."""
+        while True:
             try:
-                doc, end = _DECODER.raw_decode(buffer, pos)
+                doc, end = _DECODER.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as exc:
-                # Cut by the buffer's end: inside a string, or in a literal/number (``fa`` of false).
-                cut_short = exc.pos >= len(buffer) - _LONGEST_TOKEN or exc.msg.startswith("Unterminated")
-                if cut_short and not eof and more():
-                    continue  # the element runs past the buffer: read on and decode it again
-                number += 1
-                quarantine.add(
-                    f"not JSON: {exc.msg}", record=number, field="record", data=buffer[pos : pos + 200]
+                # Cut by the window's end: inside a string, or in a literal/number (``fa`` of false).
+                cut_short = exc.pos >= len(self.text) - _LONGEST_TOKEN or exc.msg.startswith("Unterminated")
+                if cut_short and not self.eof and self.more():
+                    continue  # the value runs past the window: read on and decode it again
+                excerpt = self.text[self.pos : self.pos + 200]
+                raise BrokenJson(f"not JSON: {exc.msg}", self.offset(exc.pos), excerpt) from exc
+            if end > len(self.text) - _LONGEST_TOKEN and not self.eof and self.more():
+                continue  # a number cut by the window's end ("1." of 1.5) may go on in the next block
+            text = self.text[self.pos : end]
+            self.pos = end
+            return doc, text
+
+    def elements(self) -> Iterator[tuple[Any, str]]:
+        """(value, text) of each element of the array whose ``[`` is just passed, up to its ``]``."""
+        while True:
+            char = self.skip(_SEPARATORS)
+            if not char:
+                raise BrokenJson("JSON array not closed (truncated file)", self.offset(), None)
+            if char == "]":
+                self.pos += 1
+                return
+            yield self.value()
+
+    def members(self) -> Iterator[str]:
+        """The keys of the object whose ``{`` is just passed, up to its ``}``; after each key the caller
+        reads its value (``value`` or ``elements``)."""
+        char = self.skip()
+        while char != "}":
+            key, _ = self.value()
+            if not isinstance(key, str) or self.skip() != ":":
+                raise BrokenJson(
+                    "not JSON: expected a key and ':'", self.offset(), self.text[self.pos : self.pos + 200]
                 )
-                return  # nothing after a broken element can be placed reliably
-            number += 1
-            text = buffer[pos:end]
-            pos = end
-            if not isinstance(doc, dict):
-                quarantine.add("not a JSON object", record=number, field="record", data=text[:200])
-                continue
-            yield number, -1, text, doc
+            self.pos += 1
+            self.skip()
+            yield key
+            char = self.skip()
+            if char == ",":
+                self.pos += 1
+                char = self.skip()
+            elif char != "}":
+                reason = (
+                    "JSON object not closed (truncated file)" if not char else "not JSON: expected ',' or '}'"
+                )
+                raise BrokenJson(reason, self.offset(), self.text[self.pos : self.pos + 200] or None)
+        self.pos += 1
 
 
 def mapped_values(

@@ -14,6 +14,7 @@ from sekimori.ingest.entra.values import (
     enum_value,
     error_code,
     first,
+    inner_object,
     keyed,
     nested,
     parse_time,
@@ -167,8 +168,8 @@ def _mfa(
     if method is not None:
         return True, method
     steps = nested(p, "authenticationdetails")
-    for step in steps if isinstance(steps, list) else []:
-        step = keyed(step)
+    for index, raw_step in enumerate(steps if isinstance(steps, list) else []):
+        step = inner_object(raw_step, f"authenticationDetails[{index}]")
         if step.get("succeeded") not in (True, "true", "True"):
             continue
         name = first(step, "authenticationmethod")
@@ -196,10 +197,15 @@ def audit_values(shape: Shape) -> tuple[Any, ...]:
     when = p.get("activitydatetime") or env.get("time") or p.get("timegenerated")
     time = parse_time(when, "activityDateTime")
     initiated = keyed(nested(p, "initiatedby"))
-    user, app = keyed(initiated.get("user")), keyed(initiated.get("app"))
+    user = inner_object(initiated.get("user"), "initiatedBy.user")
+    app = inner_object(initiated.get("app"), "initiatedBy.app")
     details = _details(nested(p, "additionaldetails"))
     targets = nested(p, "targetresources")
-    targets = [keyed(t) for t in targets] if isinstance(targets, list) else []
+    targets = (
+        [inner_object(t, f"targetResources[{i}]") for i, t in enumerate(targets)]
+        if isinstance(targets, list)
+        else []
+    )
     target = targets[0] if targets else {}
     upn = first(user, "userprincipalname")
     if upn is not None:
@@ -243,8 +249,8 @@ def audit_values(shape: Shape) -> tuple[Any, ...]:
 def _details(value: Any) -> dict[str, str]:
     """``additionalDetails`` ([{key, value}]) as a dict with lower-case keys."""
     out: dict[str, str] = {}
-    for item in value if isinstance(value, list) else []:
-        item = keyed(item)
+    for index, raw_item in enumerate(value if isinstance(value, list) else []):
+        item = inner_object(raw_item, f"additionalDetails[{index}]")
         key, val = text(item.get("key")), text(item.get("value"))
         if key and val:
             out.setdefault(key.lower(), val)

@@ -3,8 +3,9 @@
 Entra records reach us in several casings (Graph camelCase, Log Analytics PascalCase, Panther's
 all-lowercase data-lake keys) and with nested objects either as JSON or as JSON *strings* (Log Analytics
 exports of ``dynamic`` columns). Every lookup therefore goes through ``keyed`` (keys folded to lower
-case, one level) and ``as_obj`` (a JSON string parsed), and values shown in the portal's display form
-("Not Applied", "B2B collaboration") are folded to the Graph enum form by ``enum_value``.
+case, one level), a column through ``nested`` and an object inside one through ``inner_object`` (a JSON
+string parsed), and values shown in the portal's display form ("Not Applied", "B2B collaboration") are
+folded to the Graph enum form by ``enum_value``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,29 @@ _US_TIME_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}),?\s+(\d{1,2}):(\d{2})(?:
 
 
 def keyed(value: Any) -> dict[str, Any]:
-    """A dict (or a JSON object string) with its keys folded to lower case (``lower_keys``: a dict
-    whose keys are lower case already is handed back as it is); anything else is empty."""
-    return lower_keys(as_obj(value))
+    """A dict with its keys folded to lower case (``lower_keys``: a dict whose keys are lower case
+    already is handed back as it is); anything else is empty."""
+    return lower_keys(value)
+
+
+def inner_object(value: Any, field: str) -> dict[str, Any]:
+    """``keyed`` of an object inside a nested column (``initiatedBy.user``, an item of
+    ``targetResources``, ``authenticationDetails`` or ``additionalDetails``), which an export may have
+    encoded once more as a JSON string.
+
+    Only a string starting with ``{`` can be such an object: one that does not parse is a ``BadValue``
+    naming ``field``. Any other string (``[2001:db8::1]:443``, a name, a JSON array) is no object and
+    gives nothing, like a number would; the record keeps it in ``raw``.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith("{"):
+            return {}
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise BadValue(field, f"{field} is not valid JSON: {exc}") from exc
+    return lower_keys(value)
 
 
 def as_obj(value: Any) -> Any:

@@ -15,7 +15,8 @@ Each record's shape is recognised on its own (``sekimori.ingest.entra.shapes``),
 read. Sign-ins become ``authentication`` events (OCSF 3002), directory audits ``generic`` events (OCSF
 6003 API Activity); the mapping is ``sekimori.ingest.entra.events`` and ``docs/formats/entra.md``.
 Records that are not JSON objects, are not sign-ins or audits, or carry an unreadable time, error code
-or nested JSON string go to the quarantine with their record number and field.
+or nested JSON string go to the quarantine with their record number and field. A JSON array or page is
+decoded one record at a time (memory flat in its size); where it breaks, the records before are kept.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import orjson
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
+from sekimori.ingest.cloud.jsondocs import BrokenJson, JsonStream
 from sekimori.ingest.entra import (
     COLUMNS,
     SIGNIN,
@@ -47,6 +49,7 @@ from sekimori.ingest.rows import TupleBatches, iter_lines_bom
 from sekimori.ingest.source import Source, SourceError
 
 _LEAD = b"\xef\xbb\xbf \t\r\n"
+_HEAD = 4096
 _MARKERS = re.compile(
     rb'"(?:category|Category)"\s*:\s*"(?:SignInLogs|NonInteractiveUserSignInLogs|ServicePrincipalSignInLogs'
     rb'|ManagedIdentitySignInLogs|ADFSSignInLogs|AuditLogs)"'
@@ -144,29 +147,39 @@ class EntraReader(Reader):
     def _read_document(
         self, source: Source, quarantine: Quarantine, builder: TupleBatches
     ) -> Iterator[pa.RecordBatch]:
-        # A JSON array or a pretty-printed page has to be parsed whole.
+        # A JSON array or a pretty-printed page, decoded one record at a time (memory flat in its size);
+        # records are numbered by their place in the document. Where the document breaks, the records
+        # before it are kept and the break is quarantined with its byte offset.
+        number = 0
+        broke_off = False
+
+        def stream_broke(exc: Exception) -> None:
+            nonlocal broke_off
+            broke_off = True
+            quarantine.add(f"stream broke off: {exc}", record=number + 1)
+
         try:
-            with source.open() as fh:
-                data = fh.read()
+            fh = source.open()
         except (OSError, EOFError, zlib.error, zipfile.BadZipFile, SourceError) as exc:
             quarantine.add(f"stream broke off: {exc}", record=1)
             return
-        try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            quarantine.add(
-                f"not a JSON document: {exc}", record=1, offset=getattr(exc, "pos", None), data=data[:200]
-            )
-            return
-        items = doc if isinstance(doc, list) else containers(doc)
-        if items is None:
-            items = [doc]
-        # An array of Event Hub messages holds {"records": [...]} objects: their records are the events.
-        flat = [inner for item in items for inner in (containers(item) or [item])]
-        for number, item in enumerate(flat, start=1):
-            batch = self._record(item, orjson.dumps(item).decode(), number, None, "", builder, quarantine)
-            if batch is not None:
-                yield batch
+        with fh:
+            stream = JsonStream(fh, stream_broke)
+            try:
+                for item in _document_records(stream):
+                    number += 1
+                    if isinstance(item, orjson.JSONDecodeError):
+                        quarantine.add(f"not JSON: {item}", record=number, data=item.doc)
+                        continue
+                    batch = self._record(
+                        item, orjson.dumps(item).decode(), number, None, "", builder, quarantine
+                    )
+                    if batch is not None:
+                        yield batch
+            except BrokenJson as broken:
+                if not broke_off:  # the stream's own break is quarantined already
+                    reason = f"JSON document broken off ({broken.reason})"
+                    quarantine.add(reason, record=number + 1, offset=broken.offset, data=broken.excerpt)
 
     def _read_csv(
         self, source: Source, quarantine: Quarantine, builder: TupleBatches
@@ -240,9 +253,56 @@ class EntraReader(Reader):
         return builder.append((number, raw, *values))
 
 
-def _first_line(source: Source) -> bytes:
-    """The first non-blank line of the stream (BOM and blanks stripped); b"" when there is none."""
+def _document_records(stream: JsonStream) -> Iterator[Any]:
+    """The records of a JSON array or object, one at a time: the array's elements, the items of the
+    object's ``records`` / Graph ``value`` array (``containers``), else the object itself; an element
+    that is an Event Hub message (``{"records": [...]}``) gives its records. An element orjson does not
+    read (``NaN``, a lone surrogate) is handed on as its ``JSONDecodeError``."""
+    char = stream.skip()
+    stream.pos += 1
+    if char == "[":
+        yield from _elements_records(stream)
+    else:
+        doc: dict[str, Any] = {}
+        streamed = False
+        for key in stream.members():
+            # whether the array holds the records is judged on the keys before it (Graph's
+            # @odata.context comes first); a later array of records is read whole and left aside
+            if not streamed and stream.skip() == "[" and containers({**doc, key: []}) is not None:
+                stream.pos += 1
+                yield from _elements_records(stream)
+                streamed = True
+            else:
+                doc[key] = _loads(stream.value()[1])
+        if not streamed:  # the object is the record: unreadable if one of its values is
+            yield next((v for v in doc.values() if isinstance(v, orjson.JSONDecodeError)), doc)
+    if stream.skip():
+        excerpt = stream.text[stream.pos : stream.pos + 200]
+        raise BrokenJson("data after the JSON document", stream.offset(), excerpt)
+
+
+def _elements_records(stream: JsonStream) -> Iterator[Any]:
+    for _, text in stream.elements():
+        element = _loads(text)
+        yield from containers(element) or [element]
+
+
+def _loads(text: str) -> Any:
+    # orjson reads the values as the whole-document reading did (a number beyond 64 bits is a float)
     try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        return exc
+
+
+def _first_line(source: Source) -> bytes:
+    """The first non-blank line of the stream (BOM and blanks stripped); b"" when there is none. Of an
+    array only the first bytes: written compactly, it is all on that line."""
+    try:
+        with source.open() as fh:
+            head = fh.read(_HEAD).lstrip(_LEAD)
+        if head[:1] == b"[":
+            return head
         with source.open() as fh:
             for line in fh:
                 stripped = line.strip(_LEAD)

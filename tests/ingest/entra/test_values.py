@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sekimori.ingest.entra.values import as_obj, enum_value, error_code, keyed, nested, parse_time, split_upn
+from sekimori.ingest.entra.values import (
+    as_obj,
+    enum_value,
+    error_code,
+    inner_object,
+    keyed,
+    nested,
+    parse_time,
+    split_upn,
+)
 from sekimori.ingest.fit import BadValue
 
 
@@ -65,8 +74,18 @@ def test_split_upn() -> None:
 
 
 def test_json_strings_are_parsed_and_keys_folded() -> None:
-    assert keyed('{"errorCode": 0, "FailureReason": "x"}') == {"errorcode": 0, "failurereason": "x"}
+    assert keyed({"errorCode": 0, "FailureReason": "x"}) == {"errorcode": 0, "failurereason": "x"}
     assert as_obj("[1, 2]") == [1, 2] and as_obj("plain") == "plain" and keyed("plain") == {}
     with pytest.raises(BadValue) as err:
         nested({"status": '{"errorCode": 0'}, "status")
     assert err.value.field == "status"
+
+
+def test_inner_objects_parse_only_what_can_be_an_object() -> None:
+    assert inner_object('{"UserPrincipalName": "a@b"}', "initiatedBy.user") == {"userprincipalname": "a@b"}
+    assert inner_object({"Id": 1}, "initiatedBy.user") == {"id": 1}
+    for not_an_object in ("[2001:db8::1]:443", "[1, 2]", "alice", 5, None):
+        assert inner_object(not_an_object, "initiatedBy.user") == {}
+    with pytest.raises(BadValue) as err:
+        inner_object('  {"broken": ', "targetResources[2]")
+    assert err.value.field == "targetResources[2]"

@@ -33,7 +33,7 @@ import orjson
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.cloud.jsondocs import BrokenJson, JsonStream
+from sekimori.ingest.cloud.jsondocs import BrokenJson, JsonStream, leading_members
 from sekimori.ingest.entra import (
     COLUMNS,
     SIGNIN,
@@ -98,6 +98,10 @@ class EntraReader(Reader):
                 inner = containers(sample)
                 sample = inner[0] if inner else sample
                 return 0.95 if classify(sample) is not None else 0.0
+            # A first record longer than the head: the keys the head holds whole of it.
+            members = leading_members(stripped)
+            if members is not None and classify(members) is not None:
+                return 0.9
             # A head that ends inside a pretty-printed document: look for the category / table names.
             return 0.8 if _MARKERS.search(stripped[:16384]) else 0.0
         line = stripped.split(b"\n", 1)[0].decode("utf-8", errors="replace")

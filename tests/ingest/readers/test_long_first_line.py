@@ -14,6 +14,7 @@ import pytest
 
 from sekimori.ingest.base import Reader, detect
 from sekimori.ingest.readers.cloudtrail import CloudTrailReader
+from sekimori.ingest.readers.entra import EntraReader
 from sekimori.ingest.readers.google_workspace import GoogleWorkspaceReader
 from sekimori.ingest.readers.m365 import M365Reader
 from sekimori.ingest.readers.okta import OktaReader
@@ -175,3 +176,20 @@ def test_a_first_record_longer_than_the_head_is_claimed_and_read_like_the_rest(
         assert [r["event_code"] for r in rows] == [doc[code.lower()] for doc in own]
     first_rows = [r for r in rows if r["record_id"] == 1]
     assert first_rows and all(json.loads(r["raw"]) == records[0] for r in first_rows)
+
+
+def test_entra_graph_json_lines_whose_first_record_is_longer_than_the_sniffed_head(tmp_path: Path) -> None:
+    """Graph sign-ins one per line (no Azure Monitor category to look for): the keys the head holds whole
+    of the cut first record say what it is."""
+    page = json.loads((DATA / "entra" / "graph_beta_signins_page.json").read_text())
+    records = page["value"]
+    short = tmp_path / "short.jsonl"
+    short.write_text(_json_lines(records))
+    long = tmp_path / "long.jsonl"
+    long.write_text(_json_lines([_lengthened(records[0], "durationMs", 2 * SNIFFED_HEAD), *records[1:]]))
+    (src,) = expand(str(long))
+    assert detect(src.head(), src) is EntraReader
+    rows, bad = _read(EntraReader, long)
+    short_rows, short_bad = _read(EntraReader, short)
+    assert len(rows) == len(records) and bad == short_bad == []
+    assert [r["record_id"] for r in rows] == [r["record_id"] for r in short_rows]

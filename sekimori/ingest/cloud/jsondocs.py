@@ -48,13 +48,13 @@ def is_json_lines(source: Source, head: bytes) -> bool:
     body = head.lstrip(_WS)
     end = body.find(b"\n")
     if end >= 0 and body[end:].strip(_WS):
-        return _is_json(body[:end])
+        return is_json(body[:end])
     try:
         with source.open() as fh:
             first = _first_line_with_more(fh)
     except (SourceError, OSError, EOFError, zlib.error, zipfile.BadZipFile):
         return False
-    return first is not None and _is_json(first)
+    return first is not None and is_json(first)
 
 
 def _first_line_with_more(fh: BinaryIO) -> bytes | None:
@@ -81,7 +81,8 @@ def _first_line_with_more(fh: BinaryIO) -> bytes | None:
     return b"".join(pieces)
 
 
-def _is_json(text: bytes) -> bool:
+def is_json(text: bytes) -> bool:
+    """Whether ``text`` is one whole JSON value."""
     try:
         orjson.loads(text)
     except orjson.JSONDecodeError:

@@ -33,7 +33,7 @@ import orjson
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.cloud.jsondocs import BrokenJson, JsonStream, leading_members
+from sekimori.ingest.cloud.jsondocs import BrokenJson, JsonStream, is_json, leading_members
 from sekimori.ingest.entra import (
     COLUMNS,
     SIGNIN,
@@ -114,7 +114,7 @@ class EntraReader(Reader):
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         start = _first_line(source)
         builder = TupleBatches(_COLUMNS, self.batch_size, quarantine)
-        if start[:1] == b"[" or (start[:1] == b"{" and not _parses(start)):
+        if start[:1] == b"[" or (start[:1] == b"{" and not is_json(start)):
             batches = self._read_document(source, quarantine, builder)
         elif start[:1] == b"{":
             batches = self._read_lines(source, quarantine, builder)
@@ -315,11 +315,3 @@ def _first_line(source: Source) -> bytes:
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile, SourceError):
         return b""  # the line reader reports where the stream broke
     return b""
-
-
-def _parses(line: bytes) -> bool:
-    try:
-        orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return False
-    return True

@@ -14,6 +14,9 @@ They give the same staged logons (``_bh_logon``) as the one pass over the events
   Segments arrive roughly in time order, so that is the one or two segments around the baseline's end,
   not the store.
 
+Rollups (``rollups.py``) stand in for the success rows of settled segments, so that the rows merged
+grow with the keys, not the history.
+
 Failures are merged into the grain of the failure windows, which must be a whole number of minutes.
 Settings the rows cannot answer (a finer grain, more evidence than is kept) use the one pass over the
 events (``usable``).

@@ -3,9 +3,10 @@ store and read instead of those segments' rows.
 
 Every detection merges the kept rows of every segment (``segments.py``); a key active all the time has a
 row in each segment, so the merge grows with the store's history, not with its keys. A rollup holds, per
-(file, raw logon key), the count, the first and last time and the first event of its segments' successes:
-what the merge takes from them, as long as each row lies wholly on one side of the baseline's end (all
-before it: counted in the baseline; all at or after it: the first event after it is the row's first).
+raw logon key (and file, with a baseline per file), the count, the first and last time and the first
+event of its segments' successes: what the merge takes from them, as long as each row lies wholly on one
+side of the baseline's end (all before it: counted in the baseline; all at or after it: the first event
+after it is the row's first).
 
 - Which segments: those whose successes lie wholly before the baseline's end, or wholly after it by a
   margin (half the baseline's length, so that the end, which moves with the data, stays behind them for a
@@ -16,7 +17,8 @@ before it: counted in the baseline; all at or after it: the first event after it
 - Reading: a rollup is used only if its segments are all in the store unchanged and none of its rows
   lies across the baseline's end (otherwise its segments' own rows are read, as without rollups). The
   failures are never rolled up (kept per minute, they merge to as many rows).
-- Rollups are made only by runs that keep their results (``ctx.save``), under the store's writer lock.
+- Rollups are made only by runs that keep their results (``ctx.save``), whether they merged rows or took
+  the one pass, under the store's writer lock; a rollup dropped stays an hour for a run still reading it.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ ROLLUP_SEGMENTS = 2
 TAKE_IN = 4
 SIDE_ROLLUPS = 4
 
-# The merge of success rows (of segments and of an earlier rollup), by file and raw logon key.
+# The merge of success rows (of segments and of earlier rollups), by raw logon key (and file: ``scope``).
 _MERGE = """
 SELECT {scope} AS source_file, {keys}, CAST(sum(n) AS BIGINT) AS n, min(tmin) AS tmin, max(tmax) AS tmax,
   arg_min(ev_first, {{'t': tmin, 'u': ev_first.uid}}) AS ev_first

@@ -277,10 +277,43 @@ def test_the_normalizer_gives_what_the_reference_gave(docs) -> None:
         assert new.equals(old)
 
 
-# A record the mapping itself fails on (5145's share path joins the ShareName, here a number).
+# A record the mapping itself fails on: 5145's share path, as it was before a typed ShareName was read as
+# text (a number made the join raise), put back by ``failing_share_path``.
 _FAILING = json.dumps(
     {"EventID": 5145, "Channel": "Security", "TimeCreated": "2020-09-21T03:18:52Z", "ShareName": 5}
 ).encode()
+
+
+def _share_path_of_text_only(system: dict[str, Any], data: dict[str, Any]) -> Any:
+    parts = [p for p in (data.get("ShareName"), data.get("RelativeTargetName")) if p not in (None, "", "-")]
+    return "\\".join(parts) or None
+
+
+@pytest.fixture
+def failing_share_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 5145 mapping raises on a ShareName that is not text, in both normalizers (compiled anew)."""
+    from sekimori.ingest.windows import normalize
+    from tests.ingest import windows_reference
+
+    event = next(ev for ev in WINDOWS_EVENTS if ev.event_id == 5145)
+    monkeypatch.setitem(event.columns, "object", _share_path_of_text_only)
+    monkeypatch.setattr(normalize, "_NORMALIZERS", {})
+    monkeypatch.setattr(windows_reference, "_NORMALIZERS", {})
+
+
+def test_a_record_the_mapping_fails_on_fails_the_reading_once_its_batch_is_read(
+    tmp_path: Path, failing_share_path: None
+) -> None:
+    good = json.dumps(
+        {"EventID": 4624, "Channel": "Security", "TimeCreated": "2020-09-21T03:18:50Z", "TargetUserName": "a"}
+    ).encode()
+    path = tmp_path / "records.json"
+    path.write_bytes(b"\n".join([good, _FAILING, b"{not json", good]) + b"\n")
+    new, new_q, new_failure = _read_until_failure(WindowsJsonReader.read, path)
+    old, old_q, old_failure = _read_until_failure(reference_read, path)
+    assert new_failure is not None and new_failure == old_failure
+    assert [row[1] for row in new_q] == [3] and new_q == old_q  # the corrupt line after it, quarantined
+    assert new.num_rows == old.num_rows == 0
 
 
 def _read_until_failure(read: Any, path: Path) -> tuple[pa.Table, list[tuple[Any, ...]], str | None]:
@@ -307,7 +340,11 @@ def _read_until_failure(read: Any, path: Path) -> tuple[pa.Table, list[tuple[Any
     st.sampled_from([1, 3, 16]),
 )
 def test_records_normalized_as_read_give_the_batches_normalized_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: list[bytes], batch_size: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    failing_share_path: None,
+    lines: list[bytes],
+    batch_size: int,
 ) -> None:
     # The reader normalizes each record as it parses it; the reference normalizes each batch once it
     # is read. Same batches, same quarantine in the same order, and a batch the mapping fails on

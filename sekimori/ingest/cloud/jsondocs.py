@@ -93,8 +93,11 @@ def is_json(text: bytes) -> bool:
 def first_object(head: bytes) -> dict[str, Any] | None:
     """The first JSON object of a line-per-record file or of an array, from the first bytes only."""
     text = _first_object_text(head)
-    if text is None:
-        return None
+    return None if text is None else _object_at(text)
+
+
+def _object_at(text: str) -> dict[str, Any] | None:
+    """``first_object`` of the text from the object's ``{``."""
     try:
         doc, _ = _DECODER.raw_decode(text)
     except json.JSONDecodeError:
@@ -109,9 +112,11 @@ def first_object(head: bytes) -> dict[str, Any] | None:
 def leading_members(head: bytes) -> dict[str, Any] | None:
     """``first_object(head)``, or when the head ends inside that object, its top-level members that
     the head holds whole: a record longer than the head still shows the keys it starts with."""
-    whole = first_object(head)
     text = _first_object_text(head)
-    if whole is not None or text is None:
+    if text is None:
+        return None
+    whole = _object_at(text)
+    if whole is not None:
         return whole
     members: dict[str, Any] = {}
     pos = 1  # past the '{'
@@ -205,8 +210,8 @@ def _array_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, i
         stream = JsonStream(
             fh, lambda exc: quarantine.add(f"stream broke off: {exc}", record=number + 1, field="record")
         )
-        stream.more()
-        stream.pos = len(stream.text) - len(stream.text.lstrip("\ufeff \t\r\n")) + 1  # past the '['
+        stream.skip()
+        stream.pos += 1  # past the '['
         try:
             for doc, text in _arrays(stream):
                 number += 1

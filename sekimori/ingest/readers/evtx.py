@@ -11,7 +11,7 @@ import re
 import struct
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import evtx
 import orjson
@@ -110,7 +110,7 @@ def unread_reason(source: Source) -> str | None:
     """Why an EVTX file that gave no record and no error holds none, or None for a sound empty log."""
     with source.open() as fh:
         header = fh.read(HEADER_BLOCK)
-    size = content_size(source)
+        size = content_size(source) if source.is_plain_file() else len(header) + _stream_size(fh)
     if len(header) < 128:
         return f"not a readable EVTX file: {len(header)} bytes, shorter than the 128-byte header"
     header_size, _minor, major, block_size, chunks = struct.unpack_from("<IHHHH", header, 32)
@@ -167,7 +167,12 @@ def content_size(source: Source) -> int:
     if source.is_plain_file():
         return source.fs_path.stat().st_size
     with source.open() as fh:
-        return sum(len(b) for b in iter(lambda: fh.read(1 << 20), b""))
+        return _stream_size(fh)
+
+
+def _stream_size(fh: IO[bytes]) -> int:
+    """The bytes left in ``fh``, read through."""
+    return sum(len(b) for b in iter(lambda: fh.read(1 << 20), b""))
 
 
 def _short(msg: str, limit: int = 300) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -304,14 +305,16 @@ def _first_line(source: Source) -> bytes:
     array only the first bytes: written compactly, it is all on that line."""
     try:
         with source.open() as fh:
-            head = fh.read(_HEAD).lstrip(_LEAD)
-        if head[:1] == b"[":
-            return head
-        with source.open() as fh:
-            for line in fh:
-                stripped = line.strip(_LEAD)
-                if stripped:
-                    return stripped
+            head = fh.read(_HEAD)
+            if head.lstrip(_LEAD)[:1] == b"[":
+                return head.lstrip(_LEAD)
+            line = b""  # the lines of the head, then of the rest of the stream (one open)
+            for piece in itertools.chain(head.splitlines(keepends=True), fh):
+                line += piece
+                if line.endswith(b"\n"):
+                    if line.strip(_LEAD):
+                        return line.strip(_LEAD)
+                    line = b""
+            return line.strip(_LEAD)
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile, SourceError):
         return b""  # the line reader reports where the stream broke
-    return b""

@@ -4,10 +4,10 @@ matches are those of each event judged on its own."""
 from __future__ import annotations
 
 import duckdb
-import orjson
 
 from sekimori.detect.sigma.passes import SigmaBatch, run_groups
 from sekimori.detect.sigma.rules import compile_rules
+from tests.detect.sigma.test_logsources import _store
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 # (channel, event code, EventData): process creations on Sysmon 1 and Security 4688 (whose image field
@@ -28,20 +28,7 @@ RULES = {
 
 
 def _con() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute(
-        "CREATE TABLE events (uid VARCHAR, time TIMESTAMPTZ, source_file VARCHAR, record_id BIGINT, "
-        "host VARCHAR, principal VARCHAR, domain VARCHAR, source_format VARCHAR, raw VARCHAR, "
-        "channel VARCHAR, provider VARCHAR, event_code VARCHAR)"
-    )
-    for i, (channel, code, data) in enumerate(EVENTS):
-        raw = {"Event": {"System": {"EventID": int(code), "Channel": channel}, "EventData": data}}
-        con.execute(
-            "INSERT INTO events VALUES (?, TIMESTAMPTZ '2024-01-01 00:00:00+00', 'f.evtx', ?, 'ws1', "
-            "NULL, NULL, 'evtx', ?, ?, 'p', ?)",
-            [str(i), i, orjson.dumps(raw).decode(), channel, code],
-        )
-    return con
+    return _store([(channel, int(code), data) for channel, code, data in EVENTS])
 
 
 def test_passes_without_events_in_a_batch_read_nothing_there(tmp_path):

@@ -23,6 +23,8 @@ after it is the row's first).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -60,14 +62,21 @@ def rollup_kind(rows_kind: str, keys: str, scope: str) -> str:
     return f"behaviour_rollup_{digest(rows_kind + _merge(keys, '', scope))}"
 
 
+class Found(NamedTuple):
+    """The rollups a run found: those it reads, and the names of those it does not."""
+
+    usable: list[Rollup]
+    unused: list[str]
+
+
 def use_rollups(
     con: duckdb.DuckDBPyConnection, ctx: DetectContext, kind: str, keys: str, scope: str
-) -> list[str]:
+) -> Found:
     """Views ``_bh_roll`` (the usable rollups' rows, ``segment`` being the rollup's name) and
     ``_bh_roll_covered`` (the segments they stand for), after ``stage_bounds``. ``scope``: the scope of a
     row ``s`` (its ``_bh_bounds`` row); ``keys``: the raw logon key's columns (``segments.KEY_NAMES``).
-    The names of the rollups found and not used (stale, overlapping, across the baseline's end; every
-    one in a full run) are returned."""
+    The rollups used are returned, and the names of those found and not used (stale, overlapping,
+    across the baseline's end; every one in a full run)."""
     listed = ctx.store.rollups(kind)
     chosen = [] if ctx.full else _disjoint([r for r in listed if r.current])
     usable: list[Rollup] = []
@@ -84,7 +93,7 @@ def use_rollups(
     con.execute("CREATE OR REPLACE TEMP TABLE _bh_roll_covered AS SELECT * FROM _bh_roll_covered_found")
     con.unregister("_bh_roll_covered_found")
     used = {r.name for r in usable}
-    return [r.name for r in listed if r.name not in used]
+    return Found(usable, [r.name for r in listed if r.name not in used])
 
 
 def rows_source() -> str:
@@ -141,16 +150,16 @@ def _rows_per_segment(con: duckdb.DuckDBPyConnection, segments: set[str]) -> dic
 
 
 def make_rollups(
-    con: duckdb.DuckDBPyConnection, ctx: DetectContext, kind: str, keys: str, scope: str, unused: list[str]
+    con: duckdb.DuckDBPyConnection, ctx: DetectContext, kind: str, keys: str, scope: str, found: Found
 ) -> int:
     """Roll up the settled segments of each side that no usable rollup stands for, when there are at
     least ``ROLLUP_SEGMENTS`` of them, taking in the rollups of that side (after ``use_rollups``, which
-    gave the rollups ``unused``: they are dropped). Only in a run that keeps its results; the number of
+    gave ``found``: the unused rollups are dropped). Only in a run that keeps its results; the number of
     rollups made is returned."""
     if not ctx.save:
         return 0
     store = ctx.store
-    for name in unused:
+    for name in found.unused:
         store.drop_rollup(kind, name)
     for other in store.derived_kinds():  # of older code, or the other baseline scope: never read here
         if other.startswith("behaviour_rollup_") and other != kind:
@@ -169,7 +178,7 @@ def make_rollups(
         f"SELECT segment, {_before('s.tmax')}, {_after('s.tmin')}, count(*) FROM _bh_roll s {on} "
         "GROUP BY segment ORDER BY segment"
     ).fetchall()
-    covers = {r.name: r.segments for r in store.rollups(kind)}
+    covers = {r.name: r.segments for r in found.usable}
     made = 0
     for side in (1, 2):  # before, after
         settled = [row[0] for row in segments if row[side]]

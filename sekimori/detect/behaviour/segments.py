@@ -135,7 +135,7 @@ def stage_raw_logons_from_segments(
     events are not for this machine to read)."""
     scope = "''" if cfg.baseline_scope == "global" else "s.source_file"
     kind = rollups.rollup_kind(TABLES[0].kind, KEY_NAMES, scope)
-    unused = rollups.use_rollups(con, ctx, kind, KEY_NAMES, scope)
+    found = rollups.use_rollups(con, ctx, kind, KEY_NAMES, scope)
     source, be = baseline_end(con, cfg, f"{rollups.rows_source()} s", "s.source_file")
     acts = in_list(cfg.failure_activities)
     machine = machine_filter(cfg).replace("principal", "s.principal")
@@ -150,7 +150,7 @@ SELECT *, CASE WHEN tmax < be THEN 'before' WHEN tmin >= be THEN 'after' ELSE 'a
     cheaper = _events_per_row(con) < EVENTS_PER_ROW or _share(ctx, again) > ONE_PASS_SHARE
     if cheaper and aggregate is None:
         stage_raw_logons(con, cfg)
-        rollups.make_rollups(con, ctx, kind, KEY_NAMES, scope, unused)  # a later run may merge fewer rows
+        rollups.make_rollups(con, ctx, kind, KEY_NAMES, scope, found)  # a later run may merge fewer rows
         return False
     _split_again(con, ctx, cfg, again, aggregate)
     grain = failure_grain(cfg)
@@ -183,7 +183,7 @@ SELECT {mixed_key(columns)} AS k, scope, {KEY_NAMES},
 FROM parts
 GROUP BY {", ".join(columns)}"""
     )
-    rollups.make_rollups(con, ctx, kind, KEY_NAMES, scope, unused)
+    rollups.make_rollups(con, ctx, kind, KEY_NAMES, scope, found)
     return True
 
 

@@ -6,6 +6,15 @@ The shapes are in ``sekimori.ingest.cloudtrail.shapes``, the CSV forms in ``….
 record means in ``….mapping`` (documented in ``docs/formats/cloudtrail.md``). ``raw`` is the CloudTrail
 record itself (an envelope's ``detail`` / ``message``), so Sigma's ``aws/cloudtrail`` rules read
 ``eventSource``, ``eventName``, ``userIdentity.type`` … where they expect them.
+
+One JSON document or JSON Lines is told from the first line: one that opens a value it does not close
+(``[``, ``{`` not ending in ``}``) and is not a whole JSON value with more lines after it starts a
+document, parsed whole. When that parse fails and the next non-blank line is a whole JSON object, the
+file is JSON Lines whose first line is broken (cut short by a partial write, garbage): it is read as
+lines, that line quarantined (``not JSON: …``, line 1 and its offset) and every line after it read as
+in any JSON Lines file. Otherwise (a pretty-printed document, whose second line is ``"Records": [`` or
+``{`` and never a whole object; a single line) the document gives one ``not a JSON document`` row naming
+where it broke.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,7 +75,8 @@ class CloudTrailReader(Reader):
             first = head.lstrip(_WS).split(b"\n", 1)[0].rstrip()
             whole = first.startswith(b"[") or (first.startswith(b"{") and not first.endswith(b"}"))
             # A first line longer than the head (a long record, a one-line S3 file) looks unclosed:
-            # whole on its own with lines after it, the file is JSON Lines.
+            # whole on its own with lines after it, the file is JSON Lines. (One that is broken is
+            # found out when the document does not parse: ``_whole``.)
             whole = whole and not is_json_lines(source, head)
             rows = self._document(source, quarantine) if whole else self._lines(source, quarantine)
         yield from builder.batches(rows)
@@ -96,15 +107,13 @@ class CloudTrailReader(Reader):
     def _document(self, source: Source, quarantine: Quarantine) -> Iterator[tuple[Any, ...]]:
         # A pretty-printed object or a JSON array has to be parsed whole (CloudTrail's own S3 files
         # are one line each, read as lines above).
-        try:
-            with source.open() as fh:
-                data = fh.read()
-            doc = orjson.loads(data)
-        except (OSError, EOFError, SourceError) as exc:
-            quarantine.add(f"stream broke off: {exc}", record=1, offset=0)
+        doc = self._whole(source, quarantine)
+        if doc is _AS_LINES:
+            # JSON Lines whose first line is broken: read as lines, that line quarantined on its own
+            # (the whole file's bytes are let go of first: the lines are streamed)
+            yield from self._lines(source, quarantine)
             return
-        except orjson.JSONDecodeError as exc:
-            quarantine.add(f"not a JSON document: {exc}", record=1, offset=exc.pos, data=data[:200])
+        if doc is _BROKEN:
             return
         shape, items = unwrap(doc)
         self._note(shape, source)
@@ -112,6 +121,23 @@ class CloudTrailReader(Reader):
             yield from self._events([(doc, None)], 1, 0, quarantine, numbered=False)
             return
         yield from self._events(self._parsed(shape, items), 1, None, quarantine, numbered=True)
+
+    @staticmethod
+    def _whole(source: Source, quarantine: Quarantine) -> Any:
+        """The file parsed as one JSON document; ``_AS_LINES`` when it is not one but reads as JSON Lines
+        whose first line is broken (``_broken_first_line``); ``_BROKEN`` once quarantined."""
+        try:
+            with source.open() as fh:
+                data = fh.read()
+            return orjson.loads(data)
+        except (OSError, EOFError, SourceError) as exc:
+            quarantine.add(f"stream broke off: {exc}", record=1, offset=0)
+            return _BROKEN
+        except orjson.JSONDecodeError as exc:
+            if _broken_first_line(data):
+                return _AS_LINES
+            quarantine.add(f"not a JSON document: {exc}", record=1, offset=exc.pos, data=data[:200])
+            return _BROKEN
 
     def _note(self, shape: str, source: Source) -> None:
         if shape == DIGEST:
@@ -198,3 +224,33 @@ class CloudTrailReader(Reader):
                     yield record_values(record, start, raw)
                 except BadValue as err:
                     quarantine.add(err.reason, record=start, field=err.field, data=raw)
+
+
+# What ``_whole`` hands back instead of a document.
+_AS_LINES = object()
+_BROKEN = object()
+_BLANKS = re.compile(rb"[\xef\xbb\xbf \t\r\n]*")  # what ``bytes.lstrip(_WS)`` drops
+
+
+def _broken_first_line(data: bytes) -> bool:
+    """Whether ``data``, which is not one JSON document, is JSON Lines whose first line is broken (cut
+    short, garbage): its next non-blank line after the first is a whole JSON object (after a CloudWatch
+    Logs export prefix), as a record or an S3 object on its line is. A pretty-printed document's second
+    line never is (``"Records": [``, ``{``, ``"eventVersion": "1.08",``, an array element and its
+    comma), so a broken document stays one quarantine row. Only that line is looked at (no pass over
+    the file, no copy of its first line however long): a file whose first two lines are both broken
+    stays one document row.
+    """
+    first = _BLANKS.match(data).end()  # type: ignore[union-attr]
+    end = data.find(b"\n", first)
+    if end < 0:
+        return False  # one line: a document, broken
+    start = _BLANKS.match(data, end).end()  # type: ignore[union-attr]
+    if start >= len(data):
+        return False  # nothing but blank lines after it
+    stop = data.find(b"\n", start)
+    try:
+        text = data[start : stop if stop >= 0 else len(data)].decode("utf-8")
+        return isinstance(orjson.loads(strip_export_prefix(text)), dict)
+    except (UnicodeDecodeError, orjson.JSONDecodeError):
+        return False

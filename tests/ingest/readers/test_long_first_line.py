@@ -110,15 +110,21 @@ def test_cloudtrail_a_single_document_longer_than_the_head_is_still_one_document
     assert [json.loads(r["raw"]) for r in rows] == records
 
 
-def test_cloudtrail_a_broken_first_line_longer_than_the_head_is_named(tmp_path: Path) -> None:
+def test_cloudtrail_a_broken_first_line_longer_than_the_head_is_named_and_the_rest_read(
+    tmp_path: Path,
+) -> None:
     records = _cloudtrail_records(5)
     first = json.dumps(_lengthened(records[0], "responseElements", 2 * DECIDING_HEAD))
     path = tmp_path / "cut.jsonl"
     path.write_text(first[: DECIDING_HEAD + 100] + "\n" + _json_lines(records[1:]))
     rows, bad = _read(CloudTrailReader, path)
-    assert rows == []
+    # JSON Lines whose first line is cut: that line quarantined, the records after it read as lines
     ((record, _, reason),) = bad
-    assert record == 1 and reason.startswith("not a JSON document")
+    assert record == 1 and reason.startswith("not JSON: ")
+    lines = path.read_text().splitlines()[1:]
+    assert [r["record_id"] for r in rows] == [2, 3, 4, 5]
+    assert [r["event_code"] for r in rows] == [json.loads(line)["eventName"] for line in lines]
+    assert [r["raw"] for r in rows] == lines
 
 
 def test_cloudtrail_claims_json_lines_whose_first_record_is_longer_than_the_sniffed_head(

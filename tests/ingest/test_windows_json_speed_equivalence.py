@@ -301,23 +301,49 @@ def failing_share_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(windows_reference, "_NORMALIZERS", {})
 
 
-def test_a_record_the_mapping_fails_on_fails_the_reading_once_its_batch_is_read(
-    tmp_path: Path, failing_share_path: None
-) -> None:
-    good = json.dumps(
-        {"EventID": 4624, "Channel": "Security", "TimeCreated": "2020-09-21T03:18:50Z", "TargetUserName": "a"}
+def _logon(user: str, number: int) -> bytes:
+    return json.dumps(
+        {
+            "EventID": 4624,
+            "Channel": "Security",
+            "TimeCreated": "2020-09-21T03:18:50Z",
+            "TargetUserName": user,
+            "RecordNumber": number,
+        }
     ).encode()
+
+
+def test_a_record_the_mapping_fails_on_is_quarantined_alone(tmp_path: Path, failing_share_path: None) -> None:
+    # Lines: 1 logon (record 101), 2 the failing 5145, 3 not JSON, 4 logon (104), 5 logon (105).
     path = tmp_path / "records.json"
-    path.write_bytes(b"\n".join([good, _FAILING, b"{not json", good]) + b"\n")
+    lines = [_logon("a", 101), _FAILING, b"{not json", _logon("b", 104), _logon("c", 105)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
     new, new_q, new_failure = _read_until_failure(WindowsJsonReader.read, path)
     old, old_q, old_failure = _read_until_failure(reference_read, path)
-    assert new_failure is not None and new_failure == old_failure
-    assert [row[1] for row in new_q] == [3] and new_q == old_q  # the corrupt line after it, quarantined
-    assert new.num_rows == old.num_rows == 0
+    assert new_failure is None and old_failure is None
+    assert new_q == old_q
+    # the corrupt line, quarantined as it is read; the failing record, once its batch is normalized
+    assert [(row[1], row[3]) for row in new_q] == [(3, None), (2, "object")]
+    reason = new_q[1][0]
+    assert reason.startswith("mapping Security 5145 failed: TypeError: ")
+    assert new["record_id"].to_pylist() == [101, 104, 105]  # the records before and after it
+    assert new["principal"].to_pylist() == ["a", "b", "c"]
+    for name in EVENT_SCHEMA.names:
+        assert new.column(name).equals(old.column(name)), name
+
+    store = Store(tmp_path / "store")
+    (result,) = store.ingest([str(path)], workers=1).files
+    assert (result.status, result.events, result.quarantined) == ("ingested", 3, 2)
+    ids = store.sql("SELECT record_id FROM events ORDER BY record_id")["record_id"].to_pylist()
+    assert ids == [101, 104, 105]
+    quarantined = store.sql("SELECT record, field, reason FROM quarantine ORDER BY record").to_pylist()
+    assert [(q["record"], q["field"]) for q in quarantined] == [(2, "object"), (3, None)]
+    assert quarantined[0]["reason"] == reason
 
 
 def _read_until_failure(read: Any, path: Path) -> tuple[pa.Table, list[tuple[Any, ...]], str | None]:
-    """The batches read, the quarantine rows and the failure's message, if the reading failed."""
+    """The batches read, the quarantine rows and the failure's message, if the reading failed (it
+    should not: a record the mapping fails on is quarantined alone)."""
     (source,) = expand(str(path))
     quarantine = Quarantine(source)
     batches: list[pa.RecordBatch] = []
@@ -347,15 +373,19 @@ def test_records_normalized_as_read_give_the_batches_normalized_whole(
     batch_size: int,
 ) -> None:
     # The reader normalizes each record as it parses it; the reference normalizes each batch once it
-    # is read. Same batches, same quarantine in the same order, and a batch the mapping fails on
-    # fails the reading only after the batch's other lines are read (and quarantined), as before.
+    # is read. Same batches, same quarantine in the same order; a record the mapping fails on is
+    # quarantined alone, the reading goes on.
     monkeypatch.setattr(WindowsJsonReader, "batch_size", batch_size)
     path = tmp_path / "records.json"
     path.write_bytes(b"{}\n" + b"\n".join(lines) + b"\n")  # never read as one JSON array
     new, new_q, new_failure = _read_until_failure(WindowsJsonReader.read, path)
     old, old_q, old_failure = _read_until_failure(reference_read, path)
-    assert new_failure == old_failure
+    assert new_failure is None and old_failure is None
     assert new_q == old_q
     assert new.num_rows == old.num_rows
+    # each failing line (line 1 is "{}") is quarantined alone, named by its line and its column
+    failing = {i for i, line in enumerate(lines, start=2) if line == _FAILING}
+    assert failing <= {r[1] for r in new_q if r[0].startswith("mapping Security 5145 failed: TypeError")}
+    assert all(r[3] == "object" for r in new_q if r[1] in failing)
     for name in EVENT_SCHEMA.names:
         assert new.column(name).equals(old.column(name)), name

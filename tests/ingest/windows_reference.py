@@ -1,6 +1,9 @@
 """The Windows normalization as it was before the fast path (sekimori/ingest/windows/normalize.py at
 9c03fd8), kept apart as the reference the equivalence tests compare with: it shares no code with the
-new path but the mapping table and the value helpers it reads (events.py, values.py, dialects.py)."""
+new path but the mapping table and the value helpers it reads (events.py, values.py, dialects.py).
+
+One change since: a record the mapping fails on (any exception but ``BadValue``) is quarantined alone,
+as the new path does, where it failed the batch (``_mapping_failure``, found here its own way)."""
 
 from __future__ import annotations
 
@@ -84,9 +87,31 @@ class ReferenceNormalizer:
     def __init__(self, dialect: str) -> None:
         self.dialect = DIALECTS[dialect]
         self._fills: dict[str, Fill] = {}
+        self._lines: dict[Any, list[str]] = {}  # a fill's code → its source lines
         for ev in WINDOWS_EVENTS:
             self._fills[f"{ev.family}:{ev.event_id}"] = self._compile(ev.columns, ev)
         self._default = self._compile(DEFAULTS, None)
+
+    def _mapping_failure(self, exc: Exception, row: list[Any]) -> tuple[str | None, str]:
+        """(column, reason) of a record whose mapping raised ``exc``: the column the fill's failing line
+        assigns (``row[k] = …``, or ``principal = …``), None outside the fills."""
+        column = None
+        tb = exc.__traceback__
+        while tb is not None:
+            lines = self._lines.get(tb.tb_frame.f_code)
+            if lines is not None:
+                line = lines[tb.tb_lineno - 1].strip()
+                if line.startswith("principal ="):
+                    column = "principal"
+                elif line.startswith("row["):
+                    column = COLUMNS[int(line[4 : line.index("]")])]
+            tb = tb.tb_next
+        channel, code = row[COLUMNS.index("channel")], row[COLUMNS.index("event_code")]
+        event = " ".join(str(p) for p in (channel, code) if p not in (None, ""))
+        message = str(exc)
+        message = message[:200] + "…" if len(message) > 200 else message
+        what = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+        return column, f"mapping {event} failed: {what}" if event else f"mapping failed: {what}"
 
     def _compile(self, columns: Mapping[str, Source], ev: WindowsEvent | None) -> Fill:
         namespace: dict[str, Any] = {
@@ -138,8 +163,9 @@ class ReferenceNormalizer:
         lines.append(
             f"    row[{COLUMNS.index('domain')}] = _domain_value({expr(columns.get('domain'))}, principal)"
         )
-        exec("\n".join(lines), namespace)  # trusted: generated from the mapping table (events.py)
+        exec(compile("\n".join(lines), "<reference fill>", "exec"), namespace)  # trusted: from events.py
         fill: Fill = namespace["fill"]
+        self._lines[fill.__code__] = lines
         return fill
 
     def normalize(
@@ -147,7 +173,7 @@ class ReferenceNormalizer:
         docs: list[dict[str, Any]],
         record_hints: list[int | None] | None = None,
         record_fallbacks: list[int] | None = None,
-    ) -> tuple[dict[str, list[Any]], list[Any], dict[int, tuple[str, str]]]:
+    ) -> tuple[dict[str, list[Any]], list[Any], dict[int, tuple[str | None, str]]]:
         """Column lists (without ``time``/``raw``), the raw time values, one entry per doc, and the
         docs with a value that does not fit its column (index → (column, reason); their row is empty).
 
@@ -165,7 +191,7 @@ class ReferenceNormalizer:
             COLUMNS.index(c) for c in ("record_id", "channel", "provider", "event_code", "host")
         )
         record_key = self.dialect.record_key
-        bad: dict[int, tuple[str, str]] = {}
+        bad: dict[int, tuple[str | None, str]] = {}
         for i, doc in enumerate(docs):
             row: list[Any] = [None] * n_cols
             time = None
@@ -194,6 +220,9 @@ class ReferenceNormalizer:
                 fills.get(f"{channel.lower()}:{code}" if channel else "", default)(system, data, row)
             except BadValue as exc:  # this record only: its row stays empty and is dropped later
                 bad[i] = (exc.field, exc.reason)
+                row = [None] * n_cols
+            except Exception as exc:  # the mapping failed on this record: it alone is quarantined
+                bad[i] = self._mapping_failure(exc, row)
                 row = [None] * n_cols
             rows.append(row)
             times.append(time)

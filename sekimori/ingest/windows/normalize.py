@@ -7,14 +7,17 @@ into a small Python function that fills a row with plain dict lookups (``Windows
 are parsed vectorised by Arrow (``parse_times``), and a record whose value does not fit its column (a
 record id beyond int64, a port that is not a port, an EventID that is not 16-bit, an object as Channel
 or Computer), or that has no usable time or event id, goes to the quarantine naming the column or
-field, never failing the batch. No SQL planning per batch: on corpora of many small files it would
-dominate.
+field, never failing the batch. So does a record the mapping itself fails on (a bug meeting an odd
+value: any exception while its row is filled), naming the exception and, when known, the event and the
+column: the other records of the batch and of the file are stored. No SQL planning per batch: on
+corpora of many small files it would dominate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from types import CodeType
 from typing import Any
 
 import pyarrow as pa
@@ -79,6 +82,31 @@ def _number_lines(at: str, col: str, label: str) -> list[str]:
 # A compiled event mapping: fills one row (in ``COLUMNS`` order) from (system, data).
 Fill = Callable[[Fields, Fields, list[Any]], None]
 
+# What the quarantine is told of a row: (field or column when known, reason).
+Unfit = tuple[str | None, str]
+
+
+def mapping_failure(
+    exc: Exception, channel: Any, code: Any, columns_at: Mapping[CodeType, Mapping[int, str]]
+) -> Unfit:
+    """The quarantine's (column, reason) for a record whose mapping raised ``exc`` (not a ``BadValue``):
+    the column is that of the line of the compiled fill that raised (``columns_at``: a fill's code →
+    its line numbers → their column), None when it was not a fill (the record's split or header).
+    Called only on a failure: nothing of it is paid per record."""
+    column = None
+    tb = exc.__traceback__
+    while tb is not None:  # outermost first: the fill's frame, then whatever it called
+        lines = columns_at.get(tb.tb_frame.f_code)
+        if lines is not None:
+            column = lines.get(tb.tb_lineno)
+        tb = tb.tb_next
+    event = " ".join(str(part) for part in (channel, code) if part is not None and part != "")
+    message = str(exc)
+    if len(message) > 200:
+        message = message[:200] + "…"
+    reason = f"mapping {event} failed: " if event else "mapping failed: "
+    return column, f"{reason}{type(exc).__name__}: {message}" if message else reason + type(exc).__name__
+
 
 def _label(source: Source) -> str:
     """Where a column's value comes from, for quarantine reasons."""
@@ -102,6 +130,9 @@ class WindowsNormalizer:
         self._fills: dict[str, Fill] = {}
         # The columns each fill writes: a batch leaves out those no fill it used writes (all null).
         self._writes: dict[Fill, frozenset[str]] = {}
+        # Each fill's code → its line numbers → the column the line fills: the column a failing
+        # mapping names in the quarantine (``mapping_failure``).
+        self.columns_at: dict[CodeType, dict[int, str]] = {}
         for ev in WINDOWS_EVENTS:
             self._fills[f"{ev.family}:{ev.event_id}"] = self._compile(ev.columns, ev)
         self._default = self._compile(DEFAULTS, None)
@@ -157,10 +188,15 @@ class WindowsNormalizer:
 
         lines = ["def fill(system, data, row):", "    g = data.get"]
         lines += [f"    row[{COLUMNS.index(col)}] = {value!r}" for col, value in fixed.items()]
+        # line number (from 1) → the column the line fills, for a failure's quarantine row
+        columns_at: dict[int, str] = {}
+        start = len(lines)
         lines += [*pick(columns.get("principal")), "    principal = v"]
+        columns_at.update(dict.fromkeys(range(start + 1, len(lines) + 1), "principal"))
         for col, source in columns.items():
             if col == "domain":
                 continue
+            start = len(lines)
             if col == "principal":
                 lines.append("    v = principal")
             else:
@@ -168,6 +204,7 @@ class WindowsNormalizer:
             at = f"row[{COLUMNS.index(col)}]"
             if col in NUMBER_RANGES:
                 lines += _number_lines(at, col, _label(source))
+                columns_at.update(dict.fromkeys(range(start + 1, len(lines) + 1), col))
                 continue
             if col in KEPT_AS_IS:  # the transform, skipped for the text it keeps as it is
                 call = f"v if {_TEXT} and {KEPT_AS_IS[col]} else _t_{col}(v)"
@@ -176,17 +213,23 @@ class WindowsNormalizer:
             else:  # as_text, with the common case (text, or nothing) inline
                 call = f"v if {_TEXT} else (None if v is None else _text(v))"
             lines.append(f"    {at} = {call}")
+            columns_at.update(dict.fromkeys(range(start + 1, len(lines) + 1), col))
         # domain_value, with the common cases inline: the domain given as text, or not given and the
         # principal naming none (no '\\' or '@' in it: _domain_of gives None)
+        start = len(lines)
         lines += pick(columns.get("domain"))
         lines.append(
             f"    row[{COLUMNS.index('domain')}] = v if {_TEXT} else (None if v is None and "
             "(principal is None or principal.__class__ is str and '\\\\' not in principal and "
             "'@' not in principal) else _domain_value(v, principal))"
         )
-        exec("\n".join(lines), namespace)  # trusted: generated from the mapping table (events.py)
+        columns_at.update(dict.fromkeys(range(start + 1, len(lines) + 1), "domain"))
+        name = f"<fill {ev.family}:{ev.event_id}>" if ev else "<fill default>"
+        # trusted: generated from the mapping table (events.py)
+        exec(compile("\n".join(lines), name, "exec"), namespace)
         fill: Fill = namespace["fill"]
         self._writes[fill] = frozenset([*HEADER_COLUMNS, *fixed, *columns, "domain"])
+        self.columns_at[fill.__code__] = columns_at
         return fill
 
 
@@ -206,12 +249,9 @@ class NormalizedRows:
     def __init__(self, normalizer: WindowsNormalizer) -> None:
         self.rows: list[list[Any]] = []
         self.times: list[Any] = []  # the raw time values, one per row
-        self.bad: dict[int, tuple[str, str]] = {}  # row → (column, reason) of a value that does not fit
+        # row → (column, reason) of a value that does not fit, or of a record the mapping failed on
+        self.bad: dict[int, Unfit] = {}
         self.used: set[Fill] = set()
-        # What a record raised other than BadValue: raised by ``columns``, so that a reader reads (and
-        # quarantines) the batch's other lines before the batch fails, as when it normalized a batch
-        # at a time.
-        self.failures: list[Exception] = []
         self._writes = normalizer._writes
         self.add = self._adder(normalizer)
 
@@ -232,7 +272,8 @@ class NormalizedRows:
         i_record, i_channel, i_provider, i_code, i_host = (
             COLUMNS.index(c) for c in ("record_id", "channel", "provider", "event_code", "host")
         )
-        rows, times, bad, used, failures = self.rows, self.times, self.bad, self.used, self.failures
+        rows, times, bad, used = self.rows, self.times, self.bad, self.used
+        columns_at = normalizer.columns_at
 
         def add(doc: dict[str, Any], hint: int | None, fallback: int | None) -> None:
             row: list[Any] = [None] * n_cols
@@ -284,19 +325,19 @@ class NormalizedRows:
             except BadValue as exc:  # this record only: its row stays empty and is dropped later
                 bad[len(rows)] = (exc.field, exc.reason)
                 row = [None] * n_cols
-            except Exception as exc:  # a mapping's bug: the batch fails, once all its records are read
-                failures.append(exc)
+            except Exception as exc:  # a mapping's bug on an odd value: this record only, as a BadValue
+                bad[len(rows)] = mapping_failure(exc, row[i_channel], row[i_code], columns_at)
+                row = [None] * n_cols
             rows.append(row)
             times.append(time)
 
         return add
 
-    def columns(self) -> tuple[dict[str, list[Any]], list[Any], dict[int, tuple[str, str]]]:
+    def columns(self) -> tuple[dict[str, list[Any]], list[Any], dict[int, Unfit]]:
         """Column lists (without ``time``/``raw``), the raw time values, one entry per row, and the
-        rows with a value that does not fit its column (index → (column, reason); their row is empty).
-        Columns no record added can have a value in (no fill used writes them) are left out."""
-        if self.failures:
-            raise self.failures[0]
+        rows with a value that does not fit its column or that the mapping failed on (index → (column,
+        reason); their row is empty). Columns no record added can have a value in (no fill used writes
+        them) are left out."""
         if not self.rows:
             return {c: [] for c in HEADER_COLUMNS}, self.times, self.bad
         written = set(HEADER_COLUMNS).union(*(self._writes[f] for f in self.used))
@@ -362,8 +403,8 @@ def normalized_batch(
     quarantine: Quarantine,
     record_numbers: list[int] | None = None,
 ) -> pa.RecordBatch | None:
-    """The batch of normalized ``rows``; records without a usable time or event id, or with a value
-    that does not fit its column, go to the quarantine.
+    """The batch of normalized ``rows``; records without a usable time or event id, with a value that
+    does not fit its column, or that the mapping failed on, go to the quarantine.
 
     ``raws``: each record's text, or its UTF-8 bytes (lines as ``byte_lines`` reads them: the ``raw``
     column is then made with one join). ``record_numbers`` (e.g. line numbers) name records in the

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 from sekimori.lazy import lazy_exports
 from sekimori.store.derived import ROLLUP_GRACE, Rollup
 from sekimori.store.errors import StoreBusyError, StoreError
-from sekimori.store.readonly import QueryRefused
 from sekimori.store.results import FileOutcome, FileReading, FileResult, IngestReport, ReadTask
-from sekimori.store.store import Store
 
 if TYPE_CHECKING:
     from sekimori.store.bounded import QueryTimeout, bounded_sql
     from sekimori.store.inputs import iter_input_files
     from sekimori.store.pool import ReaderPool, store_version
     from sekimori.store.reading import WORKER_SPILL_BYTES, file_chunks, read_file
+    from sekimori.store.readonly import QueryRefused
+    from sekimori.store.store import Store
 
 __all__ = [
     "ROLLUP_GRACE",
@@ -40,8 +40,11 @@ __all__ = [
 ]
 
 
-# Names other stages use, imported when first asked for (a stage stays light to import).
+# Names other stages use, imported when first asked for (a stage stays light to import: a reader
+# process imports ``reading`` only, not DuckDB).
 _LAZY = {
+    "Store": "sekimori.store.store",
+    "QueryRefused": "sekimori.store.readonly",
     "bounded_sql": "sekimori.store.bounded",
     "QueryTimeout": "sekimori.store.bounded",
     "iter_input_files": "sekimori.store.inputs",

@@ -87,6 +87,8 @@ def ingest(
             if done:
                 counted["events"] += events
                 progress.update(task, advance=1, events=counted["events"])
+            else:  # a large file read in slices: its events so far
+                progress.update(task, events=counted["events"] + events)
 
         try:
             with engine_named(engine, read_settings(config)) as spark:

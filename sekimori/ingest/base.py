@@ -96,6 +96,14 @@ class Reader(ABC):
     @abstractmethod
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]: ...
 
+    @classmethod
+    def reads_lines(cls, source: Source, head: bytes) -> bool:
+        """Whether ``read`` reads this content (``head``: its first bytes) one line at a time, each line
+        on its own: numbered by its line, with nothing carried from one line to the next. Then a large
+        plain file may be cut at newlines into slices (``Source.is_slice``) read by several processes,
+        and ``read`` must read a slice as lines. No reader does unless it says so."""
+        return False
+
 
 READERS: Registry[type[Reader]] = Registry("reader", "sekimori.ingest.readers", "sekimori.readers")
 register = READERS.register  # the decorator reader modules use

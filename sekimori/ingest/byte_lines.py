@@ -40,8 +40,7 @@ def iter_line_blocks(
     break exactly as it always did; they come one a block, already decoded. The blocks are cut by
     ``rows.whole_lines``, as for plain files and Zeek logs.
     """
-    lineno = 1  # of the next line
-    offset = 0
+    offset, lineno = source.line_start()  # of the next line
     with source.open() as fh:
         try:
             for data in whole_lines(lambda: fh.read(block_bytes)):

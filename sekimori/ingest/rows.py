@@ -27,8 +27,8 @@ def iter_lines(
     A line that is not valid text is quarantined; a stream that breaks off (truncated gzip) ends
     with one quarantine row naming the line where it broke.
     """
-    offset = 0
-    lineno = 0
+    offset, lineno = source.line_start()
+    lineno -= 1
     with source.open() as fh:
         while True:
             raw = read_or_quarantine(fh.readline, quarantine, lineno + 1, offset)
@@ -93,8 +93,8 @@ def iter_lines_bom(source: Source, quarantine: Quarantine) -> Iterator[tuple[int
     if not source.is_plain_file():
         yield from iter_lines(source, quarantine, encoding="utf-8-sig")
         return
-    offset = 0
-    lineno = 0
+    offset, lineno = source.line_start()
+    lineno -= 1
     with source.open() as fh:
         # read when the lines before are counted: a break is quarantined at the line it cut
         blocks = whole_lines(

@@ -47,6 +47,10 @@ class Source:
     offset: int | None = None
     size: int | None = None
     shared: SharedArchive | None = field(default=None, compare=False, repr=False)
+    # A slice of a plain file (``offset``/``size`` with no archive) starts at a line: which one. Such a
+    # slice is one part of a large file of independent lines read by several processes at once; its
+    # lines keep their numbers and byte offsets in the whole file.
+    first_line: int = 1
 
     @property
     def display(self) -> str:
@@ -60,6 +64,11 @@ class Source:
                 zf = self.shared.zip() if self.shared else zipfile.ZipFile(self.fs_path)
                 # ZipExtFile.readline is pure Python; a C BufferedReader on top is ~5x faster per line.
                 return cast(BinaryIO, io.BufferedReader(zf.open(self.member or ""), _BUFFER))
+            if self.is_slice:
+                assert self.offset is not None and self.size is not None
+                return cast(
+                    BinaryIO, io.BufferedReader(_Slice(self.fs_path, self.offset, self.size), _BUFFER)
+                )
             if self.archive == "tar" and self.offset is not None and self.size is not None:
                 base = self.shared.unpacked() if self.shared else self.fs_path
                 return cast(BinaryIO, io.BufferedReader(_Slice(base, self.offset, self.size), _BUFFER))
@@ -85,6 +94,17 @@ class Source:
 
     def is_plain_file(self) -> bool:
         return self.archive is None and not self.gzipped
+
+    @property
+    def is_slice(self) -> bool:
+        """A slice of a plain file's lines (see ``first_line``): readers read it as lines, whatever its
+        first line looks like (the whole file's layout was decided from the file's start)."""
+        return self.archive is None and self.offset is not None
+
+    def line_start(self) -> tuple[int, int]:
+        """(byte offset, line number) of the stream's first line, as records are numbered: (0, 1) but
+        for a slice."""
+        return (self.offset or 0, self.first_line) if self.is_slice else (0, 1)
 
 
 def _is_tar(head: bytes) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
 import threading
 import time
 import uuid
@@ -34,8 +35,10 @@ from sekimori.ingest import (
     safe_str,
     text_safe,
 )
-from sekimori.store.results import FileOutcome, FileResult, ReadTask, Resume
+from sekimori.store import slices
+from sekimori.store.results import FileOutcome, FileResult, ReadTask, Resume, uids
 from sekimori.store.segments import COMPRESSION, COMPRESSION_LEVEL, ROW_GROUP_ROWS
+from sekimori.store.slices import SlicedFile, SliceTask, line_slices, slice_count, split_reader
 
 SPILL_BYTES = 64 * 1024 * 1024  # a file's events beyond this go to Parquet parts, not memory
 # In a worker, a file's events beyond this are written to its own part by the worker: shipping them
@@ -66,9 +69,12 @@ def auto_workers(todo: list[Todo]) -> int:
     env = os.environ.get("SEKIMORI_WORKERS")
     if env:
         return max(1, int(env))
-    if len(todo) < 2 or sum(size for _, _, size in todo) < PARALLEL_MIN_BYTES:
-        return 1
-    return max(1, min(os.cpu_count() or 1, len(todo)))
+    largest = max((size for _, _, size in todo), default=0)
+    if largest < slices.SPLIT_MIN_BYTES and (
+        len(todo) < 2 or sum(size for _, _, size in todo) < PARALLEL_MIN_BYTES
+    ):
+        return 1  # (a large file may be read in slices: ``read_all`` decides, and reads it here if not)
+    return max(1, min(os.cpu_count() or 1, max(len(todo), slice_count(largest))))
 
 
 def file_chunks(
@@ -96,41 +102,109 @@ def _read_chunk(chunk: list[Task], reader: str | None, spill_dir: str) -> list[F
 
 
 def read_all(todo: list[Task], reader: str | None, spill_dir: Path, workers: int) -> Iterator[FileOutcome]:
-    """Outcomes in input order; with ``workers`` > 1 chunks of files are read by a pool of processes."""
-    if workers <= 1:
+    """Outcomes in input order; with ``workers`` > 1 chunks of files, and slices of large files of
+    independent lines (``sekimori.store.slices``: their outcomes come as pieces), are read by a pool of
+    processes. With one such unit of work in all, it is read here."""
+    split = {task[0]: name for task in todo if (name := split_reader(task, reader)) if workers > 1}
+    units = sum(slice_count(task[2]) if task[0] in split else 1 for task in todo)
+    if workers <= 1 or units < 2:
         for path, digest, size, resume in todo:
             yield read_file(path, digest, size, reader, str(spill_dir), resume=resume)
         return
     # spawn, not fork: this process may hold Arrow/DuckDB threads, which fork would copy mid-lock.
     ctx = multiprocessing.get_context("spawn")
     window = 2 * workers  # bounded read-ahead keeps memory flat
+    work = _work(todo, split)
+    sliced: SlicedFile | None = None  # the file whose slices are being read
+
+    def read_here(unit: Unit) -> Any:
+        if isinstance(unit, SliceTask):
+            return read_slice(unit, str(spill_dir))
+        return _read_chunk(unit, reader, str(spill_dir))
+
+    def emit(unit: Unit, read: Any) -> Iterator[FileOutcome]:
+        nonlocal sliced
+        if not isinstance(unit, SliceTask):
+            yield from read
+            return
+        if sliced is None:
+            sliced = SlicedFile(unit.path, unit.digest, unit.file_size)
+        yield sliced.piece(read, unit.last)
+        if unit.last:
+            sliced = None
+
     with ProcessPoolExecutor(
         workers, mp_context=ctx, initializer=_end_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        chunks = file_chunks(todo)
-        pending: deque[tuple[list[Task], Future[list[FileOutcome]]]] = deque()
+        pending: deque[tuple[Unit, Future[Any]]] = deque()
 
         def submit() -> None:
-            chunk = next(chunks, None)
-            if chunk is not None:
-                pending.append((chunk, pool.submit(_read_chunk, chunk, reader, str(spill_dir))))
+            unit = next(work, None)
+            if isinstance(unit, SliceTask):
+                pending.append((unit, pool.submit(_read_slice_in_worker, unit, str(spill_dir))))
+            elif unit is not None:
+                pending.append((unit, pool.submit(_read_chunk, unit, reader, str(spill_dir))))
 
         for _ in range(window):
             submit()
         while pending:
-            chunk, future = pending.popleft()
+            unit, future = pending.popleft()
             try:
-                outcomes = future.result()
+                read = future.result()
             except BrokenProcessPool:  # a worker died (out of memory, killed): read the rest here
-                outcomes = _read_chunk(chunk, reader, str(spill_dir))
+                yield from emit(unit, read_here(unit))
                 for rest, _ in pending:
-                    outcomes += _read_chunk(rest, reader, str(spill_dir))
+                    yield from emit(rest, read_here(rest))
                 pending.clear()
-                for rest_chunk in chunks:
-                    outcomes += _read_chunk(rest_chunk, reader, str(spill_dir))
-            yield from outcomes
-            if pending or outcomes:
-                submit()
+                for rest in work:
+                    yield from emit(rest, read_here(rest))
+                return
+            yield from emit(unit, read)
+            submit()
+
+
+Unit = list[Task] | SliceTask  # what one worker reads at a time
+
+
+def read_slice(task: SliceTask, spill_dir: str) -> FileOutcome:
+    """One slice read as ``read_file`` reads a file, its events all in memory; uids numbered from 0."""
+    source = Source(
+        task.path, Path(task.path), offset=task.offset, size=task.size, first_line=task.first_line
+    )
+    return read_file(
+        task.path, task.digest, task.file_size, task.reader, spill_dir, sys.maxsize, sources=[source]
+    )
+
+
+def _read_slice_in_worker(task: SliceTask, spill_dir: str) -> FileOutcome:
+    """``read_slice`` in a worker: its events go back in an Arrow IPC file (see ``FileOutcome``)."""
+    outcome = read_slice(task, spill_dir)
+    if outcome.batches:
+        Path(spill_dir).mkdir(parents=True, exist_ok=True)
+        path = os.path.join(spill_dir, f"{task.digest[:16]}-{task.offset}-{uuid.uuid4().hex[:8]}.arrow")
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, EVENT_SCHEMA) as writer:
+            for batch in outcome.batches:
+                writer.write_batch(batch)
+        outcome.batches, outcome.arrow_file = [], path
+    return outcome
+
+
+def _work(todo: list[Task], split: dict[str, str]) -> Iterator[Unit]:
+    """The units of work in input order: chunks of files read whole, and the slices of each file read in
+    slices (cut as they are handed out: the newlines are counted while the workers parse)."""
+    whole: list[Task] = []
+    for task in todo:
+        path, digest, size, _ = task
+        name = split.get(path)
+        if name is None:
+            whole.append(task)
+            continue
+        yield from file_chunks(whole)
+        whole = []
+        for offset, length, first_line in line_slices(path, size):
+            last = offset + length >= size
+            yield SliceTask(path, digest, size, name, offset, length, first_line, last)
+    yield from file_chunks(whole)
 
 
 def _end_with_parent(parent: int) -> None:
@@ -153,10 +227,12 @@ def read_file(
     spill_dir: str,
     spill_bytes: int | None = None,
     resume: Resume | None = None,
+    sources: list[Source] | None = None,
 ) -> FileOutcome:
     """Read one file with the reader its content calls for; never raises for bad content.
 
     ``resume``: the file grew since it was ingested; what the store already holds is left out.
+    ``sources``: the streams to read instead of the file's own (a slice of it: ``sekimori.store.slices``).
     Runs in a worker process as well as in-process, so it only takes and returns picklable values.
     """
     result = FileResult(path, digest, size)
@@ -187,7 +263,7 @@ def read_file(
         pending_bytes = 0
 
     try:
-        sources = list(expand(path))
+        sources = list(expand(path)) if sources is None else sources
     except SourceError as exc:
         outcome.quarantine.append(_quarantine_row(path, None, None, str(exc)))
         result.quarantined = 1
@@ -297,18 +373,6 @@ def _with_provenance(
 
 _PROVENANCE = ("uid", "source_format", "source_file", "source_member")
 _PROVENANCE_INDEX = {name: EVENT_SCHEMA.get_field_index(name) for name in _PROVENANCE}
-
-
-UIDS_BY_ROW = 256  # fewer uids are formatted one by one: the Arrow calls cost more than that
-
-
-def uids(prefix: str, start: int, n: int) -> pa.Array:
-    """``prefix:start`` … ``prefix:start+n-1``, made by Arrow (one join of the numbers as text) for a
-    large batch."""
-    if n < UIDS_BY_ROW:
-        return pa.array([f"{prefix}:{i}" for i in range(start, start + n)], pa.string())
-    numbers = pc.cast(pa.arange(start, start + n), pa.string())
-    return pc.binary_join_element_wise(pa.scalar(prefix, pa.string()), numbers, ":")
 
 
 def _same_text(value: str | None, n: int) -> pa.Array:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sekimori.ingest import safe_str
 
@@ -85,6 +86,14 @@ class FileOutcome:
     sizes: list[int] = field(default_factory=list)  # each batch's nbytes, measured where it was made
     spilled: list[str] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
+    # A file read in slices (``sekimori.store.slices``) comes as pieces in order: each but the last has
+    # ``more``; ``earlier_events`` are the file's events in the pieces before this one. The last piece
+    # carries the file's result and all its quarantine rows.
+    more: bool = False
+    earlier_events: int = 0
+    # A slice's events written by a worker to an Arrow IPC file, read back by memory map: through the
+    # pipe they were pickled, sent and unpickled, a third of the reading's own cost. See ``take_events``.
+    arrow_file: str | None = None
 
 
 class FileReading(Protocol):
@@ -96,3 +105,15 @@ class FileReading(Protocol):
     def __call__(
         self, tasks: list[ReadTask], reader: str | None, spill_dir: Path
     ) -> Iterator[FileOutcome]: ...
+
+
+UIDS_BY_ROW = 256  # fewer uids are formatted one by one: the Arrow calls cost more than that
+
+
+def uids(prefix: str, start: int, n: int) -> pa.Array:
+    """``prefix:start`` … ``prefix:start+n-1``, made by Arrow (one join of the numbers as text) for a
+    large batch."""
+    if n < UIDS_BY_ROW:
+        return pa.array([f"{prefix}:{i}" for i in range(start, start + n)], pa.string())
+    numbers = pc.cast(pa.arange(start, start + n), pa.string())
+    return pc.binary_join_element_wise(pa.scalar(prefix, pa.string()), numbers, ":")

@@ -67,14 +67,17 @@ class SegmentWriter:
         self._quarantine.extend(rows)
 
     def add(self, outcome: FileOutcome) -> None:
-        """Take one file's outcome: its batches, its spilled parts (moved in), its quarantine rows."""
+        """Take one file's outcome, or a piece of it (``outcome.more``): its batches, its spilled parts
+        (moved in), its quarantine rows."""
         for batch, size in zip(outcome.batches, outcome.sizes, strict=True):
             self.write(batch, size)
         for part in outcome.spilled:
             self._add_spilled(Path(part))
-        self.rows += outcome.result.events - sum(b.num_rows for b in outcome.batches)
+        written = outcome.earlier_events + sum(b.num_rows for b in outcome.batches)
+        self.rows += outcome.result.events - written
         self.quarantine(outcome.quarantine)
-        self.files.append(outcome.result)
+        if not outcome.more:
+            self.files.append(outcome.result)
 
     def _add_spilled(self, part: Path) -> None:
         """A large file's part, already Parquet: moved in as it is when it holds one (source, day), else

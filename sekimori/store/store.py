@@ -208,9 +208,14 @@ class Store:
                         progress(entry.path, entry.size, 0, True)
                     continue
                 outcome = entry if entry is not None else next(read)
-                result = outcome.result
                 if segment is None:
                     segment = SegmentWriter(self.root / ".staging", self.segments_dir)
+                while outcome.more:  # a file read in slices: its pieces, then its outcome
+                    segment.add(outcome)
+                    if progress:
+                        progress(outcome.result.path, outcome.result.size, outcome.result.events, False)
+                    outcome = next(read)
+                result = outcome.result
                 segment.add(outcome)
                 report.files.append(result)
                 if progress:

@@ -38,6 +38,12 @@ def starts_array(head: bytes) -> bool:
     return head.lstrip(_WS).startswith(b"[")
 
 
+def reads_json_lines(head: bytes) -> bool:
+    """Whether ``iter_json_docs`` reads the stream that starts with ``head`` line by line (it is not an
+    array), each line on its own and numbered by its line."""
+    return not starts_array(head[:4096])
+
+
 def is_json_lines(source: Source, head: bytes) -> bool:
     """Whether the stream's first non-blank line is a whole JSON value with more after it: then the file
     is one record per line, however long that line (one JSON document holds nothing after its value).
@@ -174,7 +180,8 @@ _LOWERED_MAX = 4096
 
 
 def iter_json_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int, int, str, dict[str, Any]]]:
-    """(record number from 1, byte offset or -1, original text, object) for each JSON object.
+    """(record number from 1, byte offset or -1, original text, object) for each JSON object: of a JSON
+    array (or arrays one after another), else of each line (always of a slice: see ``reads_json_lines``).
 
     Lines / elements that are not JSON objects go to the quarantine with their number; the run goes on.
     """
@@ -184,7 +191,7 @@ def iter_json_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int
     except (SourceError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
         quarantine.add(f"cannot read: {exc}", record=1, offset=0)
         return
-    if starts_array(start):
+    if starts_array(start) and not source.is_slice:
         yield from _array_docs(source, quarantine)
         return
     for lineno, offset, text in iter_lines_bom(source, quarantine):

@@ -112,9 +112,21 @@ class EntraReader(Reader):
             return 0.0
         return 0.95 if csv_kind(header) is not None else 0.0
 
-    def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
+    @classmethod
+    def reads_lines(cls, source: Source, head: bytes) -> bool:
+        """JSON Lines: a sign-in or audit record, or an Event Hub ``records`` document, a line."""
         start = _first_line(source)
+        return start[:1] == b"{" and is_json(start)
+
+    def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         builder = TupleBatches(_COLUMNS, self.batch_size, quarantine)
+        if source.is_slice:
+            yield from self._read_lines(source, quarantine, builder)
+            last = builder.flush()
+            if last is not None:
+                yield last
+            return
+        start = _first_line(source)
         if start[:1] == b"[" or (start[:1] == b"{" and not is_json(start)):
             batches = self._read_document(source, quarantine, builder)
         elif start[:1] == b"{":

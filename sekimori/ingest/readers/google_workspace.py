@@ -87,14 +87,20 @@ class GoogleWorkspaceReader(Reader):
             return 0.85  # a whole document: the API's own markers say whose it is
         return 0.0
 
+    @classmethod
+    def reads_lines(cls, source: Source, head: bytes) -> bool:
+        """JSON Lines; the activities of a list response on one line share its number."""
+        head = head[:4096]  # what ``read`` decides from
+        layout = _layout(head)
+        # "either": a first line longer than the head, not the whole file read to find it out
+        return layout == "lines" or (layout == "either" and is_json_lines(source, head))
+
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         try:
             head = source.head(4096)
         except SourceError:
             head = b""  # the line reader reports where the stream breaks
-        layout = _layout(head)
-        if layout == "either" and is_json_lines(source, head):
-            layout = "lines"  # a first line longer than the head: not the whole file read to find it out
+        layout = "lines" if source.is_slice or self.reads_lines(source, head) else _layout(head)
         records: Iterator[tuple[int, Any, str]] | None = None
         if layout != "lines":
             doc = self._load_document(source, quarantine, report=layout == "document")

@@ -25,7 +25,7 @@ import orjson
 import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
-from sekimori.ingest.cloud.jsondocs import first_object, iter_json_docs
+from sekimori.ingest.cloud.jsondocs import first_object, iter_json_docs, reads_json_lines
 from sekimori.ingest.fit import BadValue
 from sekimori.ingest.okta.events import COLUMNS, okta_values, pick
 from sekimori.ingest.rows import TupleBatches
@@ -75,6 +75,10 @@ class OktaReader(Reader):
             or (isinstance(actor, dict) and pick(actor, "alternateId") is not None)
         )
         return 0.95 if okta_shape else 0.0
+
+    @classmethod
+    def reads_lines(cls, source: Source, head: bytes) -> bool:
+        return reads_json_lines(head)  # JSON Lines; an EventBridge envelope is one line too
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         yield from TupleBatches(_COLUMNS, self.batch_size, quarantine).batches(_rows(source, quarantine))

@@ -83,10 +83,15 @@ class WindowsJsonReader(Reader):
             return 0.9
         return 0.0
 
+    @classmethod
+    def reads_lines(cls, source: Source, head: bytes) -> bool:
+        """JSON Lines (a JSON array is parsed whole)."""
+        return not head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         with source.open() as fh:
             start = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-        if start.startswith(b"["):
+        if start.startswith(b"[") and not source.is_slice:
             yield from self._read_array(source, quarantine)
             return
         # Events leave in file order (a batch holds one dialect; a change of dialect closes it), so

@@ -194,17 +194,33 @@ def _work(todo: list[Task], split: dict[str, str]) -> Iterator[Unit]:
     slices (cut as they are handed out: the newlines are counted while the workers parse)."""
     whole: list[Task] = []
     for task in todo:
-        path, digest, size, _ = task
-        name = split.get(path)
+        name = split.get(task[0])
         if name is None:
             whole.append(task)
             continue
         yield from file_chunks(whole)
         whole = []
-        for offset, length, first_line in line_slices(path, size):
-            last = offset + length >= size
-            yield SliceTask(path, digest, size, name, offset, length, first_line, last)
+        yield from _slices(task, name)
     yield from file_chunks(whole)
+
+
+def _slices(task: Task, reader: str) -> Iterator[Unit]:
+    """The slices of ``task``'s file, the last one marked (one slice ahead: a file shorter than when
+    it was hashed still ends with a last slice); the file whole when it cannot be cut (gone since:
+    ``read_file`` reports it)."""
+    path, digest, size, _ = task
+    ahead: tuple[int, int, int] | None = None
+    try:
+        for cut in line_slices(path, size):
+            if ahead is not None:
+                yield SliceTask(path, digest, size, reader, *ahead, last=False)
+            ahead = cut
+    except OSError:
+        pass
+    if ahead is None:
+        yield [task]
+    else:
+        yield SliceTask(path, digest, size, reader, *ahead, last=True)
 
 
 def _end_with_parent(parent: int) -> None:

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sekimori.store import Store, slices
+from sekimori.store import Store, reading, slices
 from sekimori.store.results import Resume
 from sekimori.store.slices import line_slices, split_reader
 from tests.conftest import DATA
@@ -194,3 +194,20 @@ def test_line_slices_cut_just_after_a_newline_once_a_slice_holds_its_size(tmp_pa
     ends = [*starts[1:], len(data)] if starts else []
     assert [length for _, length, _ in got] == [end - start for start, end in zip(starts, ends, strict=True)]
     assert [first for _, _, first in got] == [data[:start].count(b"\n") + 1 for start in starts]
+
+
+def test_a_file_that_shrank_or_went_away_still_ends_with_its_last_slice(tmp_path, monkeypatch):
+    monkeypatch.setattr(slices, "SLICE_BYTES", 10)
+    path = tmp_path / "lines"
+    path.write_bytes(b"0123456789\n" * 5)  # 55 bytes, hashed when it had 80
+    units = list(reading._slices((str(path), "0" * 64, 80, None), "okta"))
+    # by hand: slices of 11 bytes (10 bytes, then up to the newline) at 0, 11, 22, 33, 44
+    assert [(u.offset, u.size, u.first_line, u.last) for u in units] == [
+        (0, 11, 1, False),
+        (11, 11, 2, False),
+        (22, 11, 3, False),
+        (33, 11, 4, False),
+        (44, 11, 5, True),
+    ]
+    gone = (str(tmp_path / "gone"), "0" * 64, 80, None)
+    assert list(reading._slices(gone, "okta")) == [[gone]]  # read whole: read_file reports it

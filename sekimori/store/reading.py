@@ -101,13 +101,28 @@ def _read_chunk(chunk: list[Task], reader: str | None, spill_dir: str) -> list[F
     ]
 
 
-def read_all(todo: list[Task], reader: str | None, spill_dir: Path, workers: int) -> Iterator[FileOutcome]:
-    """Outcomes in input order; with ``workers`` > 1 chunks of files, and slices of large files of
-    independent lines (``sekimori.store.slices``: their outcomes come as pieces), are read by a pool of
-    processes. With one such unit of work in all, it is read here."""
-    split = {task[0]: name for task in todo if (name := split_reader(task, reader)) if workers > 1}
+def reading_plan(todo: list[Task], reader: str | None, workers: int) -> tuple[int, dict[str, str]]:
+    """How ``read_all`` reads ``todo`` with up to ``workers`` processes: the processes to start (1: read
+    here, when there is one unit of work in all: a file read whole, or a chunk of small files), and the
+    files read in slices (``sekimori.store.slices``), each with its reader's name."""
+    if workers <= 1:
+        return 1, {}
+    split = {task[0]: name for task in todo if (name := split_reader(task, reader))}
     units = sum(slice_count(task[2]) if task[0] in split else 1 for task in todo)
-    if workers <= 1 or units < 2:
+    return (workers, split) if units >= 2 else (1, {})
+
+
+def read_all(
+    todo: list[Task],
+    reader: str | None,
+    spill_dir: Path,
+    workers: int,
+    split: dict[str, str] | None = None,
+) -> Iterator[FileOutcome]:
+    """Outcomes in input order; with ``workers`` > 1 chunks of files, and slices of the files ``split``
+    names (see ``reading_plan``; their outcomes come as pieces), are read by a pool of processes."""
+    split = split or {}
+    if workers <= 1:
         for path, digest, size, resume in todo:
             yield read_file(path, digest, size, reader, str(spill_dir), resume=resume)
         return

@@ -52,7 +52,7 @@ from sekimori.store.derived import (
 from sekimori.store.errors import StoreError
 from sekimori.store.inputs import digest_and_size
 from sekimori.store.lock import writer_lock
-from sekimori.store.reading import Todo, auto_workers, failed_outcome, read_all
+from sekimori.store.reading import Todo, auto_workers, failed_outcome, read_all, reading_plan
 from sekimori.store.readonly import check_read_only
 from sekimori.store.results import (
     FileOutcome,
@@ -199,8 +199,9 @@ class Store:
                 if problem is not None:
                     log.warning("sekimori: reading in this process, not %d workers: %s", n_workers, problem)
                     n_workers = 1
+                n_workers, split = reading_plan(tasks, reader, n_workers)
                 report.workers = n_workers
-                read = read_all(tasks, reader, spill_dir, n_workers)
+                read = read_all(tasks, reader, spill_dir, n_workers, split)
             for entry in plan:
                 if isinstance(entry, FileResult):  # same content already in the store
                     report.files.append(entry)

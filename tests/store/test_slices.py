@@ -211,3 +211,16 @@ def test_a_file_that_shrank_or_went_away_still_ends_with_its_last_slice(tmp_path
     ]
     gone = (str(tmp_path / "gone"), "0" * 64, 80, None)
     assert list(reading._slices(gone, "okta")) == [[gone]]  # read whole: read_file reports it
+
+
+def test_the_report_says_how_many_processes_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(slices, "SPLIT_MIN_BYTES", 2000)
+    monkeypatch.setattr(slices, "SLICE_BYTES", SLICE)
+    lines = FIXTURES["okta"]()
+    plain = tmp_path / "lines.jsonl"
+    plain.write_bytes(b"\n".join(lines * 3) + b"\n")  # ~40 KB: about ten slices
+    gz = tmp_path / "lines.jsonl.gz"
+    gz.write_bytes(gzip.compress(b"\n".join(lines * 4) + b"\n"))
+    assert Store(tmp_path / "a").ingest([str(plain)], workers=2).workers == 2
+    # one gzip stream is one unit of work: read here, not by a pool started for it
+    assert Store(tmp_path / "b").ingest([str(gz)], workers=2).workers == 1

@@ -116,7 +116,8 @@ _NULLS: dict[tuple[int, pa.DataType], pa.Array] = {}
 
 def column_array(name: str, values: Sequence[Any] | pa.Array | pa.ChunkedArray, typ: pa.DataType) -> pa.Array:
     """``values`` as an Arrow array of ``typ``; raises ``UnfitValues`` naming the rows that do not fit."""
-    if values.__class__ is list and values.count(None) == len(values):
+    # ``count`` compares each value with None: a first value that is not None settles it (most columns).
+    if values.__class__ is list and (not values or values[0] is None) and values.count(None) == len(values):
         return null_array(len(values), typ)  # nothing to convert or check
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()

@@ -28,6 +28,7 @@ from sekimori.ingest import (
     Reader,
     Source,
     SourceError,
+    batch_nbytes,
     detect,
     expand,
     fits_int64,
@@ -307,7 +308,7 @@ def read_file(
                             n = batch.num_rows
                             if n == 0:
                                 continue
-                            size = batch.nbytes  # costly on a wide batch: once, the rest derived
+                            size = batch_nbytes(batch)  # costly on a wide batch: once, the rest derived
                             batch, with_size = _with_provenance(
                                 batch, size, source, cls.name, uid_prefix, start
                             )

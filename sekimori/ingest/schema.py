@@ -190,4 +190,4 @@ def batch_nbytes(batch: pa.RecordBatch) -> int:
     known = _NBYTES.get(id(batch))
     if known is not None and known[0]() is batch:
         return known[1]
-    return batch.nbytes
+    return int(batch.nbytes)

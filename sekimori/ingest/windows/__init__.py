@@ -7,8 +7,7 @@ id), ``logon_source`` (where a logon's client and target come from, per event ki
 record's value made fit for its column), ``dialects`` (the JSON shapes: evtx, flat, beat, beat6),
 ``normalize`` (the compiled, batch-wise mapping and its quarantine) and ``markdown``
 (``docs/windows-mapping.md``, regenerated with ``python -m sekimori.ingest.windows >
-docs/windows-mapping.md``). Nothing outside the ingest stage
-imports them.
+docs/windows-mapping.md``). Nothing outside the ingest stage imports them.
 """
 
 from __future__ import annotations

@@ -175,12 +175,13 @@ def make_batch(
         sizes[name_idx] = arrays[name_idx].nbytes
     batch = pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
     key = id(batch)
-    _NBYTES[key] = (weakref.ref(batch, lambda _: _NBYTES.pop(key, None)), sum(sizes))
+    _NBYTES[key] = (weakref.ref(batch, lambda _: _NBYTES.pop(key, None)), sum(sizes), sizes)
     return batch
 
 
-# The nbytes of the live batches ``make_batch`` built, by id (see ``batch_nbytes``).
-_NBYTES: dict[int, tuple[weakref.ref[pa.RecordBatch], int]] = {}
+# The nbytes of the live batches ``make_batch`` built, and of each of their columns, by id (see
+# ``batch_nbytes``).
+_NBYTES: dict[int, tuple[weakref.ref[pa.RecordBatch], int, list[int]]] = {}
 
 
 def batch_nbytes(batch: pa.RecordBatch) -> int:
@@ -191,3 +192,11 @@ def batch_nbytes(batch: pa.RecordBatch) -> int:
     if known is not None and known[0]() is batch:
         return known[1]
     return int(batch.nbytes)
+
+
+def column_nbytes(batch: pa.RecordBatch, i: int) -> int:
+    """``batch.column(i).nbytes``, known without a compute call for a batch of ``make_batch``."""
+    known = _NBYTES.get(id(batch))
+    if known is not None and known[0]() is batch:
+        return known[2][i]
+    return int(batch.column(i).nbytes)

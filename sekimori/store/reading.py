@@ -29,6 +29,7 @@ from sekimori.ingest import (
     Source,
     SourceError,
     batch_nbytes,
+    column_nbytes,
     detect,
     expand,
     fits_int64,
@@ -361,9 +362,10 @@ def _with_provenance(
         "source_member": _same_text(text_safe(source.member), n),
     }
     if batch.schema.equals(EVENT_SCHEMA):  # a reader's batch of make_batch: four columns replaced
+        made = batch  # whose columns' sizes make_batch knows (column_nbytes), unlike the copies
         for name, arr in given.items():
             i = _PROVENANCE_INDEX[name]
-            size += arr.nbytes - batch.column(i).nbytes
+            size += arr.nbytes - column_nbytes(made, i)
             batch = batch.set_column(i, EVENT_SCHEMA.field(i), arr)
         return batch, size
     cols = {name: batch.column(i) for i, name in enumerate(batch.schema.names)}

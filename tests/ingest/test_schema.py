@@ -78,18 +78,21 @@ def _evtx_batches() -> list[pa.RecordBatch]:
     return batches
 
 
-def test_batch_nbytes_of_make_batch_batches_and_of_others_is_arrows_nbytes():
+def test_batch_and_column_nbytes_of_make_batch_batches_and_of_others_are_arrows_nbytes():
     from sekimori.ingest import schema
-    from sekimori.ingest.schema import batch_nbytes
+    from sekimori.ingest.schema import batch_nbytes, column_nbytes
 
     batches = _evtx_batches()
     assert len(batches) == 9  # nine files, each a few hundred events at most: one batch each
     for batch in batches:
         assert schema._NBYTES[id(batch)][0]() is batch  # measured by make_batch as it built it
         assert batch_nbytes(batch) == batch.nbytes  # Arrow's own measure: the oracle
+        for i in range(batch.num_columns):
+            assert column_nbytes(batch, i) == batch.column(i).nbytes
         part = batch.slice(1, batch.num_rows // 2)  # not made by make_batch: Arrow measures it
         assert id(part) not in schema._NBYTES
         assert batch_nbytes(part) == part.nbytes
+        assert column_nbytes(part, 1) == part.column(1).nbytes
     ids = [id(b) for b in batches]
     del batches, batch, part
     assert not any(i in schema._NBYTES for i in ids)  # forgotten with their batches

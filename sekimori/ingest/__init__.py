@@ -8,7 +8,13 @@ from sekimori.ingest.base import Quarantine, Reader, detect, get_reader, registe
 
 # Public under another name: `sekimori.ingest.readers` is the plugin folder, which would shadow it.
 from sekimori.ingest.base import readers as registered_readers
-from sekimori.ingest.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA, make_batch
+from sekimori.ingest.schema import (
+    EVENT_SCHEMA,
+    QUARANTINE_SCHEMA,
+    batch_nbytes,
+    column_nbytes,
+    make_batch,
+)
 from sekimori.ingest.source import Source, SourceError, expand
 from sekimori.lazy import lazy_exports
 
@@ -23,6 +29,8 @@ __all__ = [
     "Reader",
     "Source",
     "SourceError",
+    "batch_nbytes",
+    "column_nbytes",
     "detect",
     "expand",
     "fits_int64",

@@ -98,25 +98,33 @@ def text_safe(value: Any) -> str | None:
 def null_array(n: int, typ: pa.DataType) -> pa.Array:
     """``n`` nulls of ``typ``. Arrays are immutable, so a small batch's all-null columns share one array
     per (length, type): a batch of a small file has some thirty of them."""
+    return pa.nulls(n, typ) if n > NULLS_CACHED_ROWS else null_array_sized(n, typ)[0]
+
+
+def null_array_sized(n: int, typ: pa.DataType) -> tuple[pa.Array, int]:
+    """``null_array(n, typ)`` and its ``nbytes``, measured once per cached array (a compute call)."""
     if n > NULLS_CACHED_ROWS:
-        return pa.nulls(n, typ)
+        arr = pa.nulls(n, typ)
+        return arr, arr.nbytes
     key = (n, typ)
-    arr = _NULLS.get(key)
-    if arr is None:
+    sized = _NULLS.get(key)
+    if sized is None:
         if len(_NULLS) >= NULLS_CACHED:
             _NULLS.clear()
-        arr = _NULLS[key] = pa.nulls(n, typ)
-    return arr
+        arr = pa.nulls(n, typ)
+        sized = _NULLS[key] = (arr, arr.nbytes)
+    return sized
 
 
 NULLS_CACHED_ROWS = 8192
 NULLS_CACHED = 1024  # (length, type) pairs; the cache starts over past this
-_NULLS: dict[tuple[int, pa.DataType], pa.Array] = {}
+_NULLS: dict[tuple[int, pa.DataType], tuple[pa.Array, int]] = {}
 
 
 def column_array(name: str, values: Sequence[Any] | pa.Array | pa.ChunkedArray, typ: pa.DataType) -> pa.Array:
     """``values`` as an Arrow array of ``typ``; raises ``UnfitValues`` naming the rows that do not fit."""
-    if values.__class__ is list and values.count(None) == len(values):
+    # ``count`` compares each value with None: a first value that is not None settles it (most columns).
+    if values.__class__ is list and (not values or values[0] is None) and values.count(None) == len(values):
         return null_array(len(values), typ)  # nothing to convert or check
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()

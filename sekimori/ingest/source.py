@@ -51,6 +51,9 @@ class Source:
     # slice is one part of a large file of independent lines read by several processes at once; its
     # lines keep their numbers and byte offsets in the whole file.
     first_line: int = 1
+    # A plain file's first HEAD_BYTES, read by ``expand`` when it opened the file: ``head`` then costs
+    # no second opening (a small file costs its openings).
+    first_bytes: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def display(self) -> str:
@@ -86,6 +89,8 @@ class Source:
 
     def head(self, size: int = HEAD_BYTES) -> bytes:
         """The first bytes of the decompressed content, for sniffing."""
+        if self.first_bytes is not None and size <= HEAD_BYTES:
+            return self.first_bytes[:size]
         with self.open() as fh:
             try:
                 return fh.read(size)
@@ -118,10 +123,11 @@ def expand(path: str) -> Iterator[Source]:
     the next file's (as ``sekimori.store`` does)."""
     fs_path = Path(path)
     try:
-        with open(fs_path, "rb") as fh:
-            magic = fh.read(4)
+        with open(fs_path, "rb") as fh:  # one opening: a small file costs its openings
+            head = fh.read(HEAD_BYTES)
     except OSError as exc:
         raise SourceError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    magic = head[:4]
     if magic.startswith(ZIP_MAGIC):
         try:
             zf = zipfile.ZipFile(fs_path)  # kept open for the members, closed with them
@@ -144,13 +150,10 @@ def expand(path: str) -> Iterator[Source]:
             return
         yield Source(path, fs_path, gzipped=True)
         return
-    if len(magic) == 4:
-        with open(fs_path, "rb") as fh:
-            head = fh.read(512)
-        if _is_tar(head):
-            yield from _tar_members(path, fs_path)
-            return
-    yield Source(path, fs_path)
+    if _is_tar(head):
+        yield from _tar_members(path, fs_path)
+        return
+    yield Source(path, fs_path, first_bytes=head)
 
 
 def _tar_members(path: str, fs_path: Path, compressed: bool = False) -> Iterator[Source]:

@@ -28,6 +28,8 @@ from sekimori.ingest import (
     Reader,
     Source,
     SourceError,
+    batch_nbytes,
+    column_nbytes,
     detect,
     expand,
     fits_int64,
@@ -338,7 +340,7 @@ def read_file(
                             n = batch.num_rows
                             if n == 0:
                                 continue
-                            size = batch.nbytes  # costly on a wide batch: once, the rest derived
+                            size = batch_nbytes(batch)  # costly on a wide batch: once, the rest derived
                             batch, with_size = _with_provenance(
                                 batch, size, source, cls.name, uid_prefix, start
                             )
@@ -391,9 +393,10 @@ def _with_provenance(
         "source_member": _same_text(text_safe(source.member), n),
     }
     if batch.schema.equals(EVENT_SCHEMA):  # a reader's batch of make_batch: four columns replaced
+        made = batch  # whose columns' sizes make_batch knows (column_nbytes), unlike the copies
         for name, arr in given.items():
             i = _PROVENANCE_INDEX[name]
-            size += arr.nbytes - batch.column(i).nbytes
+            size += arr.nbytes - column_nbytes(made, i)
             batch = batch.set_column(i, EVENT_SCHEMA.field(i), arr)
         return batch, size
     cols = {name: batch.column(i) for i, name in enumerate(batch.schema.names)}

@@ -61,3 +61,38 @@ def test_a_column_of_nothing_but_nulls_is_what_arrow_converts_it_to(n):
         assert got.equals(arr) and got.nbytes == arr.nbytes
     assert batch.nbytes == sum(a.nbytes for a in converted)
     assert make_batch({"host": ["h"] * n}, n).nbytes == make_batch({"host": pa.array(["h"] * n)}, n).nbytes
+
+
+def _evtx_batches() -> list[pa.RecordBatch]:
+    """The batches the EVTX reader makes of the real files in tests/data/evtx (one per file)."""
+    from pathlib import Path
+
+    from sekimori.ingest import Quarantine, Source
+    from sekimori.ingest.readers.evtx import EvtxReader
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "evtx"
+    batches = []
+    for path in sorted(folder.glob("*.evtx")):
+        source = Source(str(path), path)
+        batches.extend(EvtxReader().read(source, Quarantine(source)))
+    return batches
+
+
+def test_batch_and_column_nbytes_of_make_batch_batches_and_of_others_are_arrows_nbytes():
+    from sekimori.ingest import schema
+    from sekimori.ingest.schema import batch_nbytes, column_nbytes
+
+    batches = _evtx_batches()
+    assert len(batches) == 9  # nine files, each a few hundred events at most: one batch each
+    for batch in batches:
+        assert schema._NBYTES[id(batch)][0]() is batch  # measured by make_batch as it built it
+        assert batch_nbytes(batch) == batch.nbytes  # Arrow's own measure: the oracle
+        for i in range(batch.num_columns):
+            assert column_nbytes(batch, i) == batch.column(i).nbytes
+        part = batch.slice(1, batch.num_rows // 2)  # not made by make_batch: Arrow measures it
+        assert id(part) not in schema._NBYTES
+        assert batch_nbytes(part) == part.nbytes
+        assert column_nbytes(part, 1) == part.column(1).nbytes
+    ids = [id(b) for b in batches]
+    del batches, batch, part
+    assert not any(i in schema._NBYTES for i in ids)  # forgotten with their batches

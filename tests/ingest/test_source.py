@@ -152,3 +152,22 @@ def test_zip_members_share_one_reading_of_the_directory_closed_with_them(tmp_pat
     del sources, source, streams
     gc.collect()
     assert opened[0].fp is None  # closed with the last source
+
+
+def test_a_plain_files_head_is_the_files_first_bytes_kept_from_expand_or_read_again(tmp_path):
+    from pathlib import Path
+
+    from sekimori.ingest.source import HEAD_BYTES
+
+    real = Path(__file__).resolve().parents[1] / "data" / "evtx" / "LM_WMIC_4648_rpcss.evtx"
+    data = real.read_bytes()
+    assert len(data) > HEAD_BYTES + 100  # long enough that a head past HEAD_BYTES reads the file
+    (source,) = expand(str(real))
+    assert source.first_bytes == data[:HEAD_BYTES]  # kept by expand's one opening
+    assert source.head() == data[:HEAD_BYTES]
+    assert source.head(8) == b"ElfFile\x00"  # the EVTX magic
+    assert source.head(HEAD_BYTES + 100) == data[: HEAD_BYTES + 100]  # more than kept: read again
+    short = tmp_path / "short.log"
+    short.write_bytes(b"one line\n")
+    (source,) = expand(str(short))
+    assert source.head() == b"one line\n"

@@ -12,21 +12,33 @@ from typing import Any
 
 import pytest
 
-from sekimori.ingest.readers.evtx import EvtxReader
+from sekimori.ingest.readers import evtx as evtx_reader
 from sekimori.store import Store
 from tests.conftest import corpus
 from tests.ingest.windows_reference import batches_as_before, reference_normalize_docs
 
 
-def _reference_normalize(docs: list[dict[str, Any]], raws: list[str], ids: list[int], quarantine: Any) -> Any:
-    batch = reference_normalize_docs("evtx", docs, raws, quarantine, record_numbers=ids)
+class _Docs:
+    """Stands for the reader's ``NormalizedRows``: keeps the records added, for the reference to
+    normalize as one list, as the reader did before it normalized each record as it decoded it."""
+
+    def __init__(self) -> None:
+        self.docs: list[dict[str, Any]] = []
+
+    def add(self, doc: dict[str, Any], hint: int | None, fallback: int | None) -> None:
+        self.docs.append(doc)
+
+
+def _reference_batch(rows: _Docs, raws: list[str], ids: list[int], quarantine: Any) -> Any:
+    batch = reference_normalize_docs("evtx", rows.docs, raws, quarantine, record_numbers=ids)
     if batch is not None:
         yield batch
 
 
 def as_before(patch: pytest.MonkeyPatch) -> None:
     """Batches built as before: the reference normalizer, ``make_batch`` as it was then."""
-    patch.setattr(EvtxReader, "_normalize", staticmethod(_reference_normalize))
+    patch.setattr(evtx_reader, "normalized_rows", lambda dialect: _Docs())
+    patch.setattr(evtx_reader, "_batch", _reference_batch)
     batches_as_before(patch)
 
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 from sekimori.ingest.base import Quarantine, Reader, register
 from sekimori.ingest.fit import safe_str
 from sekimori.ingest.source import Source
-from sekimori.ingest.windows import normalize_docs
+from sekimori.ingest.windows import NormalizedRows, normalized_batch, normalized_rows
 
 EVTX_MAGIC = b"ElfFile\x00"
 CHUNK_MAGIC = b"ElfChnk\x00"
@@ -52,8 +52,11 @@ class EvtxReader(Reader):
             return
         read = errors = 0
         ids: list[int] = []
-        docs: list[dict[str, Any]] = []
         raws: list[str] = []
+        # Each record is normalized as soon as it is decoded (what ``normalize_docs`` does for a list):
+        # its dict is freed then, and no list of dicts is kept.
+        rows = normalized_rows("evtx")
+        add = rows.add
         while True:
             try:
                 rec = next(records)
@@ -76,14 +79,17 @@ class EvtxReader(Reader):
                 quarantine.add(reason, record=rec["event_record_id"], data=rec["data"])
                 continue
             read += 1
-            ids.append(rec["event_record_id"])
+            record_id = rec["event_record_id"]
+            ids.append(record_id)
             raws.append(rec["data"])
-            docs.append(doc)
+            add(doc, None, record_id)
             if len(raws) >= self.batch_size:
-                yield from self._normalize(docs, raws, ids, quarantine)
-                ids, docs, raws = [], [], []
+                yield from _batch(rows, raws, ids, quarantine)
+                ids, raws = [], []
+                rows = normalized_rows("evtx")
+                add = rows.add
         if raws:
-            yield from self._normalize(docs, raws, ids, quarantine)
+            yield from _batch(rows, raws, ids, quarantine)
         if not read and not errors:
             # The crate checks little of the header and ends quietly when no whole chunk follows
             # it: noise after the magic, or a copy cut inside its first chunk, would give "0 events"
@@ -97,13 +103,13 @@ class EvtxReader(Reader):
             if cut:
                 quarantine.add(cut)
 
-    @staticmethod
-    def _normalize(
-        docs: list[dict[str, Any]], raws: list[str], ids: list[int], quarantine: Quarantine
-    ) -> Iterator[pa.RecordBatch]:
-        batch = normalize_docs("evtx", docs, raws, quarantine, record_numbers=ids)
-        if batch is not None:
-            yield batch
+
+def _batch(
+    rows: NormalizedRows, raws: list[str], ids: list[int], quarantine: Quarantine
+) -> Iterator[pa.RecordBatch]:
+    batch = normalized_batch(rows, raws, quarantine, record_numbers=ids)
+    if batch is not None:
+        yield batch
 
 
 def unread_reason(source: Source) -> str | None:

@@ -191,7 +191,7 @@ def iter_json_docs(source: Source, quarantine: Quarantine) -> Iterator[tuple[int
     except (SourceError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
         quarantine.add(f"cannot read: {exc}", record=1, offset=0)
         return
-    if starts_array(start) and not source.is_slice:
+    if not reads_json_lines(start) and not source.is_slice:
         yield from _array_docs(source, quarantine)
         return
     for lineno, offset, text in iter_lines_bom(source, quarantine):

@@ -120,14 +120,10 @@ class EntraReader(Reader):
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         builder = TupleBatches(_COLUMNS, self.batch_size, quarantine)
-        if source.is_slice:
-            yield from self._read_lines(source, quarantine, builder)
-            last = builder.flush()
-            if last is not None:
-                yield last
-            return
-        start = _first_line(source)
-        if start[:1] == b"[" or (start[:1] == b"{" and not is_json(start)):
+        start = None if source.is_slice else _first_line(source)
+        if start is None:  # a slice of JSON Lines
+            batches = self._read_lines(source, quarantine, builder)
+        elif start[:1] == b"[" or (start[:1] == b"{" and not is_json(start)):
             batches = self._read_document(source, quarantine, builder)
         elif start[:1] == b"{":
             batches = self._read_lines(source, quarantine, builder)

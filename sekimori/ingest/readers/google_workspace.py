@@ -64,6 +64,13 @@ def _layout(head: bytes) -> str:
     return "lines"
 
 
+def _read_layout(source: Source, head: bytes) -> str:
+    """``_layout`` of ``head``, with "either" settled as "lines" when the first line is a whole JSON value
+    with more after it (a first line longer than the head: not the whole file read to find it out)."""
+    layout = _layout(head)
+    return "lines" if layout == "either" and is_json_lines(source, head) else layout
+
+
 @register
 class GoogleWorkspaceReader(Reader):
     name = "google_workspace"
@@ -90,17 +97,14 @@ class GoogleWorkspaceReader(Reader):
     @classmethod
     def reads_lines(cls, source: Source, head: bytes) -> bool:
         """JSON Lines; the activities of a list response on one line share its number."""
-        head = head[:4096]  # what ``read`` decides from
-        layout = _layout(head)
-        # "either": a first line longer than the head, not the whole file read to find it out
-        return layout == "lines" or (layout == "either" and is_json_lines(source, head))
+        return _read_layout(source, head[:4096]) == "lines"  # the head ``read`` decides from
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         try:
             head = source.head(4096)
         except SourceError:
             head = b""  # the line reader reports where the stream breaks
-        layout = "lines" if source.is_slice or self.reads_lines(source, head) else _layout(head)
+        layout = "lines" if source.is_slice else _read_layout(source, head)
         records: Iterator[tuple[int, Any, str]] | None = None
         if layout != "lines":
             doc = self._load_document(source, quarantine, report=layout == "document")

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from sekimori.ingest.base import Quarantine, Reader, register
 from sekimori.ingest.byte_lines import iter_line_blocks
+from sekimori.ingest.cloud.jsondocs import reads_json_lines
 from sekimori.ingest.rows import decode_line
 from sekimori.ingest.source import Source
 from sekimori.ingest.windows import NormalizedRows, normalize_docs, normalized_batch, normalized_rows
@@ -86,12 +87,12 @@ class WindowsJsonReader(Reader):
     @classmethod
     def reads_lines(cls, source: Source, head: bytes) -> bool:
         """JSON Lines (a JSON array is parsed whole)."""
-        return not head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+        return reads_json_lines(head)
 
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
         with source.open() as fh:
-            start = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-        if start.startswith(b"[") and not source.is_slice:
+            start = fh.read(4096)
+        if not reads_json_lines(start) and not source.is_slice:
             yield from self._read_array(source, quarantine)
             return
         # Events leave in file order (a batch holds one dialect; a change of dialect closes it), so

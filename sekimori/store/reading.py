@@ -37,10 +37,16 @@ from sekimori.ingest import (
     safe_str,
     text_safe,
 )
-from sekimori.store import slices
 from sekimori.store.results import FileOutcome, FileResult, ReadTask, Resume, uids
 from sekimori.store.segments import COMPRESSION, COMPRESSION_LEVEL, ROW_GROUP_ROWS
-from sekimori.store.slices import SlicedFile, SliceTask, line_slices, slice_count, split_reader
+from sekimori.store.slices import (
+    SlicedFile,
+    SliceTask,
+    large_enough,
+    line_slices,
+    slice_count,
+    split_reader,
+)
 
 SPILL_BYTES = 64 * 1024 * 1024  # a file's events beyond this go to Parquet parts, not memory
 # In a worker, a file's events beyond this are written to its own part by the worker: shipping them
@@ -72,9 +78,7 @@ def auto_workers(todo: list[Todo]) -> int:
     if env:
         return max(1, int(env))
     largest = max((size for _, _, size in todo), default=0)
-    if largest < slices.SPLIT_MIN_BYTES and (
-        len(todo) < 2 or sum(size for _, _, size in todo) < PARALLEL_MIN_BYTES
-    ):
+    if not large_enough(largest) and (len(todo) < 2 or sum(size for _, _, size in todo) < PARALLEL_MIN_BYTES):
         return 1  # (a large file may be read in slices: ``read_all`` decides, and reads it here if not)
     return max(1, min(os.cpu_count() or 1, max(len(todo), slice_count(largest))))
 

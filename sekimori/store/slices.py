@@ -56,7 +56,7 @@ def split_reader(task: ReadTask, reader: str | None) -> str | None:
     than ``SPLIT_MIN_BYTES``, one that grew since it was ingested (read from where it was), compressed,
     an archive, or whose reader does not read it one independent line at a time."""
     path, _, size, resume = task
-    if resume is not None or size < SPLIT_MIN_BYTES:
+    if resume is not None or not large_enough(size):
         return None
     try:
         sources = list(expand(path))
@@ -70,6 +70,11 @@ def split_reader(task: ReadTask, reader: str | None) -> str | None:
     except Exception:
         return None
     return cls.name
+
+
+def large_enough(size: int) -> bool:
+    """Whether a file of ``size`` bytes is large enough to be read in slices (if its reader allows)."""
+    return size >= SPLIT_MIN_BYTES
 
 
 def slice_count(size: int) -> int:

@@ -154,34 +154,35 @@ SELECT *, CASE WHEN tmax < be THEN 'before' WHEN tmin >= be THEN 'after' ELSE 'a
         return False
     _split_again(con, ctx, cfg, again, aggregate)
     grain = failure_grain(cfg)
-    columns = ["scope", *(name for name, _ in KEY_COLUMNS), "g"]
+    key = f"scope, {KEY_NAMES}"
     con.execute(
         f"""
 CREATE OR REPLACE TEMP TABLE _bh_logon AS
 -- Grouped by the columns: a 64-bit hash key with any_value() of each column, as the one pass over the
--- events has it, cost three times as much here (strings copied per row, not per group); the failures'
--- lists are gathered from failure rows only (the list of every success group's NULLs was as costly).
-WITH parts AS (
-  SELECT scope, {KEY_NAMES}, NULL::BIGINT AS g, n,
-    CASE WHEN part = 'before' THEN n ELSE 0 END AS n_base,
+-- events has it, cost three times as much here (strings copied per row, not per group). Successes and
+-- failures are merged apart: each aggregate then carries only its own states (the failures' lists, the
+-- successes' first event), ~20 % less than one GROUP BY over both on benchmarks/auth.py's store.
+WITH ok AS (
+  SELECT {key}, n, CASE WHEN part = 'before' THEN n ELSE 0 END AS n_base,
     CASE WHEN part = 'after' THEN tmin END AS t0, tmax AS t1, tmin AS tf,
-    CASE WHEN part = 'after' THEN ev_first END AS ev, NULL AS fails
+    CASE WHEN part = 'after' THEN ev_first END AS ev
   FROM _bh_rows WHERE outcome = 'success' AND segment NOT IN (SELECT segment FROM _bh_again)
   UNION ALL
-  SELECT scope, {KEY_NAMES}, NULL::BIGINT AS g, n, n_base, t0, t1, tf, ev, NULL AS fails FROM _bh_counted
-  UNION ALL
-  SELECT scope, {KEY_NAMES}, epoch_us(bucket) // {grain} AS g, n, 0 AS n_base, NULL AS t0, tmax AS t1,
-    tmin AS tf, NULL AS ev, fails
-  FROM _bh_rows WHERE outcome = 'failure'
+  SELECT {key}, n, n_base, t0, t1, tf, ev FROM _bh_counted
 )
-SELECT {mixed_key(columns)} AS k, scope, {KEY_NAMES},
+SELECT {mixed_key([key, "NULL::BIGINT"])} AS k, {key},
   CAST(sum(n) AS BIGINT) AS n, CAST(sum(n_base) AS BIGINT) AS n_base, min(t0) AS t0, max(t1) AS t1,
-  min(tf) AS tf, arg_min(ev, {{'t': t0, 'u': ev.uid}}) FILTER (ev IS NOT NULL) AS ev,
-  CASE WHEN outcome = 'failure' THEN list_transform(
-    list_sort(flatten(list(fails) FILTER (fails IS NOT NULL)))[1:{cfg.evidence_cap}],
-    lambda x: x.ev) END AS fails
-FROM parts
-GROUP BY {", ".join(columns)}"""
+  min(tf) AS tf, arg_min(ev, {{'t': t0, 'u': ev.uid}}) FILTER (ev IS NOT NULL) AS ev, NULL AS fails
+FROM ok GROUP BY {key}
+UNION ALL
+SELECT {mixed_key([key, "g"])} AS k, {key},
+  CAST(sum(n) AS BIGINT) AS n, CAST(0 AS BIGINT) AS n_base, NULL AS t0, max(tmax) AS t1,
+  min(tmin) AS tf, NULL AS ev,
+  list_transform(
+    list_sort(flatten(list(fails) FILTER (fails IS NOT NULL)))[1:{cfg.evidence_cap}], lambda x: x.ev
+  ) AS fails
+FROM (SELECT *, epoch_us(bucket) // {grain} AS g FROM _bh_rows WHERE outcome = 'failure')
+GROUP BY {key}, g"""
     )
     rollups.make_rollups(con, ctx, kind, KEY_NAMES, scope, found)
     return True

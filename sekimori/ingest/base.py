@@ -96,12 +96,19 @@ class Reader(ABC):
     @abstractmethod
     def read(self, source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]: ...
 
+    # Records numbered by their count in the file, not by their line (CloudTrail's S3 objects on lines:
+    # their records number on from line to line). A slice cannot know how many came before it: its
+    # reader numbers them -1, -2, … from the slice's start and counts them here, and the parent numbers
+    # them on after the slices before (``sekimori.store.slices``).
+    counted: int = 0
+
     @classmethod
     def reads_lines(cls, source: Source, head: bytes) -> bool:
         """Whether ``read`` reads this content (``head``: its first bytes) one line at a time, each line
         on its own: numbered by its line, with nothing carried from one line to the next. Then a large
         plain file may be cut at newlines into slices (``Source.is_slice``) read by several processes,
-        and ``read`` must read a slice as lines. No reader does unless it says so."""
+        and ``read`` must read a slice as lines (numbering records by count as ``counted`` says). No
+        reader does unless it says so."""
         return False
 
 

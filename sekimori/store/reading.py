@@ -321,8 +321,9 @@ def read_file(
             if cls is not None:
                 result.readers.append(cls.name)
                 try:
+                    instance = cls()
                     with _gc_paused():
-                        for batch in cls().read(source, quarantine):
+                        for batch in instance.read(source, quarantine):
                             n = batch.num_rows
                             start = ordinal
                             ordinal += n  # ordinals count every event read, kept or not: uids stay unique
@@ -359,6 +360,7 @@ def read_file(
                 except Exception as exc:  # a reader bug must not lose the run: keep what was read
                     quarantine.add(f"reader {cls.name} failed: {type(exc).__name__}: {exc}")
                     result.status = "partial"
+                outcome.counted += instance.counted
             reader_name = cls.name if cls else None
             outcome.quarantine.extend(
                 _quarantine_row(

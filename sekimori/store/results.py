@@ -94,6 +94,8 @@ class FileOutcome:
     # A slice's events written by a worker to an Arrow IPC file, read back by memory map: through the
     # pipe they were pickled, sent and unpickled, a third of the reading's own cost. See ``take_events``.
     arrow_file: str | None = None
+    # A slice's records numbered by count (-1, -2, …: ``Reader.counted``), numbered on by the parent.
+    counted: int = 0
 
 
 class FileReading(Protocol):

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sekimori.ingest import EVENT_SCHEMA, detect, expand, get_reader
 from sekimori.store.results import FileOutcome, FileResult, ReadTask, uids
@@ -34,6 +35,7 @@ SPLIT_MIN_BYTES = 128 * 1024 * 1024
 SLICE_BYTES = 8 * 1024 * 1024
 
 _UID = EVENT_SCHEMA.get_field_index("uid")
+_RECORD = EVENT_SCHEMA.get_field_index("record_id")
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class SlicedFile:
     quarantine: list[dict[str, object]] = field(default_factory=list)
     status: str = "ingested"
     note: str | None = None
+    counted: int = 0  # records numbered by count so far (``Reader.counted``)
 
     def piece(self, outcome: FileOutcome, last: bool) -> FileOutcome:
         """``outcome`` of the next slice as a piece of the file's outcome: its uids numbered after the
@@ -133,12 +136,20 @@ class SlicedFile:
         for batch, size in zip(take_events(outcome), outcome.sizes, strict=True):
             ids = uids(prefix, start, batch.num_rows)
             sizes.append(size + ids.nbytes - batch.column(_UID).nbytes)
-            batches.append(batch.set_column(_UID, EVENT_SCHEMA.field(_UID), ids))
+            batch = batch.set_column(_UID, EVENT_SCHEMA.field(_UID), ids)
+            if outcome.counted:
+                batch = _counted_on(batch, self.counted)
+            batches.append(batch)
             start += batch.num_rows
         part = outcome.result
         self.events += part.events
         self.readers.update(part.readers)
+        for row in outcome.quarantine:
+            record = row.get("record")
+            if isinstance(record, int) and record < 0:
+                row["record"] = self.counted - record
         self.quarantine += outcome.quarantine
+        self.counted += outcome.counted
         if part.status == "partial":
             self.status = "partial"
             self.note = self.note or part.note
@@ -155,6 +166,17 @@ class SlicedFile:
             more=not last,
             earlier_events=earlier,
         )
+
+
+def _counted_on(batch: pa.RecordBatch, before: int) -> pa.RecordBatch:
+    """``batch`` with its records numbered by count in their slice (-1, -2, …) numbered on after the
+    ``before`` counted in the slices before it (``Reader.counted``); line numbers are left as they are."""
+    ids = batch.column(_RECORD)
+    negative = pc.fill_null(pc.less(ids, 0), False)
+    if not pc.any(negative).as_py():
+        return batch
+    numbered = pc.if_else(negative, pc.subtract(pa.scalar(before, ids.type), ids), ids)
+    return batch.set_column(_RECORD, EVENT_SCHEMA.field(_RECORD), numbered)
 
 
 def take_events(outcome: FileOutcome) -> list[pa.RecordBatch]:

@@ -10,6 +10,7 @@ line without a newline. Slices of 4 KiB make a cut fall in every kind of place.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import zipfile
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from sekimori.store import Store, reading, slices
 from sekimori.store.results import Resume
 from sekimori.store.slices import line_slices, split_reader
-from tests.conftest import DATA
+from tests.conftest import DATA, corpus
 
 SLICE = 4096
 
@@ -224,3 +225,93 @@ def test_the_report_says_how_many_processes_read(tmp_path, monkeypatch):
     assert Store(tmp_path / "a").ingest([str(plain)], workers=2).workers == 2
     # one gzip stream is one unit of work: read here, not by a pool started for it
     assert Store(tmp_path / "b").ingest([str(gz)], workers=2).workers == 1
+
+
+def _whole_event(record: dict) -> bool:
+    """A record with an event name and an ISO 8601 time (the sample's redacted ones have neither)."""
+    try:
+        dt.datetime.fromisoformat(str(record.get("eventTime")).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return bool(record.get("eventName"))
+
+
+def _cloudtrail_file() -> tuple[bytes, dict[int, dict], dict[int, dict], set[int], set[int]]:
+    """Real CloudTrail records (identity-cloud) on lines of both kinds: one record per line (numbered by
+    its line) and S3 delivery objects, ``{"Records": [...]}``, whose records number on from one such
+    line to the next. Returns the bytes; the records expected by line number and by count; and the
+    line numbers and counts expected in the quarantine (worked out here, while the file is built)."""
+    sample = corpus("identity-cloud", "cloudtrail", "panther_aws_cloudtrail.jsonl").read_text().splitlines()
+    records = [r for r in (json.loads(line) for line in sample if line.strip()) if _whole_event(r)]
+    lines: list[bytes] = []
+    by_line: dict[int, dict] = {}
+    by_count: dict[int, dict] = {}
+    bad_lines: set[int] = set()
+    bad_counts: set[int] = set()
+    counted = 0
+    r = 0
+    for i in range(160):
+        number = len(lines) + 1
+        if i % 9 == 4:
+            lines.append(b"")  # a blank line
+            continue
+        if i % 4 == 0:  # one record on its line
+            by_line[number] = records[r % len(records)]
+            lines.append(json.dumps(records[r % len(records)]).encode())
+            r += 1
+        elif i == 37:
+            lines.append(b'{"Records": [{"eventVersion": "1.08", "eventTi')  # cut short
+            bad_lines.add(number)
+        else:  # an S3 object: 1 to 6 records, one of them not a JSON object now and then
+            held: list[object] = []
+            for k in range(1 + i % 6):
+                counted += 1
+                if i % 11 == 2 and k == 0:
+                    held.append(["not", "a", "record"])
+                    bad_counts.add(counted)
+                else:
+                    held.append(records[r % len(records)])
+                    by_count[counted] = records[r % len(records)]
+                    r += 1
+            if i == 50:  # an S3 object longer than a slice
+                for _ in range(3 * SLICE // 900):
+                    counted += 1
+                    held.append(records[r % len(records)])
+                    by_count[counted] = records[r % len(records)]
+                    r += 1
+            lines.append(json.dumps({"Records": held}).encode() + (b"\r" if i % 5 == 1 else b""))
+    return b"\n".join(lines) + b"\n", by_line, by_count, bad_lines, bad_counts
+
+
+def test_cloudtrail_lines_read_in_slices_keep_their_records_numbered_across_lines(tmp_path, monkeypatch):
+    data, by_line, by_count, bad_lines, bad_counts = _cloudtrail_file()
+    path = tmp_path / "trail.jsonl"
+    path.write_bytes(data)
+    monkeypatch.setattr(slices, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(slices, "SLICE_BYTES", SLICE)
+    assert split_reader((str(path), "0" * 64, len(data), None), None) == "cloudtrail"
+
+    whole = Store(tmp_path / "whole").ingest([str(path)], workers=1)
+    sliced = Store(tmp_path / "sliced").ingest([str(path)], workers=2)
+    assert sliced.workers == 2 and len(_cuts(data, SLICE)) > 10
+    events, quarantine, files = _stored(tmp_path / "sliced")
+    whole_events, whole_quarantine, whole_files = _stored(tmp_path / "whole")
+    assert events.equals(whole_events) and quarantine == whole_quarantine and files == whole_files
+    assert whole.events == sliced.events == events.num_rows
+
+    # by hand: records on their own line are numbered by it; those of S3 objects by their count in the
+    # file (the two numberings overlap: a record is told by its raw text, the record itself)
+    got: dict[int, list[dict]] = {}
+    for number, raw in zip(
+        events.column("record_id").to_pylist(), events.column("raw").to_pylist(), strict=True
+    ):
+        got.setdefault(number, []).append(json.loads(raw))
+    expected: dict[int, list[dict]] = {}
+    for number, record in [*by_line.items(), *by_count.items()]:
+        expected.setdefault(number, []).append(record)
+    key = lambda r: json.dumps(r, sort_keys=True)  # noqa: E731
+    assert {n: sorted(rs, key=key) for n, rs in got.items()} == {
+        n: sorted(rs, key=key) for n, rs in expected.items()
+    }
+    assert {q["record"] for q in quarantine} == bad_lines | bad_counts
+    assert len(quarantine) == len(bad_lines) + len(bad_counts)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
 import re
 from collections.abc import Iterator
@@ -69,17 +70,21 @@ class CloudTrailReader(Reader):
         except SourceError:
             head = b""  # the line reader reports where the stream breaks
         builder = TupleBatches(COLUMNS, self.batch_size, quarantine)
-        if sniff_csv(head) > 0:
+        if source.is_slice:
+            rows = self._lines(source, quarantine)
+        elif sniff_csv(head) > 0:
             rows = self._csv(source, quarantine)
+        elif _one_document(source, head):
+            rows = self._document(source, quarantine)
         else:
-            first = head.lstrip(_WS).split(b"\n", 1)[0].rstrip()
-            whole = first.startswith(b"[") or (first.startswith(b"{") and not first.endswith(b"}"))
-            # A first line longer than the head (a long record, a one-line S3 file) looks unclosed:
-            # whole on its own with lines after it, the file is JSON Lines. (One that is broken is
-            # found out when the document does not parse: ``_whole``.)
-            whole = whole and not is_json_lines(source, head)
-            rows = self._document(source, quarantine) if whole else self._lines(source, quarantine)
+            rows = self._lines(source, quarantine)
         yield from builder.batches(rows)
+
+    @classmethod
+    def reads_lines(cls, source: Source, head: bytes) -> bool:
+        # JSON Lines (records or S3 objects on lines); a document or CSV is read whole. JSON Lines whose
+        # first line is broken are found out only by parsing the file as a document: read whole too.
+        return sniff_csv(head) == 0 and not _one_document(source, head)
 
     # -- one JSON document per line (and the one-line S3 delivery file) ---------------------------
     def _lines(self, source: Source, quarantine: Quarantine) -> Iterator[tuple[Any, ...]]:
@@ -102,6 +107,9 @@ class CloudTrailReader(Reader):
             self._note(shape, source)
             first = ordinal + 1
             ordinal += len(items)
+            if source.is_slice:  # numbered on by the parent (``Reader.counted``)
+                self.counted = ordinal
+                first = -first
             yield from self._events(self._parsed(shape, items), first, offset, quarantine, numbered=True)
 
     def _document(self, source: Source, quarantine: Quarantine) -> Iterator[tuple[Any, ...]]:
@@ -170,7 +178,9 @@ class CloudTrailReader(Reader):
         quarantine: Quarantine,
         numbered: bool,
     ) -> Iterator[tuple[Any, ...]]:
-        for n, (record, text) in enumerate(items, start=first):
+        # ``first`` below 0: a slice's records, numbered -1, -2, … (``Reader.counted``)
+        step = -1 if first < 0 else 1
+        for n, (record, text) in zip(itertools.count(first, step), items):
             where = {"record": n, "offset": None if numbered else offset}
             if isinstance(record, orjson.JSONDecodeError):
                 quarantine.add(f"record text is not JSON: {record}", field="message", data=text, **where)
@@ -224,6 +234,16 @@ class CloudTrailReader(Reader):
                     yield record_values(record, start, raw)
                 except BadValue as err:
                     quarantine.add(err.reason, record=start, field=err.field, data=raw)
+
+
+def _one_document(source: Source, head: bytes) -> bool:
+    """Whether the (JSON) content is one document, parsed whole, rather than JSON Lines: its first line
+    opens a value it does not close (``[``, ``{`` not ending in ``}``). A first line longer than the head
+    (a long record, a one-line S3 file) looks unclosed: whole on its own with lines after it, the file
+    is JSON Lines. (One that is broken is found out when the document does not parse: ``_whole``.)"""
+    first = head.lstrip(_WS).split(b"\n", 1)[0].rstrip()
+    whole = first.startswith(b"[") or (first.startswith(b"{") and not first.endswith(b"}"))
+    return whole and not is_json_lines(source, head)
 
 
 # What ``_whole`` hands back instead of a document.

@@ -320,6 +320,7 @@ def read_file(
                     quarantine.add("no reader recognises this content")
             if cls is not None:
                 result.readers.append(cls.name)
+                instance: Reader | None = None
                 try:
                     instance = cls()
                     with _gc_paused():
@@ -360,7 +361,8 @@ def read_file(
                 except Exception as exc:  # a reader bug must not lose the run: keep what was read
                     quarantine.add(f"reader {cls.name} failed: {type(exc).__name__}: {exc}")
                     result.status = "partial"
-                outcome.counted += instance.counted
+                if instance is not None:
+                    outcome.counted += instance.counted
             reader_name = cls.name if cls else None
             outcome.quarantine.extend(
                 _quarantine_row(

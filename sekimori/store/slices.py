@@ -144,7 +144,7 @@ class SlicedFile:
         part = outcome.result
         self.events += part.events
         self.readers.update(part.readers)
-        for row in outcome.quarantine:
+        for row in outcome.quarantine if outcome.counted else []:  # as ``_counted_on`` for the events
             record = row.get("record")
             if isinstance(record, int) and record < 0:
                 row["record"] = self.counted - record
